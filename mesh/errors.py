@@ -1,0 +1,100 @@
+"""Domain errors and the gRPC status each one becomes.
+
+Raise these from domain code; ``mesh.interceptors.ServiceInterceptor`` turns them into a gRPC
+status with a machine-readable reason (``google.rpc.ErrorInfo``, AIP-193). Anything else that
+escapes a handler becomes ``INTERNAL`` with a generic message; the traceback goes to the log.
+
+    ServiceError                      INTERNAL (base class)
+    ├── InvalidArgument               INVALID_ARGUMENT   (names the field: google.rpc.BadRequest)
+    ├── Unauthenticated               UNAUTHENTICATED
+    ├── NotFound                      NOT_FOUND          (also: someone else's resource)
+    ├── AlreadyExists                 ALREADY_EXISTS
+    ├── FailedPrecondition            FAILED_PRECONDITION
+    ├── ResourceExhausted             RESOURCE_EXHAUSTED
+    ├── Unavailable                   UNAVAILABLE        (an upstream is down; safe to retry)
+    └── DeadlineExceeded              DEADLINE_EXCEEDED
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import grpc
+
+ERROR_DOMAIN = "photofun.studio"
+
+
+class ServiceError(Exception):
+    """Base of every error a caller may see; carries a code, a reason and a readable message."""
+
+    code: ClassVar[grpc.StatusCode] = grpc.StatusCode.INTERNAL
+    default_reason: ClassVar[str] = "INTERNAL"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.metadata = dict(metadata or {})
+
+
+class InvalidArgument(ServiceError):
+    """A request field is missing or malformed; ``field`` names it (e.g. ``angles[2]``)."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    default_reason = "INVALID_ARGUMENT"
+
+    def __init__(self, field: str, message: str, *, reason: str | None = None) -> None:
+        super().__init__(f"{field}: {message}", reason=reason, metadata={"field": field})
+        self.field = field
+        self.description = message
+
+
+class Unauthenticated(ServiceError):
+    """No valid credentials were presented."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    default_reason = "UNAUTHENTICATED"
+
+
+class NotFound(ServiceError):
+    """The resource does not exist, or belongs to someone else."""
+
+    code = grpc.StatusCode.NOT_FOUND
+    default_reason = "NOT_FOUND"
+
+
+class AlreadyExists(ServiceError):
+    """The resource to create exists already."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+    default_reason = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(ServiceError):
+    """The system is not in a state that allows the operation (e.g. cancelling a DONE message)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    default_reason = "FAILED_PRECONDITION"
+
+
+class ResourceExhausted(ServiceError):
+    """A quota or limit is reached (e.g. too many messages processing)."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    default_reason = "RESOURCE_EXHAUSTED"
+
+
+class Unavailable(ServiceError):
+    """An upstream the operation needs is down; retrying later may succeed."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    default_reason = "UPSTREAM_UNAVAILABLE"
+
+
+class DeadlineExceeded(ServiceError):
+    """The operation did not finish within its deadline."""
+
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    default_reason = "DEADLINE_EXCEEDED"

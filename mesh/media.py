@@ -1,0 +1,166 @@
+"""Client of the Media Service, for both directions: upload (worker) and guarded download
+(image service).
+
+Contract (the existing service): ``POST {base}/api/v1/file/uploads`` with a multipart ``file``
+part answers ``{"file_url": "..."}``; the URL is then fetchable with GET.
+
+Uploads carry an ``Idempotency-Key`` (the SHA-256 of the bytes) and are retried on connection
+errors, timeouts and 5xx, so a retry after a lost response does not store a second file on a
+service that honours the key (the dev stand-in stores files by content, so it never duplicates).
+
+Downloads are the SSRF guard of the system: only http(s) URLs on the configured Media Service
+origin (scheme, host and port exactly; no user info) are fetched, redirects are not followed,
+and the body is cut off at ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
+
+UPLOAD_PATH = "/api/v1/file/uploads"
+
+
+class MediaUnavailable(Unavailable):
+    """The Media Service could not be reached or answered 5xx after the retries."""
+
+    default_reason = "MEDIA_UNAVAILABLE"
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.TransportError):  # connect errors, timeouts, broken connections
+        return True
+    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
+
+
+class MediaClient:
+    """Uploads images and fetches input images from one Media Service."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
+        self._attempts = attempts
+        self._backoff = backoff
+        self._http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> MediaClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def check_url(self, url: str, *, field: str = "image_url") -> str:
+        """Return ``url`` if it points at the Media Service, else raise INVALID_ARGUMENT."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            raise InvalidArgument(field, "must be an http(s) URL of the Media Service")
+        if parts.username is not None or parts.password is not None:
+            raise InvalidArgument(field, "must not contain user information")
+        if _origin(url) != self._origin:
+            raise InvalidArgument(
+                field,
+                f"must be on the Media Service ({self.base_url}); other hosts are not fetched",
+                reason="URL_NOT_ALLOWED",
+            )
+        return url
+
+    async def upload(self, data: bytes, *, filename: str, mime_type: str) -> str:
+        """Store ``data`` and return its URL; retried safely on transient failures."""
+        key = hashlib.sha256(data).hexdigest()
+
+        async def once() -> str:
+            response = await self._http.post(
+                self.base_url + UPLOAD_PATH,
+                files={"file": (filename, data, mime_type)},
+                headers={"Idempotency-Key": key},
+            )
+            response.raise_for_status()
+            url = response.json().get("file_url")
+            if not isinstance(url, str) or not url:
+                raise MediaUnavailable("the Media Service answered without a file_url")
+            return url
+
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(self._attempts),
+                wait=wait_exponential(multiplier=self._backoff, max=5),
+                retry=retry_if_exception(_retryable),
+                reraise=True,
+            ):
+                with attempt:
+                    return await once()
+        except ServiceError:
+            raise
+        except (httpx.HTTPError, ValueError) as exc:
+            raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def download(self, url: str, *, max_bytes: int, field: str = "image_url") -> bytes:
+        """Fetch a Media Service file; the URL must pass ``check_url``; capped at ``max_bytes``."""
+        self.check_url(url, field=field)
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code == 404:
+                    raise NotFound(f"{field}: the Media Service has no such file")
+                if response.is_redirect:
+                    raise InvalidArgument(
+                        field, "redirects are not followed", reason="URL_NOT_ALLOWED"
+                    )
+                response.raise_for_status()
+                declared = int(response.headers.get("content-length") or 0)
+                if declared > max_bytes:
+                    raise _too_large(field, max_bytes)
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(field, max_bytes)
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except ServiceError:
+            raise
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code < 500:
+                raise InvalidArgument(
+                    field, f"the Media Service refused it ({exc.response.status_code})"
+                ) from exc
+            raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
+        except httpx.HTTPError as exc:
+            raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
+
+
+def _too_large(field: str, max_bytes: int) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"{field}: the image is larger than {max_bytes} bytes", reason="IMAGE_TOO_LARGE"
+    )
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code}"
+    return type(exc).__name__

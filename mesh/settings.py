@@ -1,0 +1,61 @@
+"""Typed settings shared by every server process.
+
+Each service subclasses ``ServerSettings`` with its own ``env_prefix`` (``PROMPT_SVC_`` ...) for
+what is its own (port, host), while names the whole stack shares (``MEDIA_SERVICE_URL``,
+``LOG_LEVEL`` ...) are read without a prefix through ``validation_alias``. Values come from, in
+order: command-line flags, the environment, ``.env``, the defaults here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TypeVar
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mesh.logs import LogFormat
+
+MiB = 1024 * 1024
+
+
+def shared(name: str) -> AliasChoices:
+    """An environment name read as is (no service prefix), also settable by field name."""
+    return AliasChoices(name)
+
+
+class ServerSettings(BaseSettings):
+    """What every gRPC server process needs."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 in containers.")
+    port: int = Field(0, ge=0, le=65535, description="TCP port; 0 picks a free one.")
+    log_level: str = Field("INFO", validation_alias=shared("LOG_LEVEL"))
+    log_format: LogFormat = Field("console", validation_alias=shared("LOG_FORMAT"))
+    grace_period: float = Field(
+        5.0, ge=0, description="Seconds in-flight RPCs get to finish after SIGTERM."
+    )
+    max_message_bytes: int = Field(
+        32 * MiB, ge=MiB, description="Largest gRPC message accepted or sent (images are big)."
+    )
+
+
+SettingsT = TypeVar("SettingsT", bound=ServerSettings)
+
+
+def settings_from_cli(
+    cls: type[SettingsT], description: str, argv: Sequence[str] | None = None
+) -> SettingsT:
+    """Build settings from flags (which win) layered over environment and ``.env``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", help="address to listen on")
+    parser.add_argument("--port", type=int, help="TCP port to listen on (0: any free port)")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument("--log-format", choices=["console", "json"], help="log line format")
+    args = parser.parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if v is not None}
+    return cls(**overrides)

@@ -1,0 +1,29 @@
+"""Settings of the prompt service (env prefix ``PROMPT_SVC_``; shared names unprefixed)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from mesh.settings import ServerSettings, shared
+
+
+class Settings(ServerSettings):
+    """Listening address, Gemini access and input limits."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMPT_SVC_")
+
+    port: int = Field(50051, ge=0, le=65535)
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
+    gemini_model: str = Field("gemini-2.5-flash", validation_alias=shared("GEMINI_MODEL"))
+    gemini_base_url: str | None = Field(
+        None,
+        validation_alias=shared("GEMINI_BASE_URL"),
+        description="Override of the Gemini endpoint (a proxy, or a fake server in tests).",
+    )
+    gemini_timeout: float = Field(8.0, gt=0, description="Seconds for one Gemini attempt.")
+    gemini_attempts: int = Field(3, ge=1, le=10, description="Attempts on 429 and 5xx.")
+    media_service_url: str = Field(
+        "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
+    )
+    max_prompt_chars: int = Field(2000, ge=1)

@@ -1,0 +1,82 @@
+"""`python -m devstack` (what `make run` runs) as a person uses it: start, reach, Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpcurl: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_URI", "_URL"))}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--root",
+            str(tmp_path),
+            "--ephemeral-ports",
+            "--memory",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    output = []
+    try:
+        deadline = time.monotonic() + 90
+        for line in proc.stdout:
+            output.append(line)
+            if "Ctrl-C stops everything" in line or time.monotonic() > deadline:
+                break
+        text = "".join(output)
+        assert "PhotoFun is up" in text, text
+        children = _children_of(proc.pid)
+        assert len(children) == 7, text  # mongo, redis, media, three services, worker
+        for service in ("prompt", "image", "conversation"):
+            match = re.search(rf"{service}_svc\s+grpc\s+(\S+)", text)
+            assert match, text
+            listed = subprocess.run(
+                [grpcurl, "-plaintext", match.group(1), "list"],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
+            )
+            assert f"photofun.v1.{service.capitalize()}Service" in listed.stdout
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, rest
+        assert "stopped." in rest
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()

@@ -1,0 +1,132 @@
+"""The Media Service client against the real stand-in and against failing servers."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from devstack.media_server import create_app
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from mesh.media import MediaClient, MediaUnavailable
+from tests.http_servers import serve_app
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+
+@pytest.fixture
+async def media(tmp_path: Path) -> AsyncIterator[MediaClient]:
+    async with (
+        serve_app(create_app(tmp_path / "media")) as url,
+        MediaClient(url, backoff=0.01) as client,
+    ):
+        yield client
+
+
+async def test_upload_then_download_round_trips_and_never_duplicates(
+    media: MediaClient, tmp_path: Path
+) -> None:
+    url = await media.upload(PNG, filename="front.png", mime_type="image/png")
+    assert url.startswith(media.base_url + "/api/v1/files/")
+    assert url.endswith(".png")
+    again = await media.upload(PNG, filename="retry.png", mime_type="image/png")
+    assert again == url
+    assert len(list((tmp_path / "media").iterdir())) == 1
+    assert await media.download(url, max_bytes=10_000) == PNG
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/x.png",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/x.png",
+        "http://example.com/x.png",
+        "gopher://127.0.0.1",
+    ],
+)
+async def test_only_the_media_service_origin_is_fetched(media: MediaClient, url: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await media.download(url, max_bytes=1000)
+    assert caught.value.field == "image_url"
+
+
+async def test_user_info_and_other_ports_on_the_same_host_are_refused(media: MediaClient) -> None:
+    host_port = media.base_url.removeprefix("http://")
+    for url in (f"http://user@{host_port}/api/v1/files/x.png", "http://127.0.0.1:1/x.png"):
+        with pytest.raises(InvalidArgument):
+            media.check_url(url)
+
+
+async def test_missing_files_are_not_found_and_big_ones_are_cut_off(media: MediaClient) -> None:
+    with pytest.raises(NotFound):
+        await media.download(media.base_url + "/api/v1/files/" + "0" * 64 + ".png", max_bytes=10)
+    url = await media.upload(PNG, filename="a.png", mime_type="image/png")
+    with pytest.raises(FailedPrecondition) as caught:
+        await media.download(url, max_bytes=100)
+    assert caught.value.reason == "IMAGE_TOO_LARGE"
+
+
+async def test_redirects_are_not_followed() -> None:
+    async def redirect(_: web.Request) -> web.Response:
+        raise web.HTTPFound("http://169.254.169.254/")
+
+    app = web.Application()
+    app.router.add_get("/api/v1/files/x.png", redirect)
+    async with serve_app(app) as url, MediaClient(url) as client:
+        with pytest.raises(InvalidArgument):
+            await client.download(url + "/api/v1/files/x.png", max_bytes=100)
+
+
+async def test_uploads_retry_5xx_with_one_idempotency_key() -> None:
+    keys: list[str] = []
+
+    async def flaky(request: web.Request) -> web.StreamResponse:
+        keys.append(request.headers["Idempotency-Key"])
+        if len(keys) < 3:
+            return web.Response(status=503)
+        return await _answer_like_the_stand_in(request)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/file/uploads", flaky)
+    async with serve_app(app) as url, MediaClient(url, backoff=0.01) as client:
+        file_url = await client.upload(PNG, filename="a.png", mime_type="image/png")
+    assert file_url.endswith(hashlib.sha256(PNG).hexdigest() + ".png")
+    assert keys == [hashlib.sha256(PNG).hexdigest()] * 3
+
+
+async def test_uploads_give_up_after_bounded_attempts() -> None:
+    calls = 0
+
+    async def down(_: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        return web.Response(status=500)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/file/uploads", down)
+    async with serve_app(app) as url, MediaClient(url, attempts=3, backoff=0.01) as client:
+        with pytest.raises(MediaUnavailable) as caught:
+            await client.upload(PNG, filename="a.png", mime_type="image/png")
+    assert calls == 3
+    assert "HTTP 500" in caught.value.message
+
+
+async def test_an_unreachable_media_service_is_unavailable() -> None:
+    async with MediaClient("http://127.0.0.1:1", attempts=2, backoff=0.01) as client:
+        with pytest.raises(MediaUnavailable):
+            await client.upload(PNG, filename="a.png", mime_type="image/png")
+
+
+async def _answer_like_the_stand_in(request: web.Request) -> web.Response:
+    """Answer like the stand-in would, by its content-addressed naming rule."""
+    data = b""
+    reader = await request.multipart()
+    async for part in reader:
+        data = await part.read()  # type: ignore[union-attr]
+    name = hashlib.sha256(data).hexdigest() + ".png"
+    return web.json_response({"file_url": f"http://{request.host}/api/v1/files/{name}"})
