@@ -1,4 +1,4 @@
-"""The Celery application of the conversation pipeline: ``celery -A conversation_svc.worker worker``.
+"""The Celery application of the pipeline: ``celery -A conversation_svc.worker worker``.
 
 Delivery settings follow RECIPES.md: a task is acknowledged only after it finished
 (``acks_late``) and handed back if its worker process dies (``reject_on_worker_lost``), each
