@@ -1,0 +1,1 @@
+"""Image providers behind one interface, tried in the configured order; the mock is always last."""
