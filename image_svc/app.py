@@ -1,11 +1,26 @@
-"""Composition root of the image service: builds its clients and servicers."""
+"""Composition root of the image service: render pool, providers, Media client, servicer."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
 
+from pydantic import SecretStr
+
+from image_svc.brands import BrandKnowledge
+from image_svc.chain import ProviderChain
+from image_svc.editor import ImageEditor
+from image_svc.generator import ImageGenerator
+from image_svc.providers import gemini_images, openai_images, pollinations
+from image_svc.providers.base import Provider
+from image_svc.providers.gemini_images import GeminiImagesProvider
+from image_svc.providers.mock import MockProvider
+from image_svc.providers.openai_images import OpenAIImagesProvider
+from image_svc.providers.pollinations import PollinationsProvider
+from image_svc.render_pool import RenderPool
+from image_svc.servicer import ImageServicer
 from image_svc.settings import Settings
+from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import image_service_pb2, image_service_pb2_grpc
 
@@ -13,7 +28,63 @@ SERVICE_NAME = image_service_pb2.DESCRIPTOR.services_by_name["ImageService"].ful
 
 
 async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequence[ServiceBinding]:
-    """Create the servicer; every RPC answers UNIMPLEMENTED until its issue lands."""
-    del settings, stack
-    servicer = image_service_pb2_grpc.ImageServiceServicer()  # type: ignore[abstract]
+    """Create the pool and clients (closed by ``stack`` on shutdown) and the servicer."""
+    pool = RenderPool(settings.render_mode, settings.render_workers)
+    stack.callback(pool.close)
+    if pool.mode == "process":
+        await pool.warm_up()
+    providers: list[Provider] = [*configured_providers(settings, stack)]
+    providers.append(MockProvider(pool, settings.mock_latency))
+    chain = ProviderChain(providers, timeout=settings.provider_timeout)
+    stack.push_async_callback(chain.aclose)
+    media = MediaClient(settings.media_service_url)
+    stack.push_async_callback(media.aclose)
+    generator = ImageGenerator(chain, BrandKnowledge(), max_concurrency=settings.max_concurrency)
+    editor = ImageEditor(
+        media, pool, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
+    )
+    servicer = ImageServicer(generator, editor)
     return [bind(servicer, image_service_pb2_grpc.add_ImageServiceServicer_to_server, SERVICE_NAME)]
+
+
+def configured_providers(settings: Settings, stack: contextlib.AsyncExitStack) -> list[Provider]:
+    """The real providers named in ``IMAGE_SVC_PROVIDERS``, in order (the mock comes after).
+
+    A provider named without its key is a configuration error, reported at start-up.
+    """
+    del stack  # the chain closes its providers
+    out: list[Provider] = []
+    for name in (n.strip().lower() for n in settings.providers.split(",") if n.strip()):
+        if name == "pollinations":
+            token = settings.pollinations_token
+            out.append(
+                PollinationsProvider(
+                    token=token.get_secret_value() if token else "",
+                    base_url=settings.pollinations_base_url or pollinations.DEFAULT_BASE_URL,
+                )
+            )
+        elif name == "openai":
+            out.append(
+                OpenAIImagesProvider(
+                    api_key=_key(settings.openai_api_key, "OPENAI_API_KEY", name),
+                    model=settings.openai_image_model,
+                    base_url=settings.openai_base_url or openai_images.DEFAULT_BASE_URL,
+                )
+            )
+        elif name == "gemini":
+            out.append(
+                GeminiImagesProvider(
+                    api_key=_key(settings.gemini_api_key, "GEMINI_API_KEY", name),
+                    model=settings.gemini_image_model,
+                    base_url=settings.gemini_base_url or gemini_images.DEFAULT_BASE_URL,
+                )
+            )
+        else:
+            raise ValueError(f"IMAGE_SVC_PROVIDERS: unknown provider {name!r}")
+    return out
+
+
+def _key(secret: SecretStr | None, variable: str, provider: str) -> str:
+    if secret is None or not secret.get_secret_value():
+        raise ValueError(f"IMAGE_SVC_PROVIDERS names {provider} but {variable} is not set")
+    return secret.get_secret_value()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from mesh.settings import MiB, ServerSettings, shared
@@ -18,8 +20,29 @@ class Settings(ServerSettings):
         0.0, ge=0, description="Artificial seconds per mock image, to show and measure parallelism."
     )
     max_concurrency: int = Field(8, ge=1, le=64, description="Images rendered at once per call.")
-    render_workers: int = Field(
-        0, ge=0, description="Processes for CPU-bound rendering; 0 means one per core."
+    render_mode: Literal["process", "thread"] = Field(
+        "process", description="Where CPU-bound drawing runs: spawned processes or threads."
+    )
+    render_workers: int = Field(0, ge=0, description="Pool size; 0 means one per core.")
+    provider_timeout: float = Field(60.0, gt=0, description="Seconds for one provider attempt.")
+    providers: str = Field(
+        "",
+        description="Real providers to try before the mock, in order, comma-separated: "
+        "gemini, pollinations, openai. Empty: only the mock.",
+    )
+    gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
+    gemini_base_url: str | None = Field(None, validation_alias=shared("GEMINI_BASE_URL"))
+    gemini_image_model: str = Field(
+        "gemini-2.5-flash-image", validation_alias=shared("GEMINI_IMAGE_MODEL")
+    )
+    openai_api_key: SecretStr | None = Field(None, validation_alias=shared("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=shared("OPENAI_BASE_URL"))
+    openai_image_model: str = Field("gpt-image-1", validation_alias=shared("OPENAI_IMAGE_MODEL"))
+    pollinations_token: SecretStr | None = Field(
+        None, validation_alias=shared("POLLINATIONS_TOKEN")
+    )
+    pollinations_base_url: str | None = Field(
+        None, validation_alias=shared("POLLINATIONS_BASE_URL")
     )
     media_service_url: str = Field(
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")

@@ -44,6 +44,22 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
 
 
+def check_media_url(url: str, base_url: str, *, field: str = "image_url") -> str:
+    """Return ``url`` if it is an http(s) URL on ``base_url``'s origin, else INVALID_ARGUMENT."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise InvalidArgument(field, "must be an http(s) URL of the Media Service")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidArgument(field, "must not contain user information")
+    if _origin(url) != _origin(base_url):
+        raise InvalidArgument(
+            field,
+            f"must be on the Media Service ({base_url.rstrip('/')}); other hosts are not fetched",
+            reason="URL_NOT_ALLOWED",
+        )
+    return url
+
+
 class MediaClient:
     """Uploads images and fetches input images from one Media Service."""
 
@@ -57,7 +73,6 @@ class MediaClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._origin = _origin(self.base_url)
         self._attempts = attempts
         self._backoff = backoff
         self._http = httpx.AsyncClient(
@@ -75,19 +90,8 @@ class MediaClient:
         await self.aclose()
 
     def check_url(self, url: str, *, field: str = "image_url") -> str:
-        """Return ``url`` if it points at the Media Service, else raise INVALID_ARGUMENT."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            raise InvalidArgument(field, "must be an http(s) URL of the Media Service")
-        if parts.username is not None or parts.password is not None:
-            raise InvalidArgument(field, "must not contain user information")
-        if _origin(url) != self._origin:
-            raise InvalidArgument(
-                field,
-                f"must be on the Media Service ({self.base_url}); other hosts are not fetched",
-                reason="URL_NOT_ALLOWED",
-            )
-        return url
+        """Return ``url`` if it points at this Media Service, else raise INVALID_ARGUMENT."""
+        return check_media_url(url, self.base_url, field=field)
 
     async def upload(self, data: bytes, *, filename: str, mime_type: str) -> str:
         """Store ``data`` and return its URL; retried safely on transient failures."""

@@ -1,9 +1,9 @@
 """The interface every image provider implements, and the errors it may raise.
 
-    ProviderError                 any failure of one provider for one job (the chain moves on)
-    ├── ProviderUnavailable       connection refused, timeout, 5xx          (retryable)
-    ├── ProviderRateLimited       429 / quota; ``retry_after`` when given     (retryable)
-    └── ProviderRejected          4xx, safety block, malformed answer        (not retryable)
+ProviderError                 any failure of one provider for one job (the chain moves on)
+├── ProviderUnavailable       connection refused, timeout, 5xx          (retryable)
+├── ProviderRateLimited       429 / quota; ``retry_after`` when given     (retryable)
+└── ProviderRejected          4xx, safety block, malformed answer        (not retryable)
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class ImageJob:
-    """One image to produce. Real providers use ``prompt``/``seed``/size; the mock draws the view."""
+    """One image to produce: real providers use prompt, seed and size; the mock draws the view."""
 
     prompt: str  # full English prompt, consistency hints included
     seed: int  # 0 .. 2**32-1
     width: int
     height: int
+    fmt: str = "png"  # preferred output ("png", "jpeg", "webp"); others are converted after
     style: str = ""
     # Structured subject, for the mock renderer (empty strings / 0 mean unknown).
     subject_text: str = ""

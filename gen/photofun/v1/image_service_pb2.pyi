@@ -251,7 +251,7 @@ class GenerateAnglesRequest(_message.Message):
 
     @_builtins.property
     def angles(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Angle.ValueType]:
-        """Views to generate, 1..12, no duplicates; the first one is the main view."""
+        """Views to generate, each at most once (so 1..9 of them); the first one is the main view."""
 
     def __init__(
         self,

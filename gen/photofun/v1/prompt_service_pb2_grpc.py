@@ -67,7 +67,8 @@ class PromptServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DetectIntent(self, request, context):
-        """Detects only the intent of a prompt; cheaper than Refine. Same errors as Refine.
+        """Detects the intent of a prompt: the same analysis as Refine, a smaller answer. Same
+        errors as Refine.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -43,7 +43,9 @@ class PromptServiceStub:
     `image_url` outside the configured Media Service.
     """
     DetectIntent: _grpc.UnaryUnaryMultiCallable[_prompt_service_pb2.DetectIntentRequest, _prompt_service_pb2.DetectIntentResponse]
-    """Detects only the intent of a prompt; cheaper than Refine. Same errors as Refine."""
+    """Detects the intent of a prompt: the same analysis as Refine, a smaller answer. Same
+    errors as Refine.
+    """
 
 @_typing.type_check_only
 class PromptServiceAsyncStub(PromptServiceStub):
@@ -60,7 +62,9 @@ class PromptServiceAsyncStub(PromptServiceStub):
     `image_url` outside the configured Media Service.
     """
     DetectIntent: _aio.UnaryUnaryMultiCallable[_prompt_service_pb2.DetectIntentRequest, _prompt_service_pb2.DetectIntentResponse]  # type: ignore[assignment]
-    """Detects only the intent of a prompt; cheaper than Refine. Same errors as Refine."""
+    """Detects the intent of a prompt: the same analysis as Refine, a smaller answer. Same
+    errors as Refine.
+    """
 
 class PromptServiceServicer(metaclass=_abc_1.ABCMeta):
     """Turns what a user typed into a prompt an image model understands, and says what the
@@ -86,6 +90,8 @@ class PromptServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _prompt_service_pb2.DetectIntentRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_prompt_service_pb2.DetectIntentResponse, _abc.Awaitable[_prompt_service_pb2.DetectIntentResponse]]:
-        """Detects only the intent of a prompt; cheaper than Refine. Same errors as Refine."""
+        """Detects the intent of a prompt: the same analysis as Refine, a smaller answer. Same
+        errors as Refine.
+        """
 
 def add_PromptServiceServicer_to_server(servicer: PromptServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

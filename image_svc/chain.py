@@ -1,0 +1,88 @@
+"""The provider fallback chain: each configured provider in order, the mock always last."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from image_svc.encoding import MIME_TYPES, encode
+from image_svc.providers.base import ImageJob, Provider, ProviderError
+from mesh.errors import Unavailable
+from mesh.logs import get_logger
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Produced:
+    """An image in the requested format, and who made it."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    seed: int
+    model: str
+    provider: str
+    fallbacks: tuple[str, ...]
+    seconds: float
+
+
+class ProviderChain:
+    """Tries providers in order until one answers; records why the others were skipped."""
+
+    def __init__(self, providers: Sequence[Provider], *, timeout: float = 60.0) -> None:
+        if not providers:
+            raise ValueError("at least one provider is required")
+        self.providers = list(providers)
+        self._timeout = timeout
+
+    @property
+    def supports_reference(self) -> bool:
+        """True when the first provider takes a reference image (consistency mode)."""
+        return self.providers[0].supports_reference
+
+    async def produce(self, job: ImageJob) -> Produced:
+        """One image from the first provider that succeeds, converted to ``job.fmt``."""
+        started = time.perf_counter()
+        skipped: list[str] = []
+        for provider in self.providers:
+            try:
+                image = await provider.generate(job, timeout=self._timeout)
+            except ProviderError as exc:
+                log.warning("provider failed", provider=provider.name, reason=exc.reason)
+                skipped.append(f"{provider.name}: {exc.reason}")
+                continue
+            data, width, height = image.data, image.width, image.height
+            mime = MIME_TYPES[job.fmt]
+            if image.mime_type != mime:
+                data, width, height = _convert(data, job.fmt)
+            return Produced(
+                data=data,
+                mime_type=mime,
+                width=width,
+                height=height,
+                seed=job.seed,
+                model=image.model,
+                provider=provider.name,
+                fallbacks=tuple(skipped),
+                seconds=time.perf_counter() - started,
+            )
+        raise Unavailable(
+            "no image provider could answer: " + "; ".join(skipped), reason="PROVIDERS_EXHAUSTED"
+        )
+
+    async def aclose(self) -> None:
+        """Close every provider."""
+        for provider in self.providers:
+            await provider.aclose()
+
+
+def _convert(data: bytes, fmt: str) -> tuple[bytes, int, int]:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return encode(image, fmt), image.width, image.height

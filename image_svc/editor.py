@@ -1,0 +1,129 @@
+"""Image-input operations (style transfer, background edit, enhance) on a Media Service image.
+
+The input is fetched through the guarded Media client (only the configured Media Service, size
+capped), decoded with a pixel limit (decompression bombs), edited in the render pool, and
+encoded in the requested format.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from image_svc import edits
+from image_svc.encoding import MIME_TYPES, encode
+from image_svc.render_pool import RenderPool
+from image_svc.renderer import RenderSubject, render
+from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.media import MediaClient
+
+MODEL = "MockEditor v1"
+
+
+@dataclass(frozen=True)
+class EditOp:
+    """One operation with its parameters (validated by the servicer)."""
+
+    kind: str  # "style", "background", "enhance"
+    style: str = ""
+    strength: float = 1.0
+    action: str = ""
+    color: tuple[int, int, int] = (255, 255, 255)
+    scene: str = ""
+    blur_radius: int = 12
+    scale: int = 1
+    sharpen: bool = False
+    auto_contrast: bool = False
+
+
+@dataclass(frozen=True)
+class Edited:
+    """The result of an edit."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    seconds: float
+
+
+class _TooManyPixels(Exception):
+    pass
+
+
+def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[bytes, int, int]:
+    """Decode, edit and encode (runs in a pool worker)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width * opened.height > max_pixels:
+                    raise _TooManyPixels
+                opened.load()
+                image = opened.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _TooManyPixels from exc
+    if op.kind == "style":
+        result = edits.style_transfer(image, op.style, op.strength)
+    elif op.kind == "background":
+        scene = None
+        if op.action == "replace_scene":
+            scene = render(
+                RenderSubject(text=op.scene, category="scene"),
+                azimuth=0,
+                elevation=5,
+                session_id="",
+                seed=0,
+                width=min(image.width, 2048),
+                height=min(image.height, 2048),
+            )
+        result = edits.edit_background(
+            image, op.action, color=op.color, scene=scene, blur_radius=op.blur_radius
+        )
+    else:
+        result = edits.enhance(
+            image, scale=op.scale, sharpen=op.sharpen, auto_contrast=op.auto_contrast
+        )
+    if result.mode == "RGBA" and fmt == "jpeg":
+        fmt = "png"  # a transparent background must survive; JPEG has no alpha
+    return encode(result, fmt), result.width, result.height
+
+
+class ImageEditor:
+    """Fetches an input image from the Media Service and applies one operation."""
+
+    def __init__(
+        self, media: MediaClient, pool: RenderPool, *, max_bytes: int, max_pixels: int
+    ) -> None:
+        self._media = media
+        self._pool = pool
+        self._max_bytes = max_bytes
+        self._max_pixels = max_pixels
+
+    async def edit(self, image_url: str, op: EditOp, fmt: str) -> Edited:
+        """The edited image; INVALID_ARGUMENT when the input is not an image."""
+        started = time.perf_counter()
+        data = await self._media.download(image_url, max_bytes=self._max_bytes)
+        try:
+            out, width, height = await self._pool.run(apply_edit, data, op, fmt, self._max_pixels)
+        except UnidentifiedImageError as exc:
+            raise InvalidArgument("image_url", "the file is not an image Pillow can read") from exc
+        except _TooManyPixels as exc:
+            raise FailedPrecondition(
+                f"image_url: the image has more than {self._max_pixels} pixels",
+                reason="IMAGE_TOO_LARGE",
+            ) from exc
+        mime = _mime_of(out)
+        return Edited(out, mime, width, height, time.perf_counter() - started)
+
+
+def _mime_of(data: bytes) -> str:
+    if data.startswith(b"\x89PNG"):
+        return MIME_TYPES["png"]
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return MIME_TYPES["webp"]
+    return MIME_TYPES["jpeg"]

@@ -1,0 +1,254 @@
+"""Gemini native image output through google-genai, with an optional reference image.
+
+Wire format, as google-genai 3.4 sends it (checked against the fake server)::
+
+    POST {base}/v1/models/gemini-2.5-flash-image:generateContent
+    x-goog-api-key: KEY
+    X-Server-Timeout: <ceil(timeout) seconds>
+    {"contents": [{"role": "user", "parts": [
+         {"text": "..."}, {"inlineData": {"mime_type": "image/png", "data": "<base64>"}}]}],
+     "generationConfig": {"seed": S, "responseModalities": ["IMAGE", "TEXT"],
+                          "imageConfig": {"aspectRatio": "16:9"}}}
+    → 200 {"candidates": [{"content": {"parts": [{"text": ...}, {"inlineData": {...}}]},
+                           "finishReason": "STOP"}], "modelVersion": ...}
+
+``v1`` is the SDK's default API version; it is pinned here so that the SDK's own environment
+variable (``GOOGLE_GENAI_API_VERSION``) cannot change it behind the settings' back. The SDK's
+HTTP retries are switched off (one attempt): the chain decides what to retry; without retry
+options it would also sleep 1-10 s and retry a refused connection on its own. The SDK runs on
+our ``httpx.AsyncClient`` rather than its own aiohttp session, whose ``ClientSession`` subclass
+raises a DeprecationWarning under aiohttp 3.14 (and the pool is then ours to close).
+
+Only aspect ratios can be asked for; the real size is read from the decoded bytes. The seed is
+an int32 on the wire, so the job's 32-bit seed is folded into 0 .. 2**31-1.
+
+Failures map onto ``base.py``: ``ServerError`` (5xx), timeouts and connection errors are
+``ProviderUnavailable``; a 429 is ``ProviderRateLimited`` with the ``google.rpc.RetryInfo``
+delay; other 4xx, a blocked prompt (``promptFeedback.blockReason``), a safety finish reason,
+an answer without an image and undecodable bytes are ``ProviderRejected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import math
+import re
+from typing import Any
+
+import httpx
+from google import genai
+from google.genai import errors, types
+from PIL import Image
+
+from image_svc.providers.base import (
+    ImageJob,
+    ProviderError,
+    ProviderImage,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+SAFETY_FINISH_REASONS = frozenset(
+    {
+        types.FinishReason.SAFETY,
+        types.FinishReason.IMAGE_SAFETY,
+        types.FinishReason.PROHIBITED_CONTENT,
+        types.FinishReason.IMAGE_PROHIBITED_CONTENT,
+        types.FinishReason.BLOCKLIST,
+        types.FinishReason.SPII,
+    }
+)
+# Gemini answers a bad key with 400 INVALID_ARGUMENT; the ErrorInfo reason tells it apart.
+KEY_ERROR_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
+_RETRY_DELAY = re.compile(r"(\d+(?:\.\d+)?)s")
+_FORMATS = ("JPEG", "PNG", "WEBP")
+
+
+class GeminiImagesProvider:
+    """Text-to-image and reference-guided images through Gemini's native image output."""
+
+    name = "gemini"
+    supports_reference = True
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        model: str = "gemini-2.5-flash-image",
+        api_version: str = "v1",
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("Gemini needs an API key")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self._api_key = api_key
+        self._http = httpx.AsyncClient(transport=transport)
+        self._client = genai.Client(
+            api_key=api_key,
+            vertexai=False,
+            http_options=types.HttpOptions(
+                base_url=self.base_url,
+                api_version=api_version,
+                retry_options=types.HttpRetryOptions(attempts=1),
+                httpx_async_client=self._http,
+            ),
+        )
+
+    def __repr__(self) -> str:
+        return f"GeminiImagesProvider(base_url={self.base_url!r}, model={self.model!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pools: ours, and the sync one the SDK always builds."""
+        await self._client.aio.aclose()
+        self._client.close()
+        await self._http.aclose()
+
+    async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
+        """Produce one image for ``job`` within ``timeout`` seconds, or raise ProviderError."""
+        contents: list[Any] = [job.prompt]
+        if job.reference is not None:
+            mime_type = job.reference_mime or _sniff_mime(job.reference)
+            contents.append(types.Part.from_bytes(data=job.reference, mime_type=mime_type))
+        config = types.GenerateContentConfig(
+            response_modalities=["IMAGE", "TEXT"],
+            seed=job.seed & 0x7FFFFFFF,
+            image_config=types.ImageConfig(aspect_ratio=nearest_aspect(job.width, job.height)),
+            http_options=types.HttpOptions(timeout=max(1, math.ceil(timeout * 1000))),
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._client.aio.models.generate_content(
+                    model=self.model, contents=contents, config=config
+                )
+                return await self._image(response)
+        except ProviderError:
+            raise
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise ProviderUnavailable(
+                self.name, "GEMINI_TIMEOUT", f"no image within {timeout:g} s"
+            ) from exc
+        except errors.ClientError as exc:
+            raise self._client_error(exc) from exc
+        except errors.APIError as exc:  # ServerError: 5xx
+            raise ProviderUnavailable(self.name, "GEMINI_UNAVAILABLE", self._detail(exc)) from exc
+        except (ValueError, httpx.DecodingError) as exc:  # not JSON, or JSON the SDK cannot parse
+            raise ProviderRejected(
+                self.name, "GEMINI_BAD_RESPONSE", "the answer could not be parsed"
+            ) from exc
+        except (httpx.HTTPError, OSError) as exc:
+            raise ProviderUnavailable(
+                self.name, "GEMINI_UNAVAILABLE", f"request failed: {type(exc).__name__}"
+            ) from exc
+
+    async def _image(self, response: types.GenerateContentResponse) -> ProviderImage:
+        feedback = response.prompt_feedback
+        if feedback is not None and feedback.block_reason is not None:
+            raise ProviderRejected(
+                self.name, "GEMINI_SAFETY_BLOCKED", f"prompt blocked: {feedback.block_reason.value}"
+            )
+        candidate = response.candidates[0] if response.candidates else None
+        parts = candidate.content.parts if candidate and candidate.content else None
+        images = [
+            part.inline_data.data
+            for part in parts or []
+            if part.inline_data is not None and part.inline_data.data and not part.thought
+        ]
+        if not images:
+            finish = candidate.finish_reason if candidate else None
+            if finish is not None and finish in SAFETY_FINISH_REASONS:
+                raise ProviderRejected(
+                    self.name, "GEMINI_SAFETY_BLOCKED", f"generation stopped: {finish.value}"
+                )
+            text = " ".join(part.text for part in parts or [] if part.text)[:200]
+            reason = finish.value if finish else "none"
+            raise ProviderRejected(
+                self.name,
+                "GEMINI_NO_IMAGE",
+                f"the answer has no image (finish reason {reason})" + (f": {text}" if text else ""),
+            )
+        # Thinking models may send drafts first; the last image part is the answer.
+        data = images[-1]
+        try:
+            mime_type, width, height = await asyncio.to_thread(_probe_image, data)
+        except ValueError as exc:
+            raise ProviderRejected(self.name, "GEMINI_BAD_RESPONSE", str(exc)) from None
+        return ProviderImage(data, mime_type, width, height, response.model_version or self.model)
+
+    def _detail(self, exc: errors.APIError) -> str:
+        message = (exc.message or "").replace(self._api_key, "***")[:300]
+        return f"HTTP {exc.code} {exc.status or ''}".rstrip() + (f": {message}" if message else "")
+
+    def _client_error(self, exc: errors.ClientError) -> ProviderError:
+        detail = self._detail(exc)
+        if exc.code == 429:
+            return ProviderRateLimited(
+                self.name, "GEMINI_RATE_LIMITED", detail, retry_after=_retry_delay(exc.details)
+            )
+        if exc.code in (401, 403) or _error_reasons(exc.details) & KEY_ERROR_REASONS:
+            return ProviderRejected(self.name, "GEMINI_UNAUTHORIZED", detail)
+        if exc.code == 408:
+            return ProviderUnavailable(self.name, "GEMINI_TIMEOUT", detail)
+        return ProviderRejected(self.name, "GEMINI_REJECTED", detail)
+
+
+def nearest_aspect(width: int, height: int) -> str:
+    """The supported aspect ratio closest to ``width``:``height``."""
+    want = math.log(max(1, width) / max(1, height))
+
+    def distance(ratio: str) -> float:
+        w, h = ratio.split(":")
+        return abs(math.log(int(w) / int(h)) - want)
+
+    return min(ASPECT_RATIOS, key=distance)
+
+
+def _status_details(details: Any) -> list[dict[str, Any]]:
+    """The ``error.details`` entries of a google.rpc.Status JSON body."""
+    error = details.get("error") if isinstance(details, dict) else None
+    items = error.get("details") if isinstance(error, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _retry_delay(details: Any) -> float | None:
+    """Seconds from a ``google.rpc.RetryInfo`` entry (``"retryDelay": "17s"``), if any."""
+    for item in _status_details(details):
+        if str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = _RETRY_DELAY.fullmatch(str(item.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
+
+
+def _error_reasons(details: Any) -> set[str]:
+    """The ``reason`` of every ``google.rpc.ErrorInfo`` entry."""
+    return {
+        str(item.get("reason"))
+        for item in _status_details(details)
+        if str(item.get("@type", "")).endswith("google.rpc.ErrorInfo")
+    }
+
+
+def _probe_image(data: bytes) -> tuple[str, int, int]:
+    """Decode ``data`` fully; return its MIME type and real size, or raise ValueError."""
+    try:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
+            image.load()
+            mime_type = Image.MIME[image.format or ""]
+            return mime_type, image.width, image.height
+    except Exception as exc:  # Pillow raises many types on corrupt data; all mean "not an image"
+        raise ValueError(f"the image part is not a decodable image ({len(data)} bytes)") from exc
+
+
+def _sniff_mime(data: bytes) -> str:
+    """The MIME type of image bytes from their header; PNG when Pillow cannot tell."""
+    try:
+        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
+            return Image.MIME.get(image.format or "", "image/png")
+    except Exception:  # an unreadable reference is the provider's to refuse, with its own message
+        return "image/png"

@@ -1,0 +1,65 @@
+"""The default generator: the procedural renderer, with an optional artificial latency.
+
+The latency models a remote model's server-side time: an image is ready after
+``max(latency, render time)``, because the wait and the drawing overlap, as they would if a
+provider rendered on its own machines. This lets benchmarks show parallelism honestly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from image_svc.encoding import MIME_TYPES, encode
+from image_svc.providers.base import ImageJob, ProviderImage
+from image_svc.render_pool import RenderPool
+from image_svc.renderer import RenderSubject, render
+
+MODEL = "MockGenerator v1"
+
+
+def render_encoded(job: ImageJob) -> bytes:
+    """Draw and encode one job (runs in a pool worker, so it must be a top-level function)."""
+    subject = RenderSubject(
+        text=job.subject_text or job.prompt,
+        category=job.category,
+        brand=job.brand,
+        model=job.model,
+        year=job.year,
+        color=job.color,
+        body_type=job.body_type,
+    )
+    image = render(
+        subject,
+        azimuth=job.azimuth,
+        elevation=job.elevation,
+        session_id=job.session_id,
+        seed=job.seed,
+        width=job.width,
+        height=job.height,
+        style=job.style,
+    )
+    return encode(image, job.fmt)
+
+
+class MockProvider:
+    """Draws the subject locally; same job → identical bytes."""
+
+    name = "mock"
+    model = MODEL
+    supports_reference = False
+
+    def __init__(self, pool: RenderPool, latency: float = 0.0) -> None:
+        self._pool = pool
+        self._latency = latency
+
+    async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
+        """Render ``job`` in the pool while the artificial latency runs."""
+        del timeout  # local and bounded; the caller's deadline still cancels the await
+        work = dataclasses.replace(job, reference=None)  # never ship the reference to a worker
+        drawing = self._pool.run(render_encoded, work)
+        data, _ = await asyncio.gather(drawing, asyncio.sleep(self._latency))
+        return ProviderImage(data, MIME_TYPES[job.fmt], job.width, job.height, MODEL)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the pool belongs to the composition root."""

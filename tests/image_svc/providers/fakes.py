@@ -1,0 +1,376 @@
+"""Fake image clouds on 127.0.0.1 that speak the real wire formats of Pollinations, the OpenAI
+Images API and Gemini's generateContent.
+
+Each fake records every request it received (``requests``) and answers according to ``mode``,
+which a test sets before calling the adapter. Images are drawn with Pillow at the size the real
+service would return. A ``"slow"`` answer waits until the server is torn down (or ``STALL``
+seconds), so timeout tests never keep the server's shutdown waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import io
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from urllib.parse import unquote
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+from PIL import Image, ImageDraw
+
+from tests.http_servers import serve_app
+
+STALL = 10.0
+
+
+@functools.cache
+def make_image(width: int, height: int, fmt: str = "PNG") -> bytes:
+    """A small scene (sky, ground, a disc) encoded as ``fmt``; cached, the fakes repeat sizes."""
+    image = Image.new("RGB", (width, height), (90, 150, 220))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, height * 2 // 3, width, height), fill=(70, 120, 60))
+    draw.ellipse((width // 3, height // 4, width // 2, height // 2), fill=(230, 60, 40))
+    out = io.BytesIO()
+    image.save(out, fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    return out.getvalue()
+
+
+@dataclass
+class Received:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str  # decoded
+    query: dict[str, str]
+    headers: dict[str, str]  # names lower-cased
+    json: Any = None
+    form: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[str, str, bytes]] = field(default_factory=dict)  # filename, type, data
+
+
+@contextlib.contextmanager
+def refused_url() -> Iterator[str]:
+    """A base URL on 127.0.0.1 whose port refuses connections (bound, never listening)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+class FakeServer:
+    """Common plumbing: the mode, the request log, serving and stalling."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.requests: list[Received] = []
+        self.url = ""
+        self._released = asyncio.Event()
+
+    def routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    @contextlib.asynccontextmanager
+    async def serve(self) -> AsyncIterator[str]:
+        """Serve the fake on an ephemeral port; yields its base URL."""
+        app = web.Application()
+        self.routes(app)
+        async with serve_app(app) as url:
+            self.url = url
+            try:
+                yield url
+            finally:
+                self._released.set()
+
+    @property
+    def last(self) -> Received:
+        """The most recent request."""
+        assert self.requests, "the fake received no request"
+        return self.requests[-1]
+
+    async def record(self, request: web.Request) -> Received:
+        """Log the request with its JSON or multipart body."""
+        seen = Received(
+            method=request.method,
+            path=unquote(request.raw_path.split("?", 1)[0]),
+            query=dict(request.query),
+            headers={name.lower(): value for name, value in request.headers.items()},
+        )
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            seen.json = await request.json()
+        elif content_type.startswith("multipart/form-data"):
+            for name, value in (await request.post()).items():
+                if isinstance(value, FileField):
+                    seen.files[name] = (value.filename, value.content_type, value.file.read())
+                else:
+                    seen.form[name] = str(value)
+        self.requests.append(seen)
+        return seen
+
+    async def stall(self) -> None:
+        """Answer late: wait for teardown, at most ``STALL`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._released.wait(), STALL)
+
+
+class FakePollinations(FakeServer):
+    """``GET /prompt/{prompt}?width&height&seed&model&nologo&private`` → JPEG bytes.
+
+    Like Cloudflare in front of the real service, the server refuses request lines above ~8 KB
+    (aiohttp's own limit, 8190 bytes, answers 400).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.retry_after = "7"
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_get("/prompt/{prompt:.+}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        seen = await self.record(request)
+        if self.mode == "slow":
+            await self.stall()
+        if self.mode == "rate_limited":
+            return web.json_response(
+                {"error": "Too Many Requests", "message": "Queue full for this IP"},
+                status=429,
+                headers={"Retry-After": self.retry_after},
+            )
+        if self.mode == "unavailable":
+            return _html(502, "<h1>502 Bad Gateway</h1><p>cloudflare</p>")
+        if self.mode == "bad_request":
+            return web.json_response(
+                {"error": "Bad Request", "message": "width must be at most 2048"}, status=400
+            )
+        if self.mode == "unauthorized":
+            token = seen.headers.get("authorization", "").removeprefix("Bearer ")
+            return web.json_response(
+                {"error": "Unauthorized", "message": f"invalid token {token}"}, status=401
+            )
+        if self.mode == "html":
+            return _html(200, "<!doctype html><title>Pollinations</title><p>Loading…</p>")
+        if self.mode == "corrupt":
+            data = make_image(64, 64, "JPEG")
+            return web.Response(body=data[: len(data) // 2], content_type="image/jpeg")
+        width, height = int(request.query["width"]), int(request.query["height"])
+        return web.Response(body=make_image(width, height, "JPEG"), content_type="image/jpeg")
+
+
+class FakeOpenAI(FakeServer):
+    """``POST /v1/images/generations`` (JSON) and ``/v1/images/edits`` (multipart)."""
+
+    FORMATS: ClassVar[dict[str, str]] = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.sizes = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})  # gpt-image-1
+        self.rate_limit_headers = {"Retry-After": "12"}
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/images/generations", self.generations)
+        app.router.add_post("/v1/images/edits", self.edits)
+
+    async def generations(self, request: web.Request) -> web.StreamResponse:
+        seen = await self.record(request)
+        body = seen.json if isinstance(seen.json, dict) else {}
+        if "response_format" in body and str(body.get("model", "")).startswith("gpt-image"):
+            return _openai_error(400, "Unknown parameter: 'response_format'.", "unknown_parameter")
+        fmt = str(body.get("output_format", "png"))
+        return await self.answer(seen, str(body.get("size", "auto")), fmt)
+
+    async def edits(self, request: web.Request) -> web.StreamResponse:
+        seen = await self.record(request)
+        if "image" not in seen.files and "image[]" not in seen.files:
+            return _openai_error(
+                400, "Missing required parameter: 'image'.", "missing_required_parameter"
+            )
+        fmt = seen.form.get("output_format", "png")
+        return await self.answer(seen, seen.form.get("size", "auto"), fmt)
+
+    async def answer(self, seen: Received, size: str, fmt: str) -> web.StreamResponse:
+        presented = seen.headers.get("authorization", "").removeprefix("Bearer ")
+        if presented != self.api_key:
+            # The real message masks the middle of the key; echoing all of it tests our redaction.
+            message = f"Incorrect API key provided: {presented}. Find your API key at ..."
+            return _openai_error(401, message, "invalid_api_key")
+        if size not in self.sizes:
+            return _openai_error(400, f"Invalid value: '{size}'.", "invalid_value")
+        if self.mode == "slow":
+            await self.stall()
+        if self.mode == "rate_limited":
+            return _openai_error(
+                429,
+                "Rate limit reached for gpt-image-1 on images per minute (IPM): Limit 5.",
+                "rate_limit_exceeded",
+                headers=self.rate_limit_headers,
+            )
+        if self.mode == "quota":
+            return _openai_error(429, "You exceeded your current quota.", "insufficient_quota")
+        if self.mode == "unavailable":
+            return _openai_error(500, "The server had an error processing your request.", None)
+        if self.mode in ("moderation_blocked", "content_policy_violation"):
+            return _openai_error(
+                400, "Your request was rejected as a result of our safety system.", self.mode
+            )
+        if self.mode == "html":
+            return _html(200, "<html><body>upstream error</body></html>")
+        if fmt not in self.FORMATS:
+            return _openai_error(400, f"Invalid value: '{fmt}'.", "invalid_value")
+        width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
+        item: dict[str, Any] = {"b64_json": _b64(make_image(width, height, self.FORMATS[fmt]))}
+        if self.mode == "no_b64":
+            item = {"url": "https://example.invalid/image.png"}
+        elif self.mode == "bad_b64":
+            item = {"b64_json": "this is *not* base64!"}
+        elif self.mode == "not_image":
+            item = {"b64_json": base64.b64encode(b"GIF89a, or so it claims").decode()}
+        return web.json_response(
+            {
+                "created": int(time.time()),
+                "data": [item],
+                "size": f"{width}x{height}",
+                "output_format": fmt,
+                "usage": {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210},
+            }
+        )
+
+
+# Gemini 2.5 Flash Image's output size for each aspect ratio.
+GEMINI_SIZES = {
+    "1:1": (1024, 1024),
+    "2:3": (832, 1248),
+    "3:2": (1248, 832),
+    "3:4": (864, 1184),
+    "4:3": (1184, 864),
+    "4:5": (896, 1152),
+    "5:4": (1152, 896),
+    "9:16": (768, 1344),
+    "16:9": (1344, 768),
+    "21:9": (1536, 672),
+}
+
+
+class FakeGemini(FakeServer):
+    """``POST /{version}/models/{model}:generateContent`` with ``x-goog-api-key``."""
+
+    def __init__(self, api_key: str) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.inline_images: list[tuple[str, bytes]] = []  # (mime type, bytes) received
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/{version}/models/{call}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        seen = await self.record(request)
+        for content in (seen.json or {}).get("contents", []):
+            for part in content.get("parts", []):
+                # Proto JSON: either spelling of the field, standard or URL-safe base64.
+                inline = part.get("inlineData") or part.get("inline_data")
+                if inline:
+                    mime_type = inline.get("mimeType") or inline.get("mime_type")
+                    self.inline_images.append((mime_type, _proto_bytes(inline["data"])))
+        model, _, method = request.match_info["call"].partition(":")
+        if method != "generateContent":
+            return _google_error(404, f"Method {method} not found.", "NOT_FOUND")
+        if seen.headers.get("x-goog-api-key") != self.api_key:
+            return _google_error(
+                400,
+                "API key not valid. Please pass a valid API key.",
+                "INVALID_ARGUMENT",
+                [_error_info("API_KEY_INVALID")],
+            )
+        if self.mode == "slow":
+            await self.stall()
+        if self.mode == "rate_limited":
+            details: list[dict[str, Any]] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                    "violations": [{"quotaMetric": "generate_content_free_tier_requests"}],
+                },
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
+            ]
+            return _google_error(
+                429, "You exceeded your current quota.", "RESOURCE_EXHAUSTED", details
+            )
+        if self.mode == "unavailable":
+            return _google_error(503, "The model is overloaded.", "UNAVAILABLE")
+        if self.mode == "invalid_argument":
+            return _google_error(400, "Unsupported aspect ratio.", "INVALID_ARGUMENT")
+        if self.mode == "html":
+            return _html(200, "<html><body>captive portal</body></html>")
+        config = (seen.json or {}).get("generationConfig", {})
+        ratio = config.get("imageConfig", {}).get("aspectRatio", "1:1")
+        return web.json_response({**self.answer(*GEMINI_SIZES[ratio]), "modelVersion": model})
+
+    def answer(self, width: int, height: int) -> dict[str, Any]:
+        """The generateContent body for the current mode."""
+        image = {"inlineData": {"mimeType": "image/png", "data": _b64(make_image(width, height))}}
+        parts: list[dict[str, Any]] = [{"text": "Here is the car you asked for."}, image]
+        if self.mode == "prompt_blocked":
+            return {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}}
+        if self.mode == "image_safety":
+            return {"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}]}
+        if self.mode == "text_only":
+            parts = [{"text": "I can describe the car, but here is no picture."}]
+        elif self.mode == "thought":
+            draft = {"inlineData": {"mimeType": "image/png", "data": _b64(make_image(64, 64))}}
+            parts = [{**draft, "thought": True}, image]
+        elif self.mode == "bad_base64":
+            parts = [{"inlineData": {"mimeType": "image/png", "data": "!!not-base64!!"}}]
+        elif self.mode == "not_image":
+            parts = [{"inlineData": {"mimeType": "image/png", "data": _b64(b"\x89PNG broken")}}]
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290},
+        }
+
+
+def _proto_bytes(text: str) -> bytes:
+    """Decode a proto3 JSON ``bytes`` field: standard or URL-safe base64, padded or not."""
+    text = text.replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _html(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text, content_type="text/html")
+
+
+def _openai_error(
+    status: int, message: str, code: str | None, *, headers: dict[str, str] | None = None
+) -> web.Response:
+    kind = "server_error" if status >= 500 else "invalid_request_error"
+    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _google_error(
+    status: int, message: str, code: str, details: list[dict[str, Any]] | None = None
+) -> web.Response:
+    error: dict[str, Any] = {"code": status, "message": message, "status": code}
+    if details:
+        error["details"] = details
+    return web.json_response({"error": error}, status=status)
+
+
+def _error_info(reason: str) -> dict[str, Any]:
+    return {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason,
+        "domain": "googleapis.com",
+        "metadata": {"service": "generativelanguage.googleapis.com"},
+    }
