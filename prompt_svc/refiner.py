@@ -1,0 +1,96 @@
+"""The prompt service's domain: Gemini when configured, the local analyser otherwise or on failure.
+
+The caller never sees a Gemini error while the local analyser can answer; the metadata says
+which provider answered and why the fallback was used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from mesh.logs import get_logger
+from prompt_svc import local_analyzer
+from prompt_svc.intents import Analysis
+
+log = get_logger(__name__)
+
+
+class RemoteAnalyzer(Protocol):
+    """A model-backed analyser (Gemini) that raises on any failure."""
+
+    name: str
+    model: str
+
+    async def analyze(
+        self, prompt: str, *, style: str, lang: str, topic: str, has_image: bool
+    ) -> Analysis:
+        """Analyse one prompt or raise an exception carrying a ``reason``."""
+        ...
+
+
+@dataclass(frozen=True)
+class Refined:
+    """An analysis and how it was produced."""
+
+    analysis: Analysis
+    provider: str
+    model: str
+    fallback_used: bool
+    fallback_reason: str
+    seconds: float
+
+
+class Refiner:
+    """Chooses the analyser for each request."""
+
+    def __init__(self, remote: RemoteAnalyzer | None) -> None:
+        self._remote = remote
+
+    async def refine(
+        self,
+        prompt: str,
+        *,
+        style: str,
+        lang: str,
+        topic: str,
+        has_image: bool,
+        budget: float | None = None,
+    ) -> Refined:
+        """Analyse ``prompt``: remotely if possible within ``budget`` seconds, locally otherwise."""
+        started = time.perf_counter()
+        reason = "GEMINI_NOT_CONFIGURED"
+        if self._remote is not None:
+            try:
+                async with asyncio.timeout(budget):
+                    analysis = await self._remote.analyze(
+                        prompt, style=style, lang=lang, topic=topic, has_image=has_image
+                    )
+            except TimeoutError:
+                reason = "GEMINI_DEADLINE"
+                log.warning("remote analyser out of time; local fallback answers")
+            except Exception as exc:  # any remote failure: the local analyser answers
+                reason = str(getattr(exc, "reason", "") or type(exc).__name__)
+                log.warning("remote analyser failed; local fallback answers", reason=reason)
+            else:
+                return Refined(
+                    analysis,
+                    self._remote.name,
+                    self._remote.model,
+                    fallback_used=False,
+                    fallback_reason="",
+                    seconds=time.perf_counter() - started,
+                )
+        analysis = local_analyzer.analyze(
+            prompt, style=style, lang=lang, topic=topic, has_image=has_image
+        )
+        return Refined(
+            analysis,
+            "local",
+            local_analyzer.MODEL_NAME,
+            fallback_used=self._remote is not None,
+            fallback_reason=reason,
+            seconds=time.perf_counter() - started,
+        )

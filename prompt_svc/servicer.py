@@ -1,0 +1,117 @@
+"""PromptService over gRPC: proto in → validation → the refiner → proto out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import duration_pb2
+
+from mesh.errors import InvalidArgument
+from mesh.media import check_media_url
+from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
+from prompt_svc.intents import ANGLES, Intent
+from prompt_svc.refiner import Refined, Refiner
+
+LANGS = ("en", "vi", "uk")
+LOCAL_MARGIN = 0.25  # seconds kept for the local analyser when Gemini runs out of time
+INTENTS: dict[Intent, common_pb2.Intent.ValueType] = {
+    Intent.GENERATE_IMAGE: common_pb2.INTENT_GENERATE_IMAGE,
+    Intent.GENERATE_ANGLES: common_pb2.INTENT_GENERATE_ANGLES,
+    Intent.STYLE_TRANSFER: common_pb2.INTENT_STYLE_TRANSFER,
+    Intent.EDIT_BACKGROUND: common_pb2.INTENT_EDIT_BACKGROUND,
+    Intent.ENHANCE_IMAGE: common_pb2.INTENT_ENHANCE_IMAGE,
+    Intent.CHAT: common_pb2.INTENT_CHAT,
+}
+ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
+    name: common_pb2.Angle.Value(f"ANGLE_{name.upper()}") for name in ANGLES
+}
+
+
+class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
+    """Refine and DetectIntent."""
+
+    def __init__(self, refiner: Refiner, *, media_service_url: str, max_prompt_chars: int) -> None:
+        self._refiner = refiner
+        self._media = media_service_url
+        self._max = max_prompt_chars
+
+    def _checked(self, prompt: str, lang: str, image_url: str) -> tuple[str, str, bool]:
+        text = prompt.strip()
+        if not text:
+            raise InvalidArgument("prompt", "must not be empty")
+        if len(text) > self._max:
+            raise InvalidArgument("prompt", f"must be at most {self._max} characters")
+        code = lang.strip().lower()
+        if code and code not in LANGS:
+            raise InvalidArgument("lang", "must be one of en, vi, uk, or empty to detect it")
+        if image_url.strip():
+            check_media_url(image_url.strip(), self._media, field="image_url")
+        return text, code, bool(image_url.strip())
+
+    async def Refine(
+        self, request: prompt_service_pb2.RefineRequest, context: Any
+    ) -> prompt_service_pb2.RefineResponse:
+        """Refined prompt, intent, keywords, subject and angles."""
+        text, lang, has_image = self._checked(request.prompt, request.lang, request.image_url)
+        refined = await self._refiner.refine(
+            text,
+            style=request.style.strip()[:100],
+            lang=lang,
+            topic=request.topic.strip()[:200],
+            has_image=has_image,
+            budget=_budget(context),
+        )
+        a = refined.analysis
+        return prompt_service_pb2.RefineResponse(
+            refined_prompt=a.refined_prompt,
+            intent=INTENTS[a.intent],
+            intent_confidence=a.confidence,
+            keywords=list(a.keywords),
+            subject=common_pb2.Subject(
+                text=a.subject.text,
+                category=a.subject.category,
+                brand=a.subject.brand,
+                model=a.subject.model,
+                year=a.subject.year,
+                color=a.subject.color,
+                body_type=a.subject.body_type,
+            ),
+            angles=[ANGLE_VALUES[name] for name in a.angles if name in ANGLE_VALUES],
+            lang=a.lang,
+            reply=a.reply,
+            metadata=_metadata(refined),
+        )
+
+    async def DetectIntent(
+        self, request: prompt_service_pb2.DetectIntentRequest, context: Any
+    ) -> prompt_service_pb2.DetectIntentResponse:
+        """Only the intent and its confidence."""
+        text, lang, has_image = self._checked(request.prompt, request.lang, request.image_url)
+        refined = await self._refiner.refine(
+            text, style="", lang=lang, topic="", has_image=has_image, budget=_budget(context)
+        )
+        return prompt_service_pb2.DetectIntentResponse(
+            intent=INTENTS[refined.analysis.intent],
+            confidence=refined.analysis.confidence,
+            lang=refined.analysis.lang,
+            metadata=_metadata(refined),
+        )
+
+
+def _budget(context: Any) -> float | None:
+    """Time the remote analyser may use: the caller's deadline less a margin for the fallback."""
+    remaining = context.time_remaining()
+    return None if remaining is None else max(remaining - LOCAL_MARGIN, 0.0)
+
+
+def _metadata(refined: Refined) -> prompt_service_pb2.RefineMetadata:
+    elapsed = duration_pb2.Duration()
+    elapsed.FromNanoseconds(int(refined.seconds * 1e9))
+    return prompt_service_pb2.RefineMetadata(
+        model=refined.model,
+        processing_time=elapsed,
+        provider=refined.provider,
+        fallback_used=refined.fallback_used,
+        fallback_reason=refined.fallback_reason,
+        untranslated_terms=list(refined.analysis.untranslated_terms),
+    )

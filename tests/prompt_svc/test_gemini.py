@@ -1,0 +1,432 @@
+"""GeminiRefiner with the real google-genai SDK against a fake Gemini server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, get_args
+
+import pytest
+from structlog.testing import capture_logs
+
+from prompt_svc.circuit import CircuitBreaker
+from prompt_svc.gemini import (
+    GEMINI_BAD_RESPONSE,
+    GEMINI_BLOCKED,
+    GEMINI_CIRCUIT_OPEN,
+    GEMINI_CLIENT_ERROR,
+    GEMINI_RATE_LIMITED,
+    GEMINI_SERVER_ERROR,
+    GEMINI_TIMEOUT,
+    GEMINI_UNREACHABLE,
+    AngleName,
+    GeminiFailure,
+    GeminiRefiner,
+    IntentName,
+)
+from prompt_svc.intents import ANGLES, Intent, Subject
+from tests.prompt_svc.fake_gemini import (
+    FakeGemini,
+    Reply,
+    answer,
+    blocked,
+    error,
+    rate_limited,
+)
+
+API_KEY = "AIza-test-key-7f3c9d"
+
+GOOD: dict[str, Any] = {
+    "intent": "generateImage",
+    "refined_prompt": "cute anime girl standing on a sunny beach, golden sunset, soft lighting",
+    "keywords": ["Anime", "girl", "beach", "anime", " sunset "],
+    "subject": {
+        "text": "anime girl",
+        "category": "person",
+        "brand": "",
+        "model": "",
+        "year": 0,
+        "color": "",
+        "body_type": "",
+    },
+    "angles": [],
+    "lang": "en",
+    "confidence": 0.93,
+    "reply": "",
+}
+
+
+def state(breaker: CircuitBreaker) -> str:
+    """The state, read afresh (mypy would otherwise keep an earlier narrowing)."""
+    return breaker.state
+
+
+def good(**changes: Any) -> dict[str, Any]:
+    """The GOOD answer with some fields replaced."""
+    return {**GOOD, **changes}
+
+
+class Refiners:
+    """Builds refiners pointed at the fake and closes them after the test."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.made: list[GeminiRefiner] = []
+
+    def __call__(self, **options: Any) -> GeminiRefiner:
+        options.setdefault("base_url", self.url)
+        options.setdefault("timeout", 2.0)
+        options.setdefault("max_retry_delay", 0.05)
+        refiner = GeminiRefiner(api_key=API_KEY, **options)
+        self.made.append(refiner)
+        return refiner
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeGemini]:
+    async with FakeGemini(API_KEY).running() as server:
+        yield server
+
+
+@pytest.fixture
+async def refiners(fake: FakeGemini) -> AsyncIterator[Refiners]:
+    made = Refiners(fake.url)
+    yield made
+    for refiner in made.made:
+        await refiner.aclose()
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    """A port that refuses connections: bound (so nobody else takes it) but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+async def failure_of(refiner: GeminiRefiner, prompt: str = "a red car") -> GeminiFailure:
+    with pytest.raises(GeminiFailure) as caught:
+        await refiner.analyze(prompt)
+    return caught.value
+
+
+def test_schema_literals_match_the_domain() -> None:
+    assert set(get_args(IntentName)) == {intent.value for intent in Intent}
+    assert get_args(AngleName) == ANGLES
+
+
+async def test_success_maps_fields_and_sends_the_contract(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    fake.script(answer(GOOD))
+    analysis = await refiners().analyze(
+        "I want a cute girl on the beach", style="anime", lang="en", topic="girl beach"
+    )
+
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    assert analysis.refined_prompt == GOOD["refined_prompt"]
+    assert analysis.keywords == ("anime", "girl", "beach", "sunset")
+    assert analysis.subject == Subject(text="anime girl", category="person")
+    assert analysis.confidence == pytest.approx(0.93)
+    assert analysis.lang == "en"
+    assert analysis.angles == ()
+    assert analysis.untranslated_terms == ()
+
+    [request] = fake.received
+    assert request.version == "v1"
+    assert request.model == "gemini-2.5-flash"
+    assert request.headers["x-goog-api-key"] == API_KEY
+    assert request.user_document == {
+        "prompt": "I want a cute girl on the beach",
+        "style": "anime",
+        "lang": "en",
+        "topic": "girl beach",
+        "has_image": False,
+    }
+    instruction = request.body["systemInstruction"]["parts"][0]["text"]
+    assert "generateAngles" in instruction
+    assert "rear_three_quarter" in instruction
+    config = request.body["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["temperature"] == pytest.approx(0.2)
+    schema = config["responseSchema"]
+    assert set(schema["properties"]["intent"]["enum"]) == {intent.value for intent in Intent}
+    assert schema["properties"]["angles"]["items"]["enum"] == list(ANGLES)
+    assert "subject" in schema["required"]
+
+
+async def test_vehicle_views_are_cleaned(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(
+        answer(
+            good(
+                intent="generateAngles",
+                refined_prompt="red 2019 toyota corolla hatchback, studio, soft light",
+                keywords=["Toyota", "corolla", "TOYOTA", ""],
+                subject={
+                    "text": "red Toyota Corolla",
+                    "category": "vehicle",
+                    "brand": "Toyota",
+                    "model": "Corolla ",
+                    "year": 20190,
+                    "color": "Red",
+                    "body_type": "Hatchback",
+                },
+                angles=["front", "underneath", "side", "front"],
+                lang="vi",
+                confidence=1.7,
+            )
+        )
+    )
+    analysis = await refiners().analyze("cho tôi xem xe corolla đỏ từ trước và bên hông")
+
+    assert analysis.intent is Intent.GENERATE_ANGLES
+    assert analysis.angles == ("front", "side")
+    assert analysis.keywords == ("toyota", "corolla")
+    assert analysis.subject == Subject(
+        text="red Toyota Corolla",
+        category="vehicle",
+        brand="toyota",
+        model="corolla",
+        year=0,
+        color="red",
+        body_type="hatchback",
+    )
+    assert analysis.confidence == 1.0
+    assert analysis.lang == "vi"
+
+
+async def test_image_intent_without_an_image_is_redirected(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    fake.script(answer(good(intent="styleTransfer", reply="")))
+    analysis = await refiners().analyze("make it anime", has_image=False)
+
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    assert "image" in analysis.reply.lower()
+
+
+async def test_malformed_json_is_a_bad_response(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(answer('{"intent": "generateImage", "refined_prompt": '))
+    failure = await failure_of(refiners())
+
+    assert failure.reason == GEMINI_BAD_RESPONSE
+    assert len(fake.received) == 1  # never retried
+
+
+async def test_schema_mismatch_is_a_bad_response(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(answer(good(intent="paintHouse")))
+    failure = await failure_of(refiners())
+
+    assert failure.reason == GEMINI_BAD_RESPONSE
+    assert len(fake.received) == 1
+
+
+async def test_safety_block_is_blocked(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(blocked("SAFETY"))
+    failure = await failure_of(refiners())
+
+    assert failure.reason == GEMINI_BLOCKED
+    assert "SAFETY" in failure.message
+    assert len(fake.received) == 1
+
+
+async def test_safety_finish_reason_is_blocked(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(answer("", finish="SAFETY"))
+    failure = await failure_of(refiners())
+
+    assert failure.reason == GEMINI_BLOCKED
+
+
+async def test_rate_limit_honours_retry_info(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(rate_limited("1.5s"), answer(GOOD))
+    refiner = refiners(max_retry_delay=10.0)
+    analysis = await refiner.analyze("a red car")
+
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    first, second = fake.received
+    assert 1.4 <= second.at - first.at < 2.5
+
+
+async def test_rate_limit_honours_retry_after_header(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(rate_limited(headers={"Retry-After": "1"}), answer(GOOD))
+    await refiners(max_retry_delay=10.0).analyze("a red car")
+
+    first, second = fake.received
+    assert 0.9 <= second.at - first.at < 2.0
+
+
+async def test_rate_limit_longer_than_allowed_fails_at_once(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    fake.script(rate_limited("37s"), answer(GOOD))
+    started = time.monotonic()
+    failure = await failure_of(refiners(max_retry_delay=2.0))
+
+    assert failure.reason == GEMINI_RATE_LIMITED
+    assert failure.attempts == 1
+    assert len(fake.received) == 1
+    assert time.monotonic() - started < 1.0
+
+
+async def test_rate_limit_every_time_is_bounded(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(rate_limited("0.05s"))
+    failure = await failure_of(refiners(attempts=3))
+
+    assert failure.reason == GEMINI_RATE_LIMITED
+    assert failure.attempts == 3
+    assert len(fake.received) == 3
+
+
+async def test_server_error_then_success(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(error(500, "INTERNAL", "An internal error has occurred."), answer(GOOD))
+    analysis = await refiners().analyze("a red car")
+
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    assert len(fake.received) == 2
+
+
+async def test_server_error_every_time_is_bounded(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(error(503, "UNAVAILABLE", "The model is overloaded."))
+    failure = await failure_of(refiners(attempts=3))
+
+    assert failure.reason == GEMINI_SERVER_ERROR
+    assert failure.attempts == 3
+    assert "503" in failure.message
+    assert len(fake.received) == 3
+
+
+async def test_client_error_is_not_retried(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(error(400, "INVALID_ARGUMENT", "Invalid JSON payload received."), answer(GOOD))
+    failure = await failure_of(refiners(attempts=3))
+
+    assert failure.reason == GEMINI_CLIENT_ERROR
+    assert failure.attempts == 1
+    assert len(fake.received) == 1
+
+
+async def test_wrong_key_is_a_client_error(fake: FakeGemini) -> None:
+    refiner = GeminiRefiner(api_key="AIza-wrong", base_url=fake.url, timeout=2.0)
+    try:
+        failure = await failure_of(refiner)
+    finally:
+        await refiner.aclose()
+
+    assert failure.reason == GEMINI_CLIENT_ERROR
+    assert "API key not valid" in failure.message
+
+
+async def test_the_key_never_reaches_messages_or_logs(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(error(403, "PERMISSION_DENIED", f"Key {API_KEY} is not allowed for this model."))
+    with capture_logs() as logs:
+        failure = await failure_of(refiners())
+
+    assert failure.reason == GEMINI_CLIENT_ERROR
+    assert API_KEY not in str(failure)
+    assert "[redacted]" in failure.message
+    assert any(entry["event"] == "gemini.failed" for entry in logs)
+    assert API_KEY not in repr(logs)
+
+
+async def test_timeout_is_fast(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(Reply(body=answer(GOOD).body, delay=5.0))
+    started = time.monotonic()
+    failure = await failure_of(refiners(timeout=0.3, attempts=2))
+
+    assert failure.reason == GEMINI_TIMEOUT
+    assert failure.attempts == 2
+    assert len(fake.received) == 2
+    assert time.monotonic() - started < 1.5
+
+
+async def test_connection_refused_fails_fast(dead_port: int) -> None:
+    refiner = GeminiRefiner(api_key=API_KEY, base_url=f"http://127.0.0.1:{dead_port}", timeout=2)
+    started = time.monotonic()
+    try:
+        failure = await failure_of(refiner)
+    finally:
+        await refiner.aclose()
+
+    assert failure.reason == GEMINI_UNREACHABLE
+    assert time.monotonic() - started < 2.0
+    assert API_KEY not in str(failure)
+
+
+async def test_circuit_opens_then_spares_the_server(fake: FakeGemini, refiners: Refiners) -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(failure_threshold=2, reset_after=30.0, clock=lambda: now[0])
+    refiner = refiners(breaker=breaker, attempts=1)
+    fake.script(error(500, "INTERNAL", "boom"))
+
+    assert (await failure_of(refiner)).reason == GEMINI_SERVER_ERROR
+    assert (await failure_of(refiner)).reason == GEMINI_SERVER_ERROR
+    assert state(breaker) == "open"
+    started = time.monotonic()
+    failure = await failure_of(refiner)
+
+    assert failure.reason == GEMINI_CIRCUIT_OPEN
+    assert len(fake.received) == 2
+    assert time.monotonic() - started < 0.1
+
+
+async def test_half_open_trial_success_closes(fake: FakeGemini, refiners: Refiners) -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(failure_threshold=1, reset_after=30.0, clock=lambda: now[0])
+    refiner = refiners(breaker=breaker, attempts=1)
+    fake.script(error(500, "INTERNAL", "boom"))
+    await failure_of(refiner)
+    assert state(breaker) == "open"
+
+    now[0] += 30.0
+    assert state(breaker) == "half_open"
+    fake.script(answer(GOOD))
+    analysis = await refiner.analyze("a red car")
+
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    assert state(breaker) == "closed"
+    assert len(fake.received) == 2
+
+
+async def test_half_open_trial_failure_reopens(fake: FakeGemini, refiners: Refiners) -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(failure_threshold=1, reset_after=30.0, clock=lambda: now[0])
+    refiner = refiners(breaker=breaker, attempts=1)
+    fake.script(error(500, "INTERNAL", "boom"))
+    await failure_of(refiner)
+    now[0] += 30.0
+
+    assert (await failure_of(refiner)).reason == GEMINI_SERVER_ERROR
+    assert state(breaker) == "open"
+    assert (await failure_of(refiner)).reason == GEMINI_CIRCUIT_OPEN
+    assert len(fake.received) == 2
+
+
+async def test_safety_blocks_do_not_open_the_circuit(fake: FakeGemini, refiners: Refiners) -> None:
+    breaker = CircuitBreaker(failure_threshold=1)
+    refiner = refiners(breaker=breaker)
+    fake.script(blocked())
+
+    assert (await failure_of(refiner)).reason == GEMINI_BLOCKED
+    assert state(breaker) == "closed"
+
+
+async def test_cancelled_trial_does_not_wedge_the_circuit(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(failure_threshold=1, reset_after=30.0, clock=lambda: now[0])
+    refiner = refiners(breaker=breaker, attempts=1)
+    fake.script(error(500, "INTERNAL", "boom"))
+    await failure_of(refiner)
+    now[0] += 30.0
+
+    fake.script(Reply(body=answer(GOOD).body, delay=5.0))
+    with pytest.raises(TimeoutError):  # the caller's deadline runs out mid-trial
+        async with asyncio.timeout(0.2):
+            await refiner.analyze("a red car")
+    assert state(breaker) == "half_open"
+
+    fake.script(answer(GOOD))
+    await refiner.analyze("a red car")
+    assert state(breaker) == "closed"

@@ -1,0 +1,177 @@
+"""PromptService over a real port: local analyser without a key, Gemini through a fake server,
+the fallback when Gemini fails, and input rules."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from pydantic import SecretStr
+
+from mesh.server import GrpcServer
+from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
+from prompt_svc import app
+from prompt_svc.settings import Settings
+from tests.conftest import StartServer
+from tests.prompt_svc.fake_gemini import FakeGemini, answer, error
+from tests.prompt_svc.test_gemini import GOOD
+from tests.status import details_of
+
+if TYPE_CHECKING:
+    Stub = prompt_service_pb2_grpc.PromptServiceAsyncStub
+
+MEDIA = "http://127.0.0.1:8090"
+SEED_EXAMPLE = prompt_service_pb2.RefineRequest(
+    prompt="I want a cute girl on the beach", style="anime", lang="en", topic="girl beach"
+)
+
+
+@pytest.fixture
+async def gemini() -> AsyncIterator[FakeGemini]:
+    fake = FakeGemini("test-key")
+    async with fake.running():
+        yield fake
+
+
+@pytest.fixture
+def serve(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> Callable[..., object]:
+    async def start(**settings: object) -> tuple[GrpcServer, Stub]:
+        server = await start_server(app.build, Settings(media_service_url=MEDIA, **settings))  # type: ignore[arg-type]
+        return server, prompt_service_pb2_grpc.PromptServiceStub(channel_to(server))
+
+    return start
+
+
+async def test_the_seed_example_works_without_a_key_through_grpcurl(
+    serve: Callable[..., object], grpcurl: str
+) -> None:
+    server, _ = await serve()  # type: ignore[misc]
+    body = json.dumps(
+        {
+            "prompt": "I want a cute girl on the beach",
+            "style": "anime",
+            "lang": "en",
+            "topic": "girl beach",
+        }
+    )
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [grpcurl, "-plaintext", "-d", body, server.address, "photofun.v1.PromptService/Refine"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    reply = json.loads(done.stdout)
+    assert reply["intent"] == "INTENT_GENERATE_IMAGE"
+    assert {"anime", "girl", "beach"} <= set(
+        reply["refined_prompt"].lower().replace(",", " ").split()
+    )
+    assert reply["metadata"]["provider"] == "local"
+    assert reply["metadata"]["fallback_reason"] == "GEMINI_NOT_CONFIGURED"
+    assert reply["metadata"]["processing_time"].endswith("s")
+
+
+async def test_with_a_key_gemini_answers(serve: Callable[..., object], gemini: FakeGemini) -> None:
+    gemini.script(answer(GOOD))
+    _, stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)  # type: ignore[misc]
+    reply = await stub.Refine(SEED_EXAMPLE)
+    assert reply.metadata.provider == "gemini"
+    assert reply.metadata.model == "gemini-2.5-flash"
+    assert not reply.metadata.fallback_used
+    assert reply.refined_prompt == GOOD["refined_prompt"]
+    assert reply.intent == common_pb2.INTENT_GENERATE_IMAGE
+    assert len(gemini.received) == 1
+
+
+async def test_when_gemini_fails_the_local_analyser_answers(
+    serve: Callable[..., object], gemini: FakeGemini
+) -> None:
+    gemini.script(error(500, "INTERNAL", "boom"))
+    _, stub = await serve(  # type: ignore[misc]
+        gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url, gemini_attempts=2
+    )
+    reply = await stub.Refine(
+        prompt_service_pb2.RefineRequest(prompt="2019 Renault Clio blue hatchback, front side rear")
+    )
+    assert reply.metadata.provider == "local"
+    assert reply.metadata.fallback_used
+    assert reply.metadata.fallback_reason == "GEMINI_SERVER_ERROR"
+    assert reply.intent == common_pb2.INTENT_GENERATE_ANGLES
+    assert list(reply.angles) == [
+        common_pb2.ANGLE_FRONT,
+        common_pb2.ANGLE_SIDE,
+        common_pb2.ANGLE_REAR,
+    ]
+    assert (reply.subject.brand, reply.subject.model, reply.subject.year) == (
+        "Renault",
+        "Clio",
+        2019,
+    )
+    assert (reply.subject.color, reply.subject.body_type) == ("blue", "hatchback")
+    assert len(gemini.received) == 2
+
+
+async def test_a_short_caller_deadline_still_gets_the_fallback(
+    serve: Callable[..., object], gemini: FakeGemini
+) -> None:
+    gemini.script(answer(GOOD))
+    gemini.script(*[answer(GOOD)])
+    slow = answer(GOOD)
+    gemini.script(type(slow)(status=slow.status, body=slow.body, delay=5))
+    _, stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)  # type: ignore[misc]
+    reply = await stub.Refine(SEED_EXAMPLE, timeout=1.0)
+    assert reply.metadata.provider == "local"
+    assert reply.metadata.fallback_reason == "GEMINI_DEADLINE"
+
+
+async def test_detect_intent_needs_the_image_for_image_intents(
+    serve: Callable[..., object],
+) -> None:
+    _, stub = await serve()  # type: ignore[misc]
+    with_image = await stub.DetectIntent(
+        prompt_service_pb2.DetectIntentRequest(
+            prompt="make it anime", image_url=MEDIA + "/api/v1/files/x.png"
+        )
+    )
+    assert with_image.intent == common_pb2.INTENT_STYLE_TRANSFER
+    assert 0 < with_image.confidence <= 1
+    chat = await stub.DetectIntent(prompt_service_pb2.DetectIntentRequest(prompt="xin chào!"))
+    assert (chat.intent, chat.lang) == (common_pb2.INTENT_CHAT, "vi")
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x" * 2001}, "prompt"),
+        ({"prompt": "a cat", "lang": "fr"}, "lang"),
+        ({"prompt": "make it anime", "image_url": "http://169.254.169.254/x.png"}, "image_url"),
+        ({"prompt": "make it anime", "image_url": "file:///etc/passwd"}, "image_url"),
+    ],
+)
+async def test_bad_input_names_the_field(
+    serve: Callable[..., object], request_fields: dict[str, str], field: str
+) -> None:
+    _, stub = await serve()  # type: ignore[misc]
+    for call in (stub.Refine, stub.DetectIntent):
+        request_type = (
+            prompt_service_pb2.RefineRequest
+            if call == stub.Refine
+            else prompt_service_pb2.DetectIntentRequest
+        )
+        fields = {
+            k: v for k, v in request_fields.items() if k in request_type.DESCRIPTOR.fields_by_name
+        }
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call(request_type(**fields))
+        got = details_of(caught.value)
+        assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, field)
