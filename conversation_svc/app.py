@@ -1,11 +1,21 @@
-"""Composition root of the conversation service: builds its clients and servicers."""
+"""Composition root of the conversation service: MongoDB, the work queue, auth, the sweeper."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
+from celery import Celery
+from pymongo import AsyncMongoClient
+
+from conversation_svc import sweeper
+from conversation_svc.auth import Authenticator
+from conversation_svc.queue import CeleryQueue
+from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
+from conversation_svc.store import Store
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import conversation_service_pb2, conversation_service_pb2_grpc
 
@@ -13,9 +23,32 @@ SERVICE_NAME = conversation_service_pb2.DESCRIPTOR.services_by_name["Conversatio
 
 
 async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequence[ServiceBinding]:
-    """Create the servicer; every RPC answers UNIMPLEMENTED until its issue lands."""
-    del settings, stack
-    servicer = conversation_service_pb2_grpc.ConversationServiceServicer()  # type: ignore[abstract]
+    """Connect to MongoDB and the broker, start the sweeper; all closed by ``stack``."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
+    )
+    stack.push_async_callback(client.close)
+    store = Store(client, settings.mongodb_database)
+    await store.ensure_indexes()
+    celery = Celery("photofun", broker=settings.celery_broker_url)
+    celery.conf.broker_connection_timeout = 3
+    stack.callback(celery.close)
+    sweeping = asyncio.create_task(sweeper.run_forever(store, settings.sweep_interval))
+
+    async def stop_sweeping() -> None:
+        sweeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
+
+    stack.push_async_callback(stop_sweeping)
+    servicer = ConversationServicer(
+        store,
+        CeleryQueue(celery),
+        Authenticator(settings.jwt_secret.get_secret_value()),
+        media_service_url=settings.media_service_url,
+        max_processing_per_user=settings.max_processing_per_user,
+        message_timeout=settings.message_timeout,
+    )
     return [
         bind(
             servicer,

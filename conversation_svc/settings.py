@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from mesh.settings import ServerSettings, shared
@@ -29,5 +29,29 @@ class Settings(ServerSettings):
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
     )
     jwt_secret: SecretStr = Field(
-        SecretStr("dev-only-secret-change-me"), validation_alias=shared("JWT_SECRET")
+        SecretStr("dev-only-secret-change-me-in-production"),
+        validation_alias=shared("JWT_SECRET"),
+        description="HS256 key of bearer tokens; at least 32 bytes (RFC 7518 §3.2).",
     )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("JWT_SECRET must be at least 32 bytes long")
+        return value
+
+    max_processing_per_user: int = Field(
+        5, ge=1, description="Messages one user may have PROCESSING at once."
+    )
+    message_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a message may stay PROCESSING before the sweeper fails it.",
+    )
+    sweep_interval: float = Field(15.0, gt=0, description="Seconds between sweeper passes.")
+    visibility_timeout: int = Field(
+        300, ge=5, description="Seconds before Redis re-delivers an unacknowledged task."
+    )
+    prompt_timeout: float = Field(30.0, gt=0, description="Deadline of one prompt_svc call.")
+    image_timeout: float = Field(180.0, gt=0, description="Deadline of one image_svc call.")

@@ -1,0 +1,80 @@
+"""Which image edit an image-input message asks for, from its intent, style and keywords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conversation_svc.store import Doc
+from photofun.v1 import common_pb2
+from photofun.v1 import image_service_pb2 as pb
+
+_STYLES: dict[str, pb.TransferStyle.ValueType] = {
+    "anime": pb.TRANSFER_STYLE_ANIME,
+    "manga": pb.TRANSFER_STYLE_ANIME,
+    "cartoon": pb.TRANSFER_STYLE_CARTOON,
+    "comic": pb.TRANSFER_STYLE_CARTOON,
+    "pencil": pb.TRANSFER_STYLE_PENCIL,
+    "sketch": pb.TRANSFER_STYLE_PENCIL,
+    "drawing": pb.TRANSFER_STYLE_PENCIL,
+    "watercolor": pb.TRANSFER_STYLE_WATERCOLOR,
+    "watercolour": pb.TRANSFER_STYLE_WATERCOLOR,
+    "painting": pb.TRANSFER_STYLE_WATERCOLOR,
+    "poster": pb.TRANSFER_STYLE_POSTERIZE,
+    "posterize": pb.TRANSFER_STYLE_POSTERIZE,
+    "pop": pb.TRANSFER_STYLE_POSTERIZE,
+}
+_COLORS = {
+    "white": "#ffffff",
+    "black": "#000000",
+    "red": "#d32f2f",
+    "green": "#388e3c",
+    "blue": "#1976d2",
+    "yellow": "#fbc02d",
+    "grey": "#9e9e9e",
+    "gray": "#9e9e9e",
+    "pink": "#f48fb1",
+    "purple": "#7b1fa2",
+    "orange": "#f57c00",
+}
+_REMOVE = {"remove", "transparent", "delete", "erase", "cutout", "cut"}
+_BLUR = {"blur", "blurred", "bokeh", "blurry"}
+_UPSCALE = {"upscale", "resolution", "4k", "8k", "hd", "bigger", "enlarge", "larger"}
+
+
+def _words(doc: Doc) -> set[str]:
+    text = " ".join([doc.get("style", ""), doc.get("refined_prompt", ""), *doc.get("keywords", [])])
+    return {w.strip(".,!?;:").lower() for w in text.split()}
+
+
+def request_for(doc: Doc) -> pb.EditImageRequest:
+    """The EditImage request for a message with an image-input intent."""
+    words = _words(doc)
+    fields: dict[str, Any] = {
+        "image_url": doc.get("input_image_url", ""),
+        "prompt": doc.get("refined_prompt", ""),
+        "request_id": doc["request_id"],
+        "format": common_pb2.ImageFormat.Value(doc.get("format") or "IMAGE_FORMAT_PNG"),
+    }
+    intent = doc["intent"]
+    if intent == "styleTransfer":
+        style = next((s for w, s in _STYLES.items() if w in words), pb.TRANSFER_STYLE_CARTOON)
+        fields["style_transfer"] = pb.StyleTransfer(style=style)
+    elif intent == "editBackground":
+        if words & _REMOVE:
+            fields["background_edit"] = pb.BackgroundEdit(action=pb.BACKGROUND_ACTION_REMOVE)
+        elif words & _BLUR:
+            fields["background_edit"] = pb.BackgroundEdit(action=pb.BACKGROUND_ACTION_BLUR)
+        elif color := next((c for w, c in _COLORS.items() if w in words), None):
+            fields["background_edit"] = pb.BackgroundEdit(
+                action=pb.BACKGROUND_ACTION_REPLACE_COLOR, color=color
+            )
+        else:
+            scene = doc.get("refined_prompt") or doc.get("prompt", "")
+            fields["background_edit"] = pb.BackgroundEdit(
+                action=pb.BACKGROUND_ACTION_REPLACE_SCENE, scene=scene[:500]
+            )
+    else:
+        fields["enhancement"] = pb.Enhancement(
+            scale=2 if words & _UPSCALE else 1, sharpen=True, auto_contrast=True
+        )
+    return pb.EditImageRequest(**fields)

@@ -1,0 +1,205 @@
+"""ConversationService over gRPC: authenticate → validate → store / queue → proto out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from conversation_svc import convert
+from conversation_svc.auth import Authenticator
+from conversation_svc.queue import WorkQueue
+from conversation_svc.store import CANCELLED, Store, now, object_id, page_size
+from conversation_svc.watch import watch
+from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from mesh.logs import bind_context, get_logger
+from mesh.media import check_media_url
+from photofun.v1 import common_pb2, conversation_service_pb2_grpc
+from photofun.v1 import conversation_service_pb2 as pb
+
+log = get_logger(__name__)
+LANGS = ("", "en", "vi", "uk")
+MAX_PROMPT, MAX_TITLE, MAX_KEY, MAX_STYLE, MAX_TOPIC = 2000, 200, 128, 100, 200
+
+
+class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServicer):
+    """Conversations, messages, and the hand-off of each message to the worker."""
+
+    def __init__(
+        self,
+        store: Store,
+        queue: WorkQueue,
+        auth: Authenticator,
+        *,
+        media_service_url: str,
+        max_processing_per_user: int,
+        message_timeout: float,
+    ) -> None:
+        self._store = store
+        self._queue = queue
+        self._auth = auth
+        self._media = media_service_url
+        self._cap = max_processing_per_user
+        self._timeout = dt.timedelta(seconds=message_timeout)
+
+    def _user(self, context: Any) -> str:
+        user = self._auth.user_of(context.invocation_metadata())
+        bind_context(user=user)
+        return user
+
+    async def CreateConversation(
+        self, request: pb.CreateConversationRequest, context: Any
+    ) -> pb.CreateConversationResponse:
+        """Start a conversation owned by the caller."""
+        user = self._user(context)
+        title = request.title.strip()
+        if len(title) > MAX_TITLE:
+            raise InvalidArgument("title", f"must be at most {MAX_TITLE} characters")
+        doc = await self._store.create_conversation(user, title)
+        return pb.CreateConversationResponse(conversation=convert.conversation(doc))
+
+    async def GetConversation(
+        self, request: pb.GetConversationRequest, context: Any
+    ) -> pb.GetConversationResponse:
+        """One of the caller's conversations."""
+        doc = await self._store.conversation(self._user(context), request.conversation_id)
+        return pb.GetConversationResponse(conversation=convert.conversation(doc))
+
+    async def ListConversations(
+        self, request: pb.ListConversationsRequest, context: Any
+    ) -> pb.ListConversationsResponse:
+        """The caller's conversations, most recently updated first."""
+        user = self._user(context)
+        page = await self._store.list_conversations(
+            user, page_size(request.page_size), request.page_token
+        )
+        return pb.ListConversationsResponse(
+            conversations=[convert.conversation(d) for d in page.items],
+            next_page_token=page.next_token,
+        )
+
+    async def DeleteConversation(
+        self, request: pb.DeleteConversationRequest, context: Any
+    ) -> pb.DeleteConversationResponse:
+        """Delete a conversation and its messages; unfinished work is revoked."""
+        running = await self._store.delete_conversation(
+            self._user(context), request.conversation_id
+        )
+        for request_id in running:
+            await self._queue.revoke(request_id)
+        return pb.DeleteConversationResponse()
+
+    async def SendMessage(
+        self, request: pb.SendMessageRequest, context: Any
+    ) -> pb.SendMessageResponse:
+        """Store the message as PROCESSING, queue the work, return at once."""
+        user = self._user(context)
+        conversation = await self._store.conversation(user, request.conversation_id)
+        fields = self._message_fields(request)
+        if "idempotency_key" in fields:
+            first = await self._store.message_by_key(conversation["_id"], fields["idempotency_key"])
+            if first is not None:  # a retry: the same message, no second job
+                return pb.SendMessageResponse(message=convert.message(first))
+        if await self._store.processing_count(user) >= self._cap:
+            raise ResourceExhausted(
+                f"you already have {self._cap} messages processing; wait for one to finish",
+                reason="TOO_MANY_PROCESSING",
+            )
+        doc, created = await self._store.insert_message(conversation, fields)
+        if created:
+            bind_context(message_id=str(doc["_id"]), job=doc["request_id"])
+            try:
+                await self._queue.enqueue(str(doc["_id"]), doc["request_id"])
+            except Exception:
+                await self._store.forget_message(doc["_id"], conversation["_id"])
+                raise
+            log.info("message queued")
+        return pb.SendMessageResponse(message=convert.message(doc))
+
+    def _message_fields(self, request: pb.SendMessageRequest) -> dict[str, Any]:
+        prompt = request.prompt.strip()
+        if not prompt:
+            raise InvalidArgument("prompt", "must not be empty")
+        if len(prompt) > MAX_PROMPT:
+            raise InvalidArgument("prompt", f"must be at most {MAX_PROMPT} characters")
+        lang = request.lang.strip().lower()
+        if lang not in LANGS:
+            raise InvalidArgument("lang", "must be one of en, vi, uk, or empty to detect it")
+        for name, value, limit in (
+            ("style", request.style, MAX_STYLE),
+            ("topic", request.topic, MAX_TOPIC),
+            ("idempotency_key", request.idempotency_key, MAX_KEY),
+        ):
+            if len(value.strip()) > limit:
+                raise InvalidArgument(name, f"must be at most {limit} characters")
+        image_url = request.image_url.strip()
+        if image_url:
+            check_media_url(image_url, self._media, field="image_url")
+        if request.format not in common_pb2.ImageFormat.values():
+            raise InvalidArgument("format", f"unknown image format {request.format}")
+        fields: dict[str, Any] = {
+            "prompt": prompt,
+            "style": request.style.strip(),
+            "lang": lang,
+            "topic": request.topic.strip(),
+            "input_image_url": image_url,
+            "format": common_pb2.ImageFormat.Name(request.format),
+            "request_id": uuid.uuid4().hex,
+            "deadline": now() + self._timeout,
+        }
+        if request.idempotency_key.strip():
+            fields["idempotency_key"] = request.idempotency_key.strip()
+        return fields
+
+    async def GetMessage(
+        self, request: pb.GetMessageRequest, context: Any
+    ) -> pb.GetMessageResponse:
+        """One message of one of the caller's conversations."""
+        doc = await self._store.message(self._user(context), request.message_id)
+        return pb.GetMessageResponse(message=convert.message(doc))
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: Any
+    ) -> pb.ListMessagesResponse:
+        """A conversation's messages, oldest first."""
+        user = self._user(context)
+        page = await self._store.list_messages(
+            user, request.conversation_id, page_size(request.page_size), request.page_token
+        )
+        return pb.ListMessagesResponse(
+            messages=[convert.message(d) for d in page.items], next_page_token=page.next_token
+        )
+
+    async def WatchMessage(
+        self, request: pb.WatchMessageRequest, context: Any
+    ) -> AsyncIterator[pb.WatchMessageResponse]:
+        """The message's state, then every change until it is terminal."""
+        user = self._user(context)
+        object_id(request.message_id, "message_id")
+        async for change in watch(self._store, user, request.message_id, request.resume_token):
+            yield pb.WatchMessageResponse(
+                event=change.event,
+                message=convert.message(change.message),
+                resume_token=change.resume_token,
+            )
+
+    async def CancelMessage(
+        self, request: pb.CancelMessageRequest, context: Any
+    ) -> pb.CancelMessageResponse:
+        """Stop the work and mark the message CANCELLED."""
+        doc = await self._store.message(self._user(context), request.message_id)
+        finished = await self._store.finish(
+            doc["_id"],
+            CANCELLED,
+            failure={"reason": "CANCELLED_BY_USER", "message": "the message was cancelled"},
+        )
+        if finished is None:
+            current = await self._store.message_by_id(request.message_id)
+            status = current["status"] if current else "deleted"
+            raise FailedPrecondition(
+                f"the message is already {status}; only PROCESSING messages can be cancelled",
+                reason="MESSAGE_FINISHED",
+            )
+        await self._queue.revoke(doc["request_id"])
+        return pb.CancelMessageResponse(message=convert.message(finished))

@@ -1,0 +1,36 @@
+"""Settles messages left PROCESSING past their deadline, so none stays PROCESSING forever.
+
+A crashed worker's task comes back through Redis (acks late + visibility timeout) and usually
+finishes long before the deadline; the sweeper is the last line for everything else (the broker
+lost the task, every retry failed to start, a bug). Guarded updates make concurrent sweepers on
+several replicas safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from conversation_svc.store import FAILED, Store, now
+from mesh.logs import get_logger
+
+log = get_logger(__name__)
+TIMED_OUT = {"reason": "TIMED_OUT", "message": "the work did not finish before its deadline"}
+
+
+async def sweep_once(store: Store) -> int:
+    """Fail every expired PROCESSING message; returns how many were settled."""
+    settled = 0
+    for doc in await store.expired(now()):
+        if await store.finish(doc["_id"], FAILED, failure=TIMED_OUT) is not None:
+            settled += 1
+            log.warning("settled a stale message", message_id=str(doc["_id"]))
+    return settled
+
+
+async def run_forever(store: Store, interval: float) -> None:
+    """Sweep every ``interval`` seconds until cancelled."""
+    while True:
+        with contextlib.suppress(Exception):
+            await sweep_once(store)
+        await asyncio.sleep(interval)

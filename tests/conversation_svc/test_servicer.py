@@ -1,0 +1,333 @@
+"""ConversationService over a real port, on a real MongoDB-wire server and Redis (no worker:
+these tests are about what the service itself answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import pytest
+
+from conversation_svc import app
+from conversation_svc.auth import mint_token
+from conversation_svc.settings import Settings
+from mesh.server import GrpcServer
+from photofun.v1 import conversation_service_pb2 as pb
+from photofun.v1 import conversation_service_pb2_grpc as rpc
+from tests.conftest import StartServer
+from tests.status import details_of
+
+if TYPE_CHECKING:
+    Stub = rpc.ConversationServiceAsyncStub
+
+SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+MEDIA = "http://127.0.0.1:8090"
+
+
+def auth(user: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {mint_token(SECRET, user)}"),)
+
+
+@pytest.fixture
+async def stub(
+    start_server: StartServer,
+    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
+    mongo_uri: str,
+    redis_url: str,
+    database: str,
+) -> Stub:
+    settings = Settings(
+        mongodb_uri=mongo_uri,
+        mongodb_database=database,
+        celery_broker_url=redis_url,
+        jwt_secret=SECRET,
+        media_service_url=MEDIA,
+        max_processing_per_user=3,
+    )
+    server = await start_server(app.build, settings)
+    return rpc.ConversationServiceStub(channel_to(server))
+
+
+async def expect(call: Any, code: grpc.StatusCode, *, field: str = "", reason: str = "") -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    got = details_of(caught.value)
+    assert got.code == code, got
+    if field:
+        assert got.field == field
+    if reason:
+        assert got.reason == reason
+
+
+async def new_conversation(stub: Stub, user: str = "alice", title: str = "") -> str:
+    reply = await stub.CreateConversation(
+        pb.CreateConversationRequest(title=title), metadata=auth(user)
+    )
+    return reply.conversation.conversation_id
+
+
+async def test_calls_without_a_valid_token_are_unauthenticated(stub: Stub) -> None:
+    request = pb.ListConversationsRequest()
+    await expect(
+        stub.ListConversations(request),
+        grpc.StatusCode.UNAUTHENTICATED,
+        reason="MISSING_CREDENTIALS",
+    )
+    forged = (
+        ("authorization", f"Bearer {mint_token('another-secret-also-32-bytes-long!!', 'alice')}"),
+    )
+    await expect(
+        stub.ListConversations(request, metadata=forged),
+        grpc.StatusCode.UNAUTHENTICATED,
+        reason="INVALID_TOKEN",
+    )
+
+
+async def test_send_message_returns_at_once_with_processing_and_a_request_id(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    started = time.perf_counter()
+    reply = await stub.SendMessage(
+        pb.SendMessageRequest(
+            conversation_id=conversation_id, prompt="  a cat on a sofa  ", style="anime"
+        ),
+        metadata=auth("alice"),
+    )
+    elapsed = time.perf_counter() - started
+    message = reply.message
+    assert message.status == pb.MESSAGE_STATUS_PROCESSING
+    assert len(message.request_id) == 32
+    assert (message.prompt, message.style) == ("a cat on a sofa", "anime")
+    assert message.create_time.seconds > 0
+    assert not message.HasField("finish_time")
+    assert elapsed < 5  # generous: the point is that no model work happens (bench/ measures it)
+    got = await stub.GetMessage(
+        pb.GetMessageRequest(message_id=message.message_id), metadata=auth("alice")
+    )
+    assert got.message == message
+    conversation = await stub.GetConversation(
+        pb.GetConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    assert conversation.conversation.message_count == 1
+    assert conversation.conversation.title == "a cat on a sofa"
+
+
+async def test_a_retried_send_with_the_same_key_returns_the_first_message(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    request = pb.SendMessageRequest(
+        conversation_id=conversation_id, prompt="hi", idempotency_key="k-1"
+    )
+    first = await stub.SendMessage(request, metadata=auth("alice"))
+    again = await stub.SendMessage(request, metadata=auth("alice"))
+    assert again.message.message_id == first.message.message_id
+    assert again.message.request_id == first.message.request_id
+    listed = await stub.ListMessages(
+        pb.ListMessagesRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    assert len(listed.messages) == 1
+
+
+async def test_too_many_processing_messages_is_resource_exhausted(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    for i in range(3):
+        await stub.SendMessage(
+            pb.SendMessageRequest(conversation_id=conversation_id, prompt=f"picture {i}"),
+            metadata=auth("alice"),
+        )
+    await expect(
+        stub.SendMessage(
+            pb.SendMessageRequest(conversation_id=conversation_id, prompt="one more"),
+            metadata=auth("alice"),
+        ),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        reason="TOO_MANY_PROCESSING",
+    )
+    other = await new_conversation(stub, "bob")
+    await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=other, prompt="mine"), metadata=auth("bob")
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"prompt": ""}, "prompt"),
+        ({"prompt": "x" * 2001}, "prompt"),
+        ({"prompt": "hi", "lang": "de"}, "lang"),
+        ({"prompt": "hi", "style": "s" * 101}, "style"),
+        ({"prompt": "hi", "idempotency_key": "k" * 129}, "idempotency_key"),
+        ({"prompt": "make it anime", "image_url": "http://10.0.0.1/cat.png"}, "image_url"),
+        ({"prompt": "hi", "format": 17}, "format"),
+    ],
+)
+async def test_bad_messages_name_the_field_and_store_nothing(
+    stub: Stub, fields: dict[str, Any], field: str
+) -> None:
+    conversation_id = await new_conversation(stub)
+    await expect(
+        stub.SendMessage(
+            pb.SendMessageRequest(conversation_id=conversation_id, **fields), metadata=auth("alice")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field=field,
+    )
+    listed = await stub.ListMessages(
+        pb.ListMessagesRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    assert list(listed.messages) == []
+
+
+async def test_ids_are_checked_before_lookup(stub: Stub) -> None:
+    await expect(
+        stub.GetConversation(
+            pb.GetConversationRequest(conversation_id="nope"), metadata=auth("alice")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="conversation_id",
+    )
+    await expect(
+        stub.GetMessage(pb.GetMessageRequest(message_id="0" * 24), metadata=auth("alice")),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect(
+        stub.SendMessage(
+            pb.SendMessageRequest(conversation_id="f" * 24, prompt="hi"), metadata=auth("alice")
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+
+
+async def test_conversations_page_newest_first_and_stably(stub: Stub) -> None:
+    ids = [await new_conversation(stub, title=f"c{i}") for i in range(5)]
+    await expect(
+        stub.ListConversations(pb.ListConversationsRequest(page_size=-1), metadata=auth("alice")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="page_size",
+    )
+    await expect(
+        stub.ListConversations(
+            pb.ListConversationsRequest(page_token="garbage!"), metadata=auth("alice")
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="page_token",
+    )
+    first = await stub.ListConversations(
+        pb.ListConversationsRequest(page_size=2), metadata=auth("alice")
+    )
+    await new_conversation(stub, title="newer")  # inserts between pages must not shift them
+    seen = [c.conversation_id for c in first.conversations]
+    token = first.next_page_token
+    while token:
+        page = await stub.ListConversations(
+            pb.ListConversationsRequest(page_size=2, page_token=token), metadata=auth("alice")
+        )
+        seen += [c.conversation_id for c in page.conversations]
+        token = page.next_page_token
+    assert seen == list(reversed(ids))
+    huge = await stub.ListConversations(
+        pb.ListConversationsRequest(page_size=10_000), metadata=auth("alice")
+    )
+    assert len(huge.conversations) == 6
+
+
+async def test_messages_page_oldest_first(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = []
+    for i in range(3):
+        reply = await stub.SendMessage(
+            pb.SendMessageRequest(conversation_id=conversation_id, prompt=f"m{i}"),
+            metadata=auth("alice"),
+        )
+        sent.append(reply.message.message_id)
+    first = await stub.ListMessages(
+        pb.ListMessagesRequest(conversation_id=conversation_id, page_size=2), metadata=auth("alice")
+    )
+    second = await stub.ListMessages(
+        pb.ListMessagesRequest(
+            conversation_id=conversation_id, page_size=2, page_token=first.next_page_token
+        ),
+        metadata=auth("alice"),
+    )
+    assert [m.message_id for m in [*first.messages, *second.messages]] == sent
+    assert second.next_page_token == ""
+    other = await new_conversation(stub)
+    await expect(
+        stub.ListMessages(
+            pb.ListMessagesRequest(conversation_id=other, page_token=first.next_page_token),
+            metadata=auth("alice"),
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="page_token",
+    )
+
+
+async def test_cancel_settles_once_and_then_is_a_failed_precondition(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="a castle"),
+        metadata=auth("alice"),
+    )
+    cancelled = await stub.CancelMessage(
+        pb.CancelMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+    )
+    assert cancelled.message.status == pb.MESSAGE_STATUS_CANCELLED
+    assert cancelled.message.failure.reason == "CANCELLED_BY_USER"
+    assert cancelled.message.HasField("finish_time")
+    await expect(
+        stub.CancelMessage(
+            pb.CancelMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+        ),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        reason="MESSAGE_FINISHED",
+    )
+    events = [
+        e
+        async for e in stub.WatchMessage(
+            pb.WatchMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+        )
+    ]
+    assert [e.event for e in events] == [pb.MESSAGE_EVENT_SNAPSHOT]
+    assert events[0].message.status == pb.MESSAGE_STATUS_CANCELLED
+
+
+async def test_delete_removes_the_conversation_and_its_messages(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="a boat"),
+        metadata=auth("alice"),
+    )
+    await stub.DeleteConversation(
+        pb.DeleteConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    await expect(
+        stub.GetMessage(
+            pb.GetMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+    await expect(
+        stub.DeleteConversation(
+            pb.DeleteConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
+        ),
+        grpc.StatusCode.NOT_FOUND,
+    )
+
+
+async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="a boat"),
+        metadata=auth("alice"),
+    )
+    call = stub.WatchMessage(
+        pb.WatchMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+    )
+    snapshot = await call.read()
+    assert isinstance(snapshot, pb.WatchMessageResponse)
+    assert snapshot.event == pb.MESSAGE_EVENT_SNAPSHOT
+    await stub.DeleteConversation(
+        pb.DeleteConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    await expect(asyncio.wait_for(call.read(), 15), grpc.StatusCode.NOT_FOUND)

@@ -1,0 +1,61 @@
+"""The whole stack as real processes on free ports (what `make run` starts), for e2e tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.processes import Child
+from devstack.stack import Ports, StackConfig, plan
+
+DEV_SECRET = "dev-only-secret-change-me-in-production"
+
+
+@dataclass
+class RunningStack:
+    """Handles on the running children and where they listen."""
+
+    ports: Ports
+    env: dict[str, str]
+    children: dict[str, Child]
+    root: Path
+
+    @property
+    def conversation(self) -> str:
+        """Address of conversation_svc."""
+        return self.env["CONVERSATION_SERVICE_URL"]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a child's whole process group (a crash, not a shutdown)."""
+        child = self.children[name]
+        assert child.process is not None
+        os.killpg(child.process.pid, signal.SIGKILL)
+        child.process.wait()
+
+    async def restart(self, name: str) -> None:
+        """Start a stopped or killed child again and wait until it is ready."""
+        child = self.children[name]
+        child.stop()
+        child.start(Path.cwd())
+        await child.wait_ready(60)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(root: Path, extra_env: Mapping[str, str]) -> AsyncIterator[RunningStack]:
+    """Start every part on free ports with throwaway data; stop them all afterwards."""
+    cfg = StackConfig(root=root, ports=Ports.ephemeral(), memory=True, extra_env=dict(extra_env))
+    children, env = plan(cfg)
+    started: list[Child] = []
+    try:
+        for child in children:
+            child.start(Path.cwd())
+            started.append(child)
+            await child.wait_ready(60)
+        yield RunningStack(cfg.ports, env, {c.name: c for c in children}, root)
+    finally:
+        for child in reversed(started):
+            child.stop()
