@@ -66,6 +66,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     asyncio.run(run_stack(children, root, args.start_timeout, banner(cfg, env)))
 
 
+def dev_token() -> str:
+    """A token for ``dev-user`` signed with the configured (or default) JWT secret."""
+    from conversation_svc.auth import mint_token
+    from conversation_svc.settings import Settings
+
+    return mint_token(Settings().jwt_secret.get_secret_value(), "dev-user")
+
+
 def banner(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to reach each part of the running stack."""
     p = cfg.ports
@@ -81,7 +89,11 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  logs              {cfg.root / 'log'}",
         "",
         "Try:",
+        '  .venv/bin/photofun chat "2019 Renault Clio blue hatchback, front side rear"',
         f"  .venv/bin/grpcurl -plaintext 127.0.0.1:{p.prompt} list",
+        "",
+        "A token for dev-user (send it as 'authorization: Bearer <token>'):",
+        f"  {dev_token()}",
         "",
         "Ctrl-C stops everything.",
     ]

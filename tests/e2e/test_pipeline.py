@@ -14,10 +14,11 @@ import pytest
 import pytest_asyncio
 
 from conversation_svc.auth import mint_token
+from conversation_svc.settings import Settings
+from devstack.running import RunningStack, running_stack
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
-from tests.e2e.stack import DEV_SECRET, RunningStack, running_stack
 from tests.status import details_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -43,6 +44,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
 async def channel(stack: RunningStack) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(stack.conversation) as ch:
         yield ch
+
+
+DEV_SECRET = Settings().jwt_secret.get_secret_value()
 
 
 def auth(user: str) -> tuple[tuple[str, str], ...]:

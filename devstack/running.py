@@ -1,4 +1,5 @@
-"""The whole stack as real processes on free ports (what `make run` starts), for e2e tests."""
+"""The whole stack as real processes on free ports and throwaway data: for e2e tests and
+benchmarks (the same processes `make run` starts)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,6 @@ from pathlib import Path
 
 from devstack.processes import Child
 from devstack.stack import Ports, StackConfig, plan
-
-DEV_SECRET = "dev-only-secret-change-me-in-production"
 
 
 @dataclass
