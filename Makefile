@@ -61,8 +61,10 @@ test: env lint gen-check pytest  ## the whole check: what CI runs
 run: env gen  ## the whole stack on embedded defaults (Ctrl-C stops it)
 	$(PY) -m devstack
 
+BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py
+
 bench: env  ## benchmarks with printed tables
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b; done
+	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:  ## remove environments and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var
