@@ -14,7 +14,7 @@ from image_svc.generator import ImageGenerator
 from image_svc.providers import gemini_images, openai_images, pollinations
 from image_svc.providers.base import Provider
 from image_svc.providers.gemini_images import GeminiImagesProvider
-from image_svc.providers.mock import MockProvider
+from image_svc.providers.mock import MockProvider, warm
 from image_svc.providers.openai_images import OpenAIImagesProvider
 from image_svc.providers.pollinations import PollinationsProvider
 from image_svc.render_pool import RenderPool
@@ -32,7 +32,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     pool = RenderPool(settings.render_mode, settings.render_workers)
     stack.callback(pool.close)
     if pool.mode == "process":
-        await pool.warm_up()
+        await pool.warm_up(warm)
     providers: list[Provider] = [*configured_providers(settings, stack)]
     providers.append(MockProvider(pool, settings.mock_latency))
     chain = ProviderChain(providers, timeout=settings.provider_timeout)

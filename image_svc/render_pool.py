@@ -37,9 +37,10 @@ class RenderPool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn, *args)
 
-    async def warm_up(self) -> None:
-        """Start every worker now, so the first request does not pay for process start-up."""
-        await asyncio.gather(*(self.run(os.getpid) for _ in range(self.workers)))
+    async def warm_up(self, fn: Callable[[], object] = os.getpid) -> None:
+        """Start every worker now and run ``fn`` in each (e.g. a tiny render that loads the
+        encoders), so the first request does not pay for start-up."""
+        await asyncio.gather(*(self.run(fn) for _ in range(self.workers)))
 
     def close(self) -> None:
         """Stop the workers; queued work is cancelled."""

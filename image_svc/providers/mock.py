@@ -42,6 +42,12 @@ def render_encoded(job: ImageJob) -> bytes:
     return encode(image, job.fmt)
 
 
+def warm() -> None:
+    """Render and encode a tiny image in every format (loads fonts and codecs once)."""
+    for fmt in MIME_TYPES:
+        render_encoded(ImageJob(prompt="warm-up", seed=0, width=64, height=64, fmt=fmt))
+
+
 class MockProvider:
     """Draws the subject locally; same job → identical bytes."""
 

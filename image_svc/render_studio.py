@@ -1,0 +1,290 @@
+"""Draws a CarModel from a viewpoint on a studio backdrop (floor gradient + soft shadow).
+
+The light and the backdrop move with the camera, as on a turntable in a photo studio, so every
+view of one session is lit and framed the same way; only the car turns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from image_svc.render_geometry import (
+    RGB,
+    Camera,
+    Decal,
+    Face,
+    Solid,
+    Vec2,
+    Vec3,
+    View,
+    add,
+    centroid,
+    perspective_coefficients,
+    scale,
+    unit,
+)
+from image_svc.render_subject import luma, mix, stable_rng
+from image_svc.render_vehicle import CarModel
+from image_svc.render_wheels import paint_wheel
+
+# Backdrop palettes (wall top, wall at horizon, floor at horizon, floor near camera, shadow).
+BACKDROPS: tuple[tuple[RGB, RGB, RGB, RGB, RGB], ...] = (
+    ((196, 202, 210), (234, 236, 239), (226, 228, 231), (200, 203, 208), (58, 62, 70)),
+    ((206, 200, 192), (238, 235, 230), (229, 226, 221), (204, 199, 192), (66, 60, 54)),
+    ((188, 200, 214), (230, 235, 241), (222, 227, 233), (194, 201, 210), (52, 60, 72)),
+)
+DARK_BACKDROP: tuple[RGB, RGB, RGB, RGB, RGB] = (
+    (74, 78, 86), (128, 132, 140), (120, 124, 131), (84, 88, 95), (20, 22, 26),
+)  # fmt: skip
+
+
+class StudioPainter:
+    """Paints one view of a car onto a canvas drawn at twice the output size."""
+
+    def __init__(self, model: CarModel, session_id: str, outline: bool = False) -> None:
+        self.model = model
+        self.session_id = session_id
+        self.outline = outline
+
+    def paint(self, azimuth: float, elevation: float, width: int, height: int) -> Image.Image:
+        """The car seen from ``azimuth``/``elevation`` on a ``width`` x ``height`` canvas."""
+        view = self._frame(azimuth, elevation, width, height)
+        canvas = self._backdrop(view, width, height)
+        _CarPass(self.model, view, canvas).run()
+        return canvas
+
+    # -- framing -------------------------------------------------------------------------
+
+    def _frame(self, azimuth: float, elevation: float, width: int, height: int) -> View:
+        spec = self.model.spec
+        target: Vec3 = (0.0, 0.0, spec.height * 0.42)
+        distance = 2.8 * max(spec.length, 4.2)
+        # Same scale for every eye-level view, set by the side view, so the car keeps its size.
+        ppm = min(0.80 * width / spec.length, 0.62 * height / spec.height)
+        camera = Camera.orbit(target, distance, azimuth, elevation, ppm * distance)
+        points = [camera.project(p) for p in self._all_points()]
+        xs = [p[0] for p in points]
+        ys = [p[1] for p in points]
+        span_x, span_y = max(xs) - min(xs), max(ys) - min(ys)
+        fit = min(1.0, 0.88 * width / span_x, 0.84 * height / span_y)
+        camera.focal *= fit
+        camera.cx = width / 2 - fit * (max(xs) + min(xs)) / 2
+        centre_y = 0.5 if elevation > 60 else 0.53
+        camera.cy = height * centre_y - fit * (max(ys) + min(ys)) / 2
+        toward = scale(camera.forward, -1.0)
+        light = unit(
+            add(add(scale(camera.right, -0.45), scale(camera.up, 0.8)), scale(toward, 0.6))
+        )
+        # Within ~15 degrees of the front or rear the sides are slivers: wheels go behind the
+        # whole body, which hides all but the bottom of the tyres, as in a photo.
+        near = 0
+        if abs(camera.eye[1]) > 0.25 * distance:
+            near = 1 if camera.eye[1] > 0 else -1
+        return View(camera, light, near, self.outline, max(1, round(min(width, height) / 400)))
+
+    def _all_points(self) -> list[Vec3]:
+        m = self.model
+        pts = m.lower.vertices() + m.cabin.vertices()
+        for w in m.wheels:
+            pts.append((w.x + w.r, w.y_outer, 0.0))
+            pts.append((w.x - w.r, w.y_outer, 0.0))
+        for mirror in m.mirrors:
+            pts.extend(mirror.vertices())
+        return pts
+
+    # -- backdrop and shadow -------------------------------------------------------------
+
+    def _backdrop(self, view: View, width: int, height: int) -> Image.Image:
+        paint = self.model.paint
+        palette = (
+            DARK_BACKDROP
+            if luma(paint) > 200
+            else stable_rng(self.session_id, "backdrop").choice(BACKDROPS)
+        )
+        wall_top, wall_low, floor_far, floor_near, shadow = palette
+        cam = view.camera
+        down = math.degrees(math.asin(max(-1.0, min(1.0, -cam.forward[2]))))
+        small_w, small_h = max(8, width // 4), max(8, height // 4)
+        if down < 80:
+            horizon = (cam.cy - cam.focal * math.tan(math.radians(down))) / height
+        else:
+            horizon = -1.0
+        column = []
+        band = 0.06
+        for i in range(small_h):
+            t = (i + 0.5) / small_h
+            if t < horizon - band:
+                k = t / max(horizon - band, 1e-6)
+                column.append(mix(wall_top, wall_low, k))
+            elif t < horizon + band:
+                k = (t - horizon + band) / (2 * band)
+                k = k * k * (3 - 2 * k)
+                column.append(mix(wall_low, floor_far, k))
+            else:
+                k = (t - horizon - band) / max(1 - horizon - band, 1e-6)
+                column.append(mix(floor_far, floor_near, min(1.0, k)))
+        strip = Image.new("RGB", (1, small_h))
+        strip.putdata(column)
+        small = strip.resize((small_w, small_h), Image.Resampling.NEAREST)
+        vignette = Image.radial_gradient("L").resize((small_w, small_h), Image.Resampling.BILINEAR)
+        small.paste(mix(floor_near, (0, 0, 0), 0.25), mask=vignette.point(lambda v: v * 70 // 255))
+        # The backdrop changes by under one level per small pixel, so NEAREST is invisible and
+        # ten times cheaper than a full-canvas BILINEAR upscale; the shadow has steep edges, so
+        # only its bounding box is upscaled smoothly.
+        canvas = small.resize((width, height), Image.Resampling.NEAREST)
+        mask = self._shadow_mask(view, small_w / width, (small_w, small_h))
+        box = mask.point(lambda v: 255 if v > 2 else 0).getbbox()  # ignore the blur's faint tails
+        if box is not None:
+            sx, sy = width / small_w, height / small_h
+            x0, y0 = round(box[0] * sx), round(box[1] * sy)
+            x1, y1 = round(box[2] * sx), round(box[3] * sy)
+            big = mask.crop(box).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
+            canvas.paste(shadow, (x0, y0, x1, y1), big)
+        return canvas
+
+    def _shadow_mask(self, view: View, k: float, size: tuple[int, int]) -> Image.Image:
+        cam = view.camera
+
+        def project(points: Sequence[Vec3]) -> list[Vec2]:
+            return [(x * k, y * k) for x, y in (cam.project(p) for p in points)]
+
+        radius = max(1.0, 0.018 * min(size) + 0.6 * k * cam.focal / 60)
+        # The soft shadow is blurred at half this resolution: a wide blur is the costly part.
+        half = (max(4, size[0] // 2), max(4, size[1] // 2))
+        soft = Image.new("L", half, 0)
+        sx, sy = half[0] / size[0], half[1] / size[1]
+        footprint = [(x * sx, y * sy) for x, y in project(self.model.footprint())]
+        ImageDraw.Draw(soft).polygon(footprint, fill=150)
+        soft = soft.filter(ImageFilter.GaussianBlur(radius / 2))
+        soft = soft.resize(size, Image.Resampling.BILINEAR)
+        contact = Image.new("L", size, 0)
+        contact_draw = ImageDraw.Draw(contact)
+        for w in self.model.wheels:
+            inner = w.y_outer - w.side * w.width
+            patch = [
+                (w.x + 0.22, w.y_outer, 0.0),
+                (w.x - 0.22, w.y_outer, 0.0),
+                (w.x - 0.22, inner, 0.0),
+                (w.x + 0.22, inner, 0.0),
+            ]
+            contact_draw.polygon(project(patch), fill=235)
+        s = self.model.spec
+        body = [
+            (s.length / 2 - 0.3, s.width / 2 - 0.1, 0.0),
+            (-s.length / 2 + 0.3, s.width / 2 - 0.1, 0.0),
+            (-s.length / 2 + 0.3, -s.width / 2 + 0.1, 0.0),
+            (s.length / 2 - 0.3, -s.width / 2 + 0.1, 0.0),
+        ]
+        contact_draw.polygon(project(body), fill=110)
+        contact = contact.filter(ImageFilter.GaussianBlur(max(0.6, radius / 4)))
+        return ImageChops.lighter(soft, contact)
+
+
+class _CarPass:
+    """One view of the car: draws solids back to front with their decals."""
+
+    def __init__(self, model: CarModel, view: View, canvas: Image.Image) -> None:
+        self.model = model
+        self.view = view
+        self.canvas = canvas
+        self.draw = ImageDraw.Draw(canvas)
+
+    def run(self) -> None:
+        # Painter's order for a view from above the ground: far wheels and far mirror, the
+        # body's sides, near wheels (in front of the sides, behind the bumpers), the rest of
+        # the body, the cabin, roof extras, near mirrors. Inside one convex solid, back-face
+        # culling alone is exact.
+        m = self.model
+        near = self.view.near_side
+        for wheel in m.wheels:
+            if near == 0 or wheel.side != near:
+                paint_wheel(self.draw, self.view, wheel, m)
+        if near != 0:
+            self._solid(m.mirrors[0] if near < 0 else m.mirrors[1])
+        self._solid(m.lower, [f for f in m.lower.faces if abs(f.normal[1]) > 0.6])
+        for wheel in m.wheels:
+            if near != 0 and wheel.side == near:
+                paint_wheel(self.draw, self.view, wheel, m)
+        self._solid(m.lower, [f for f in m.lower.faces if abs(f.normal[1]) <= 0.6])
+        self._solid(m.cabin)
+        for extra in m.extras:
+            self._solid(extra)
+        for index, mirror in enumerate(m.mirrors):
+            if near in (0, 1 if index == 0 else -1):
+                self._solid(mirror)
+
+    def _solid(self, solid: Solid, faces: Sequence[Face] | None = None) -> None:
+        view = self.view
+        cam = view.camera
+        textured: list[tuple[Face, Decal, RGB]] = []
+        for face in solid.faces if faces is None else faces:
+            if not cam.sees(face):
+                continue
+            base = face.color or solid.color
+            colour = view.shade(base, face.normal, solid.finish, centroid(face.points))
+            # A hairline a shade darker than the face keeps same-coloured facets apart.
+            edge = (24, 24, 28) if view.outline else mix(colour, (0, 0, 0), 0.12)
+            self.draw.polygon(
+                [cam.project(p) for p in face.points],
+                fill=colour,
+                outline=edge,
+                width=view.line_width if view.outline else 1,
+            )
+            for decal in face.decals:
+                if decal.texture is None:
+                    self._decal(face, decal, colour)
+                else:
+                    textured.append((face, decal, colour))
+        # Plates and badges may overhang a crease into the next face: draw them last.
+        for face, decal, colour in textured:
+            self._decal(face, decal, colour)
+
+    def _decal(self, face: Face, decal: Decal, face_colour: RGB) -> None:
+        view = self.view
+        pts = [view.camera.project(p) for p in decal.points]
+        finish = decal.finish
+        if decal.texture is not None and self._texture(pts, decal):
+            return
+        if finish == "emit":
+            colour = decal.color
+        elif finish == "highlight":
+            colour = mix(face_colour, decal.color, 0.22)
+        elif finish == "line":
+            colour = mix(face_colour, (0, 0, 0), 0.45)
+        elif finish == "handle":
+            colour = mix(face_colour, (0, 0, 0), 0.28)
+        elif finish == "reflect":
+            glass = view.shade(decal.color, face.normal, "glass", decal.points[0])
+            colour = mix(glass, (255, 255, 255), 0.13)
+        elif finish == "body":
+            colour = face_colour
+        else:
+            kind = "trim" if finish in {"plate", "badge"} else finish
+            colour = view.shade(decal.color, face.normal, kind, decal.points[0])
+        self.draw.polygon(pts, fill=colour)
+
+    def _texture(self, pts: list[Vec2], decal: Decal) -> bool:
+        """Warp the decal's texture onto its projected quad; False if too small to matter."""
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        x0, y0 = math.floor(min(xs)), math.floor(min(ys))
+        x1, y1 = math.ceil(max(xs)), math.ceil(max(ys))
+        tw = round(max(math.dist(pts[0], pts[1]), math.dist(pts[3], pts[2])))
+        th = round(max(math.dist(pts[0], pts[3]), math.dist(pts[1], pts[2])))
+        if tw < 6 or th < 3 or decal.texture is None:
+            return False
+        texture = decal.texture(tw, th)
+        local = [(x - x0, y - y0) for x, y in pts]
+        src = [(0.0, 0.0), (float(tw), 0.0), (float(tw), float(th)), (0.0, float(th))]
+        try:
+            coeffs = perspective_coefficients(local, src)
+        except ValueError:
+            return False
+        warped = texture.transform(
+            (x1 - x0, y1 - y0), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
+        )
+        self.canvas.paste(warped, (x0, y0), warped)
+        return True
