@@ -331,3 +331,38 @@ async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> N
         pb.DeleteConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
     )
     await expect(asyncio.wait_for(call.read(), 15), grpc.StatusCode.NOT_FOUND)
+
+
+async def test_a_message_nobody_works_on_is_failed_by_the_sweeper(
+    start_server: StartServer,
+    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
+    mongo_uri: str,
+    redis_url: str,
+    database: str,
+) -> None:
+    settings = Settings(
+        mongodb_uri=mongo_uri,
+        mongodb_database=database,
+        celery_broker_url=redis_url,
+        jwt_secret=SECRET,
+        message_timeout=0.5,
+        sweep_interval=0.2,
+    )
+    stub = rpc.ConversationServiceStub(channel_to(await start_server(app.build, settings)))
+    conversation_id = await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="no worker runs"),
+        metadata=auth("alice"),
+    )
+    events = [
+        e
+        async for e in stub.WatchMessage(
+            pb.WatchMessageRequest(message_id=sent.message.message_id),
+            metadata=auth("alice"),
+            timeout=20,
+        )
+    ]
+    assert [e.event for e in events] == [pb.MESSAGE_EVENT_SNAPSHOT, pb.MESSAGE_EVENT_FINISHED]
+    final = events[-1].message
+    assert final.status == pb.MESSAGE_STATUS_FAILED
+    assert final.failure.reason == "TIMED_OUT"

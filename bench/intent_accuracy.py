@@ -1,0 +1,226 @@
+"""Accuracy and speed of the local intent analyser on the labelled en/vi/uk sets.
+
+    python bench/intent_accuracy.py [files...]    # default: tests/data/intents_*.jsonl
+
+Prints overall and per-language accuracy, a confusion matrix (rows = expected intent,
+columns = predicted), the misclassified prompts, how often the optional "angles" and
+"subject" labels were extracted exactly, and the mean / p99 time of one analyze() call.
+analyze() gets each case's labelled `lang`, as the API passes it; how well the language
+would have been guessed without it is reported on its own line. Each case is timed
+`REPEAT` times and its fastest run kept, so that other processes on a shared machine do not
+show up as the analyser's own latency.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prompt_svc.intents import Intent
+from prompt_svc.local_analyzer import analyze, detect_language
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_GLOB = "tests/data/intents_*.jsonl"
+REPEAT = 5
+_SHORT = {
+    Intent.GENERATE_IMAGE: "gen",
+    Intent.GENERATE_ANGLES: "angles",
+    Intent.STYLE_TRANSFER: "style",
+    Intent.EDIT_BACKGROUND: "bg",
+    Intent.ENHANCE_IMAGE: "enh",
+    Intent.CHAT: "chat",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One labelled prompt."""
+
+    prompt: str
+    lang: str
+    has_image: bool
+    intent: Intent
+    angles: tuple[str, ...] | None = None
+    subject: dict[str, object] | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Miss:
+    """A case the analyser got wrong, and what it said."""
+
+    case: Case
+    predicted: Intent
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """Everything the bench measured over a set of cases."""
+
+    total: int = 0
+    correct: int = 0
+    per_lang: dict[str, tuple[int, int]] = field(default_factory=dict)  # lang -> (ok, total)
+    confusion: Counter[tuple[Intent, Intent]] = field(default_factory=Counter)
+    misses: list[Miss] = field(default_factory=list)
+    extraction: tuple[int, int] = (0, 0)  # (exact, labelled) over angles and subject labels
+    extraction_misses: list[Miss] = field(default_factory=list)
+    detected: tuple[int, int] = (0, 0)  # (right, total) of detect_language on the prompts
+    micros: list[float] = field(default_factory=list)  # per case, fastest of `repeat` runs
+    repeat: int = REPEAT
+
+    @property
+    def accuracy(self) -> float:
+        """Share of cases whose intent was right."""
+        return self.correct / self.total if self.total else 0.0
+
+    def lang_accuracy(self, lang: str) -> float:
+        """Share of right intents among the cases in `lang`."""
+        ok, total = self.per_lang.get(lang, (0, 0))
+        return ok / total if total else 0.0
+
+    @property
+    def mean_us(self) -> float:
+        """Mean microseconds per analyze() call."""
+        return sum(self.micros) / len(self.micros) if self.micros else 0.0
+
+    @property
+    def p99_us(self) -> float:
+        """99th percentile of microseconds per analyze() call (nearest rank)."""
+        if not self.micros:
+            return 0.0
+        ordered = sorted(self.micros)
+        return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
+
+
+def default_paths() -> list[Path]:
+    """Every labelled set in tests/data."""
+    return sorted(ROOT.glob(DEFAULT_GLOB))
+
+
+def load(path: Path) -> list[Case]:
+    """Read one JSONL file of labelled prompts."""
+    cases = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        angles = row.get("angles")
+        cases.append(
+            Case(
+                prompt=row["prompt"],
+                lang=row["lang"],
+                has_image=bool(row.get("has_image", False)),
+                intent=Intent(row["intent"]),
+                angles=tuple(angles) if angles is not None else None,
+                subject=row.get("subject"),
+                source=f"{path.name}:{number}",
+            )
+        )
+    return cases
+
+
+def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
+    """Run the analyser over every case in `paths` and collect the report."""
+    report = Report(repeat=max(1, repeat))
+    per_lang: Counter[tuple[str, bool]] = Counter()
+    exact = labelled = detected = 0
+    for path in paths:
+        for case in load(Path(path)):
+            detected += detect_language(case.prompt) == case.lang
+            fastest = math.inf
+            for _ in range(report.repeat):
+                started = time.perf_counter()
+                result = analyze(case.prompt, lang=case.lang, has_image=case.has_image)
+                fastest = min(fastest, time.perf_counter() - started)
+            report.micros.append(fastest * 1e6)
+            ok = result.intent is case.intent
+            report.total += 1
+            report.correct += ok
+            per_lang[(case.lang, ok)] += 1
+            report.confusion[(case.intent, result.intent)] += 1
+            if not ok:
+                report.misses.append(Miss(case, result.intent))
+            problems = _extraction_problems(case, result.angles, result.subject.__dict__)
+            if case.angles is not None or case.subject:
+                labelled += 1
+                exact += not problems
+                if problems:
+                    report.extraction_misses.append(Miss(case, result.intent, problems))
+    langs = sorted({lang for lang, _ in per_lang})
+    report.per_lang = {
+        lang: (per_lang[(lang, True)], per_lang[(lang, True)] + per_lang[(lang, False)])
+        for lang in langs
+    }
+    report.extraction = (exact, labelled)
+    report.detected = (detected, report.total)
+    return report
+
+
+def _extraction_problems(case: Case, angles: tuple[str, ...], subject: dict[str, object]) -> str:
+    problems = []
+    if case.angles is not None and tuple(case.angles) != angles:
+        problems.append(f"angles {list(angles)} != {list(case.angles)}")
+    for key, want in (case.subject or {}).items():
+        if subject.get(key) != want:
+            problems.append(f"{key} {subject.get(key)!r} != {want!r}")
+    return "; ".join(problems)
+
+
+def format_report(report: Report) -> str:
+    """The report as plain text."""
+    lines = [
+        f"cases: {report.total}",
+        f"overall accuracy: {report.accuracy:.1%} ({report.correct}/{report.total})",
+    ]
+    for lang, (ok, total) in report.per_lang.items():
+        lines.append(f"  {lang}: {report.lang_accuracy(lang):.1%} ({ok}/{total})")
+    lines += ["", "confusion matrix (rows = expected, columns = predicted):"]
+    order = list(Intent)
+    width = max(len(s) for s in _SHORT.values()) + 2
+    lines.append(" " * width + "".join(f"{_SHORT[i]:>{width}}" for i in order))
+    for expected in order:
+        cells = "".join(f"{report.confusion[(expected, p)]:>{width}}" for p in order)
+        lines.append(f"{_SHORT[expected]:<{width}}{cells}")
+    lines += ["", f"misclassified: {len(report.misses)}"]
+    for miss in report.misses:
+        case = miss.case
+        image = "+img" if case.has_image else "-img"
+        lines.append(
+            f"  [{case.lang} {image}] {case.prompt!r}: expected {case.intent}, "
+            f"got {miss.predicted} ({case.source})"
+        )
+    exact, labelled = report.extraction
+    lines += ["", f"angles/subject labels extracted exactly: {exact}/{labelled}"]
+    for miss in report.extraction_misses:
+        lines.append(f"  {miss.case.prompt!r}: {miss.detail} ({miss.case.source})")
+    right, total = report.detected
+    lines += ["", f"language detected without the label: {right}/{total}"]
+    lines += [
+        "",
+        f"time per analyze() (fastest of {report.repeat} runs per case): "
+        f"mean {report.mean_us:.0f} us, p99 {report.p99_us:.0f} us",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the report for the given files (default: every labelled set); 1 if none."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    paths = [Path(a) for a in args] if args else default_paths()
+    if not paths:
+        print(f"no labelled sets found ({DEFAULT_GLOB})", file=sys.stderr)
+        return 1
+    analyze("warm up")  # the first call pays for lazy imports, not for the rules
+    print(format_report(evaluate(paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

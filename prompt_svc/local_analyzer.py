@@ -1,0 +1,199 @@
+"""Local intent analyser: the fallback that answers when Gemini cannot, with no network.
+
+Deterministic rules over a small en/vi/uk lexicon (`local_words_*.py`), matched after folding
+case, Vietnamese diacritics and Ukrainian apostrophes. In order:
+
+1. Several named views of one subject ("front, side and rear", "3/4 and from behind"), or a
+   request for many views ("from all sides", "nhiều góc", "з усіх боків") → generateAngles.
+   "All sides" with no list means front, front 3/4, side, rear 3/4, rear; any other request
+   for views with fewer than two named means front, side, rear.
+2. A real question ("how do I ...", "tại sao ...", "скільки коштує ..."), or asking whether
+   it can draw with nothing to draw ("can you draw?", "bạn có vẽ được không?") → chat.
+3. Words that work on an input image — restyle ("make it anime", "biến ảnh này thành ..."),
+   background ("remove the background", "xóa phông", "заміни фон"), enhance ("upscale",
+   "làm nét", "покращ якість") → that intent when an image is attached.
+   Without an image the request is never silently turned into something else:
+   * if the text still describes a picture ("change the background of my car photo to a
+     desert"), the answer is generateImage and the reply says that no image was attached, so
+     a new image is generated instead of editing one;
+   * if it does not ("enhance it", "remove the background"), the answer is chat and the
+     reply asks the user to attach the image.
+   A style word alone is a parameter, not an edit: "an anime girl" is generateImage.
+4. Greetings, thanks, goodbyes, complaints and "ok"/"cool" with nothing to draw → chat.
+5. Anything else that names something to draw → generateImage; nothing recognisable → chat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prompt_svc.intents import Analysis, Intent
+from prompt_svc.local_features import Features, detect_language, extract
+from prompt_svc.local_prompt import build_subject, keywords, refine, untranslated
+from prompt_svc.local_subject import ALL_SIDES, DEFAULT_VIEWS
+from prompt_svc.local_text import normalize
+
+__all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "analyze", "detect_language"]
+
+MODEL_NAME = "local-rules v1"
+LANGUAGES = frozenset({"en", "vi", "uk"})
+
+NO_IMAGE_REPLY = "No image was attached, so I generated a new image instead of editing one."
+_ATTACH_VERB = {
+    Intent.STYLE_TRANSFER: "restyle",
+    Intent.EDIT_BACKGROUND: "change the background of",
+    Intent.ENHANCE_IMAGE: "enhance",
+}
+_REPLIES = {
+    "greet": "Hi! Describe the picture you want, or attach a photo to restyle, "
+    "change its background or enhance it.",
+    "thanks": "You're welcome! Tell me what to create next.",
+    "bye": "Goodbye! Come back whenever you want a new picture.",
+    "ack": "Glad you like it! What should I create next?",
+    "complain": "Sorry about that! Tell me what to change and I'll try again.",
+    "dismiss": "No problem! Tell me whenever you want a new picture.",
+    "question": "I create images from a description, show one subject from several angles, "
+    "and restyle, change the background of or enhance a photo you attach.",
+    "unknown": "I'm not sure what to create. Describe the picture you want, "
+    "or attach a photo to edit.",
+}
+_TASK_TAGS = ("gen", "make", "want")
+# Content that names a thing to draw, as opposed to describing it ("гарне", "beautiful").
+_NAMING_TAGS = frozenset(
+    {"noun:person", "noun:animal", "noun:scene", "noun:object", "vehicle", "brand", "unk"}
+)
+_PLEASANTRIES = ("complain", "dismiss", "greet", "thanks", "bye")
+# Points per cue; a noun-like cue ("background", "upscale") outweighs a style word.
+_STRONG = 3
+_STYLE = 2
+
+
+@dataclass(frozen=True)
+class _Decision:
+    intent: Intent
+    confidence: float
+    reply: str = ""
+    stands_in: bool = False  # a new image instead of the edit that needed one
+
+
+def analyze(
+    prompt: str, *, style: str = "", lang: str = "", topic: str = "", has_image: bool = False
+) -> Analysis:
+    """Detect the intent of `prompt` and build an English prompt for the image model.
+
+    `lang` is "en", "vi" or "uk"; anything else (or "") is detected from the text. `style`
+    and `topic` enrich the refined prompt; `has_image` says whether an input image came
+    with the message.
+    """
+    text = normalize(prompt)
+    lang = lang.strip().lower()
+    if lang not in LANGUAGES:
+        lang = detect_language(text)
+    features = extract(text, lang)
+    decision = _decide(features, has_image)
+    intent = decision.intent
+    own_words = lang == "en" and intent is Intent.GENERATE_IMAGE and not decision.stands_in
+    subject = build_subject(features, own_words=own_words)
+    refined: str = text
+    kept: tuple[str, ...] = ()
+    if intent is not Intent.CHAT:
+        refined, kept = refine(intent, features, subject, style, topic), untranslated(features)
+    return Analysis(
+        intent=intent,
+        confidence=round(decision.confidence, 2),
+        lang=lang,
+        keywords=keywords(features),
+        subject=subject,
+        angles=_angles(features) if intent is Intent.GENERATE_ANGLES else (),
+        refined_prompt=refined,
+        reply=decision.reply,
+        untranslated_terms=kept,
+    )
+
+
+def _angles(features: Features) -> tuple[str, ...]:
+    if len(features.angles) >= 2:
+        return features.angles
+    return ALL_SIDES if features.multiview == "all" else DEFAULT_VIEWS
+
+
+def _decide(f: Features, has_image: bool) -> _Decision:
+    """The rules of the module docstring, in their order."""
+    if len(f.angles) >= 2 or f.multiview:
+        return _Decision(Intent.GENERATE_ANGLES, 0.9 if len(f.angles) >= 2 else 0.8)
+    task = any(f.has(t) for t in _TASK_TAGS)
+    scores = _edit_scores(f, has_image)
+    best = max(scores, key=lambda k: scores[k])
+    if _is_question(f, task=task, editing=scores[best] > 0):
+        return _Decision(Intent.CHAT, 0.85, _REPLIES["question"])
+    if scores[best]:
+        return _edit(f, best, scores, has_image)
+    return _small_talk(f, task) or _new_picture(f, task)
+
+
+def _edit(f: Features, best: Intent, scores: dict[Intent, int], has_image: bool) -> _Decision:
+    if has_image:
+        margin = scores[best] - sorted(scores.values())[-2]
+        return _Decision(best, min(0.95, 0.55 + 0.1 * margin))
+    if f.content:
+        return _Decision(Intent.GENERATE_IMAGE, 0.6, NO_IMAGE_REPLY, stands_in=True)
+    reply = f"Please attach the photo you want me to {_ATTACH_VERB[best]}: no image was attached."
+    return _Decision(Intent.CHAT, 0.7, reply)
+
+
+def _small_talk(f: Features, task: bool) -> _Decision | None:
+    if task:
+        return None
+    pleasantry = next((p for p in _PLEASANTRIES if f.has(p)), "")
+    if pleasantry and len(f.content) <= 1:
+        return _Decision(Intent.CHAT, 0.9, _REPLIES[pleasantry])
+    if f.has("ack") and not f.content:
+        return _Decision(Intent.CHAT, 0.8, _REPLIES["ack"])
+    return None
+
+
+def _new_picture(f: Features, task: bool) -> _Decision:
+    if f.content:
+        return _Decision(Intent.GENERATE_IMAGE, 0.85 if task else 0.7)
+    if task or f.has("style") or f.has("img"):
+        return _Decision(Intent.GENERATE_IMAGE, 0.5)
+    return _Decision(Intent.CHAT, 0.3, _REPLIES["unknown"])
+
+
+def _is_question(f: Features, *, task: bool, editing: bool) -> bool:
+    """A question about the service, not a polite request ("can you draw a cat?")."""
+    if f.question:
+        return True
+    if editing:
+        return False
+    asks = f.text.endswith("?")
+    drawing = f.has("gen") or f.has("make")
+    if f.has("chatverb") and (asks or not (drawing or f.content)):
+        return True
+    if f.has("style"):
+        return False
+    # "bạn có vẽ được không?", "can you draw?", "це фото гарне?": a question with nothing
+    # named to draw.
+    named = any(f.matches[i].tags & _NAMING_TAGS for i in f.content)
+    soft = f.soft_question and (not f.content or (asks and not task))
+    return soft or (asks and not named and not (task and f.content))
+
+
+def _edit_scores(f: Features, has_image: bool) -> dict[Intent, int]:
+    """How strongly the prompt asks to work on an input image, per image intent."""
+    # "Draw a cat on a beach background" describes a new picture; only words that act on a
+    # picture ("replace", "put me", "turn into") make it an edit when the user also says "draw".
+    drawing = f.has("gen") and not f.has("ref")
+    background = f.has("place") or (f.has("bg") and (f.has("bgop") or (has_image and not drawing)))
+    bg = _STRONG * background + (1 if background and f.has("bgop") else 0)
+    enh = 0 if drawing or not f.has("enh") else _STRONG + f.count("enh") - 1
+    style = 0
+    transform = f.has("transform")
+    if f.has("style"):
+        # "make it anime", "зроби в стилі аніме": a style with nothing new to draw.
+        bare = not drawing and not f.content and (has_image or f.has("make"))
+        if transform or (not drawing and f.has("ref")) or bare:
+            style = _STYLE + transform
+    elif transform and (f.has("ref") or f.has("img")) and has_image:
+        style = 1  # "turn it into a painting": a restyle with no named style
+    return {Intent.EDIT_BACKGROUND: bg, Intent.ENHANCE_IMAGE: enh, Intent.STYLE_TRANSFER: style}

@@ -1,0 +1,171 @@
+"""What the local analyser sees in a prompt: matched cues, content words, angles, vehicle."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from prompt_svc.local_lexicon import MATCHERS, Match
+from prompt_svc.local_subject import Vehicle, find_angles, find_vehicle
+from prompt_svc.local_text import Token, normalize, script_language, tokenize
+
+# Tags whose words describe the picture itself (as opposed to what to do with it).
+CONTENT_TAGS = frozenset(
+    {
+        "noun:person",
+        "noun:animal",
+        "noun:scene",
+        "noun:object",
+        "adj",
+        "act",
+        "light",
+        "vehicle",
+        "brand",
+        "body",
+        "unk",
+    }
+)
+# Words that may stand before a question word without hiding it ("hey, what ...", "а які").
+_LEAD_SKIP = frozenset({"stop", "greet", "ack", "thanks"})
+_TAIL_QUESTION = 3  # Vietnamese "không" near the end makes a yes/no question
+# The shape of a Vietnamese syllable typed without diacritics: onset, vowels, final.
+_VI_SYLLABLE = re.compile(
+    r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ng|nh|ch|[cmnpt])?"
+)
+
+
+@dataclass(frozen=True)
+class Features:
+    """One prompt's tokens, lexicon matches and what they add up to."""
+
+    text: str
+    lang: str
+    tokens: list[Token]
+    matches: list[Match]
+    glosses: dict[str, list[str]]  # tag -> glosses of its matches, in order
+    question: bool  # a real question ("how do I ...", "tại sao ...")
+    soft_question: bool  # may be a polite request as well ("... không?")
+    angles: tuple[str, ...]  # named views, in order
+    multiview: str  # "", "some" or "all": asked for several views without naming them
+    vehicle: Vehicle
+    content: tuple[int, ...]  # indices of the matches that describe the picture
+
+    def has(self, tag: str) -> bool:
+        """True when some match carries `tag`."""
+        return tag in self.glosses
+
+    def count(self, tag: str) -> int:
+        """How many matches carry `tag`."""
+        return len(self.glosses.get(tag, ()))
+
+    def first(self, tag: str) -> str:
+        """Gloss of the first match carrying `tag`, or ""."""
+        found = self.glosses.get(tag)
+        return found[0] if found else ""
+
+    def words(self, match: Match) -> str:
+        """The prompt's own text covered by `match`."""
+        return self.text[self.tokens[match.start].start : self.tokens[match.end - 1].end]
+
+
+def extract(text: str, lang: str) -> Features:
+    """Tokenise, match against the lexicon of `lang` and collect the features."""
+    tokens = tokenize(text)
+    matches = _resolve_context(MATCHERS[lang].match(tokens), tokens)
+    glosses: dict[str, list[str]] = defaultdict(list)
+    for match in matches:
+        for tag in match.tags:
+            glosses[tag].append(match.gloss)
+    angles, multiview = find_angles(matches)
+    content = tuple(
+        i
+        for i, m in enumerate(matches)
+        if m.tags & CONTENT_TAGS and not ("unk" in m.tags and _is_number(m.gloss))
+    )
+    return Features(
+        text=text,
+        lang=lang,
+        tokens=tokens,
+        matches=matches,
+        glosses=dict(glosses),
+        question=_leading_question(matches) or "q" in glosses,
+        soft_question="qweak" in glosses,
+        angles=angles,
+        multiview=multiview,
+        vehicle=find_vehicle(text, tokens, matches),
+        content=content,
+    )
+
+
+def detect_language(text: str) -> str:
+    """Guess the language of `text`: "uk", "vi" or "en" (the default).
+
+    The script decides when it can (Cyrillic, Vietnamese letters). Plain ASCII is Vietnamese
+    typed without diacritics when more of its words are Vietnamese-only (known to the
+    Vietnamese lexicon, unknown to the English one: "tang chat luong anh") than English-only
+    (known only to the English lexicon, or not even shaped like a Vietnamese syllable).
+    Words both know ("a", "cat" / "cắt", "on" / "ổn") count for neither.
+    """
+    text = normalize(text)
+    by_script = script_language(text)
+    if by_script:
+        return by_script
+    tokens = tokenize(text)
+    vi_known = _known(tokens, "vi")
+    en_known = _known(tokens, "en")
+    vi_only = en_only = 0
+    for i, token in enumerate(tokens):
+        if not token.folded.isalpha():
+            continue
+        if i in vi_known and i not in en_known:
+            vi_only += 1
+        elif i not in vi_known and (i in en_known or not _VI_SYLLABLE.fullmatch(token.folded)):
+            en_only += 1
+    return "vi" if vi_only > en_only else "en"
+
+
+def _known(tokens: list[Token], lang: str) -> set[int]:
+    """Indices of the tokens that the lexicon of `lang` itself (not a fallback) recognises."""
+    return {i for m in MATCHERS[lang].match(tokens) if m.rank == 0 for i in range(m.start, m.end)}
+
+
+def _is_number(word: str) -> bool:
+    return word.replace("/", "").isdigit()
+
+
+def _leading_question(matches: list[Match]) -> bool:
+    for match in matches:
+        if "qlead" in match.tags:
+            return True
+        if not match.tags <= _LEAD_SKIP:
+            return False
+    return False
+
+
+def _resolve_context(matches: list[Match], tokens: list[Token]) -> list[Match]:
+    """Give the few position-dependent Vietnamese words their meaning.
+
+    Typed with diacritics the word is unambiguous ("biến" turn into, "biển" sea, "nhà" house);
+    typed without, its position decides.
+    """
+    if not any(tag.startswith("ctx:") for m in matches for tag in m.tags):
+        return matches
+    out: list[Match] = []
+    last = len(matches) - 1
+    seen_word = False
+    for i, match in enumerate(matches):
+        tags = match.tags
+        typed = tokens[match.start].text.casefold()
+        if "ctx:bien" in tags:
+            opens = typed == "biến" or (typed == "bien" and not seen_word)
+            tags = frozenset({"transform"} if opens else {"noun:scene"})
+        elif "ctx:nha" in tags:
+            particle = typed != "nhà" and i == last
+            tags = frozenset({"stop"} if particle else {"noun:object"})
+        elif "ctx:khong" in tags:
+            tags = frozenset({"qweak"} if last - i < _TAIL_QUESTION else {"stop"})
+        out.append(Match(match.start, match.end, tags, match.gloss, match.rank))
+        if "stop" not in tags and "want" not in tags:
+            seen_word = True
+    return out
