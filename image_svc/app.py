@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from pydantic import SecretStr
 
-from image_svc.brands import BrandKnowledge
+from image_svc.brands import BrandKnowledge, HttpBrandLookup
 from image_svc.chain import ProviderChain
 from image_svc.editor import ImageEditor
 from image_svc.generator import ImageGenerator
@@ -39,7 +39,12 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     stack.push_async_callback(chain.aclose)
     media = MediaClient(settings.media_service_url)
     stack.push_async_callback(media.aclose)
-    generator = ImageGenerator(chain, BrandKnowledge(), max_concurrency=settings.max_concurrency)
+    lookup = None
+    if settings.brand_lookup_url:
+        lookup = HttpBrandLookup(settings.brand_lookup_url)
+        stack.push_async_callback(lookup.aclose)
+    brands = BrandKnowledge(lookup, timeout=settings.brand_lookup_timeout)
+    generator = ImageGenerator(chain, brands, max_concurrency=settings.max_concurrency)
     editor = ImageEditor(
         media, pool, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
     )

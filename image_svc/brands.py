@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+import httpx
+
 from mesh.logs import get_logger
 
 log = get_logger(__name__)
@@ -61,6 +63,28 @@ class BrandLookup(Protocol):
     async def logo_description(self, brand: str) -> str | None:
         """A description of the brand's logo, or None when unknown."""
         ...
+
+
+class HttpBrandLookup:
+    """A search endpoint answering ``GET {url}?brand=NAME`` with ``{"description": "..."}``
+    (e.g. a small service in front of a web-search API)."""
+
+    def __init__(self, url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._url = url
+        self._http = httpx.AsyncClient(transport=transport, follow_redirects=False)
+
+    async def logo_description(self, brand: str) -> str | None:
+        """The description, or None when the endpoint does not know the brand."""
+        response = await self._http.get(self._url, params={"brand": brand})
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        value = response.json().get("description")
+        return value[:300] if isinstance(value, str) else None
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
 
 
 class BrandKnowledge:

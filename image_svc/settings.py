@@ -44,6 +44,10 @@ class Settings(ServerSettings):
     pollinations_base_url: str | None = Field(
         None, validation_alias=shared("POLLINATIONS_BASE_URL")
     )
+    brand_lookup_url: str | None = Field(
+        None, description="Optional logo-description endpoint (GET ?brand=NAME); table otherwise."
+    )
+    brand_lookup_timeout: float = Field(1.5, gt=0)
     media_service_url: str = Field(
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
     )

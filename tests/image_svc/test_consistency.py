@@ -86,3 +86,28 @@ async def test_brand_lookup_enriches_unknown_brands_within_its_timeout() -> None
     assert await knows.logo("Zastava") == "the Zastava crest"
     assert KnowsLookup.calls == 1  # cached
     assert await knows.logo("BMW") == table_logo("BMW")  # the table answers known brands
+
+
+async def test_the_http_lookup_is_used_and_its_failures_fall_back() -> None:
+    from aiohttp import web
+
+    from image_svc.brands import HttpBrandLookup
+    from tests.http_servers import serve_app
+
+    async def answer(request: web.Request) -> web.Response:
+        brand = request.query["brand"]
+        if brand == "Zastava":
+            return web.json_response({"description": "the red Zastava shield"})
+        if brand == "Broken":
+            return web.Response(status=500)
+        return web.json_response({"error": "unknown"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/logo", answer)
+    async with serve_app(app) as url:
+        lookup = HttpBrandLookup(url + "/logo")
+        knowledge = BrandKnowledge(lookup, timeout=2)
+        assert await knowledge.logo("Zastava") == "the red Zastava shield"
+        assert await knowledge.logo("Broken") == "the official Broken logo"
+        assert await knowledge.logo("Nobody") == "the official Nobody logo"
+        await lookup.aclose()
