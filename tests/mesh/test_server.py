@@ -50,8 +50,15 @@ async def test_grpcurl_lists_describes_and_health_checks_each_service(
     app: object,
     settings_cls: type[ServerSettings],
     name: str,
+    mongo_uri: str,
+    redis_url: str,
 ) -> None:
-    server = await start_server(app.build, settings_cls())  # type: ignore[attr-defined]
+    settings = (
+        ConversationSettings(mongodb_uri=mongo_uri, celery_broker_url=redis_url)
+        if settings_cls is ConversationSettings
+        else settings_cls()
+    )
+    server = await start_server(app.build, settings)  # type: ignore[attr-defined]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

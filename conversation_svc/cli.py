@@ -1,0 +1,323 @@
+"""``photofun``: send a chat message, watch it turn into images, save them; list what you sent.
+
+    photofun chat "2019 Renault Clio blue hatchback, front side rear"
+    photofun conversations
+    photofun messages CONVERSATION_ID
+    photofun token --user alice
+
+The gRPC calls live in ``cli_client``, the looks in ``cli_render``; this module parses the
+command line, reads the environment once (``CliSettings``) and wires the two together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+from google.protobuf.json_format import MessageToDict
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from rich.console import Console, RenderableType
+from rich.live import Live
+from rich.text import Text
+
+from conversation_svc.auth import mint_token
+from conversation_svc.cli_client import (
+    ConversationClient,
+    download_images,
+    error_info,
+    title_of,
+)
+from conversation_svc.cli_render import (
+    WatchView,
+    conversations_table,
+    error_text,
+    final_line,
+    intent_name,
+    messages_table,
+    retry_notice,
+    saved_files_json,
+    summary,
+)
+from conversation_svc.settings import Settings as ServiceSettings
+from mesh.settings import shared
+from photofun.v1 import common_pb2
+from photofun.v1 import conversation_service_pb2 as pb
+
+DEFAULT_SERVER = "127.0.0.1:50053"
+DEFAULT_USER = "dev-user"
+# The service's own default, so a dev token minted here is accepted by a dev server.
+DEV_SECRET: SecretStr = ServiceSettings.model_fields["jwt_secret"].default
+FORMATS = {
+    "png": common_pb2.IMAGE_FORMAT_PNG,
+    "jpeg": common_pb2.IMAGE_FORMAT_JPEG,
+    "webp": common_pb2.IMAGE_FORMAT_WEBP,
+}
+EXIT_FAILED, EXIT_CANCELLED, EXIT_INTERRUPTED = 1, 2, 130
+
+
+class CliSettings(BaseSettings):
+    """What the command reads from the environment (and ``.env``); flags win over these."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+    )
+
+    server: str = Field(DEFAULT_SERVER, validation_alias=shared("PHOTOFUN_SERVER"))
+    token: SecretStr | None = Field(None, validation_alias=shared("PHOTOFUN_TOKEN"))
+    jwt_secret: SecretStr = Field(DEV_SECRET, validation_alias=shared("JWT_SECRET"))
+    user: str = Field(DEFAULT_USER, validation_alias=shared("USER"))
+
+
+@dataclass(frozen=True)
+class Ui:
+    """Where output goes: results on ``out``; notes on ``out``, or ``err`` under ``--json``."""
+
+    out: Console
+    err: Console
+    json: bool = False
+
+    def note(self, renderable: RenderableType) -> None:
+        """A side remark (dev token, reconnects) that must not spoil JSON output."""
+        (self.err if self.json else self.out).print(renderable)
+
+
+Handler = Callable[[argparse.Namespace, CliSettings, Ui], Awaitable[int]]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``photofun`` console script; returns the exit status."""
+    return run(argv)
+
+
+def run(
+    argv: Sequence[str] | None = None, *, out: Console | None = None, err: Console | None = None
+) -> int:
+    """Parse ``argv`` and run the command, printing to the given consoles."""
+    args = build_parser().parse_args(argv)
+    ui = Ui(out or Console(), err or Console(stderr=True), json=getattr(args, "json", False))
+    try:
+        return asyncio.run(_dispatch(args, CliSettings(), ui))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: one subcommand per verb."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--server",
+        help=f"HOST:PORT of the conversation service (env PHOTOFUN_SERVER; "
+        f"default {DEFAULT_SERVER})",
+    )
+    common.add_argument(
+        "--token", help="bearer token (env PHOTOFUN_TOKEN; default: a dev token for --user)"
+    )
+    common.add_argument("--user", help="user of the minted dev token (default: env USER)")
+    parser = argparse.ArgumentParser(
+        prog="photofun", description="Talk to PhotoFun Studio from the terminal."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+
+    chat = verbs.add_parser("chat", parents=[common], help="send a message and save its images")
+    chat.add_argument("prompt", help='what you want, e.g. "blue Renault Clio, front side rear"')
+    chat.add_argument("--style", default="", help='style word, e.g. "anime"')
+    chat.add_argument(
+        "--lang", choices=["en", "vi", "uk"], help="prompt language (default: detect)"
+    )
+    chat.add_argument("--topic", default="", help='topic hint, e.g. "girl beach"')
+    chat.add_argument("--image-url", default="", help="input image (a Media Service URL)")
+    chat.add_argument("--format", choices=sorted(FORMATS), help="image encoding (default png)")
+    chat.add_argument("--conversation", help="post to this conversation instead of a new one")
+    chat.add_argument(
+        "--out", type=Path, default=Path("photofun-out"), help="folder for the images"
+    )
+    chat.add_argument("--json", action="store_true", help="print one JSON document, no live view")
+    chat.set_defaults(handler=_chat)
+
+    convs = verbs.add_parser("conversations", parents=[common], help="list your conversations")
+    convs.add_argument("--limit", type=int, default=20, help="how many to show (default 20)")
+    convs.add_argument("--json", action="store_true", help="print JSON")
+    convs.set_defaults(handler=_conversations)
+
+    msgs = verbs.add_parser("messages", parents=[common], help="list a conversation's messages")
+    msgs.add_argument("conversation_id", help="the conversation (see `photofun conversations`)")
+    msgs.add_argument("--limit", type=int, default=100, help="how many to show (default 100)")
+    msgs.add_argument("--json", action="store_true", help="print JSON")
+    msgs.set_defaults(handler=_messages)
+
+    token = verbs.add_parser("token", help="print a dev token signed with JWT_SECRET")
+    token.add_argument("--user", help="the token's user (default: env USER, else dev-user)")
+    token.set_defaults(handler=_token)
+    return parser
+
+
+async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    handler: Handler = args.handler
+    try:
+        return await handler(args, settings, ui)
+    except grpc.aio.AioRpcError as exc:
+        server = getattr(args, "server", None) or settings.server
+        ui.err.print(error_text(exc.code(), exc.details() or "", error_info(exc), server))
+        return EXIT_FAILED
+    except ConnectionError as exc:
+        ui.err.print(Text(f"error: {exc}", style="bold red"))
+        return EXIT_FAILED
+
+
+def _user(args: argparse.Namespace, settings: CliSettings) -> str:
+    return args.user or settings.user.strip() or DEFAULT_USER
+
+
+def _dev_token(args: argparse.Namespace, settings: CliSettings) -> tuple[str, str]:
+    user = _user(args, settings)
+    secret = settings.jwt_secret.get_secret_value()
+    which = "the dev default" if secret == DEV_SECRET.get_secret_value() else "from the environment"
+    about = f"dev token for user {user!r}, signed with JWT_SECRET ({which})"
+    return mint_token(secret, user), about
+
+
+def _bearer(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> str:
+    if args.token:
+        return str(args.token)
+    if settings.token is not None and settings.token.get_secret_value().strip():
+        return settings.token.get_secret_value().strip()
+    token, about = _dev_token(args, settings)
+    ui.note(Text(f"no PHOTOFUN_TOKEN set: using a {about}", style="dim"))
+    return token
+
+
+@contextlib.asynccontextmanager
+async def _connect(
+    args: argparse.Namespace, settings: CliSettings, ui: Ui
+) -> AsyncIterator[ConversationClient]:
+    token = _bearer(args, settings, ui)
+    async with grpc.aio.insecure_channel(args.server or settings.server) as channel:
+        yield ConversationClient(channel, token, on_retry=lambda r: ui.note(retry_notice(r)))
+
+
+async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    async with _connect(args, settings, ui) as client:
+        conversation_id = args.conversation
+        if not conversation_id:
+            conversation = await client.create_conversation(title_of(args.prompt))
+            conversation_id = conversation.conversation_id
+        request = pb.SendMessageRequest(
+            conversation_id=conversation_id,
+            prompt=args.prompt,
+            style=args.style,
+            lang=args.lang or "",
+            topic=args.topic,
+            image_url=args.image_url,
+            idempotency_key=uuid.uuid4().hex,  # the same key on every retry of this send
+            format=FORMATS[args.format] if args.format else common_pb2.IMAGE_FORMAT_UNSPECIFIED,
+        )
+        message = await client.send_message(request)
+        try:
+            final = await _follow(client, message, ui)
+        except (
+            asyncio.CancelledError
+        ):  # Ctrl-C: asyncio.run cancels us, then raises KeyboardInterrupt
+            await _cancel(client, message.message_id, ui)
+            raise
+    async with httpx.AsyncClient(timeout=60.0, follow_redirects=True) as http:
+        saved = await download_images(final, args.out, http)
+    if ui.json:
+        document = {
+            "message": MessageToDict(final),
+            "intent": intent_name(final.intent),
+            "files": saved_files_json(saved),
+        }
+        ui.out.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
+    else:
+        ui.out.print(summary(final, saved), crop=False)  # whole URLs, see ImagesView
+    if final.status == pb.MESSAGE_STATUS_CANCELLED:
+        return EXIT_CANCELLED
+    if final.status == pb.MESSAGE_STATUS_DONE and all(item.path for item in saved):
+        return 0
+    return EXIT_FAILED
+
+
+async def _follow(client: ConversationClient, message: pb.Message, ui: Ui) -> pb.Message:
+    """Watch the message to its end, live on screen unless ``--json``."""
+    latest = message
+    if ui.json:
+        async for response in client.watch(message.message_id):
+            latest = response.message
+        return latest
+    view = WatchView()
+    view.update(pb.WatchMessageResponse(message=message))
+    with _showing(view, ui.out):
+        async for response in client.watch(message.message_id):
+            view.update(response)
+            latest = response.message
+    return latest
+
+
+@contextlib.contextmanager
+def _showing(view: WatchView, console: Console) -> Iterator[None]:
+    """Animate ``view`` on a terminal; into a pipe or file, print its last state once."""
+    if console.is_terminal:
+        with Live(view, console=console, refresh_per_second=12):
+            yield
+        return
+    try:
+        yield
+    finally:
+        console.print(view)
+
+
+async def _cancel(client: ConversationClient, message_id: str, ui: Ui) -> None:
+    ui.err.print(Text(f"interrupted: cancelling message {message_id}…", style="yellow"))
+    try:
+        cancelled = await client.cancel_message(message_id)
+    except grpc.aio.AioRpcError as exc:
+        ui.err.print(error_text(exc.code(), exc.details() or "", error_info(exc), ""))
+        return
+    ui.err.print(final_line(cancelled, []))
+
+
+async def _conversations(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    async with _connect(args, settings, ui) as client:
+        found = await client.conversations(max(1, args.limit))
+    if ui.json:
+        document = {"conversations": [MessageToDict(c) for c in found]}
+        ui.out.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
+    elif not found:
+        ui.out.print('no conversations yet; start one with [bold]photofun chat "…"[/]')
+    else:
+        ui.out.print(conversations_table(found))
+    return 0
+
+
+async def _messages(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    async with _connect(args, settings, ui) as client:
+        found = await client.messages(args.conversation_id, max(1, args.limit))
+    if ui.json:
+        document = {"messages": [MessageToDict(m) for m in found]}
+        ui.out.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
+    elif not found:
+        ui.out.print("no messages in this conversation yet")
+    else:
+        ui.out.print(messages_table(found))
+    return 0
+
+
+async def _token(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    token, about = _dev_token(args, settings)
+    ui.err.print(Text(about, style="dim"))
+    ui.out.out(token, highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

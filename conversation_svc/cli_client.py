@@ -1,0 +1,313 @@
+"""What `photofun` says to the outside: ConversationService over gRPC, media over HTTP.
+
+No printing here; progress and retries are reported through callbacks so ``cli_render`` can
+show them and tests can drive this module against real servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import grpc
+import httpx
+from google.rpc import error_details_pb2, status_pb2
+
+from photofun.v1 import common_pb2, conversation_service_pb2_grpc
+from photofun.v1 import conversation_service_pb2 as pb
+
+TERMINAL = frozenset(
+    {pb.MESSAGE_STATUS_DONE, pb.MESSAGE_STATUS_FAILED, pb.MESSAGE_STATUS_CANCELLED}
+)
+# Words grpc-core uses when a stream dies under a call rather than being refused by the server.
+_RESET_WORDS = ("rst_stream", "stream removed", "connection reset", "socket closed")
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+_MAX_TITLE = 60
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Bounded exponential backoff with jitter for reconnects and safe retries."""
+
+    attempts: int = 5
+    first: float = 0.25
+    cap: float = 4.0
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        return min(self.cap, self.first * 2.0 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """One retry about to happen, for the user to see."""
+
+    what: str
+    attempt: int
+    attempts: int
+    delay: float
+    code: str
+
+
+RetryHook = Callable[[Retry], None]
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """The machine-readable part of a failed call (AIP-193 ``google.rpc.ErrorInfo``)."""
+
+    reason: str = ""
+    request_id: str = ""
+    field: str = ""
+
+
+def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
+    """Decode ``grpc-status-details-bin`` of a failed call; empty when the server sent none."""
+    raw = next(
+        (v for k, v in error.trailing_metadata() or () if k == "grpc-status-details-bin"), None
+    )
+    if not isinstance(raw, bytes):
+        return ErrorInfo()
+    reason = request_id = field = ""
+    try:
+        status = status_pb2.Status.FromString(raw)
+    except ValueError:  # a garbled trailer is not worth hiding the real error for
+        return ErrorInfo()
+    for detail in status.details:
+        info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            reason, request_id = info.reason, info.metadata.get("request_id", "")
+        elif detail.Unpack(bad) and bad.field_violations:
+            field = bad.field_violations[0].field
+    return ErrorInfo(reason, request_id, field)
+
+
+def is_dropped(error: grpc.aio.AioRpcError) -> bool:
+    """True when the connection failed under the call, so trying again can succeed."""
+    if error.code() == grpc.StatusCode.UNAVAILABLE:
+        return True
+    details = (error.details() or "").lower()
+    return error.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) and any(
+        word in details for word in _RESET_WORDS
+    )
+
+
+def title_of(prompt: str) -> str:
+    """A conversation title: the prompt's start, cut at a word boundary."""
+    text = " ".join(prompt.split())
+    if len(text) <= _MAX_TITLE:
+        return text
+    cut = text[:_MAX_TITLE].rsplit(" ", 1)[0] or text[:_MAX_TITLE]
+    return cut + "…"
+
+
+class ConversationClient:
+    """The ConversationService calls the CLI makes, each with the caller's bearer token."""
+
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        backoff: Backoff | None = None,
+        on_retry: RetryHook | None = None,
+    ) -> None:
+        self._stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
+        self._metadata = (("authorization", f"Bearer {token}"),)
+        self._timeout = timeout
+        self._backoff = backoff or Backoff()
+        self._on_retry = on_retry or (lambda _retry: None)
+
+    async def create_conversation(self, title: str) -> pb.Conversation:
+        """Start a conversation (not retried: a retry could create a second one)."""
+        response = await self._stub.CreateConversation(
+            pb.CreateConversationRequest(title=title),
+            metadata=self._metadata,
+            timeout=self._timeout,
+        )
+        return response.conversation
+
+    async def send_message(self, request: pb.SendMessageRequest) -> pb.Message:
+        """Send a message; with an idempotency key a dropped call is retried safely."""
+        attempt = 0
+        while True:
+            try:
+                response = await self._stub.SendMessage(
+                    request, metadata=self._metadata, timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                if not request.idempotency_key or not is_dropped(exc):
+                    raise
+                attempt = await self._pause("send", attempt, exc)
+            else:
+                return response.message
+
+    async def watch(self, message_id: str) -> AsyncIterator[pb.WatchMessageResponse]:
+        """Every change of a message until it is terminal, reconnecting after drops.
+
+        A reconnect passes the last ``resume_token`` so no change is lost or repeated; the
+        attempt budget is refilled whenever a change arrives.
+        """
+        token, attempt, finished = "", 0, False
+        while not finished:
+            call = self._stub.WatchMessage(
+                pb.WatchMessageRequest(message_id=message_id, resume_token=token),
+                metadata=self._metadata,
+            )
+            try:
+                async for response in call:
+                    attempt = 0
+                    token = response.resume_token or token
+                    finished = response.message.status in TERMINAL
+                    yield response
+                    if finished:
+                        break
+            except grpc.aio.AioRpcError as exc:
+                if not is_dropped(exc):
+                    raise
+                attempt = await self._pause("watch", attempt, exc)
+            else:
+                if not finished:  # a clean end before a terminal state: the server went away
+                    attempt = await self._pause("watch", attempt, None)
+            finally:
+                call.cancel()
+
+    async def cancel_message(self, message_id: str) -> pb.Message:
+        """Ask the server to stop a message's work."""
+        response = await self._stub.CancelMessage(
+            pb.CancelMessageRequest(message_id=message_id),
+            metadata=self._metadata,
+            timeout=min(self._timeout, 5.0),
+        )
+        return response.message
+
+    async def conversations(self, limit: int) -> list[pb.Conversation]:
+        """Up to ``limit`` of the caller's conversations, most recently updated first."""
+        found: list[pb.Conversation] = []
+        token = ""
+        while len(found) < limit:
+            page = await self._stub.ListConversations(
+                pb.ListConversationsRequest(
+                    page_size=min(100, limit - len(found)), page_token=token
+                ),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+            found.extend(page.conversations)
+            token = page.next_page_token
+            if not token:
+                break
+        return found[:limit]
+
+    async def messages(self, conversation_id: str, limit: int) -> list[pb.Message]:
+        """Up to ``limit`` messages of a conversation, oldest first."""
+        found: list[pb.Message] = []
+        token = ""
+        while len(found) < limit:
+            page = await self._stub.ListMessages(
+                pb.ListMessagesRequest(
+                    conversation_id=conversation_id,
+                    page_size=min(100, limit - len(found)),
+                    page_token=token,
+                ),
+                metadata=self._metadata,
+                timeout=self._timeout,
+            )
+            found.extend(page.messages)
+            token = page.next_page_token
+            if not token:
+                break
+        return found[:limit]
+
+    async def _pause(self, what: str, attempt: int, error: grpc.aio.AioRpcError | None) -> int:
+        """Wait before the next attempt, or re-raise once the budget is spent."""
+        attempt += 1
+        if attempt > self._backoff.attempts:
+            if error is not None:
+                raise error
+            raise ConnectionError(f"the {what} stream kept ending before the message finished")
+        delay = self._backoff.delay(attempt)
+        code = error.code().name if error is not None else "stream ended"
+        self._on_retry(Retry(what, attempt, self._backoff.attempts, delay, code))
+        await asyncio.sleep(delay)
+        return attempt
+
+
+@dataclass(frozen=True)
+class SavedImage:
+    """One image of a message and where it was saved (or why it was not)."""
+
+    index: int
+    image: pb.MessageImage
+    path: Path | None = None
+    error: str = ""
+
+
+def angle_label(angle: common_pb2.Angle.ValueType) -> str:
+    """``ANGLE_FRONT_THREE_QUARTER`` → ``front_three_quarter``; "" when unspecified."""
+    if angle == common_pb2.ANGLE_UNSPECIFIED:
+        return ""
+    return common_pb2.Angle.Name(angle).removeprefix("ANGLE_").lower()
+
+
+def file_names(message: pb.Message) -> list[str]:
+    """``<message_id>-<angle or 1-based index>.<ext>`` for each image, unique within the message."""
+    names: list[str] = []
+    for index, image in enumerate(message.images, start=1):
+        label = angle_label(image.angle) or str(index)
+        ext = _EXTENSIONS.get(image.mime_type) or _suffix(image.image_url) or "png"
+        name = f"{message.message_id}-{label}.{ext}"
+        if name in names:
+            name = f"{message.message_id}-{label}-{index}.{ext}"
+        names.append(name)
+    return names
+
+
+def _suffix(url: str) -> str:
+    suffix = Path(urlsplit(url).path).suffix.lstrip(".").lower()
+    return {"jpeg": "jpg"}.get(suffix, suffix) if suffix in ("png", "jpg", "jpeg", "webp") else ""
+
+
+async def download_images(
+    message: pb.Message, out_dir: Path, http: httpx.AsyncClient
+) -> list[SavedImage]:
+    """Fetch every image of ``message`` into ``out_dir``; a failure is recorded, not raised."""
+    if not message.images:
+        return []
+    try:
+        await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
+    except OSError as exc:
+        problem = f"cannot create {out_dir}: {exc.strerror or exc}"
+        return [SavedImage(i, image, error=problem) for i, image in enumerate(message.images, 1)]
+
+    async def fetch(index: int, image: pb.MessageImage, name: str) -> SavedImage:
+        if urlsplit(image.image_url).scheme not in ("http", "https"):
+            return SavedImage(index, image, error=f"not an http(s) URL: {image.image_url!r}")
+        try:
+            response = await http.get(image.image_url)
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            return SavedImage(index, image, error=f"HTTP {exc.response.status_code}")
+        except httpx.HTTPError as exc:
+            return SavedImage(index, image, error=f"{type(exc).__name__}: {exc}")
+        path = out_dir / name
+        try:
+            await asyncio.to_thread(path.write_bytes, response.content)
+        except OSError as exc:
+            return SavedImage(index, image, error=f"cannot write {path}: {exc.strerror or exc}")
+        return SavedImage(index, image, path)
+
+    names = file_names(message)
+    return list(
+        await asyncio.gather(
+            *(
+                fetch(index, image, name)
+                for index, (image, name) in enumerate(zip(message.images, names, strict=True), 1)
+            )
+        )
+    )

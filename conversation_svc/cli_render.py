@@ -1,0 +1,334 @@
+"""How the ``photofun`` command looks: the live watch view, the summary and the list tables.
+
+Everything here turns protobuf messages into rich renderables and never talks to a server, so
+it can be rendered into a string console and read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from rich import box
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.padding import Padding
+from rich.progress import BarColumn, Progress, SpinnerColumn, Task, TaskID, TextColumn
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from conversation_svc.cli_client import TERMINAL, ErrorInfo, Retry, SavedImage, angle_label
+from photofun.v1 import common_pb2
+from photofun.v1 import conversation_service_pb2 as pb
+
+STATUS_STYLE = {
+    pb.MESSAGE_STATUS_PROCESSING: "bold cyan",
+    pb.MESSAGE_STATUS_DONE: "bold green",
+    pb.MESSAGE_STATUS_FAILED: "bold red",
+    pb.MESSAGE_STATUS_CANCELLED: "bold yellow",
+}
+_MARK = {
+    pb.MESSAGE_STATUS_DONE: "✓",
+    pb.MESSAGE_STATUS_FAILED: "✗",
+    pb.MESSAGE_STATUS_CANCELLED: "■",
+}
+
+_DONE = "[green]✓[/]"
+_UNFILLED = {  # what a bar still empty at the end says
+    pb.MESSAGE_STATUS_DONE: ("[yellow]-[/]", "[yellow]not produced[/]"),
+    pb.MESSAGE_STATUS_FAILED: ("[red]✗[/]", "[red]failed[/]"),
+    pb.MESSAGE_STATUS_CANCELLED: ("[yellow]■[/]", "[yellow]cancelled[/]"),
+}
+
+
+def intent_name(intent: common_pb2.Intent.ValueType) -> str:
+    """The seed's JSON string: ``INTENT_GENERATE_ANGLES`` → ``generateAngles``; "" if unknown."""
+    if intent == common_pb2.INTENT_UNSPECIFIED:
+        return ""
+    first, *rest = common_pb2.Intent.Name(intent).removeprefix("INTENT_").lower().split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def status_name(status: pb.MessageStatus.ValueType) -> str:
+    """``MESSAGE_STATUS_DONE`` → ``DONE``."""
+    return pb.MessageStatus.Name(status).removeprefix("MESSAGE_STATUS_")
+
+
+def status_text(status: pb.MessageStatus.ValueType) -> Text:
+    """A message status in its colour."""
+    return Text(status_name(status), style=STATUS_STYLE.get(status, "bold"))
+
+
+def _when(stamp: Timestamp) -> str:
+    if not stamp.seconds:
+        return ""
+    return stamp.ToDatetime(dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+class _MarkColumn(SpinnerColumn):
+    """A spinner while an image is pending, then the ``mark`` field (✓, ✗ or ■)."""
+
+    def render(self, task: Task) -> RenderableType:
+        mark = task.fields.get("mark")
+        return Text.from_markup(mark) if mark else super().render(task)
+
+
+class WatchView:
+    """Live state of a watched message: a status line and one progress bar per expected image.
+
+    Feed it every ``WatchMessageResponse`` with :meth:`update`; render it with rich ``Live``.
+    It reads the whole message each time rather than counting events, so a resumed stream
+    whose first response merges several changes still shows the right bars.
+    """
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            _MarkColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(bar_width=32),
+            TextColumn("{task.fields[note]}"),
+        )
+        self._bars: list[TaskID] = []
+        self._arrived = 0
+        self._message: pb.Message | None = None
+        self._spinner = Spinner("dots", style="cyan")
+
+    def update(self, response: pb.WatchMessageResponse) -> None:
+        """Take in one change of the message."""
+        message = self._message = response.message
+        angles = message.intent == common_pb2.INTENT_GENERATE_ANGLES
+        wanted = max(message.expected_image_count, len(message.images))
+        while len(self._bars) < wanted:
+            number = len(self._bars) + 1
+            label = f"{'view' if angles else 'image'} {number}/{wanted}"
+            self._bars.append(self.progress.add_task(label, total=None, note="[dim]waiting[/]"))
+        for index in range(self._arrived, len(message.images)):
+            image = message.images[index]
+            label = angle_label(image.angle) or f"image {index + 1}/{wanted}"
+            note = f"seed {image.seed}" + (f" · {image.provider}" if image.provider else "")
+            self.progress.update(
+                self._bars[index], description=label, total=1, completed=1, note=note, mark=_DONE
+            )
+        self._arrived = len(message.images)
+        if message.status in TERMINAL:
+            mark, note = _UNFILLED[message.status]
+            for bar in self._bars[self._arrived :]:
+                self.progress.update(bar, total=1, completed=0, note=note, mark=mark)
+                self.progress.stop_task(bar)
+
+    def status_line(self) -> RenderableType:
+        """What the message is doing now, in one line (plus the refined prompt once known)."""
+        message = self._message
+        if message is None:
+            self._spinner.update(text=Text("sending…"))
+            return self._spinner
+        line = status_text(message.status)
+        if message.intent == common_pb2.INTENT_UNSPECIFIED:
+            if message.status not in TERMINAL:
+                line.append("  analysing the prompt…", style="dim")
+        else:
+            line.append("  analysed: ", style="dim").append(intent_name(message.intent), "bold")
+            if message.expected_image_count:
+                count = message.expected_image_count
+                line.append(f" · {count} image{'s' if count != 1 else ''}", style="dim")
+        if message.status in TERMINAL:
+            status_line: RenderableType = Text(_MARK.get(message.status, "•") + " ").append(line)
+        else:
+            self._spinner.update(text=line)
+            status_line = self._spinner
+        if not message.refined_prompt:
+            return status_line
+        refined = Table.grid(padding=(0, 1))  # a grid keeps wrapped lines indented
+        refined.add_column(style="dim", no_wrap=True)
+        refined.add_column(style="italic")
+        refined.add_row("  refined prompt:", message.refined_prompt)
+        return Group(status_line, refined)
+
+    def __rich__(self) -> RenderableType:
+        if not self._bars:
+            return self.status_line()
+        return Group(self.status_line(), self.progress)
+
+
+def retry_notice(retry: Retry) -> Text:
+    """One line saying a stream dropped and when it is tried again."""
+    what = "connection lost" if retry.what == "watch" else "send failed"
+    return Text(
+        f"{what} ({retry.code}); retrying in {retry.delay:.1f}s "
+        f"(attempt {retry.attempt}/{retry.attempts})",
+        style="yellow",
+    )
+
+
+def _elapsed(message: pb.Message) -> str:
+    if not message.finish_time.seconds or not message.create_time.seconds:
+        return ""
+    seconds = message.finish_time.ToNanoseconds() - message.create_time.ToNanoseconds()
+    return f" in {seconds / 1e9:.1f}s"
+
+
+def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Table:
+    """Angle, seed, session id, URL (optional) and saved file of each image."""
+    table = Table(header_style="bold")
+    table.add_column("#", justify="right", style="dim")
+    table.add_column("angle")
+    table.add_column("seed", justify="right")
+    table.add_column("session", overflow="fold")
+    if with_urls:
+        table.add_column("URL", no_wrap=True, style="blue")
+    table.add_column("saved as", overflow="fold")
+    for item in saved:
+        image = item.image
+        where = (
+            Text(item.path.name, style="green")
+            if item.path
+            else Text(f"not saved: {item.error}", style="red")
+        )
+        url = [image.image_url] if with_urls else []
+        row = [str(item.index), angle_label(image.angle) or "-", str(image.seed)]
+        table.add_row(*row, image.session_id or "-", *url, where)
+    return table
+
+
+class ImagesView:
+    """The images table with whole URLs when they fit, else without them and URLs listed below.
+
+    A URL folded inside a cell cannot be copied in one piece, so it is never folded; print with
+    ``crop=False`` so a URL longer than the terminal is left to the terminal to wrap.
+    """
+
+    def __init__(self, saved: Sequence[SavedImage]) -> None:
+        self.saved = saved
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        wide = images_table(self.saved)
+        natural = Measurement.get(console, options.update(max_width=10_000), wide).maximum
+        if natural <= options.max_width:
+            yield wide
+            return
+        yield images_table(self.saved, with_urls=False)
+        for item in self.saved:
+            line = Text(f"{item.index} ", style="dim", no_wrap=True, overflow="ignore")
+            yield line.append(item.image.image_url, style="blue")
+
+
+def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
+    """The end of a chat: what was understood, the reply, the images and the final status."""
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="dim")
+    facts.add_column()
+    facts.add_row("message", f"{message.message_id} (conversation {message.conversation_id})")
+    facts.add_row("request id", message.request_id or "-")
+    facts.add_row("intent", Text(intent_name(message.intent) or "-", style="bold"))
+    facts.add_row("refined prompt", message.refined_prompt or "-")
+    if message.keywords:
+        facts.add_row("keywords", ", ".join(message.keywords))
+    facts.add_row("reply", message.reply or "-")
+    parts: list[RenderableType] = [Padding(facts, (1, 0, 0, 0))]
+    if saved:
+        parts.append(ImagesView(saved))
+    parts.append(final_line(message, saved))
+    return Group(*parts)
+
+
+def final_line(message: pb.Message, saved: Sequence[SavedImage]) -> Text:
+    """The final status; for FAILED and CANCELLED the reason and message, in colour."""
+    style = STATUS_STYLE.get(message.status, "bold")
+    line = Text(f"{_MARK.get(message.status, '•')} ", style=style)
+    line.append(status_text(message.status)).append(_elapsed(message), style="dim")
+    if message.status in (pb.MESSAGE_STATUS_FAILED, pb.MESSAGE_STATUS_CANCELLED):
+        colour = "red" if message.status == pb.MESSAGE_STATUS_FAILED else "yellow"
+        if message.HasField("failure"):
+            reason = message.failure.reason or "UNKNOWN"
+            line.append(f" · {reason}: ", style=f"bold {colour}")
+            line.append(message.failure.message or "no reason given", style=colour)
+    stored = [s for s in saved if s.path]
+    if stored:
+        line.append(f" · {len(stored)} image{'s' if len(stored) != 1 else ''} saved to ")
+        line.append(str(stored[0].path.parent if stored[0].path else ""), style="green")
+    if len(stored) < len(saved):
+        line.append(f" · {len(saved) - len(stored)} not saved", style="bold red")
+    return line
+
+
+def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str) -> Text:
+    """A failed call as a person reads it: code, reason, message and what to do about it."""
+    text = Text("error: ", style="bold red").append(code.name, style="bold red")
+    if info.reason and info.reason != code.name:
+        text.append(f" ({info.reason})", style="red")
+    text.append(f": {details or 'no details'}")
+    if info.field:
+        text.append(f" [field {info.field}]", style="dim")
+    if info.request_id:
+        text.append(f"\n  request id {info.request_id}", style="dim")
+    hint = {
+        grpc.StatusCode.UNAUTHENTICATED: (
+            "set PHOTOFUN_TOKEN (or pass --token) to a token this server accepts; "
+            "`photofun token` prints a dev token signed with JWT_SECRET"
+        ),
+        grpc.StatusCode.UNAVAILABLE: (
+            f"is the conversation service running at {server}? start it with `make run`, "
+            "or point --server / PHOTOFUN_SERVER at it"
+        ),
+        grpc.StatusCode.NOT_FOUND: "ids are per user: check the token's user and the id",
+    }.get(code)
+    if hint:
+        text.append(f"\n  hint: {hint}", style="yellow")
+    return text
+
+
+def conversations_table(conversations: Sequence[pb.Conversation]) -> Table:
+    """The caller's conversations, as the server ordered them (newest first)."""
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD)
+    table.add_column("conversation", no_wrap=True)
+    table.add_column("title", ratio=1, min_width=20)
+    table.add_column("messages", justify="right", no_wrap=True)
+    table.add_column("updated", no_wrap=True)
+    for item in conversations:
+        table.add_row(
+            item.conversation_id,
+            item.title or Text("(untitled)", style="dim"),
+            str(item.message_count),
+            _when(item.update_time),
+        )
+    return table
+
+
+def messages_table(messages: Sequence[pb.Message]) -> Table:
+    """A conversation's messages, oldest first: who/when/what on the left, the text on the right."""
+    table = Table(header_style="bold", box=box.SIMPLE_HEAD, expand=True)
+    table.add_column("message", no_wrap=True)
+    table.add_column("prompt → reply", ratio=1, overflow="fold")
+    for item in messages:
+        count = f"{len(item.images)}"
+        if item.expected_image_count:
+            count += f"/{item.expected_image_count}"
+        about = Text(item.message_id).append(f"\n{_when(item.create_time)}", style="dim")
+        about.append("\n").append(status_text(item.status))
+        about.append(f" {intent_name(item.intent)}" if item.intent else "")
+        about.append(f"\n{count} image{'s' if count != '1' else ''}", style="dim")
+        text = Text(item.prompt, style="bold")
+        if item.HasField("failure"):
+            text.append(f"\n{item.failure.reason}: ", style="bold red")
+            text.append(item.failure.message, style="red")
+        elif item.reply:
+            text.append(f"\n{item.reply}")
+        table.add_row(about, text)
+    return table
+
+
+def saved_files_json(saved: Sequence[SavedImage]) -> list[dict[str, object]]:
+    """The saved files for ``--json`` output."""
+    return [
+        {
+            "index": item.index,
+            "angle": angle_label(item.image.angle),
+            "url": item.image.image_url,
+            "path": str(item.path) if item.path else None,
+            "error": item.error or None,
+        }
+        for item in saved
+    ]

@@ -1,0 +1,589 @@
+"""The `photofun` command against a real gRPC server with a scripted ConversationService.
+
+The servicer below stands in for the conversation service (it may not exist yet when the CLI
+changes): it checks the bearer token with the real ``Authenticator``, goes through the real
+error interceptor, and plays a scripted watch. Images are served by a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from aiohttp import web
+from rich.console import Console
+
+from conversation_svc.auth import Authenticator, mint_token
+from conversation_svc.cli import run
+from conversation_svc.cli_client import SavedImage
+from conversation_svc.cli_render import WatchView, summary
+from mesh.errors import FailedPrecondition, NotFound
+from mesh.server import ServiceBinding, bind
+from mesh.settings import ServerSettings
+from photofun.v1 import common_pb2, conversation_service_pb2_grpc
+from photofun.v1 import conversation_service_pb2 as pb
+from tests.conftest import StartServer
+from tests.http_servers import serve_app
+
+SECRET = "cli-test-secret-at-least-32-bytes-long"  # PyJWT warns below 32
+ANGLES = (common_pb2.ANGLE_FRONT, common_pb2.ANGLE_SIDE, common_pb2.ANGLE_REAR)
+CLIO = "2019 Renault Clio blue hatchback, front side rear"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+
+
+def script(message: pb.Message, media: str) -> list[pb.WatchMessageResponse]:
+    """The changes a message goes through; its prompt picks the ending."""
+    prompt = message.prompt
+    steps = [(pb.MESSAGE_EVENT_SNAPSHOT, pb.Message())]
+    if prompt == "hello":
+        done = pb.Message(
+            status=pb.MESSAGE_STATUS_DONE,
+            intent=common_pb2.INTENT_CHAT,
+            reply="Hi! Describe a picture.",
+        )
+        steps.append((pb.MESSAGE_EVENT_FINISHED, done))
+    elif prompt == "cancel me":
+        steps.append(
+            (
+                pb.MESSAGE_EVENT_FINISHED,
+                pb.Message(
+                    status=pb.MESSAGE_STATUS_CANCELLED,
+                    failure=common_pb2.Failure(reason="CANCELLED_BY_USER", message="cancelled"),
+                ),
+            )
+        )
+    else:
+        steps.append(
+            (
+                pb.MESSAGE_EVENT_ANALYZED,
+                pb.Message(
+                    intent=common_pb2.INTENT_GENERATE_ANGLES,
+                    refined_prompt="A blue 2019 Renault Clio hatchback, studio light",
+                    keywords=["renault", "clio", "blue"],
+                    expected_image_count=3,
+                ),
+            )
+        )
+        made = 1 if prompt == "fail" else 3
+        for index, angle in enumerate(ANGLES[:made]):
+            name = common_pb2.Angle.Name(angle).removeprefix("ANGLE_").lower()
+            missing = prompt == "lost image" and index == 1
+            image = pb.MessageImage(
+                image_url=f"{media}/media/{'gone' if missing else message.message_id}-{name}.png",
+                angle=angle,
+                seed=1000 + index,
+                session_id="sess-7f3a",
+                mime_type="image/png",
+                provider="mock",
+            )
+            steps.append((pb.MESSAGE_EVENT_IMAGE_ADDED, pb.Message(images=[image])))
+        end = pb.Message(status=pb.MESSAGE_STATUS_DONE, reply="Here are the three views.")
+        if prompt == "fail":
+            end = pb.Message(
+                status=pb.MESSAGE_STATUS_FAILED,
+                failure=common_pb2.Failure(
+                    reason="PROVIDER_UNAVAILABLE", message="every image provider failed"
+                ),
+            )
+        steps.append((pb.MESSAGE_EVENT_FINISHED, end))
+    state = pb.Message()
+    state.CopyFrom(message)
+    out = []
+    for number, (event, change) in enumerate(steps, start=1):
+        state.MergeFrom(change)  # repeated fields append, like images arriving one by one
+        if state.status != pb.MESSAGE_STATUS_PROCESSING:
+            state.finish_time.FromSeconds(state.create_time.seconds + 12)
+        snapshot = pb.Message()
+        snapshot.CopyFrom(state)
+        out.append(
+            pb.WatchMessageResponse(event=event, message=snapshot, resume_token=f"v{number}")
+        )
+    return out
+
+
+@dataclass
+class FakeConversations(conversation_service_pb2_grpc.ConversationServiceServicer):
+    """An in-memory ConversationService that plays ``script`` on WatchMessage."""
+
+    media: str
+    auth: Authenticator = field(default_factory=lambda: Authenticator(SECRET))
+    conversations: dict[str, tuple[str, pb.Conversation]] = field(default_factory=dict)
+    messages: dict[str, pb.Message] = field(default_factory=dict)
+    sent: dict[str, pb.Message] = field(default_factory=dict)
+    send_keys: list[str] = field(default_factory=list)
+    formats: list[int] = field(default_factory=list)
+    watch_tokens: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    lose_first_send_reply: bool = False
+    watching: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add_conversation(self, owner: str, title: str) -> pb.Conversation:
+        number = len(self.conversations) + 1
+        conversation = pb.Conversation(conversation_id=f"{number:024x}", title=title)
+        conversation.create_time.FromSeconds(1_700_000_000 + number * 60)
+        conversation.update_time.CopyFrom(conversation.create_time)
+        self.conversations[conversation.conversation_id] = (owner, conversation)
+        return conversation
+
+    def _own(self, context: Any, conversation_id: str) -> pb.Conversation:
+        user = self.auth.user_of(context.invocation_metadata())
+        owner, conversation = self.conversations.get(conversation_id, ("", pb.Conversation()))
+        if owner != user:
+            raise NotFound(f"conversation {conversation_id} not found")
+        return conversation
+
+    async def CreateConversation(
+        self, request: pb.CreateConversationRequest, context: Any
+    ) -> pb.CreateConversationResponse:
+        user = self.auth.user_of(context.invocation_metadata())
+        return pb.CreateConversationResponse(
+            conversation=self.add_conversation(user, request.title)
+        )
+
+    async def GetConversation(
+        self, request: pb.GetConversationRequest, context: Any
+    ) -> pb.GetConversationResponse:
+        return pb.GetConversationResponse(conversation=self._own(context, request.conversation_id))
+
+    async def DeleteConversation(
+        self, request: pb.DeleteConversationRequest, context: Any
+    ) -> pb.DeleteConversationResponse:
+        self._own(context, request.conversation_id)
+        del self.conversations[request.conversation_id]
+        return pb.DeleteConversationResponse()
+
+    async def GetMessage(
+        self, request: pb.GetMessageRequest, context: Any
+    ) -> pb.GetMessageResponse:
+        message = self.messages[request.message_id]
+        self._own(context, message.conversation_id)
+        return pb.GetMessageResponse(message=message)
+
+    async def ListConversations(
+        self, request: pb.ListConversationsRequest, context: Any
+    ) -> pb.ListConversationsResponse:
+        user = self.auth.user_of(context.invocation_metadata())
+        mine = [c for owner, c in self.conversations.values() if owner == user]
+        mine.sort(key=lambda c: c.update_time.seconds, reverse=True)
+        start, size = int(request.page_token or 0), min(request.page_size or 20, 2)
+        more = start + size < len(mine)
+        return pb.ListConversationsResponse(
+            conversations=mine[start : start + size],
+            next_page_token=str(start + size) if more else "",
+        )
+
+    async def SendMessage(
+        self, request: pb.SendMessageRequest, context: Any
+    ) -> pb.SendMessageResponse:
+        conversation = self._own(context, request.conversation_id)
+        self.send_keys.append(request.idempotency_key)
+        self.formats.append(request.format)
+        known = [m for m in self.messages.values() if m.request_id == request.idempotency_key]
+        if known:
+            return pb.SendMessageResponse(message=known[0])
+        message = pb.Message(
+            message_id=f"{len(self.messages) + 0xABC:024x}",
+            conversation_id=conversation.conversation_id,
+            prompt=request.prompt,
+            style=request.style,
+            status=pb.MESSAGE_STATUS_PROCESSING,
+            request_id=request.idempotency_key,  # lets a retry find it, as a unique index would
+        )
+        message.create_time.FromSeconds(1_700_000_000)
+        self.messages[message.message_id] = message
+        self.sent[message.message_id] = message
+        conversation.message_count += 1
+        if self.lose_first_send_reply:
+            self.lose_first_send_reply = False
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")
+        return pb.SendMessageResponse(message=message)
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: Any
+    ) -> pb.ListMessagesResponse:
+        self._own(context, request.conversation_id)
+        return pb.ListMessagesResponse(
+            messages=[
+                m for m in self.messages.values() if m.conversation_id == request.conversation_id
+            ]
+        )
+
+    async def WatchMessage(
+        self, request: pb.WatchMessageRequest, context: Any
+    ) -> AsyncIterator[pb.WatchMessageResponse]:
+        message = self.sent[request.message_id]
+        self._own(context, message.conversation_id)
+        self.watch_tokens.append(request.resume_token)
+        changes = script(message, self.media)
+        seen = int(request.resume_token.removeprefix("v") or 0)
+        for response in changes[seen:]:
+            if message.prompt == "hang" and response.event == pb.MESSAGE_EVENT_IMAGE_ADDED:
+                self.watching.set()
+                await asyncio.wait_for(self.released.wait(), 60)
+                return
+            self.messages[message.message_id] = response.message
+            yield response
+            first_call = len(self.watch_tokens) == 1
+            if message.prompt == "drop" and response.resume_token == "v4" and first_call:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")
+
+    async def CancelMessage(
+        self, request: pb.CancelMessageRequest, context: Any
+    ) -> pb.CancelMessageResponse:
+        message = self.messages[request.message_id]
+        self._own(context, message.conversation_id)
+        if message.status != pb.MESSAGE_STATUS_PROCESSING:
+            raise FailedPrecondition("already finished", reason="MESSAGE_FINISHED")
+        self.cancelled.append(request.message_id)
+        message.status = pb.MESSAGE_STATUS_CANCELLED
+        message.failure.CopyFrom(common_pb2.Failure(reason="CANCELLED_BY_USER", message="bye"))
+        self.released.set()
+        return pb.CancelMessageResponse(message=message)
+
+
+@dataclass
+class Stack:
+    """The fake service, its address, and what the media server was asked for."""
+
+    service: FakeConversations
+    address: str
+    fetched: list[str]
+
+
+@pytest.fixture
+async def stack(start_server: StartServer) -> AsyncIterator[Stack]:
+    fetched: list[str] = []
+
+    async def media(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        fetched.append(name)
+        if name.startswith("gone"):
+            raise web.HTTPNotFound()
+        return web.Response(body=PNG + name.encode(), content_type="image/png")
+
+    app = web.Application()
+    app.router.add_get("/media/{name}", media)
+    async with serve_app(app) as media_url:
+        service = FakeConversations(media_url)
+
+        async def build(settings: Any, exits: contextlib.AsyncExitStack) -> list[ServiceBinding]:
+            return [
+                bind(
+                    service,
+                    conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server,
+                    "photofun.v1.ConversationService",
+                )
+            ]
+
+        server = await start_server(build, ServerSettings())
+        yield Stack(service, server.address, fetched)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("PHOTOFUN_TOKEN", "PHOTOFUN_SERVER", "JWT_SECRET", "USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env is read
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+async def photofun(*argv: str) -> Result:
+    """Run the command in a thread (it runs its own event loop), capturing both consoles."""
+    out, err = StringIO(), StringIO()
+    code = await asyncio.to_thread(
+        run, list(argv), out=Console(file=out, width=120), err=Console(file=err, width=120)
+    )
+    print(out.getvalue(), err.getvalue(), sep="")  # shown with -s or on failure
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def pngs(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.png"))
+
+
+def read(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def chat(stack: Stack, prompt: str, out: Path, *extra: str, user: str = "alice") -> list[str]:
+    token = mint_token(SECRET, user)
+    return ["chat", prompt, "--server", stack.address, "--token", token, "--out", str(out), *extra]
+
+
+async def test_chat_watches_three_angles_and_saves_them(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, CLIO, tmp_path / "out", "--style", "anime"))
+
+    assert result.code == 0, result.err
+    (message,) = stack.service.messages.values()
+    assert message.status == pb.MESSAGE_STATUS_DONE
+    assert message.style == "anime"
+    assert len(message.request_id) == 32  # the idempotency key went along
+    assert stack.service.watch_tokens == [""]
+    saved = [p.name for p in pngs(tmp_path / "out")]
+    assert saved == [f"{message.message_id}-{a}.png" for a in ("front", "rear", "side")]
+    assert read(tmp_path / "out" / saved[0]).startswith(PNG)
+    for text in ("generateAngles", "A blue 2019 Renault Clio hatchback", "sess-7f3a", "1002"):
+        assert text in result.out
+    assert "Here are the three views." in result.out
+    assert "✓ DONE in 12.0s" in result.out
+    (conversation,) = (c for _, c in stack.service.conversations.values())
+    assert conversation.title == CLIO
+
+
+async def test_a_dropped_watch_resumes_from_the_last_token(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, "drop", tmp_path))
+
+    assert result.code == 0, result.err
+    assert stack.service.watch_tokens == ["", "v4"]
+    assert "connection lost (UNAVAILABLE); retrying in" in result.out
+    assert len(stack.fetched) == 3
+    assert len(pngs(tmp_path)) == 3
+
+
+async def test_a_lost_send_reply_is_retried_with_the_same_key(stack: Stack, tmp_path: Path) -> None:
+    stack.service.lose_first_send_reply = True
+
+    result = await photofun(*chat(stack, CLIO, tmp_path))
+
+    assert result.code == 0, result.err
+    first, second = stack.service.send_keys
+    assert first
+    assert second == first
+    assert len(stack.service.messages) == 1
+    assert "send failed (UNAVAILABLE)" in result.out
+
+
+async def test_a_failed_message_prints_its_reason_and_exits_1(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, "fail", tmp_path))
+
+    assert result.code == 1
+    assert "✗ FAILED in 12.0s · PROVIDER_UNAVAILABLE: every image provider failed" in result.out
+    # the bars that never filled say so
+    assert any("view 2/3" in line and "failed" in line for line in result.out.splitlines())
+    assert len(pngs(tmp_path)) == 1  # what did arrive is kept
+
+
+async def test_a_cancelled_message_exits_2(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, "cancel me", tmp_path))
+
+    assert result.code == 2
+    assert "CANCELLED_BY_USER: cancelled" in result.out
+
+
+async def test_an_image_that_cannot_be_fetched_fails_the_command(
+    stack: Stack, tmp_path: Path
+) -> None:
+    result = await photofun(*chat(stack, "lost image", tmp_path))
+
+    assert result.code == 1
+    assert "not saved: HTTP 404" in result.out
+    assert "2 images saved" in result.out
+    assert "1 not saved" in result.out
+
+
+async def test_a_chat_reply_has_no_images(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, "hello", tmp_path))
+
+    assert result.code == 0, result.err
+    assert "Hi! Describe a picture." in result.out
+    assert "chat" in result.out
+    assert not pngs(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        ("not-a-jwt", "INVALID_TOKEN"),
+        (mint_token("another-secret-that-is-32-bytes-long", "alice"), "INVALID_TOKEN"),
+    ],
+)
+async def test_a_rejected_token_is_explained_without_a_traceback(
+    stack: Stack, tmp_path: Path, token: str, reason: str
+) -> None:
+    argv = ["chat", CLIO, "--server", stack.address, "--token", token, "--out", str(tmp_path)]
+
+    result = await photofun(*argv)
+
+    assert result.code == 1
+    assert f"error: UNAUTHENTICATED ({reason}): the token is not valid" in result.err
+    assert "PHOTOFUN_TOKEN" in result.err
+    assert "Traceback" not in result.err + result.out
+
+
+async def test_someone_elses_conversation_is_not_found(stack: Stack, tmp_path: Path) -> None:
+    theirs = stack.service.add_conversation("bob", "bob's")
+
+    result = await photofun(*chat(stack, CLIO, tmp_path, "--conversation", theirs.conversation_id))
+
+    assert result.code == 1
+    assert "error: NOT_FOUND: conversation" in result.err
+    assert "request id" in result.err
+
+
+async def test_json_output_is_one_document(stack: Stack, tmp_path: Path) -> None:
+    result = await photofun(*chat(stack, CLIO, tmp_path, "--json", "--format", "webp"))
+
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["intent"] == "generateAngles"
+    message = document["message"]
+    assert message["status"] == "MESSAGE_STATUS_DONE"
+    assert [i["angle"] for i in message["images"]] == ["ANGLE_FRONT", "ANGLE_SIDE", "ANGLE_REAR"]
+    assert [f["angle"] for f in document["files"]] == ["front", "side", "rear"]
+    assert stack.service.formats == [common_pb2.IMAGE_FORMAT_WEBP]
+    # the extension follows the MIME type the server reports, not what was asked for
+    assert [Path(f["path"]).name for f in document["files"]] == [
+        f"{message['messageId']}-{angle}.png" for angle in ("front", "side", "rear")
+    ]
+    assert len(pngs(tmp_path)) == 3
+
+
+async def test_without_a_token_a_dev_token_is_minted(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    monkeypatch.setenv("PHOTOFUN_SERVER", stack.address)
+
+    result = await photofun("chat", "hello", "--user", "carol", "--out", str(tmp_path))
+
+    assert result.code == 0, result.err
+    assert "no PHOTOFUN_TOKEN set: using a dev token for user 'carol'" in result.out
+    assert [owner for owner, _ in stack.service.conversations.values()] == ["carol"]
+
+
+async def test_token_prints_a_token_the_server_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+
+    result = await photofun("token", "--user", "dave")
+
+    assert result.code == 0
+    assert Authenticator(SECRET).user_of([("authorization", f"Bearer {result.out.strip()}")]) == (
+        "dave"
+    )
+    assert "dev token for user 'dave'" in result.err
+
+
+async def test_conversations_pages_through_newest_first(stack: Stack) -> None:
+    for title in ("oldest", "middle", "newest"):
+        stack.service.add_conversation("alice", title)
+    stack.service.add_conversation("bob", "not yours")
+    token = mint_token(SECRET, "alice")
+
+    result = await photofun("conversations", "--server", stack.address, "--token", token)
+
+    assert result.code == 0, result.err
+    assert "not yours" not in result.out
+    assert result.out.index("newest") < result.out.index("middle") < result.out.index("oldest")
+
+
+async def test_messages_lists_what_was_sent(stack: Stack, tmp_path: Path) -> None:
+    await photofun(*chat(stack, CLIO, tmp_path))
+    await photofun(*chat(stack, "fail", tmp_path, "--conversation", f"{1:024x}"))
+    token = mint_token(SECRET, "alice")
+
+    result = await photofun("messages", f"{1:024x}", "--server", stack.address, "--token", token)
+
+    assert result.code == 0, result.err
+    assert "DONE" in result.out
+    assert "3/3" in result.out
+    assert "PROVIDER_UNAVAILABLE" in result.out
+
+
+async def test_ctrl_c_cancels_the_message_and_exits_130(stack: Stack, tmp_path: Path) -> None:
+    argv = chat(stack, "hang", tmp_path)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "conversation_svc.cli",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.wait_for(stack.service.watching.wait(), 60)
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    print(out.decode(), err.decode(), sep="")
+    assert process.returncode == 130, err.decode()
+    (message,) = stack.service.messages.values()
+    assert stack.service.cancelled == [message.message_id]
+    assert f"interrupted: cancelling message {message.message_id}" in err.decode()
+    assert "CANCELLED" in err.decode()
+
+
+def render(renderable: Any) -> str:
+    console = Console(file=StringIO(), width=120)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+
+def test_watch_view_labels_bars_with_angles_as_they_arrive() -> None:
+    message = pb.Message(message_id=f"{1:024x}", prompt=CLIO, status=pb.MESSAGE_STATUS_PROCESSING)
+    changes = script(message, "http://media")
+    view = WatchView()
+
+    view.update(changes[0])
+    assert "analysing the prompt" in render(view)
+    view.update(changes[1])
+    analysed = render(view)
+    assert "analysed: generateAngles · 3 images" in analysed
+    assert "view 1/3" in analysed
+    assert "view 3/3" in analysed
+    for change in changes[2:4]:
+        view.update(change)
+    two = render(view)
+    assert "front" in two
+    assert "side" in two
+    assert "view 3/3" in two
+    assert "seed 1001 · mock" in two
+
+
+def test_a_resumed_stream_that_merges_changes_still_fills_every_bar() -> None:
+    message = pb.Message(message_id=f"{1:024x}", prompt=CLIO, status=pb.MESSAGE_STATUS_PROCESSING)
+    changes = script(message, "http://media")
+    view = WatchView()
+
+    view.update(changes[0])
+    view.update(changes[-1])  # a reconnect after the snapshot can jump straight to the end
+
+    shown = render(view)
+    assert all(angle in shown for angle in ("front", "side", "rear"))
+    assert "view" not in shown
+    assert "✓ DONE" in shown
+
+
+def test_summary_of_done_message_has_one_row_per_image(tmp_path: Path) -> None:
+    message = pb.Message(message_id=f"{1:024x}", prompt=CLIO, status=pb.MESSAGE_STATUS_PROCESSING)
+    final = script(message, "http://media").pop().message
+    saved: Sequence[SavedImage] = [
+        SavedImage(i, image, tmp_path / f"{i}.png") for i, image in enumerate(final.images, 1)
+    ]
+
+    shown = render(summary(final, saved))
+    print(shown)
+
+    for angle, seed in (("front", 1000), ("side", 1001), ("rear", 1002)):
+        assert any(angle in line and str(seed) in line for line in shown.splitlines())
+    assert "3 images saved to" in shown
