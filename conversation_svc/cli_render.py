@@ -92,6 +92,7 @@ class WatchView:
             TextColumn("{task.fields[note]}"),
         )
         self._bars: list[TaskID] = []
+        self._filled: set[TaskID] = set()
         self._arrived = 0
         self._message: pb.Message | None = None
         self._spinner = Spinner("dots", style="cyan")
@@ -101,23 +102,37 @@ class WatchView:
         message = self._message = response.message
         angles = message.intent == common_pb2.INTENT_GENERATE_ANGLES
         wanted = max(message.expected_image_count, len(message.images))
+        planned: list[int] = list(message.expected_angles)
         while len(self._bars) < wanted:
             number = len(self._bars) + 1
             label = f"{'view' if angles else 'image'} {number}/{wanted}"
+            if len(planned) >= number:
+                label = angle_label(planned[number - 1]) or label
             self._bars.append(self.progress.add_task(label, total=None, note="[dim]waiting[/]"))
         for index in range(self._arrived, len(message.images)):
             image = message.images[index]
             label = angle_label(image.angle) or f"image {index + 1}/{wanted}"
             note = f"seed {image.seed}" + (f" · {image.provider}" if image.provider else "")
+            bar = self._bar_for(image.angle, planned)
             self.progress.update(
-                self._bars[index], description=label, total=1, completed=1, note=note, mark=_DONE
+                bar, description=label, total=1, completed=1, note=note, mark=_DONE
             )
+            self._filled.add(bar)
         self._arrived = len(message.images)
         if message.status in TERMINAL:
             mark, note = _UNFILLED[message.status]
-            for bar in self._bars[self._arrived :]:
-                self.progress.update(bar, total=1, completed=0, note=note, mark=mark)
-                self.progress.stop_task(bar)
+            for bar in self._bars:
+                if bar not in self._filled:
+                    self.progress.update(bar, total=1, completed=0, note=note, mark=mark)
+                    self.progress.stop_task(bar)
+
+    def _bar_for(self, angle: int, planned: list[int]) -> TaskID:
+        """The bar labelled with this angle when the plan is known, else the next free one."""
+        if angle in planned:
+            bar = self._bars[planned.index(angle)]
+            if bar not in self._filled:
+                return bar
+        return next(b for b in self._bars if b not in self._filled)
 
     def status_line(self) -> RenderableType:
         """What the message is doing now, in one line (plus the refined prompt once known)."""

@@ -102,6 +102,9 @@ def message(doc: Doc) -> conversation_service_pb2.Message:
             for i in doc.get("images", [])
         ],
         expected_image_count=int(doc.get("expected_image_count", 0)),
+        expected_angles=[
+            angle_value(a) for a in (doc.get("analysis") or {}).get("angles", []) if angle_value(a)
+        ],
         failure=common_pb2.Failure(**failure) if failure else None,
         create_time=timestamp(doc.get("create_time")),
         update_time=timestamp(doc.get("update_time")),

@@ -96,6 +96,11 @@ async def test_the_clio_message_streams_three_views_of_one_car(
     assert final.status == pb.MESSAGE_STATUS_DONE, final.failure
     assert final.intent == common_pb2.INTENT_GENERATE_ANGLES
     assert final.expected_image_count == 3
+    assert list(final.expected_angles) == [
+        common_pb2.ANGLE_FRONT,
+        common_pb2.ANGLE_SIDE,
+        common_pb2.ANGLE_REAR,
+    ]
     assert "Renault" in final.refined_prompt
     assert {i.angle for i in final.images} == {
         common_pb2.ANGLE_FRONT,

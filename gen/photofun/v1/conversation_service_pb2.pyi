@@ -214,6 +214,7 @@ class Message(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     FINISH_TIME_FIELD_NUMBER: _builtins.int
+    EXPECTED_ANGLES_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Server-assigned id (24 hexadecimal characters)."""
     conversation_id: _builtins.str
@@ -268,6 +269,12 @@ class Message(_message.Message):
     def finish_time(self) -> _timestamp_pb2.Timestamp:
         """When the message reached a terminal state; unset while PROCESSING."""
 
+    @_builtins.property
+    def expected_angles(self) -> _containers.RepeatedScalarFieldContainer[_common_pb2.Angle.ValueType]:
+        """The views the job will produce, in the order asked, once the intent is known to be
+        INTENT_GENERATE_ANGLES (images may arrive in another order); empty otherwise.
+        """
+
     def __init__(
         self,
         *,
@@ -290,10 +297,11 @@ class Message(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         finish_time: _timestamp_pb2.Timestamp | None = ...,
+        expected_angles: _abc.Iterable[_common_pb2.Angle.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "failure", b"failure", "finish_time", b"finish_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "create_time", b"create_time", "expected_image_count", b"expected_image_count", "failure", b"failure", "finish_time", b"finish_time", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failure", b"failure", "finish_time", b"finish_time", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
