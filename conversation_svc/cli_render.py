@@ -107,7 +107,7 @@ class WatchView:
             number = len(self._bars) + 1
             label = f"{'view' if angles else 'image'} {number}/{wanted}"
             if len(planned) >= number:
-                label = angle_label(planned[number - 1]) or label
+                label = angle_label(message.expected_angles[number - 1]) or label
             self._bars.append(self.progress.add_task(label, total=None, note="[dim]waiting[/]"))
         for index in range(self._arrived, len(message.images)):
             image = message.images[index]
