@@ -13,6 +13,7 @@ Every unary and server-streaming handler is wrapped so that:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 import uuid
@@ -147,27 +148,32 @@ async def _abort(
     await context.abort_with_status(status)
 
 
+@contextlib.asynccontextmanager
+async def _handling(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[str]:
+    """Around one call: bind its id, map what escapes the handler, log it once."""
+    request_id = _begin(method, context)
+    started, code = time.perf_counter(), grpc.StatusCode.OK
+    try:
+        yield request_id
+        context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
+    except grpc.aio.AbortError:
+        code = context.code() or grpc.StatusCode.UNKNOWN
+        raise
+    except asyncio.CancelledError:
+        code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
+        raise
+    except Exception as exc:
+        code = status_for(exc, request_id).code
+        await _abort(context, exc, request_id)
+    finally:
+        _finish(method, started, code, request_id)
+
+
 def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        request_id = _begin(method, context)
-        started, code = time.perf_counter(), grpc.StatusCode.OK
-        try:
+        async with _handling(method, context):
             result = behavior(request, context)
-            if inspect.isawaitable(result):
-                result = await result
-            context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
-            return result
-        except grpc.aio.AbortError:
-            code = context.code() or grpc.StatusCode.UNKNOWN
-            raise
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
-            raise
-        except Exception as exc:
-            code = status_for(exc, request_id).code
-            await _abort(context, exc, request_id)
-        finally:
-            _finish(method, started, code, request_id)
+            return await result if inspect.isawaitable(result) else result
 
     return handler
 
@@ -176,26 +182,12 @@ def _wrap_stream(method: str, behavior: Callable[..., Any]) -> Callable[..., Asy
     async def handler(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
-        request_id = _begin(method, context)
-        started, code = time.perf_counter(), grpc.StatusCode.OK
-        try:
+        async with _handling(method, context):
             stream = behavior(request, context)
             if inspect.isawaitable(stream):
                 await stream  # a handler that writes with context.write() (grpc health's Watch)
             else:
                 async for item in stream:
                     yield item
-            context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
-        except grpc.aio.AbortError:
-            code = context.code() or grpc.StatusCode.UNKNOWN
-            raise
-        except asyncio.CancelledError:
-            code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
-            raise
-        except Exception as exc:
-            code = status_for(exc, request_id).code
-            await _abort(context, exc, request_id)
-        finally:
-            _finish(method, started, code, request_id)
 
     return handler
