@@ -31,7 +31,6 @@ an answer without an image and undecodable bytes are ``ProviderRejected``.
 from __future__ import annotations
 
 import asyncio
-import io
 import math
 import re
 from typing import Any
@@ -39,7 +38,6 @@ from typing import Any
 import httpx
 from google import genai
 from google.genai import errors, types
-from PIL import Image
 
 from image_svc.providers.base import (
     ImageJob,
@@ -49,6 +47,7 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from image_svc.providers.wire import decode_image, sniff_mime
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -65,7 +64,6 @@ SAFETY_FINISH_REASONS = frozenset(
 # Gemini answers a bad key with 400 INVALID_ARGUMENT; the ErrorInfo reason tells it apart.
 KEY_ERROR_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
 _RETRY_DELAY = re.compile(r"(\d+(?:\.\d+)?)s")
-_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 class GeminiImagesProvider:
@@ -113,7 +111,7 @@ class GeminiImagesProvider:
         """Produce one image for ``job`` within ``timeout`` seconds, or raise ProviderError."""
         contents: list[Any] = [job.prompt]
         if job.reference is not None:
-            mime_type = job.reference_mime or _sniff_mime(job.reference)
+            mime_type = job.reference_mime or sniff_mime(job.reference)
             contents.append(types.Part.from_bytes(data=job.reference, mime_type=mime_type))
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE", "TEXT"],
@@ -174,10 +172,9 @@ class GeminiImagesProvider:
             )
         # Thinking models may send drafts first; the last image part is the answer.
         data = images[-1]
-        try:
-            mime_type, width, height = await asyncio.to_thread(_probe_image, data)
-        except ValueError as exc:
-            raise ProviderRejected(self.name, "GEMINI_BAD_RESPONSE", str(exc)) from None
+        mime_type, width, height = await decode_image(
+            data, self.name, "GEMINI_BAD_RESPONSE", what="the image part"
+        )
         return ProviderImage(data, mime_type, width, height, response.model_version or self.model)
 
     def _detail(self, exc: errors.APIError) -> str:
@@ -232,23 +229,3 @@ def _error_reasons(details: Any) -> set[str]:
         for item in _status_details(details)
         if str(item.get("@type", "")).endswith("google.rpc.ErrorInfo")
     }
-
-
-def _probe_image(data: bytes) -> tuple[str, int, int]:
-    """Decode ``data`` fully; return its MIME type and real size, or raise ValueError."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
-            image.load()
-            mime_type = Image.MIME[image.format or ""]
-            return mime_type, image.width, image.height
-    except Exception as exc:  # Pillow raises many types on corrupt data; all mean "not an image"
-        raise ValueError(f"the image part is not a decodable image ({len(data)} bytes)") from exc
-
-
-def _sniff_mime(data: bytes) -> str:
-    """The MIME type of image bytes from their header; PNG when Pillow cannot tell."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
-            return Image.MIME.get(image.format or "", "image/png")
-    except Exception:  # an unreadable reference is the provider's to refuse, with its own message
-        return "image/png"

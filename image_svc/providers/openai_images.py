@@ -31,14 +31,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import email.utils
-import io
 import math
-import time
 from typing import Any
 
 import httpx
-from PIL import Image
 
 from image_svc.providers.base import (
     ImageJob,
@@ -46,6 +42,12 @@ from image_svc.providers.base import (
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
+)
+from image_svc.providers.wire import (
+    decode_image,
+    mapped_http_errors,
+    parse_retry_after,
+    sniff_mime,
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com"
@@ -65,7 +67,6 @@ _FILE_NAMES = {
     "image/jpeg": "reference.jpg",
     "image/webp": "reference.webp",
 }
-_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 class OpenAIImagesProvider:
@@ -108,7 +109,7 @@ class OpenAIImagesProvider:
         """Generate (or, with a reference, edit) one image within ``timeout`` seconds."""
         width, height = nearest_size(job.width, job.height, self.sizes)
         size = f"{width}x{height}"
-        try:
+        with mapped_http_errors(self.name, "OPENAI", timeout):
             async with asyncio.timeout(timeout):
                 if job.reference is not None and self.supports_reference:
                     response = await self._edit(job, job.reference, size, timeout)
@@ -116,18 +117,6 @@ class OpenAIImagesProvider:
                     response = await self._generate(job, size, timeout)
                 if response.status_code == 200:
                     return await self._decode(response)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ProviderUnavailable(
-                self.name, "OPENAI_TIMEOUT", f"no image within {timeout:g} s"
-            ) from exc
-        except httpx.DecodingError as exc:
-            raise ProviderRejected(
-                self.name, "OPENAI_BAD_RESPONSE", "the answer could not be decoded"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                self.name, "OPENAI_UNAVAILABLE", f"request failed: {type(exc).__name__}"
-            ) from exc
         raise self._error(response)
 
     async def _generate(self, job: ImageJob, size: str, timeout: float) -> httpx.Response:
@@ -141,7 +130,7 @@ class OpenAIImagesProvider:
     async def _edit(
         self, job: ImageJob, reference: bytes, size: str, timeout: float
     ) -> httpx.Response:
-        mime_type = job.reference_mime or _sniff_mime(reference)
+        mime_type = job.reference_mime or sniff_mime(reference)
         file_name = _FILE_NAMES.get(mime_type, "reference.png")
         fields = {"model": self.model, "prompt": job.prompt, "size": size, "n": "1"}
         if self._input_fidelity:
@@ -176,10 +165,7 @@ class OpenAIImagesProvider:
             raw = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise self._bad("data[0].b64_json is not valid base64") from None
-        try:
-            mime_type, width, height = await asyncio.to_thread(_probe_image, raw)
-        except ValueError as exc:
-            raise self._bad(str(exc)) from None
+        mime_type, width, height = await decode_image(raw, self.name, "OPENAI_BAD_RESPONSE")
         return ProviderImage(raw, mime_type, width, height, self.model)
 
     def _bad(self, message: str) -> ProviderRejected:
@@ -238,41 +224,10 @@ def _error_fields(response: httpx.Response) -> tuple[str, str]:
     return str(code), str(message)
 
 
-def _probe_image(data: bytes) -> tuple[str, int, int]:
-    """Decode ``data`` fully; return its MIME type and real size, or raise ValueError."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
-            image.load()
-            mime_type = Image.MIME[image.format or ""]
-            return mime_type, image.width, image.height
-    except Exception as exc:  # Pillow raises many types on corrupt data; all mean "not an image"
-        raise ValueError(f"the answer is not a decodable image ({len(data)} bytes)") from exc
-
-
-def _sniff_mime(data: bytes) -> str:
-    """The MIME type of image bytes from their header; PNG when Pillow cannot tell."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
-            return Image.MIME.get(image.format or "", "image/png")
-    except Exception:  # an unreadable reference is the provider's to refuse, with its own message
-        return "image/png"
-
-
 def _retry_after(headers: httpx.Headers) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
     try:
         return max(0.0, float(headers["retry-after-ms"]) / 1000)
     except (KeyError, ValueError):
         pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return parse_retry_after(headers.get("retry-after"))

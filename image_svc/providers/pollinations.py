@@ -20,14 +20,10 @@ decodable image is ``ProviderRejected``. Nothing is retried here: the chain deci
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import io
-import time
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from PIL import Image
 
 from image_svc.providers.base import (
     ImageJob,
@@ -36,11 +32,11 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from image_svc.providers.wire import decode_image, mapped_http_errors, parse_retry_after
 
 DEFAULT_BASE_URL = "https://image.pollinations.ai"
 # Half of Cloudflare's ~8 KB URL limit, leaving room for the query string and the host.
 MAX_PROMPT_URL_BYTES = 4000
-_FORMATS = ("JPEG", "PNG", "WEBP")
 
 
 class PollinationsProvider:
@@ -81,31 +77,16 @@ class PollinationsProvider:
             "nologo": "true",
             "private": "true",
         }
-        try:
+        with mapped_http_errors(self.name, "POLLINATIONS", timeout):
             async with asyncio.timeout(timeout):
                 response = await self._http.get(url, params=params, timeout=timeout)
                 content_type = response.headers.get("content-type", "")
                 if response.status_code == 200 and content_type.startswith("image/"):
                     return await self._decode(response.content)
-        except (TimeoutError, httpx.TimeoutException) as exc:
-            raise ProviderUnavailable(
-                self.name, "POLLINATIONS_TIMEOUT", f"no image within {timeout:g} s"
-            ) from exc
-        except httpx.DecodingError as exc:
-            raise ProviderRejected(
-                self.name, "POLLINATIONS_BAD_RESPONSE", "the answer could not be decoded"
-            ) from exc
-        except httpx.HTTPError as exc:
-            raise ProviderUnavailable(
-                self.name, "POLLINATIONS_UNAVAILABLE", f"request failed: {type(exc).__name__}"
-            ) from exc
         raise self._error(response, content_type)
 
     async def _decode(self, data: bytes) -> ProviderImage:
-        try:
-            mime_type, width, height = await asyncio.to_thread(_probe_image, data)
-        except ValueError as exc:
-            raise ProviderRejected(self.name, "POLLINATIONS_BAD_RESPONSE", str(exc)) from None
+        mime_type, width, height = await decode_image(data, self.name, "POLLINATIONS_BAD_RESPONSE")
         return ProviderImage(data, mime_type, width, height, self.model)
 
     def _error(self, response: httpx.Response, content_type: str) -> Exception:
@@ -116,7 +97,7 @@ class PollinationsProvider:
                 self.name,
                 "POLLINATIONS_RATE_LIMITED",
                 detail,
-                retry_after=_retry_after(response.headers.get("retry-after")),
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
         if status >= 500:
             return ProviderUnavailable(self.name, "POLLINATIONS_UNAVAILABLE", detail)
@@ -146,32 +127,6 @@ def cap_prompt(prompt: str, limit: int = MAX_PROMPT_URL_BYTES) -> str:
             before, space, _ = head.rpartition(" ")
             return before if space and before else head
     return text
-
-
-def _probe_image(data: bytes) -> tuple[str, int, int]:
-    """Decode ``data`` fully; return its MIME type and real size, or raise ValueError."""
-    try:
-        with Image.open(io.BytesIO(data), formats=_FORMATS) as image:
-            image.load()
-            mime_type = Image.MIME[image.format or ""]
-            return mime_type, image.width, image.height
-    except Exception as exc:  # Pillow raises many types on corrupt data; all mean "not an image"
-        raise ValueError(f"the answer is not a decodable image ({len(data)} bytes)") from exc
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _detail(response: httpx.Response, secret: str) -> str:
