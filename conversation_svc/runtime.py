@@ -29,7 +29,15 @@ T = TypeVar("T")
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * MiB),
     ("grpc.max_send_message_length", 8 * MiB),
+    # Spread calls over every address the name resolves to (several replicas behind one DNS
+    # name in compose or Kubernetes), instead of pinning the first one.
+    ("grpc.lb_policy_name", "round_robin"),
 ]
+
+
+def _target(address: str) -> str:
+    """``host:port`` → ``dns:///host:port`` so the resolver sees every replica."""
+    return address if "://" in address or address.startswith("dns:") else f"dns:///{address}"
 
 
 class LoopThread:
@@ -70,8 +78,12 @@ class WorkerRuntime:
             client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
                 s.mongodb_uri, tz_aware=True
             )
-            prompt = grpc.aio.insecure_channel(s.prompt_service_url, options=_CHANNEL_OPTIONS)
-            image = grpc.aio.insecure_channel(s.image_service_url, options=_CHANNEL_OPTIONS)
+            prompt = grpc.aio.insecure_channel(
+                _target(s.prompt_service_url), options=_CHANNEL_OPTIONS
+            )
+            image = grpc.aio.insecure_channel(
+                _target(s.image_service_url), options=_CHANNEL_OPTIONS
+            )
             self._pipeline = Pipeline(
                 Store(client, s.mongodb_database),
                 prompt_service_pb2_grpc.PromptServiceStub(prompt),
