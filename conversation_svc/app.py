@@ -46,6 +46,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
         CeleryQueue(celery),
         Authenticator(settings.jwt_secret.get_secret_value()),
         media_service_url=settings.media_service_url,
+        media_public_url=settings.media_public_url,
         max_processing_per_user=settings.max_processing_per_user,
         message_timeout=settings.message_timeout,
     )

@@ -88,7 +88,7 @@ class WorkerRuntime:
                 Store(client, s.mongodb_database),
                 prompt_service_pb2_grpc.PromptServiceStub(prompt),
                 image_service_pb2_grpc.ImageServiceStub(image),
-                MediaClient(s.media_service_url),
+                MediaClient(s.media_service_url, public_url=s.media_public_url),
                 Limits(prompt_timeout=s.prompt_timeout, image_timeout=s.image_timeout),
             )
         return self._pipeline

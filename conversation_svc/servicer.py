@@ -35,11 +35,13 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         media_service_url: str,
         max_processing_per_user: int,
         message_timeout: float,
+        media_public_url: str | None = None,
     ) -> None:
         self._store = store
         self._queue = queue
         self._auth = auth
         self._media = media_service_url
+        self._media_public = media_public_url
         self._cap = max_processing_per_user
         self._timeout = dt.timedelta(seconds=message_timeout)
 
@@ -135,7 +137,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
                 raise InvalidArgument(name, f"must be at most {limit} characters")
         image_url = request.image_url.strip()
         if image_url:
-            check_media_url(image_url, self._media, field="image_url")
+            check_media_url(image_url, self._media, self._media_public, field="image_url")
         if request.format not in common_pb2.ImageFormat.values():
             raise InvalidArgument("format", f"unknown image format {request.format}")
         fields: dict[str, Any] = {

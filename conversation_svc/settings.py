@@ -28,6 +28,12 @@ class Settings(ServerSettings):
     media_service_url: str = Field(
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
     )
+    media_public_url: str | None = Field(
+        None,
+        validation_alias=shared("MEDIA_PUBLIC_URL"),
+        description="The Media Service's public base URL when clients see another name than "
+        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
+    )
     jwt_secret: SecretStr = Field(
         SecretStr("dev-only-secret-change-me-in-production"),
         validation_alias=shared("JWT_SECRET"),

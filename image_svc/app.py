@@ -37,7 +37,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     providers.append(MockProvider(pool, settings.mock_latency))
     chain = ProviderChain(providers, timeout=settings.provider_timeout)
     stack.push_async_callback(chain.aclose)
-    media = MediaClient(settings.media_service_url)
+    media = MediaClient(settings.media_service_url, public_url=settings.media_public_url)
     stack.push_async_callback(media.aclose)
     lookup = None
     if settings.brand_lookup_url:

@@ -51,5 +51,11 @@ class Settings(ServerSettings):
     media_service_url: str = Field(
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
     )
+    media_public_url: str | None = Field(
+        None,
+        validation_alias=shared("MEDIA_PUBLIC_URL"),
+        description="The Media Service's public base URL when clients see another name than "
+        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
+    )
     max_input_bytes: int = Field(15 * MiB, ge=1024, description="Largest input image fetched.")
     max_input_pixels: int = Field(25_000_000, ge=1, description="Largest input image decoded.")

@@ -44,17 +44,22 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
 
 
-def check_media_url(url: str, base_url: str, *, field: str = "image_url") -> str:
-    """Return ``url`` if it is an http(s) URL on ``base_url``'s origin, else INVALID_ARGUMENT."""
+def check_media_url(
+    url: str, base_url: str, public_url: str | None = None, *, field: str = "image_url"
+) -> str:
+    """Return ``url`` if it is an http(s) URL on the Media Service's origin (``base_url``, or
+    ``public_url`` when the service hands out URLs under another name), else INVALID_ARGUMENT."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidArgument(field, "must be an http(s) URL of the Media Service")
     if parts.username is not None or parts.password is not None:
         raise InvalidArgument(field, "must not contain user information")
-    if _origin(url) != _origin(base_url):
+    allowed = [_origin(base_url)] + ([_origin(public_url)] if public_url else [])
+    if _origin(url) not in allowed:
         raise InvalidArgument(
             field,
-            f"must be on the Media Service ({base_url.rstrip('/')}); other hosts are not fetched",
+            f"must be on the Media Service ({(public_url or base_url).rstrip('/')}); "
+            "other hosts are not fetched",
             reason="URL_NOT_ALLOWED",
         )
     return url
@@ -71,8 +76,12 @@ class MediaClient:
         attempts: int = 3,
         backoff: float = 0.2,
         transport: httpx.AsyncBaseTransport | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        # The name browsers see (e.g. http://localhost:8090) when it differs from the one this
+        # process reaches (e.g. http://media:8090 inside compose); its URLs are fetched via base.
+        self.public_url = public_url.rstrip("/") if public_url else None
         self._attempts = attempts
         self._backoff = backoff
         self._http = httpx.AsyncClient(
@@ -91,7 +100,7 @@ class MediaClient:
 
     def check_url(self, url: str, *, field: str = "image_url") -> str:
         """Return ``url`` if it points at this Media Service, else raise INVALID_ARGUMENT."""
-        return check_media_url(url, self.base_url, field=field)
+        return check_media_url(url, self.base_url, self.public_url, field=field)
 
     async def upload(self, data: bytes, *, filename: str, mime_type: str) -> str:
         """Store ``data`` and return its URL; retried safely on transient failures."""
@@ -127,6 +136,8 @@ class MediaClient:
     async def download(self, url: str, *, max_bytes: int, field: str = "image_url") -> bytes:
         """Fetch a Media Service file; the URL must pass ``check_url``; capped at ``max_bytes``."""
         self.check_url(url, field=field)
+        if self.public_url and _origin(url) == _origin(self.public_url):
+            url = self.base_url + url[len(self.public_url) :]
         try:
             async with self._http.stream("GET", url) as response:
                 if response.status_code == 404:

@@ -32,6 +32,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     servicer = PromptServicer(
         Refiner(remote),
         media_service_url=settings.media_service_url,
+        media_public_url=settings.media_public_url,
         max_prompt_chars=settings.max_prompt_chars,
     )
     return [

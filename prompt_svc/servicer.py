@@ -30,9 +30,17 @@ ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
 class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
     """Refine and DetectIntent."""
 
-    def __init__(self, refiner: Refiner, *, media_service_url: str, max_prompt_chars: int) -> None:
+    def __init__(
+        self,
+        refiner: Refiner,
+        *,
+        media_service_url: str,
+        max_prompt_chars: int,
+        media_public_url: str | None = None,
+    ) -> None:
         self._refiner = refiner
         self._media = media_service_url
+        self._media_public = media_public_url
         self._max = max_prompt_chars
 
     def _checked(self, prompt: str, lang: str, image_url: str) -> tuple[str, str, bool]:
@@ -45,7 +53,7 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
         if code and code not in LANGS:
             raise InvalidArgument("lang", "must be one of en, vi, uk, or empty to detect it")
         if image_url.strip():
-            check_media_url(image_url.strip(), self._media, field="image_url")
+            check_media_url(image_url.strip(), self._media, self._media_public, field="image_url")
         return text, code, bool(image_url.strip())
 
     async def Refine(

@@ -26,4 +26,10 @@ class Settings(ServerSettings):
     media_service_url: str = Field(
         "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
     )
+    media_public_url: str | None = Field(
+        None,
+        validation_alias=shared("MEDIA_PUBLIC_URL"),
+        description="The Media Service's public base URL when clients see another name than "
+        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
+    )
     max_prompt_chars: int = Field(2000, ge=1)

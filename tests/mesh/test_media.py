@@ -130,3 +130,18 @@ async def _answer_like_the_stand_in(request: web.Request) -> web.Response:
         data = await part.read()  # type: ignore[union-attr]
     name = hashlib.sha256(data).hexdigest() + ".png"
     return web.json_response({"file_url": f"http://{request.host}/api/v1/files/{name}"})
+
+
+async def test_urls_under_the_public_name_are_accepted_and_fetched_through_the_inner_one(
+    tmp_path: Path,
+) -> None:
+    public = "http://photos.example:8090"
+    async with (
+        serve_app(create_app(tmp_path / "media", public_url=public)) as inner,
+        MediaClient(inner, public_url=public) as client,
+    ):
+        url = await client.upload(PNG, filename="a.png", mime_type="image/png")
+        assert url.startswith(public + "/api/v1/files/")
+        assert await client.download(url, max_bytes=10_000) == PNG
+        with pytest.raises(InvalidArgument):
+            await client.download("http://photos.example:9999/api/v1/files/x.png", max_bytes=10)
