@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PIL import Image
 
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.providers.base import ImageJob, Provider, ProviderError
+from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.errors import Unavailable
 from mesh.logs import get_logger
 
@@ -35,11 +37,20 @@ class Produced:
 class ProviderChain:
     """Tries providers in order until one answers; records why the others were skipped."""
 
-    def __init__(self, providers: Sequence[Provider], *, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        providers: Sequence[Provider],
+        *,
+        timeout: float = 60.0,
+        breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
+    ) -> None:
         if not providers:
             raise ValueError("at least one provider is required")
         self.providers = list(providers)
         self._timeout = timeout
+        # One breaker per provider except the last (the local mock, which must always be tried):
+        # a dead cloud is skipped at once instead of costing its timeout on every view.
+        self._breakers = {p.name: breaker() for p in self.providers[:-1]}
 
     @property
     def supports_reference(self) -> bool:
@@ -51,12 +62,27 @@ class ProviderChain:
         started = time.perf_counter()
         skipped: list[str] = []
         for provider in self.providers:
+            breaker = self._breakers.get(provider.name)
             try:
+                if breaker is not None:
+                    breaker.before_call()
                 image = await provider.generate(job, timeout=self._timeout)
+            except CircuitOpen:
+                skipped.append(f"{provider.name}: CIRCUIT_OPEN")
+                continue
             except ProviderError as exc:
                 log.warning("provider failed", provider=provider.name, reason=exc.reason)
                 skipped.append(f"{provider.name}: {exc.reason}")
+                if breaker is not None:
+                    # A refusal of this prompt says the provider is up; outages count.
+                    (breaker.record_failure if exc.retryable else breaker.record_success)()
                 continue
+            except asyncio.CancelledError:
+                if breaker is not None:
+                    breaker.record_cancelled()
+                raise
+            if breaker is not None:
+                breaker.record_success()
             data, width, height = image.data, image.width, image.height
             mime = MIME_TYPES[job.fmt]
             if image.mime_type != mime:

@@ -27,8 +27,8 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel, Field, field_validator
 
+from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
-from prompt_svc.circuit import CircuitBreaker, CircuitOpen
 from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"

@@ -309,3 +309,21 @@ async def test_a_provider_without_its_key_stops_start_up() -> None:
     async with contextlib.AsyncExitStack() as stack:
         with pytest.raises(ValueError, match="OPENAI_API_KEY"):
             await app.build(Settings(render_mode="thread", providers="openai"), stack)
+
+
+async def test_a_dead_provider_is_skipped_once_its_circuit_opens(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> None:
+    fake = FakePollinations()
+    fake.mode = "unavailable"
+    async with fake.serve() as url:
+        settings = Settings(
+            render_mode="thread", providers="pollinations", pollinations_base_url=url
+        )
+        server = await start_server(app.build, settings)
+        stub = image_service_pb2_grpc.ImageServiceStub(channel_to(server))
+        request = image_service_pb2.GenerateRequest(prompt="a kite", width=64, height=64)
+        answers = [await stub.Generate(request) for _ in range(7)]
+    assert {a.metadata.provider for a in answers} == {"mock"}
+    assert len(fake.requests) == 5  # the breaker opened after five consecutive outages
+    assert list(answers[-1].metadata.fallbacks) == ["pollinations: CIRCUIT_OPEN"]

@@ -11,7 +11,7 @@ from typing import Any, get_args
 import pytest
 from structlog.testing import capture_logs
 
-from prompt_svc.circuit import CircuitBreaker
+from mesh.circuit import CircuitBreaker
 from prompt_svc.gemini import (
     GEMINI_BAD_RESPONSE,
     GEMINI_BLOCKED,

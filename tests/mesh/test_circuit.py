@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from prompt_svc.circuit import CircuitBreaker, CircuitOpen
+from mesh.circuit import CircuitBreaker, CircuitOpen
 
 
 class Clock:

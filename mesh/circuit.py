@@ -1,4 +1,5 @@
-"""A small circuit breaker for one upstream, so a dead Gemini does not add seconds to every call.
+"""A small circuit breaker for one upstream (Gemini, an image provider), so a dead one does
+not add seconds to every call.
 
 Hand-written on purpose: the state machine is a few dozen lines, it only has to be correct within
 one event loop (no locks, no threads), and its clock is injectable so tests need no sleeps. The
