@@ -13,41 +13,14 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from image_svc.angles import View
+from image_svc.subject import SubjectSpec
+
+__all__ = ["SubjectSpec", "angle_prompt", "normalise", "seed_for", "session_id_for"]
 
 SEED_SPACE = 2**32
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True)
-class SubjectSpec:
-    """The structured subject of a set (empty strings and 0 mean unknown)."""
-
-    text: str = ""
-    category: str = ""
-    brand: str = ""
-    model: str = ""
-    year: int = 0
-    color: str = ""
-    body_type: str = ""
-
-    @property
-    def is_vehicle(self) -> bool:
-        """True when the subject is a vehicle (by category or by vehicle fields)."""
-        return self.category == "vehicle" or bool(self.brand or self.body_type)
-
-    def describe(self) -> str:
-        """The subject in prompt words: "2019 Renault Clio hatchback, blue" or the text."""
-        if self.is_vehicle:
-            name = " ".join(
-                p for p in (str(self.year) if self.year else "", self.brand, self.model) if p
-            )
-            kind = self.body_type or "car"
-            head = f"{name} {kind}".strip()
-            return f"{head}, {self.color}" if self.color else head
-        return self.text.strip()
 
 
 def normalise(text: str) -> str:

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from image_svc.subject import SubjectSpec
+
 RGB = tuple[int, int, int]
 
 BODY_TYPES = ("hatchback", "sedan", "suv", "coupe", "pickup", "van", "wagon", "convertible")
@@ -188,16 +190,12 @@ def find_words(text: str, words: list[str] | tuple[str, ...]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class RenderSubject:
-    """The thing to draw; empty fields are unknown and may be read from ``text``."""
+class RenderSubject(SubjectSpec):
+    """The thing to draw; empty fields are unknown and may be read from ``text``.
 
-    text: str = ""
-    category: str = ""
-    brand: str = ""
-    model: str = ""
-    year: int = 0
-    color: str = ""
-    body_type: str = ""
+    Drawing reads "a red car" as a car, while the session key of a set must not (every
+    unnamed car would share one session), hence the broader ``is_vehicle`` here.
+    """
 
     @property
     def is_vehicle(self) -> bool:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from image_svc.subject import SubjectSpec
+
 
 @dataclass(frozen=True)
 class ImageJob:
@@ -22,14 +24,8 @@ class ImageJob:
     height: int
     fmt: str = "png"  # preferred output ("png", "jpeg", "webp"); others are converted after
     style: str = ""
-    # Structured subject, for the mock renderer (empty strings / 0 mean unknown).
-    subject_text: str = ""
-    category: str = ""
-    brand: str = ""
-    model: str = ""
-    year: int = 0
-    color: str = ""
-    body_type: str = ""
+    # The structured subject, for the mock renderer (empty fields mean unknown).
+    subject: SubjectSpec = field(default_factory=SubjectSpec)
     # The view, for the mock renderer: azimuth from the subject's front towards its left side.
     azimuth: float = 0.0
     elevation: float = 5.0

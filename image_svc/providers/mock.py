@@ -20,15 +20,8 @@ MODEL = "MockGenerator v1"
 
 def render_encoded(job: ImageJob) -> bytes:
     """Draw and encode one job (runs in a pool worker, so it must be a top-level function)."""
-    subject = RenderSubject(
-        text=job.subject_text or job.prompt,
-        category=job.category,
-        brand=job.brand,
-        model=job.model,
-        year=job.year,
-        color=job.color,
-        body_type=job.body_type,
-    )
+    fields = dataclasses.asdict(job.subject)
+    subject = RenderSubject(**{**fields, "text": job.subject.text or job.prompt})
     image = render(
         subject,
         azimuth=job.azimuth,
