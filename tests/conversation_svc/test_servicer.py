@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -31,24 +31,37 @@ def auth(user: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {mint_token(SECRET, user)}"),)
 
 
+StartStub = Callable[..., Awaitable["Stub"]]
+
+
 @pytest.fixture
-async def stub(
+def start_stub(
     start_server: StartServer,
     channel_to: Callable[[GrpcServer], grpc.aio.Channel],
     mongo_uri: str,
     redis_url: str,
     database: str,
-) -> Stub:
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        mongodb_database=database,
-        celery_broker_url=redis_url,
-        jwt_secret=SECRET,
-        media_service_url=MEDIA,
-        max_processing_per_user=3,
-    )
-    server = await start_server(app.build, settings)
-    return rpc.ConversationServiceStub(channel_to(server))
+) -> StartStub:
+    """Start conversation_svc on a fresh database; keyword arguments override settings."""
+
+    async def start(**overrides: Any) -> Stub:
+        settings = Settings(
+            mongodb_uri=mongo_uri,
+            mongodb_database=database,
+            celery_broker_url=redis_url,
+            jwt_secret=SECRET,
+            media_service_url=MEDIA,
+            **overrides,
+        )
+        server = await start_server(app.build, settings)
+        return rpc.ConversationServiceStub(channel_to(server))
+
+    return start
+
+
+@pytest.fixture
+async def stub(start_stub: StartStub) -> Stub:
+    return await start_stub(max_processing_per_user=3)
 
 
 async def expect(call: Any, code: grpc.StatusCode, *, field: str = "", reason: str = "") -> None:
@@ -333,22 +346,8 @@ async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> N
     await expect(asyncio.wait_for(call.read(), 15), grpc.StatusCode.NOT_FOUND)
 
 
-async def test_a_message_nobody_works_on_is_failed_by_the_sweeper(
-    start_server: StartServer,
-    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
-    mongo_uri: str,
-    redis_url: str,
-    database: str,
-) -> None:
-    settings = Settings(
-        mongodb_uri=mongo_uri,
-        mongodb_database=database,
-        celery_broker_url=redis_url,
-        jwt_secret=SECRET,
-        message_timeout=0.5,
-        sweep_interval=0.2,
-    )
-    stub = rpc.ConversationServiceStub(channel_to(await start_server(app.build, settings)))
+async def test_a_message_nobody_works_on_is_failed_by_the_sweeper(start_stub: StartStub) -> None:
+    stub = await start_stub(message_timeout=0.5, sweep_interval=0.2)
     conversation_id = await new_conversation(stub)
     sent = await stub.SendMessage(
         pb.SendMessageRequest(conversation_id=conversation_id, prompt="no worker runs"),
