@@ -10,7 +10,7 @@ from typing import Any
 from conversation_svc import convert
 from conversation_svc.auth import Authenticator
 from conversation_svc.queue import WorkQueue
-from conversation_svc.store import CANCELLED, Store, now, object_id, page_size
+from conversation_svc.store import CANCELLED, Store, now, page_size
 from conversation_svc.watch import watch
 from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from mesh.logs import bind_context, get_logger
@@ -178,7 +178,6 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> AsyncIterator[pb.WatchMessageResponse]:
         """The message's state, then every change until it is terminal."""
         user = self._user(context)
-        object_id(request.message_id, "message_id")
         async for change in watch(self._store, user, request.message_id, request.resume_token):
             yield pb.WatchMessageResponse(
                 event=change.event,
