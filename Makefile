@@ -31,17 +31,20 @@ node_modules/.synced: package.json package-lock.json
 
 env: $(VENV)/.synced node_modules/.synced  ## create .venv and node_modules from the lock files
 
-gen: $(VENV)/.synced  ## regenerate gen/ from protos/
+gen: env  ## regenerate gen/ (Python) and web/src/gen (TypeScript) from protos/
 	rm -rf gen/photofun && mkdir -p gen
 	$(PY) -m grpc_tools.protoc -I protos --python_out=gen --grpc_python_out=gen \
 	  --mypy_out=gen --mypy_grpc_out=gen $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; }
+	$(BUF) generate
 
-gen-check: $(VENV)/.synced  ## fail when gen/ is not what protos/ generate
+gen-check: env  ## fail when gen/ is not what protos/ generate
 	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(PY) -m grpc_tools.protoc -I protos --python_out=$$tmp --grpc_python_out=$$tmp \
 	  --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; } && \
 	diff -r $$tmp/photofun gen/photofun > /dev/null || \
-	{ echo "gen/ is stale: run 'make gen' and commit the result"; exit 1; }
+	{ echo "gen/ is stale: run 'make gen' and commit the result"; exit 1; } && \
+	$(BUF) generate -o $$tmp/ts && diff -r $$tmp/ts/web/src/gen web/src/gen > /dev/null || \
+	{ echo "web/src/gen is stale: run 'make gen' and commit the result"; exit 1; }
 
 lint: env  ## ruff, mypy (strict), buf lint
 	$(VENV)/bin/ruff check .
@@ -60,6 +63,7 @@ test: env lint gen-check pytest  ## the whole check: what CI runs
 
 run: env gen  ## the whole stack on embedded defaults (Ctrl-C stops it)
 	$(PY) -m devstack
+
 
 BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py
 

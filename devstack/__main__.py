@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devstack.processes import Child
-from devstack.stack import Ports, StackConfig, plan
+from devstack.stack import Ports, StackConfig, dev_token, plan
 
 
 async def run_stack(children: list[Child], root: Path, start_timeout: float, banner: str) -> None:
@@ -66,14 +66,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     asyncio.run(run_stack(children, root, args.start_timeout, banner(cfg, env)))
 
 
-def dev_token() -> str:
-    """A token for ``dev-user`` signed with the configured (or default) JWT secret."""
-    from conversation_svc.auth import mint_token
-    from conversation_svc.settings import Settings
-
-    return mint_token(Settings().jwt_secret.get_secret_value(), "dev-user")
-
-
 def banner(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to reach each part of the running stack."""
     p = cfg.ports
@@ -83,17 +75,19 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  prompt_svc        grpc  {env['PROMPT_SERVICE_URL']}",
         f"  image_svc         grpc  {env['IMAGE_SERVICE_URL']}",
         f"  conversation_svc  grpc  {env['CONVERSATION_SERVICE_URL']}",
+        f"  web page          http://{cfg.host}:{p.web}/   (gRPC-web on the same port)",
         f"  MongoDB           {env['MONGODB_URI']}",
         f"  Celery broker     {env['CELERY_BROKER_URL']}",
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",
         f"  logs              {cfg.root / 'log'}",
         "",
         "Try:",
+        f"  open http://localhost:{p.web}/ in a browser",
         '  .venv/bin/photofun chat "2019 Renault Clio blue hatchback, front side rear"',
         f"  .venv/bin/grpcurl -plaintext 127.0.0.1:{p.prompt} list",
         "",
         "A token for dev-user (send it as 'authorization: Bearer <token>'):",
-        f"  {dev_token()}",
+        f"  {dev_token(cfg)}",
         "",
         "Ctrl-C stops everything.",
     ]

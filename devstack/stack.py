@@ -15,6 +15,7 @@ from devstack.processes import (
 )
 
 PY = sys.executable
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -27,11 +28,12 @@ class Ports:
     prompt: int = 50051
     image: int = 50052
     conversation: int = 50053
+    web: int = 8080  # the gRPC-web bridge and the page, where Envoy listens in compose
 
     @classmethod
     def ephemeral(cls) -> Ports:
         """Free ports for every part, so parallel stacks do not collide."""
-        return cls(*(free_port() for _ in range(6)))
+        return cls(*(free_port() for _ in range(7)))
 
 
 @dataclass
@@ -47,6 +49,16 @@ class StackConfig:
     worker_concurrency: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
+    web_root: Path = REPO / "web" / "dist"  # the built page (`make web`) the bridge serves
+
+
+def dev_token(cfg: StackConfig) -> str:
+    """A token for ``dev-user`` signed with the stack's JWT secret (configured or default)."""
+    from conversation_svc.auth import mint_token
+    from conversation_svc.settings import Settings
+
+    secret = cfg.extra_env.get("JWT_SECRET") or Settings().jwt_secret.get_secret_value()
+    return mint_token(secret, "dev-user")
 
 
 def _redis_server() -> str:
@@ -127,6 +139,24 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             celery_ping_probe(broker),
             env=env,
             log_path=logs / "worker.log",
+        )
+    )
+    routes = (
+        ("photofun.v1.PromptService", p.prompt),
+        ("photofun.v1.ImageService", p.image),
+        ("photofun.v1.ConversationService", p.conversation),
+    )
+    bridge_argv = [PY, "-m", "devstack.grpcweb_bridge", "--host", host, "--port", str(p.web)]
+    for service, port in routes:
+        bridge_argv += ["--upstream", f"{service}={host}:{port}"]
+    children.append(
+        Child(
+            "gRPC-web bridge and web page",
+            [*bridge_argv, "--web-root", str(cfg.web_root)],
+            tcp_probe(host, p.web),
+            # The page signs in as dev-user with this token (served in /config.json).
+            env={**env, "PHOTOFUN_DEV_TOKEN": dev_token(cfg)},
+            log_path=logs / "bridge.log",
         )
     )
     return children, env

@@ -155,7 +155,9 @@ async def _handling(method: str, context: grpc.aio.ServicerContext[Any, Any]) ->
     started, code = time.perf_counter(), grpc.StatusCode.OK
     try:
         yield request_id
-        context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
+        # Add to what the handler set, never replace it.
+        own = tuple(context.trailing_metadata() or ())
+        context.set_trailing_metadata((*own, (REQUEST_ID_KEY, request_id)))
     except grpc.aio.AbortError:
         code = context.code() or grpc.StatusCode.UNKNOWN
         raise

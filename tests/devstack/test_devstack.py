@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 
 def _children_of(pid: int) -> set[int]:
     found = set()
@@ -59,7 +61,12 @@ def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpc
         text = "".join(output)
         assert "PhotoFun is up" in text, text
         children = _children_of(proc.pid)
-        assert len(children) == 7, text  # mongo, redis, media, three services, worker
+        # mongo, redis, media, three services, worker, gRPC-web bridge
+        assert len(children) == 8, text
+        web = re.search(r"web page\s+(http://\S+)", text)
+        assert web, text
+        config = httpx.get(web.group(1) + "config.json", timeout=10).json()
+        assert config["devToken"].count(".") == 2  # a JWT the page signs in with
         for service in ("prompt", "image", "conversation"):
             match = re.search(rf"{service}_svc\s+grpc\s+(\S+)", text)
             assert match, text

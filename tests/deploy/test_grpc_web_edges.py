@@ -1,0 +1,508 @@
+"""Both gRPC-web edges, held to one set of tests: the real Envoy with envoy/envoy.yaml
+(production) and the dev bridge `make run` starts (devstack/grpcweb_bridge.py).
+
+Behind them: the real prompt and image services, and a scripted ConversationService whose
+WatchMessage fails after its first message or hangs until cancelled (what the real one does
+only under faults). For Envoy only the addresses change (loopback, free ports); routes,
+filters, CORS, health checks and timeouts are the production file's. Requests are what a
+browser's gRPC-web client sends over HTTP/1.1: framed protobuf, ``x-grpc-web``, an ``Origin``,
+status in a trailer frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import copy
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+import yaml
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+
+from devstack import grpcweb_bridge
+from image_svc import app as image_app
+from image_svc.settings import Settings as ImageSettings
+from mesh.errors import Unavailable
+from mesh.server import ServiceBinding, bind
+from mesh.settings import ServerSettings
+from photofun.v1 import (
+    common_pb2,
+    conversation_service_pb2_grpc,
+    image_service_pb2,
+    prompt_service_pb2,
+    prompt_service_pb2_grpc,
+)
+from photofun.v1 import conversation_service_pb2 as conversation_pb2
+from prompt_svc import app as prompt_app
+from prompt_svc.settings import Settings as PromptSettings
+from tests.conftest import StartServer
+from tests.deploy.conftest import ENVOY_YAML, Json, load_yaml
+
+ORIGIN = "http://localhost:5173"
+GRPC_WEB = {
+    "content-type": "application/grpc-web+proto",
+    "x-grpc-web": "1",
+    "x-user-agent": "connect-es/2.2",
+    "origin": ORIGIN,
+}
+PROMPTS, IMAGES, CONVERSATIONS = grpcweb_bridge.PUBLIC_SERVICES
+DETECT = f"/{PROMPTS}/DetectIntent"
+ANGLES = f"/{IMAGES}/GenerateAngles"
+WATCH = f"/{CONVERSATIONS}/WatchMessage"
+GET_MESSAGE = f"/{CONVERSATIONS}/GetMessage"
+MOCK_LATENCY = 0.4  # seconds per image; one at a time, so views arrive that far apart
+
+
+@dataclass
+class Reply:
+    """A gRPC-web response: HTTP status and headers, the messages, the trailers."""
+
+    http_status: int
+    headers: httpx.Headers
+    messages: list[bytes]
+    trailers: dict[str, str]
+
+    @property
+    def grpc_status(self) -> str | None:
+        # A trailers-only answer carries the status in the headers.
+        return self.trailers.get("grpc-status") or self.headers.get("grpc-status")
+
+
+def frame(message: Message) -> bytes:
+    data = message.SerializeToString()
+    return b"\x00" + len(data).to_bytes(4, "big") + data
+
+
+def unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
+    messages: list[bytes] = []
+    trailers: dict[str, str] = {}
+    at = 0
+    while at < len(body):
+        flags, size = body[at], int.from_bytes(body[at + 1 : at + 5], "big")
+        chunk, at = body[at + 5 : at + 5 + size], at + 5 + size
+        if flags & 0x80:
+            for line in chunk.decode().split("\r\n"):
+                if line:
+                    name, _, value = line.partition(":")
+                    trailers[name.strip().lower()] = value.strip()
+        else:
+            messages.append(chunk)
+    return messages, trailers
+
+
+def local_config(ports: dict[str, int]) -> Json:
+    """envoy.yaml with loopback addresses and free ports; everything else as committed."""
+    config = copy.deepcopy(load_yaml(ENVOY_YAML))
+    config["admin"]["address"]["socket_address"]["port_value"] = 0
+    for listener in config["static_resources"]["listeners"]:
+        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
+    for cluster in config["static_resources"]["clusters"]:
+        for group in cluster["load_assignment"]["endpoints"]:
+            for endpoint in group["lb_endpoints"]:
+                address = endpoint["endpoint"]["address"]["socket_address"]
+                address.update(address="127.0.0.1", port_value=ports[cluster["name"]])
+    return config
+
+
+class Edge:
+    """A running edge (``envoy`` or ``bridge``) and its listener URL."""
+
+    def __init__(self, kind: str, url: str) -> None:
+        self.kind = kind
+        self.url = url
+
+    async def call(
+        self, client: httpx.AsyncClient, path: str, request: Message, **headers: str
+    ) -> Reply:
+        response = await client.post(
+            self.url + path, content=frame(request), headers={**GRPC_WEB, **headers}
+        )
+        messages, trailers = unframe(response.content)
+        return Reply(response.status_code, response.headers, messages, trailers)
+
+
+class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceServicer):
+    """WatchMessage and GetMessage doing what the test's message id asks for."""
+
+    def __init__(self) -> None:
+        self.cancelled = asyncio.Event()
+
+    async def WatchMessage(
+        self, request: conversation_pb2.WatchMessageRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[conversation_pb2.WatchMessageResponse]:
+        yield conversation_pb2.WatchMessageResponse(
+            event=conversation_pb2.MESSAGE_EVENT_SNAPSHOT,
+            message=conversation_pb2.Message(message_id=request.message_id),
+            resume_token="1",
+        )
+        if request.message_id == "fails-after-one":
+            raise Unavailable("the store went away mid-stream", reason="STORE_UNAVAILABLE")
+        if request.message_id == "hangs":
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled.set()
+                raise
+
+    async def GetMessage(
+        self, request: conversation_pb2.GetMessageRequest, context: grpc.aio.ServicerContext
+    ) -> conversation_pb2.GetMessageResponse:
+        # Echo what arrived as metadata, and send some back as headers and trailers.
+        seen = dict(context.invocation_metadata() or ())
+        await context.send_initial_metadata((("x-echo-header", "initial"),))
+        context.set_trailing_metadata((("x-echo-trailer", "final"), ("x-raw-bin", b"\x00\xff")))
+        return conversation_pb2.GetMessageResponse(
+            message=conversation_pb2.Message(
+                message_id=request.message_id,
+                prompt=str(seen.get("authorization", "")),
+                reply=repr(seen.get("x-trace-bin")),
+                request_id=str(seen.get("x-request-id", "")),
+            )
+        )
+
+
+@dataclass
+class Upstreams:
+    """The services behind the edge."""
+
+    ports: dict[str, int]
+    conversations: ScriptedConversations
+
+
+@pytest.fixture
+async def upstreams(start_server: StartServer) -> Upstreams:
+    prompt = await start_server(
+        prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url="http://m")
+    )
+    image = await start_server(
+        image_app.build,
+        ImageSettings(render_mode="thread", mock_latency=MOCK_LATENCY, max_concurrency=1),
+    )
+    scripted = ScriptedConversations()
+
+    async def build_scripted(settings: object, stack: object) -> list[ServiceBinding]:
+        del settings, stack
+        add = conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server
+        return [bind(scripted, add, CONVERSATIONS)]
+
+    conversation = await start_server(build_scripted, ServerSettings())
+    ports = {
+        "prompt_svc": prompt.port,
+        "image_svc": image.port,
+        "conversation_svc": conversation.port,
+    }
+    return Upstreams(ports, scripted)
+
+
+@pytest.fixture(params=["envoy", "bridge"])
+async def edge(
+    request: pytest.FixtureRequest, upstreams: Upstreams, tmp_path: Path
+) -> AsyncIterator[Edge]:
+    if request.param == "envoy":
+        envoy_binary: Path = request.getfixturevalue("envoy_binary")
+        async with _envoy(envoy_binary, upstreams.ports, tmp_path) as edge:
+            yield edge
+    else:
+        async with _bridge(upstreams.ports) as edge:
+            yield edge
+
+
+@contextlib.asynccontextmanager
+async def _envoy(binary: Path, ports: dict[str, int], tmp_path: Path) -> AsyncIterator[Edge]:
+    config, admin_file, log = tmp_path / "envoy.yaml", tmp_path / "admin", tmp_path / "envoy.log"
+    config.write_text(yaml.safe_dump(local_config(ports)))
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(binary),
+            *("-c", str(config), "--admin-address-path", str(admin_file)),
+            *("--disable-hot-restart", "--concurrency", "1", "-l", "warning"),
+            stdout=sink,
+            stderr=sink,
+        )
+    try:
+        yield await _wait_until_ready(process, admin_file, log, list(ports))
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def _bridge(ports: dict[str, int]) -> AsyncIterator[Edge]:
+    services = {"prompt_svc": PROMPTS, "image_svc": IMAGES, "conversation_svc": CONVERSATIONS}
+    upstreams = {services[name]: f"127.0.0.1:{port}" for name, port in ports.items()}
+    runner, port = await grpcweb_bridge.start(
+        grpcweb_bridge.BridgeConfig(upstreams), "127.0.0.1", 0
+    )
+    try:
+        yield Edge("bridge", f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
+
+
+async def _wait_until_ready(
+    process: asyncio.subprocess.Process, admin_file: Path, log: Path, clusters: list[str]
+) -> Edge:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                break
+            written = await asyncio.to_thread(_read, admin_file)
+            if written:
+                admin = "http://" + written
+                with contextlib.suppress(httpx.TransportError):
+                    listeners = (await client.get(f"{admin}/listeners?format=json")).json()
+                    status = (await client.get(f"{admin}/clusters?format=json")).json()
+                    if all(_healthy(status, name) for name in clusters):
+                        (listener,) = listeners["listener_statuses"]
+                        port = listener["local_address"]["socket_address"]["port_value"]
+                        return Edge("envoy", f"http://127.0.0.1:{port}")
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"Envoy did not become ready:\n{_read(log)[-4000:]}")
+
+
+def _read(path: Path) -> str:
+    """A file's text, stripped; empty while it does not exist yet."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _healthy(status: Json, cluster: str) -> bool:
+    """True when every host of ``cluster`` passed its active (gRPC) health check."""
+    for entry in status.get("cluster_statuses", []):
+        if entry["name"] == cluster:
+            hosts = entry.get("host_statuses", [])
+            return bool(hosts) and all(
+                host["health_status"].get("eds_health_status") == "HEALTHY"
+                and not host["health_status"].get("failed_active_health_check")
+                for host in hosts
+            )
+    return False
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30) as http:
+        yield http
+
+
+async def test_a_unary_call_reaches_the_service_with_cors_and_request_id(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    request = prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")
+    reply = await edge.call(client, DETECT, request, **{"x-request-id": "req-edge-1"})
+    assert reply.http_status == 200
+    assert reply.grpc_status == "0", reply
+    (message,) = reply.messages
+    answer = prompt_service_pb2.DetectIntentResponse.FromString(message)
+    assert answer.intent == common_pb2.INTENT_GENERATE_IMAGE
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    exposed = reply.headers["access-control-expose-headers"]
+    assert {"grpc-status", "grpc-message", "grpc-status-details-bin"} <= {
+        h.strip() for h in exposed.split(",")
+    }
+    assert reply.headers["x-request-id"] == "req-edge-1"
+
+
+async def test_an_error_reaches_the_browser_with_code_message_and_details(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    reply = await edge.call(client, DETECT, prompt_service_pb2.DetectIntentRequest(prompt=""))
+    assert reply.grpc_status == "3", reply  # INVALID_ARGUMENT
+    message = reply.trailers.get("grpc-message") or reply.headers.get("grpc-message")
+    assert message
+    details = reply.trailers.get("grpc-status-details-bin") or reply.headers.get(
+        "grpc-status-details-bin"
+    )
+    assert details
+
+
+async def test_angles_stream_through_one_by_one(edge: Edge, client: httpx.AsyncClient) -> None:
+    request = image_service_pb2.GenerateAnglesRequest(
+        subject=common_pb2.Subject(text="a red car"),
+        angles=[common_pb2.ANGLE_FRONT, common_pb2.ANGLE_SIDE, common_pb2.ANGLE_REAR],
+        width=128,
+        height=128,
+    )
+    arrivals: list[float] = []
+    body = b""
+    started = time.monotonic()
+    async with client.stream(
+        "POST", edge.url + ANGLES, content=frame(request), headers=GRPC_WEB
+    ) as response:
+        async for chunk in response.aiter_raw():
+            arrivals.append(time.monotonic() - started)
+            body += chunk
+    messages, trailers = unframe(body)
+    assert trailers["grpc-status"] == "0", trailers
+    views = [image_service_pb2.GenerateAnglesResponse.FromString(m) for m in messages]
+    assert [v.angle for v in views] == list(request.angles)
+    assert all(v.HasField("image") for v in views)
+    # Envoy forwards each view as it comes: the first long before the stream ends.
+    assert arrivals[0] < arrivals[-1] - MOCK_LATENCY, arrivals
+
+
+async def test_the_callers_deadline_is_honoured(edge: Edge, client: httpx.AsyncClient) -> None:
+    request = image_service_pb2.GenerateAnglesRequest(
+        subject=common_pb2.Subject(text="a red car"), angles=[common_pb2.ANGLE_FRONT]
+    )
+    reply = await edge.call(client, ANGLES, request, **{"grpc-timeout": "100m"})
+    assert reply.grpc_status == "4", reply  # DEADLINE_EXCEEDED
+
+
+async def test_preflight_answers_allowed_origins_only(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    asked = {
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type,x-grpc-web,x-user-agent,authorization",
+    }
+    allowed = await client.options(edge.url + DETECT, headers={**asked, "origin": ORIGIN})
+    assert allowed.status_code in (200, 204)  # Envoy: 200, the bridge: 204 (no body)
+    assert allowed.headers["access-control-allow-origin"] == ORIGIN
+    assert "x-grpc-web" in allowed.headers["access-control-allow-headers"]
+    other = await client.options(
+        edge.url + DETECT, headers={**asked, "origin": "https://evil.example"}
+    )
+    assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        "/",
+    ],
+)
+async def test_operator_services_are_not_exposed(
+    edge: Edge, client: httpx.AsyncClient, path: str
+) -> None:
+    reply = await edge.call(client, path, prompt_service_pb2.DetectIntentRequest())
+    assert not reply.messages, reply
+    assert reply.grpc_status == str(grpc.StatusCode.UNIMPLEMENTED.value[0]), reply
+
+
+async def test_plain_grpc_clients_use_the_same_port(edge: Edge) -> None:
+    if edge.kind == "bridge":
+        pytest.skip("the dev bridge speaks only gRPC-web; plain gRPC goes to the service ports")
+    async with grpc.aio.insecure_channel(edge.url.removeprefix("http://")) as channel:
+        stub = prompt_service_pb2_grpc.PromptServiceStub(channel)
+        answer = await stub.DetectIntent(
+            prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio"), timeout=10
+        )
+        assert answer.intent == common_pb2.INTENT_GENERATE_IMAGE
+        health: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
+        health = channel.unary_unary("/grpc.health.v1.Health/Check")
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await health(b"", timeout=10)
+        assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_an_error_after_the_first_message_arrives_in_the_trailers(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    request = conversation_pb2.WatchMessageRequest(message_id="fails-after-one")
+    reply = await edge.call(client, WATCH, request)
+    assert reply.http_status == 200
+    (first,) = reply.messages
+    snapshot = conversation_pb2.WatchMessageResponse.FromString(first)
+    assert snapshot.message.message_id == "fails-after-one"
+    assert reply.trailers["grpc-status"] == str(grpc.StatusCode.UNAVAILABLE.value[0]), reply
+    assert reply.trailers["grpc-message"] == "the store went away mid-stream"
+    raw = reply.trailers["grpc-status-details-bin"]
+    status = status_pb2.Status.FromString(base64.b64decode(raw + "=" * (-len(raw) % 4)))
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info)
+    assert info.reason == "STORE_UNAVAILABLE"
+
+
+async def test_a_browser_that_goes_away_cancels_the_upstream_call(
+    edge: Edge, client: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    request = conversation_pb2.WatchMessageRequest(message_id="hangs")
+    async with client.stream(
+        "POST", edge.url + WATCH, content=frame(request), headers=GRPC_WEB
+    ) as response:
+        async for chunk in response.aiter_raw():
+            assert chunk[0] == 0  # the snapshot's message frame; the stream stays open
+            break
+    # Leaving the block closes the connection mid-stream, as a closed tab does.
+    assert not upstreams.conversations.cancelled.is_set()
+    await asyncio.wait_for(upstreams.conversations.cancelled.wait(), 5)
+
+
+async def test_metadata_goes_both_ways(edge: Edge, client: httpx.AsyncClient) -> None:
+    binary = base64.b64encode(b"\x01\x02\xfe").decode().rstrip("=")
+    reply = await edge.call(
+        client,
+        GET_MESSAGE,
+        conversation_pb2.GetMessageRequest(message_id="m1"),
+        authorization="Bearer abc.def",
+        **{"x-trace-bin": binary, "x-request-id": "req-meta-1"},
+    )
+    assert reply.grpc_status == "0", reply
+    (message,) = reply.messages
+    echoed = conversation_pb2.GetMessageResponse.FromString(message).message
+    assert echoed.prompt == "Bearer abc.def"
+    assert echoed.reply == repr(b"\x01\x02\xfe")  # -bin headers arrive decoded
+    assert echoed.request_id == "req-meta-1"
+    assert reply.headers["x-echo-header"] == "initial"
+    assert reply.trailers["x-echo-trailer"] == "final"
+    assert base64.b64decode(reply.trailers["x-raw-bin"] + "==") == b"\x00\xff"
+
+
+async def test_an_unknown_method_of_a_routed_service_is_unimplemented(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    reply = await edge.call(
+        client, f"/{CONVERSATIONS}/NoSuchMethod", conversation_pb2.GetMessageRequest()
+    )
+    assert reply.grpc_status == str(grpc.StatusCode.UNIMPLEMENTED.value[0]), reply
+
+
+async def test_grpc_web_text_is_understood(edge: Edge, client: httpx.AsyncClient) -> None:
+    request = prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")
+    response = await client.post(
+        edge.url + DETECT,
+        content=base64.b64encode(frame(request)),
+        # As grpc-web's JS client in text mode; Envoy answers in text only when asked to.
+        headers={
+            **GRPC_WEB,
+            "content-type": "application/grpc-web-text",
+            "accept": "application/grpc-web-text",
+        },
+    )
+    assert response.headers["content-type"].startswith("application/grpc-web-text")
+    body = _decode_text_body(response.content)
+    messages, trailers = unframe(body)
+    assert trailers["grpc-status"] == "0", trailers
+    answer = prompt_service_pb2.DetectIntentResponse.FromString(messages[0])
+    assert answer.intent == common_pb2.INTENT_GENERATE_IMAGE
+
+
+def _decode_text_body(body: bytes) -> bytes:
+    """A grpc-web-text body: base64 chunks, each padded on its own (so decode per chunk)."""
+    out = b""
+    text = body.decode("ascii")
+    while text:
+        # A chunk ends at its padding or at a multiple of 4 characters before the next one.
+        end = text.find("=")
+        if end == -1:
+            out += base64.b64decode(text)
+            break
+        end = end + 1 + (text[end + 1 : end + 2] == "=")
+        out += base64.b64decode(text[:end])
+        text = text[end:]
+    return out
