@@ -33,6 +33,8 @@ class RaisingImageService(image_service_pb2_grpc.ImageServiceServicer):
     ) -> image_service_pb2.GenerateResponse:
         if request.prompt in ERRORS:
             raise ERRORS[request.prompt]
+        if request.prompt == "with-trailers":
+            context.set_trailing_metadata((("x-handler", "kept"),))
         return image_service_pb2.GenerateResponse(request_id=request.request_id)
 
     async def GenerateAngles(
@@ -133,3 +135,16 @@ async def test_methods_not_built_yet_answer_unimplemented(
         await stub.EditImage(image_service_pb2.EditImageRequest())
     got = details_of(caught.value)
     assert (got.code, got.reason) == (grpc.StatusCode.UNIMPLEMENTED, "UNIMPLEMENTED")
+
+
+async def test_the_request_id_is_added_to_the_handlers_trailers_not_instead_of_them(
+    stub: image_service_pb2_grpc.ImageServiceAsyncStub,
+) -> None:
+    call = stub.Generate(
+        image_service_pb2.GenerateRequest(prompt="with-trailers"),
+        metadata=(("x-request-id", "req-trail"),),
+    )
+    await call
+    trailers = dict(await call.trailing_metadata() or ())
+    assert trailers["x-handler"] == "kept"
+    assert trailers["x-request-id"] == "req-trail"
