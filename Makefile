@@ -12,7 +12,7 @@ BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/photofun/v1/*.proto)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help env gen gen-check lint fmt test pytest run bench clean
+.PHONY: help env gen gen-check lint fmt test pytest run web bench clean
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,7 @@ lint: env  ## ruff, mypy (strict), buf lint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(BUF) lint
+	node_modules/.bin/tsc -p web/tsconfig.json
 
 fmt: env  ## format and autofix
 	$(VENV)/bin/ruff format .
@@ -61,9 +62,11 @@ pytest: env  ## only the pytest suite
 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 
-run: env gen  ## the whole stack on embedded defaults (Ctrl-C stops it)
+run: env gen web  ## the whole stack on embedded defaults, with the web page (Ctrl-C stops it)
 	$(PY) -m devstack
 
+web: env  ## build the browser page into web/dist (esbuild)
+	node web/build.mjs
 
 BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py
 

@@ -50,7 +50,7 @@ from photofun.v1 import (  # noqa: F401  (importing registers the service descri
 )
 
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # the gRPC default receive limit of the services
-MAX_RESPONSE_MESSAGE_BYTES = 16 * 1024 * 1024
+MAX_RESPONSE_MESSAGE_BYTES = 32 * 1024 * 1024  # as the services send
 PUBLIC_SERVICES = (
     "photofun.v1.PromptService",
     "photofun.v1.ImageService",

@@ -19,6 +19,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -136,7 +137,9 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
         self.cancelled = asyncio.Event()
 
     async def WatchMessage(
-        self, request: conversation_pb2.WatchMessageRequest, context: grpc.aio.ServicerContext
+        self,
+        request: conversation_pb2.WatchMessageRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[conversation_pb2.WatchMessageResponse]:
         yield conversation_pb2.WatchMessageResponse(
             event=conversation_pb2.MESSAGE_EVENT_SNAPSHOT,
@@ -153,7 +156,9 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
                 raise
 
     async def GetMessage(
-        self, request: conversation_pb2.GetMessageRequest, context: grpc.aio.ServicerContext
+        self,
+        request: conversation_pb2.GetMessageRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
     ) -> conversation_pb2.GetMessageResponse:
         # Echo what arrived as metadata, and send some back as headers and trailers.
         seen = dict(context.invocation_metadata() or ())
@@ -186,7 +191,7 @@ async def upstreams(start_server: StartServer) -> Upstreams:
         image_app.build,
         ImageSettings(render_mode="thread", mock_latency=MOCK_LATENCY, max_concurrency=1),
     )
-    scripted = ScriptedConversations()
+    scripted = ScriptedConversations()  # type: ignore[abstract]  # the other RPCs: UNIMPLEMENTED
 
     async def build_scripted(settings: object, stack: object) -> list[ServiceBinding]:
         del settings, stack

@@ -1,0 +1,155 @@
+"""A person in a browser: headless Debian Chromium, driven by Playwright, on the page the dev
+bridge serves, against the whole stack as real processes (what `make run` starts).
+
+Chromium comes from Debian (`apt-get install -y chromium`; `.ci/run` installs it). Without it the
+test is skipped with the reason, unless ``PHOTOFUN_REQUIRE_BROWSER=1`` (CI) makes that a failure.
+The screenshot lands in ``test-results/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Page, async_playwright, expect
+
+from devstack.running import RunningStack, running_stack
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+REPO = Path(__file__).resolve().parents[2]
+SHOTS = REPO / "test-results" / "browser"
+CLIO = "2019 Renault Clio blue hatchback, front side rear"
+LATENCY = 0.6  # seconds per view, one view at a time: arrivals are visibly apart
+# What the probe of this machine found Chromium needs here (closed network, root, no GPU).
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium (checked before any stack starts)."""
+    found = os.environ.get("PHOTOFUN_CHROMIUM") or shutil.which("chromium") or ""
+    if not found:
+        why = "no Chromium: `apt-get install -y chromium` (or set PHOTOFUN_CHROMIUM)"
+        if os.environ.get("PHOTOFUN_REQUIRE_BROWSER") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
+    return found
+
+
+@pytest.fixture(scope="module")
+def built_page() -> Path:
+    """The page as `make web` builds it, from the sources under test."""
+    subprocess.run(["node", str(REPO / "web" / "build.mjs")], check=True, cwd=REPO)
+    return REPO / "web" / "dist"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(
+    chromium: str, built_page: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningStack]:
+    del chromium, built_page  # needed first, not used here
+    env = {
+        "IMAGE_SVC_MOCK_LATENCY": str(LATENCY),
+        "IMAGE_SVC_MAX_CONCURRENCY": "1",
+        "IMAGE_SVC_RENDER_WORKERS": "1",
+    }
+    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(stack: RunningStack, chromium: str) -> AsyncIterator[Page]:
+    with tempfile.TemporaryDirectory() as profile:
+        async with async_playwright() as playwright:
+            context = await playwright.chromium.launch_persistent_context(
+                profile,
+                executable_path=chromium,
+                headless=True,
+                args=CHROMIUM_FLAGS,
+                viewport={"width": 1280, "height": 860},
+            )
+            try:
+                tab = context.pages[0] if context.pages else await context.new_page()
+                problems: list[str] = []
+                tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+                tab.on(
+                    "console",
+                    lambda msg: (
+                        problems.append(f"console {msg.type}: {msg.text}")
+                        if msg.type == "error"
+                        else None
+                    ),
+                )
+                await tab.goto(f"http://127.0.0.1:{stack.ports.web}/")
+                yield tab
+                assert not problems, problems
+            finally:
+                await context.close()
+
+
+async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page) -> None:
+    await page.get_by_test_id("new-conversation").click()
+    await expect(page.get_by_test_id("conversation-item")).not_to_have_count(0)
+
+    # Note when each image enters the page, as the person would see it.
+    await page.evaluate(
+        """() => {
+            window.__arrivals = [];
+            new MutationObserver(() => {
+                const now = document.querySelectorAll('[data-testid="angle-image"]').length;
+                while (window.__arrivals.length < now) window.__arrivals.push(performance.now());
+            }).observe(document.body, {childList: true, subtree: true});
+        }"""
+    )
+    await page.get_by_test_id("prompt-input").fill(CLIO)
+    await page.get_by_test_id("send-button").click()
+
+    card = page.get_by_test_id("message-card").last
+    await expect(card).to_have_attribute("data-status", "PROCESSING", timeout=10_000)
+    images = card.get_by_test_id("angle-image")
+    await expect(images).to_have_count(3, timeout=90_000)
+    await expect(card).to_have_attribute("data-status", "DONE", timeout=30_000)
+
+    angles = {await img.get_attribute("data-angle") for img in await images.all()}
+    assert angles == {"FRONT", "SIDE", "REAR"}
+    for img in await images.all():
+        assert (await img.get_attribute("data-seed") or "").isdigit()
+        # The picture itself came from the Media stand-in and decoded.
+        assert await img.evaluate("el => el.complete && el.naturalWidth > 0")
+    await expect(card.get_by_test_id("intent")).not_to_be_empty()
+    await expect(card.get_by_test_id("refined-prompt")).to_contain_text("Clio")
+
+    arrivals = await page.evaluate("() => window.__arrivals")
+    assert len(arrivals) == 3, arrivals
+    # Streamed: the views arrived apart, not all at once at the end.
+    assert (arrivals[2] - arrivals[0]) / 1000 > LATENCY, arrivals
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / "clio.png"), full_page=True)
+
+
+async def test_a_rejected_message_is_explained_in_words(page: Page) -> None:
+    await page.get_by_test_id("new-conversation").click()
+    await page.get_by_test_id("prompt-input").fill("a red car " * 500)  # past the length limit
+    await page.get_by_test_id("send-button").click()
+    banner = page.get_by_test_id("error-banner")
+    await expect(banner).to_be_visible(timeout=10_000)
+    text = (await banner.inner_text()).lower()
+    assert "prompt" in text, text
+    assert "object" not in text, text  # never "[object Object]"

@@ -1,0 +1,123 @@
+/** Where the API is, who the user is, and the typed client that talks gRPC-web to it. */
+
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createGrpcWebTransport } from "@connectrpc/connect-web";
+
+import { ConversationService } from "./gen/photofun/v1/conversation_service_pb";
+
+export type ConversationClient = Client<typeof ConversationService>;
+
+/** The page's runtime settings, read from `config.json` next to the page. */
+export interface Config {
+  /** Origin (and optional path) serving gRPC-web; the page's own origin when not given. */
+  grpcWebUrl: string;
+  /** A ready-made token for local development; when set, nobody has to sign in. */
+  devToken: string | undefined;
+}
+
+/** Reads `config.json`; a missing or unreadable file means "same origin, no dev token". */
+export async function loadConfig(): Promise<Config> {
+  const fallback: Config = { grpcWebUrl: window.location.origin, devToken: undefined };
+  let raw: unknown;
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (!response.ok) return fallback;
+    raw = await response.json();
+  } catch {
+    return fallback;
+  }
+  if (typeof raw !== "object" || raw === null) return fallback;
+  const { grpcWebUrl, devToken } = raw as Record<string, unknown>;
+  return {
+    grpcWebUrl:
+      typeof grpcWebUrl === "string" && grpcWebUrl.trim() !== ""
+        ? grpcWebUrl.trim().replace(/\/+$/, "")
+        : window.location.origin,
+    devToken: typeof devToken === "string" && devToken.trim() !== "" ? devToken.trim() : undefined,
+  };
+}
+
+const STORAGE_KEY = "photofun.token";
+
+/**
+ * The bearer token to send: the configured dev token, else the one the user pasted.
+ * A rejected dev token is set aside for the rest of the visit so a pasted one can take over.
+ */
+export class TokenStore {
+  private devTokenRejected = false;
+  private pasted: string | undefined = readStorage();
+
+  constructor(private readonly devToken: string | undefined) {}
+
+  /** The token for the next call, or undefined when the user has to sign in. */
+  get(): string | undefined {
+    if (this.devToken !== undefined && !this.devTokenRejected) return this.devToken;
+    return this.pasted;
+  }
+
+  /** True when the token in use is one the user pasted (so "Sign out" makes sense). */
+  get usesPastedToken(): boolean {
+    return this.get() !== undefined && this.get() === this.pasted;
+  }
+
+  /** Uses a pasted token from now on and remembers it across visits. */
+  save(token: string): void {
+    this.pasted = token;
+    this.devTokenRejected = true;
+    writeStorage(token);
+  }
+
+  /** Forgets the token in use after the server refused it or the user signed out. */
+  forget(): void {
+    if (this.devToken !== undefined && !this.devTokenRejected) {
+      this.devTokenRejected = true;
+      return;
+    }
+    this.pasted = undefined;
+    writeStorage(undefined);
+  }
+}
+
+// Storage can be disabled (private mode, strict settings); the token then lasts for the visit.
+function readStorage(): string | undefined {
+  try {
+    return localStorage.getItem(STORAGE_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeStorage(token: string | undefined): void {
+  try {
+    if (token === undefined) localStorage.removeItem(STORAGE_KEY);
+    else localStorage.setItem(STORAGE_KEY, token);
+  } catch {
+    // Kept in memory only.
+  }
+}
+
+/** Adds `authorization: Bearer <token>` to every call. */
+function bearer(tokens: TokenStore): Interceptor {
+  return (next) => async (req) => {
+    const token = tokens.get();
+    if (token !== undefined) req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+}
+
+/** The ConversationService client over binary gRPC-web. */
+export function createConversationClient(config: Config, tokens: TokenStore): ConversationClient {
+  const transport = createGrpcWebTransport({
+    baseUrl: config.grpcWebUrl,
+    useBinaryFormat: true,
+    interceptors: [bearer(tokens)],
+  });
+  return createClient(ConversationService, transport);
+}
+
+/** A fresh idempotency key; `crypto.randomUUID` exists only on secure (https/localhost) pages. */
+export function newIdempotencyKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,490 @@
+/** PhotoFun Studio in the browser: wires the views to the ConversationService. */
+
+import { Code, ConnectError } from "@connectrpc/connect";
+
+import {
+  createConversationClient,
+  loadConfig,
+  newIdempotencyKey,
+  TokenStore,
+  type ConversationClient,
+} from "./api";
+import { Composer, type Draft } from "./composer";
+import { h } from "./dom";
+import { describe, isAbort, isUnauthenticated, problemText } from "./errors";
+import {
+  MessageStatus,
+  type Conversation,
+  type Message,
+} from "./gen/photofun/v1/conversation_service_pb";
+import { MessageView } from "./message-view";
+import { confirmDialog, ErrorBanner, Lightbox } from "./overlays";
+import { conversationTitle, Sidebar } from "./sidebar";
+import { SignInPanel } from "./signin";
+import { ThreadView } from "./thread";
+import { watchMessage } from "./watch";
+
+const CONVERSATION_PAGE = 30;
+const MESSAGE_PAGE = 100;
+/** Messages are listed oldest first; a very long conversation is cut after this many pages. */
+const MAX_MESSAGE_PAGES = 20;
+
+/** The conversation on screen; its AbortController ends its calls and watches on leaving it. */
+interface OpenConversation {
+  id: string;
+  abort: AbortController;
+  views: Map<string, MessageView>;
+  watching: Set<string>;
+}
+
+class App {
+  private readonly sidebar: Sidebar;
+  private readonly composer: Composer;
+  private readonly thread: ThreadView;
+  private readonly banner = new ErrorBanner();
+  private readonly lightbox = new Lightbox();
+  private readonly signIn: SignInPanel;
+  private readonly shell: HTMLElement;
+
+  private conversations: Conversation[] = [];
+  private nextPageToken = "";
+  private listLoading = true;
+  private listError = "";
+  private loadingMore = false;
+  /** The CreateConversation in flight; a send waits for it rather than racing it. */
+  private creating: Promise<OpenConversation | undefined> | undefined;
+  private open: OpenConversation | undefined;
+  /** Aborted on sign-out, ending every call of the signed-in user. */
+  private session = new AbortController();
+  /** The key of a send that failed, reused if the same draft is sent again (no duplicates). */
+  private retry: { draft: string; key: string } | undefined;
+
+  constructor(
+    private readonly client: ConversationClient,
+    private readonly tokens: TokenStore,
+    root: HTMLElement,
+  ) {
+    this.sidebar = new Sidebar({
+      create: () => void this.createConversation(),
+      select: (id) => this.navigate(id),
+      remove: (c) => void this.remove(c),
+      more: () => void this.loadConversations(true),
+      reload: () => void this.loadConversations(false),
+      signOut: () => this.signOut(),
+    });
+    this.composer = new Composer((draft) => this.send(draft));
+    this.thread = new ThreadView(this.composer.el, (text) => this.composer.fill(text));
+    this.signIn = new SignInPanel((token) => {
+      this.tokens.save(token);
+      this.start();
+    });
+    this.shell = h("div", { class: "app", hidden: true }, this.sidebar.el, this.thread.el);
+    root.replaceChildren(this.shell, this.signIn.el, this.banner.el, this.lightbox.el);
+    window.addEventListener("popstate", () => this.route());
+    window.addEventListener("hashchange", () => this.route());
+    // Keeps "5 minutes ago" honest.
+    window.setInterval(() => this.renderSidebar(), 60_000);
+  }
+
+  /** Options for calls that outlive a conversation switch but not a sign-out. */
+  private get sessionCall(): { signal: AbortSignal } {
+    return { signal: this.session.signal };
+  }
+
+  boot(): void {
+    if (this.tokens.get() === undefined) this.showSignIn("");
+    else this.start();
+  }
+
+  private start(): void {
+    this.session = new AbortController();
+    this.conversations = [];
+    this.nextPageToken = "";
+    this.signIn.hide();
+    this.shell.hidden = false;
+    void this.loadConversations(false);
+    this.route();
+  }
+
+  // --- navigation ---------------------------------------------------------------------------
+
+  /** Opens the conversation named in the URL (#/c/<id>), or the welcome screen. */
+  private route(): void {
+    if (this.shell.hidden) return;
+    const id = /^#\/c\/([0-9a-fA-F]+)$/.exec(window.location.hash)?.[1] ?? "";
+    if (id === "") {
+      this.close();
+      this.thread.showWelcome();
+      document.title = "PhotoFun Studio";
+      this.renderSidebar();
+    } else if (this.open?.id !== id) {
+      void this.openConversation(id);
+    }
+  }
+
+  private navigate(id: string): void {
+    if (this.open?.id === id) return;
+    window.history.pushState(null, "", `#/c/${id}`);
+    this.route();
+  }
+
+  private close(): void {
+    this.open?.abort.abort();
+    this.open = undefined;
+  }
+
+  private begin(id: string): OpenConversation {
+    this.close();
+    const open: OpenConversation = {
+      id,
+      abort: new AbortController(),
+      views: new Map(),
+      watching: new Set(),
+    };
+    this.open = open;
+    this.renderSidebar();
+    return open;
+  }
+
+  private async openConversation(id: string): Promise<void> {
+    const open = this.begin(id);
+    const known = this.conversations.find((c) => c.conversationId === id);
+    this.showHeading(known);
+    this.thread.showLoading();
+    try {
+      const signal = open.abort.signal;
+      const [conversation, messages] = await Promise.all([
+        this.client.getConversation({ conversationId: id }, { signal }),
+        this.listMessages(id, signal),
+      ]);
+      if (this.open !== open) return;
+      if (conversation.conversation !== undefined) this.upsert(conversation.conversation, false);
+      this.showHeading(conversation.conversation);
+      const views = messages.map((m) => this.viewFor(open, m));
+      this.thread.showMessages(views);
+      for (const view of views) {
+        if (view.status === MessageStatus.PROCESSING) this.watch(open, view);
+      }
+    } catch (err) {
+      if (this.open !== open || isAbort(err, open.abort.signal)) return;
+      if (isUnauthenticated(err)) {
+        this.requireSignIn(err);
+        return;
+      }
+      const problem = describe(err);
+      const text =
+        problem.code === Code.NotFound || problem.code === Code.InvalidArgument
+          ? "It does not exist, or it was deleted."
+          : problemText(problem);
+      this.thread.setHeading("Conversation", undefined);
+      this.thread.showProblem(text, () => void this.openConversation(id));
+    }
+  }
+
+  private async listMessages(conversationId: string, signal: AbortSignal): Promise<Message[]> {
+    const messages: Message[] = [];
+    let pageToken = "";
+    for (let page = 0; page < MAX_MESSAGE_PAGES; page++) {
+      const res = await this.client.listMessages(
+        { conversationId, pageSize: MESSAGE_PAGE, pageToken },
+        { signal },
+      );
+      messages.push(...res.messages);
+      pageToken = res.nextPageToken;
+      if (pageToken === "") break;
+    }
+    return messages;
+  }
+
+  private showHeading(c: Conversation | undefined): void {
+    const title = c === undefined ? "Conversation" : conversationTitle(c);
+    this.thread.setHeading(title, c?.messageCount);
+    document.title = `${title} — PhotoFun Studio`;
+  }
+
+  // --- conversations ------------------------------------------------------------------------
+
+  private async loadConversations(more: boolean): Promise<void> {
+    if (more && (this.loadingMore || this.nextPageToken === "")) return;
+    if (more) this.loadingMore = true;
+    else {
+      this.listLoading = true;
+      this.listError = "";
+    }
+    this.renderSidebar();
+    try {
+      const res = await this.client.listConversations(
+        { pageSize: CONVERSATION_PAGE, pageToken: more ? this.nextPageToken : "" },
+        this.sessionCall,
+      );
+      const fresh = more ? this.conversations : [];
+      for (const c of res.conversations) {
+        if (!fresh.some((known) => known.conversationId === c.conversationId)) fresh.push(c);
+      }
+      // One created while the first page was loading stays on top.
+      if (!more) {
+        for (const c of this.conversations) {
+          if (!fresh.some((known) => known.conversationId === c.conversationId)) fresh.unshift(c);
+        }
+      }
+      this.conversations = fresh;
+      this.nextPageToken = res.nextPageToken;
+    } catch (err) {
+      if (!isAbort(err, this.session.signal)) {
+        if (!more && !isUnauthenticated(err)) this.listError = problemText(describe(err));
+        this.fail("Your conversations could not be loaded", err);
+      }
+    } finally {
+      if (more) this.loadingMore = false;
+      else this.listLoading = false;
+      this.renderSidebar();
+    }
+  }
+
+  /** Starts a conversation (title left to the server) and opens it; one at a time. */
+  private createConversation(): Promise<OpenConversation | undefined> {
+    if (this.creating === undefined) {
+      this.creating = this.create().finally(() => {
+        this.creating = undefined;
+        this.renderSidebar();
+      });
+      this.renderSidebar();
+    }
+    return this.creating;
+  }
+
+  private async create(): Promise<OpenConversation | undefined> {
+    try {
+      const res = await this.client.createConversation({ title: "" }, this.sessionCall);
+      const c = res.conversation;
+      if (c === undefined) {
+        throw new ConnectError("the server returned no conversation", Code.Internal);
+      }
+      this.upsert(c, true);
+      window.history.pushState(null, "", `#/c/${c.conversationId}`);
+      const open = this.begin(c.conversationId);
+      this.showHeading(c);
+      this.thread.showEmpty();
+      this.sidebar.setOpen(false);
+      this.composer.focus();
+      return open;
+    } catch (err) {
+      if (!isAbort(err, this.session.signal)) {
+        this.fail("A new conversation could not be started", err);
+      }
+      return undefined;
+    }
+  }
+
+  private async remove(c: Conversation): Promise<void> {
+    const title = conversationTitle(c);
+    const sure = await confirmDialog(
+      document.body,
+      "Delete this conversation?",
+      `“${title}” and all its messages will be deleted, and unfinished pictures stopped. ` +
+        "This cannot be undone.",
+      "Delete",
+    );
+    if (!sure) return;
+    try {
+      const conversationId = c.conversationId;
+      await this.client.deleteConversation({ conversationId }, this.sessionCall);
+    } catch (err) {
+      // Already gone is as good as deleted.
+      if (ConnectError.from(err).code !== Code.NotFound) {
+        if (!isAbort(err, this.session.signal)) {
+          this.fail("The conversation could not be deleted", err);
+        }
+        return;
+      }
+    }
+    this.conversations = this.conversations.filter((x) => x.conversationId !== c.conversationId);
+    if (this.open?.id === c.conversationId) {
+      window.history.pushState(null, "", window.location.pathname + window.location.search);
+      this.route();
+    }
+    this.renderSidebar();
+  }
+
+  /** Fetches a conversation again (new title, count, time) and moves it to the top. */
+  private async refresh(conversationId: string): Promise<void> {
+    try {
+      const res = await this.client.getConversation({ conversationId }, this.sessionCall);
+      if (res.conversation === undefined) return;
+      this.upsert(res.conversation, true);
+      if (this.open?.id === conversationId) this.showHeading(res.conversation);
+    } catch {
+      // Cosmetic only: the list is refreshed on the next load.
+    }
+  }
+
+  private upsert(c: Conversation, toTop: boolean): void {
+    const at = this.conversations.findIndex((x) => x.conversationId === c.conversationId);
+    if (at >= 0 && !toTop) this.conversations[at] = c;
+    else {
+      if (at >= 0) this.conversations.splice(at, 1);
+      this.conversations.unshift(c);
+    }
+    this.renderSidebar();
+  }
+
+  private renderSidebar(): void {
+    this.sidebar.render({
+      conversations: this.conversations,
+      selectedId: this.open?.id ?? "",
+      loading: this.listLoading && this.conversations.length === 0,
+      error: this.listError,
+      hasMore: this.nextPageToken !== "",
+      loadingMore: this.loadingMore,
+      creating: this.creating !== undefined,
+      canSignOut: this.tokens.usesPastedToken,
+    });
+  }
+
+  // --- messages -----------------------------------------------------------------------------
+
+  /** Sends the draft (starting a conversation first if none is open); true when accepted. */
+  private async send(draft: Draft): Promise<boolean> {
+    // A conversation being created is the one the user is about to write in.
+    const open =
+      this.creating !== undefined
+        ? await this.creating
+        : (this.open ?? (await this.createConversation()));
+    if (open === undefined) return false;
+    const signature = JSON.stringify([open.id, draft.prompt, draft.style, draft.lang]);
+    const key = this.retry?.draft === signature ? this.retry.key : newIdempotencyKey();
+    this.retry = { draft: signature, key };
+    try {
+      const res = await this.client.sendMessage(
+        { conversationId: open.id, ...draft, idempotencyKey: key },
+        this.sessionCall,
+      );
+      this.retry = undefined;
+      const message = res.message;
+      if (message !== undefined && this.open === open) {
+        // A retried send returns the first message, which may be on screen already.
+        let view = open.views.get(message.messageId);
+        if (view === undefined) {
+          view = this.viewFor(open, message);
+          this.thread.append(view);
+        }
+        this.watch(open, view);
+      }
+      void this.refresh(open.id);
+      return true;
+    } catch (err) {
+      if (!isAbort(err, this.session.signal)) this.fail("Your message was not sent", err);
+      return false;
+    }
+  }
+
+  private viewFor(open: OpenConversation, message: Message): MessageView {
+    const view = new MessageView(message, {
+      cancel: (id) => void this.cancel(open, id),
+      openImage: (images, index) => this.lightbox.open(images, index),
+    });
+    open.views.set(message.messageId, view);
+    return view;
+  }
+
+  /** Follows a processing message until it finishes or the conversation is left. */
+  private watch(open: OpenConversation, view: MessageView): void {
+    if (open.watching.has(view.id) || view.status !== MessageStatus.PROCESSING) return;
+    open.watching.add(view.id);
+    void watchMessage(this.client, view.id, open.abort.signal, {
+      connected: () => view.setLive({ kind: "ok" }),
+      update: (message) => {
+        const pinned = this.thread.atEnd;
+        view.setLive({ kind: "ok" });
+        view.update(message);
+        if (pinned) this.thread.scrollToEnd(true);
+        if (message.status !== MessageStatus.PROCESSING) void this.refresh(open.id);
+      },
+      reconnecting: (attempt) => view.setLive({ kind: "reconnecting", attempt }),
+      failed: (err) => {
+        if (isUnauthenticated(err)) {
+          this.requireSignIn(err);
+          return;
+        }
+        view.setLive({
+          kind: "failed",
+          text: problemText(describe(err)),
+          retry: () => {
+            view.setLive({ kind: "ok" });
+            this.watch(open, view);
+          },
+        });
+      },
+    }).finally(() => open.watching.delete(view.id));
+  }
+
+  private async cancel(open: OpenConversation, messageId: string): Promise<void> {
+    const view = open.views.get(messageId);
+    try {
+      const res = await this.client.cancelMessage({ messageId }, { signal: open.abort.signal });
+      if (res.message !== undefined) view?.update(res.message);
+    } catch (err) {
+      if (isAbort(err, open.abort.signal)) return;
+      if (ConnectError.from(err).code === Code.FailedPrecondition) {
+        // It finished meanwhile; show how it ended.
+        try {
+          const res = await this.client.getMessage({ messageId }, { signal: open.abort.signal });
+          if (res.message !== undefined) view?.update(res.message);
+          return;
+        } catch {
+          // Fall through to the report below.
+        }
+      }
+      view?.cancelFailed();
+      this.fail("The message could not be cancelled", err);
+    }
+  }
+
+  // --- errors and sign-in -------------------------------------------------------------------
+
+  /** Reports a failed call in words, or sends the user to sign in when the token was refused. */
+  private fail(what: string, err: unknown): void {
+    if (isUnauthenticated(err)) {
+      this.requireSignIn(err);
+      return;
+    }
+    const problem = describe(err);
+    this.banner.show(what, problemText(problem), problem.hint);
+  }
+
+  private requireSignIn(err: unknown): void {
+    if (this.shell.hidden) return;
+    const problem = describe(err);
+    const reason =
+      problem.reason === "TOKEN_EXPIRED"
+        ? "Your session has expired. Please sign in again."
+        : problem.reason === "MISSING_CREDENTIALS"
+          ? "Please sign in to continue."
+          : `That token was not accepted: ${problemText(problem)}.`;
+    this.tokens.forget();
+    this.showSignIn(reason);
+  }
+
+  private signOut(): void {
+    this.tokens.forget();
+    this.showSignIn("");
+  }
+
+  private showSignIn(reason: string): void {
+    this.session.abort();
+    this.close();
+    this.banner.hide();
+    this.shell.hidden = true;
+    this.signIn.show(reason);
+  }
+}
+
+async function main(): Promise<void> {
+  const root = document.getElementById("app");
+  if (root === null) throw new Error("index.html has no #app element");
+  const config = await loadConfig();
+  const tokens = new TokenStore(config.devToken);
+  new App(createConversationClient(config, tokens), tokens, root).boot();
+}
+
+void main();

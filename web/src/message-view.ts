@@ -1,0 +1,425 @@
+/** One turn of a conversation: the user's prompt, then PhotoFun's card that fills in live. */
+
+import { button, h, icon, on, replaceChildren } from "./dom";
+import {
+  ago,
+  angleKey,
+  angleWords,
+  capitalize,
+  failureText,
+  fullDate,
+  intentWords,
+  languageWords,
+  statusKey,
+  statusWords,
+  styleWords,
+  toDate,
+  took,
+} from "./format";
+import { Angle, Intent } from "./gen/photofun/v1/common_pb";
+import {
+  MessageStatus,
+  type Message,
+  type MessageImage,
+} from "./gen/photofun/v1/conversation_service_pb";
+import type { LightboxImage } from "./overlays";
+
+/** What the card says about its live connection. */
+export type LiveState =
+  | { kind: "ok" }
+  | { kind: "reconnecting"; attempt: number }
+  | { kind: "failed"; text: string; retry: () => void };
+
+export interface MessageActions {
+  cancel(messageId: string): void;
+  openImage(images: LightboxImage[], index: number): void;
+}
+
+type Part = "head" | "analysis" | "reply" | "failure" | "live" | "foot";
+
+/** A place in the image grid: one expected view, filled once its image arrives. */
+interface Slot {
+  key: string;
+  angle: Angle;
+  image: MessageImage | undefined;
+}
+
+interface Tile {
+  el: HTMLElement;
+  /** What the tile shows: an image URL, "pending" or "missing". */
+  shows: string;
+}
+
+export class MessageView {
+  readonly el: HTMLElement;
+  private message: Message;
+  private readonly card: HTMLElement;
+  /** The card's parts, created once so the grid (and its images) is never re-inserted. */
+  private readonly parts: Record<Part, HTMLElement>;
+  private readonly grid: HTMLElement;
+  private readonly tiles = new Map<string, Tile>();
+  private live: LiveState = { kind: "ok" };
+  private cancelling = false;
+
+  constructor(
+    message: Message,
+    private readonly actions: MessageActions,
+  ) {
+    this.message = message;
+    this.grid = h("div", { class: "grid" });
+    const part = (): HTMLElement => h("div", { class: "part" });
+    this.parts = {
+      head: part(),
+      analysis: part(),
+      reply: part(),
+      failure: part(),
+      live: part(),
+      foot: part(),
+    };
+    const { head, analysis, reply, failure, live, foot } = this.parts;
+    this.card = h(
+      "section",
+      { class: "card assistant", "data-testid": "message-card" },
+      head,
+      analysis,
+      reply,
+      this.grid,
+      failure,
+      live,
+      foot,
+    );
+    this.el = h("article", { class: "turn" }, userBubble(message), this.card);
+    this.render();
+  }
+
+  get id(): string {
+    return this.message.messageId;
+  }
+
+  get status(): MessageStatus {
+    return this.message.status;
+  }
+
+  /** Shows a newer state of the message. */
+  update(message: Message): void {
+    this.message = message;
+    if (message.status !== MessageStatus.PROCESSING) this.cancelling = false;
+    this.render();
+  }
+
+  setLive(state: LiveState): void {
+    if (state.kind === "ok" && this.live.kind === "ok") return;
+    this.live = state;
+    this.render();
+  }
+
+  /** The cancel request failed; offer the button again. */
+  cancelFailed(): void {
+    this.cancelling = false;
+    this.render();
+  }
+
+  private render(): void {
+    const m = this.message;
+    this.card.dataset["status"] = statusKey(m.status);
+    this.card.setAttribute("aria-busy", String(m.status === MessageStatus.PROCESSING));
+    this.renderGrid();
+    this.grid.hidden = this.tiles.size === 0;
+    this.show("head", this.header());
+    this.show("analysis", this.analysis());
+    this.show("reply", m.reply.trim() !== "" && h("p", { class: "reply" }, m.reply));
+    this.show("failure", this.failure());
+    this.show("live", this.liveNote());
+    this.show("foot", this.footer());
+  }
+
+  private show(part: Part, content: HTMLElement | false): void {
+    const slot = this.parts[part];
+    slot.hidden = content === false;
+    replaceChildren(slot, content);
+  }
+
+  private header(): HTMLElement {
+    const m = this.message;
+    const processing = m.status === MessageStatus.PROCESSING;
+    const created = toDate(m.createTime);
+    return h(
+      "header",
+      { class: "card-head" },
+      h("span", { class: "avatar", "aria-hidden": "true" }, icon("spark")),
+      h(
+        "span",
+        { class: `chip status-${statusKey(m.status).toLowerCase()}` },
+        processing && h("span", { class: "spinner", "aria-hidden": "true" }),
+        statusWords(m.status),
+      ),
+      h("span", { class: "intent", "data-testid": "intent" }, intentWords(m.intent)),
+      h("span", { class: "spacer" }),
+      progress(m),
+      created !== undefined &&
+        h(
+          "time",
+          { class: "muted small", datetime: created.toISOString(), title: fullDate(created) },
+          ago(created),
+        ),
+      processing &&
+        button(
+          { class: "btn ghost small", disabled: this.cancelling },
+          [icon("stop"), this.cancelling ? "Cancelling…" : "Cancel"],
+          () => {
+            this.cancelling = true;
+            this.render();
+            this.actions.cancel(m.messageId);
+          },
+        ),
+    );
+  }
+
+  /** Refined prompt and keywords, or a shimmer while the prompt is being read. */
+  private analysis(): HTMLElement | false {
+    const m = this.message;
+    if (m.intent === Intent.UNSPECIFIED && m.refinedPrompt === "") {
+      if (m.status !== MessageStatus.PROCESSING) return false;
+      return h(
+        "div",
+        { class: "skeleton-lines", "aria-label": "Reading your request" },
+        h("span", { class: "skeleton" }),
+        h("span", { class: "skeleton short" }),
+      );
+    }
+    // For a chat the refined prompt is only the user's text again.
+    const showPrompt = m.refinedPrompt !== "" && m.intent !== Intent.CHAT;
+    if (!showPrompt && m.keywords.length === 0) return false;
+    return h(
+      "div",
+      { class: "analysis" },
+      showPrompt &&
+        h(
+          "div",
+          { class: "refined" },
+          h("span", { class: "label" }, "Refined prompt"),
+          h("p", { "data-testid": "refined-prompt" }, m.refinedPrompt),
+        ),
+      m.keywords.length > 0 &&
+        h(
+          "ul",
+          { class: "keywords", "aria-label": "Keywords" },
+          ...m.keywords.map((word) => h("li", {}, word)),
+        ),
+    );
+  }
+
+  /** Updates the grid in place: unchanged tiles (and their loaded images) are kept. */
+  private renderGrid(): void {
+    const m = this.message;
+    const wanted: Tile[] = [];
+    for (const slot of slots(m)) {
+      let shows: string;
+      if (slot.image !== undefined) shows = slot.image.imageUrl;
+      else if (m.status === MessageStatus.PROCESSING) shows = "pending";
+      else if (m.status === MessageStatus.DONE) shows = "missing";
+      else continue;
+      let tile = this.tiles.get(slot.key);
+      if (tile === undefined || tile.shows !== shows) {
+        const el =
+          slot.image !== undefined
+            ? this.imageTile(slot.image)
+            : placeholderTile(slot.angle, shows === "pending");
+        tile = { el, shows };
+        this.tiles.set(slot.key, tile);
+      }
+      wanted.push(tile);
+    }
+    const kept = new Set(wanted);
+    for (const [key, tile] of this.tiles) if (!kept.has(tile)) this.tiles.delete(key);
+    this.grid.classList.toggle("single", wanted.length === 1);
+    // Moving an existing node keeps its image; only new tiles are created.
+    wanted.forEach((tile, i) => {
+      const current = this.grid.children[i] ?? null;
+      if (current !== tile.el) this.grid.insertBefore(tile.el, current);
+    });
+    while (this.grid.children.length > wanted.length) this.grid.lastElementChild?.remove();
+  }
+
+  private imageTile(image: MessageImage): HTMLElement {
+    const img = h("img", {
+      src: image.imageUrl,
+      alt: altText(this.message, image),
+      width: image.width || undefined,
+      height: image.height || undefined,
+      decoding: "async",
+      "data-testid": "angle-image",
+      "data-angle": angleKey(image.angle),
+      "data-seed": String(image.seed),
+    });
+    const frame = h("span", { class: "tile-frame" }, img);
+    on(img, "load", () => frame.classList.add("loaded"));
+    on(img, "error", () => frame.classList.add("broken"));
+    const label = `Open the ${angleWords(image.angle).toLowerCase()} view large`;
+    return h(
+      "figure",
+      { class: "tile arrived" },
+      button({ class: "tile-open", "aria-label": label }, [frame], () =>
+        this.openImage(image.imageUrl),
+      ),
+      h(
+        "figcaption",
+        {},
+        h("span", { class: "angle" }, angleWords(image.angle)),
+        h("span", { class: "seed" }, `seed ${image.seed}`),
+        image.provider !== "" && h("span", { class: "provider" }, image.provider),
+      ),
+    );
+  }
+
+  /** Opens the lightbox on one image, with every image of the message to step through. */
+  private openImage(url: string): void {
+    const images = this.message.images;
+    const index = images.findIndex((image) => image.imageUrl === url);
+    this.actions.openImage(
+      images.map((image) => lightboxImage(this.message, image)),
+      Math.max(0, index),
+    );
+  }
+
+  private failure(): HTMLElement | false {
+    const m = this.message;
+    if (m.status === MessageStatus.FAILED) {
+      const why = failureText(m.failure);
+      return h(
+        "div",
+        { class: "failure" },
+        icon("alert"),
+        h(
+          "div",
+          {},
+          h("strong", {}, "This one didn't work out. "),
+          why !== "" ? why : "No reason was given.",
+        ),
+      );
+    }
+    if (m.status === MessageStatus.CANCELLED) {
+      // The chip already says "Cancelled"; the server's sentence says by whom or why.
+      const why = m.failure?.message.trim() ?? "";
+      const text =
+        why === "" ? "Stopped before it finished." : capitalize(why.replace(/\.?$/, "."));
+      return h("p", { class: "note", title: m.failure?.reason ?? "" }, text);
+    }
+    return false;
+  }
+
+  private liveNote(): HTMLElement | false {
+    const live = this.live;
+    if (live.kind === "ok" || this.message.status !== MessageStatus.PROCESSING) return false;
+    if (live.kind === "reconnecting") {
+      return h(
+        "p",
+        { class: "note" },
+        h("span", { class: "spinner", "aria-hidden": "true" }),
+        "Connection lost, reconnecting…",
+      );
+    }
+    return h(
+      "div",
+      { class: "failure soft" },
+      icon("alert"),
+      h("div", {}, h("strong", {}, "Live updates stopped. "), live.text),
+      button({ class: "btn ghost small" }, [icon("retry"), "Retry"], live.retry),
+    );
+  }
+
+  private footer(): HTMLElement | false {
+    const m = this.message;
+    if (m.status === MessageStatus.PROCESSING) return false;
+    const duration = took(toDate(m.createTime), toDate(m.finishTime));
+    const parts = [
+      duration !== "" ? `${statusWords(m.status)} in ${duration}` : "",
+      // The id support asks for (Message.request_id).
+      m.requestId !== "" ? `Request ${m.requestId}` : "",
+    ].filter((p) => p !== "");
+    if (parts.length === 0) return false;
+    return h("footer", { class: "card-foot" }, parts.join(" · "));
+  }
+}
+
+function userBubble(m: Message): HTMLElement {
+  const extras = [
+    m.style !== "" ? styleWords(m.style) : "",
+    m.lang !== "" ? languageWords(m.lang) : "",
+  ].filter((x) => x !== "");
+  return h(
+    "div",
+    { class: "bubble" },
+    h("p", {}, m.prompt),
+    extras.length > 0 && h("span", { class: "bubble-meta" }, extras.join(" · ")),
+  );
+}
+
+/** "2 of 3 ready" while images are arriving. */
+function progress(m: Message): HTMLElement | false {
+  if (m.status !== MessageStatus.PROCESSING) return false;
+  const expected = Math.max(m.expectedAngles.length, m.expectedImageCount);
+  if (expected === 0) return false;
+  return h("span", { class: "progress muted small" }, `${m.images.length} of ${expected} ready`);
+}
+
+/** Expected views in the order asked, each with its image once it arrived; then any extras. */
+function slots(m: Message): Slot[] {
+  const left = [...m.images];
+  const take = (match: (image: MessageImage) => boolean): MessageImage | undefined => {
+    const i = left.findIndex(match);
+    return i < 0 ? undefined : left.splice(i, 1)[0];
+  };
+  const out: Slot[] = [];
+  if (m.expectedAngles.length > 0) {
+    // Images may arrive in any order; each goes to the tile of its angle.
+    for (const angle of m.expectedAngles) {
+      out.push({ key: `angle-${angle}`, angle, image: take((image) => image.angle === angle) });
+    }
+  } else {
+    const count = Math.max(m.expectedImageCount, m.images.length);
+    for (let i = 0; i < count; i++) {
+      const image = take(() => true);
+      out.push({ key: `image-${i}`, angle: image?.angle ?? Angle.UNSPECIFIED, image });
+    }
+  }
+  for (const image of left) {
+    out.push({ key: `extra-${image.imageUrl}`, angle: image.angle, image });
+  }
+  return out;
+}
+
+function placeholderTile(angle: Angle, pending: boolean): HTMLElement {
+  const name = angleWords(angle);
+  return h(
+    "figure",
+    { class: pending ? "tile pending" : "tile missing" },
+    h(
+      "span",
+      {
+        class: "tile-frame",
+        role: "img",
+        "aria-label": pending ? `${name}: being drawn` : `${name}: not produced`,
+      },
+      pending ? h("span", { class: "spinner large", "aria-hidden": "true" }) : icon("image"),
+    ),
+    h(
+      "figcaption",
+      {},
+      h("span", { class: "angle" }, name),
+      h("span", { class: "tile-note" }, pending ? "Drawing…" : "Not produced"),
+    ),
+  );
+}
+
+function altText(m: Message, image: MessageImage): string {
+  const view =
+    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
+  return `${view}: ${m.prompt}`;
+}
+
+function lightboxImage(m: Message, image: MessageImage): LightboxImage {
+  const size = image.width > 0 && image.height > 0 ? `${image.width}×${image.height}` : "";
+  const details = [`seed ${image.seed}`, size, image.provider].filter((x) => x !== "").join(" · ");
+  return { url: image.imageUrl, alt: altText(m, image), title: angleWords(image.angle), details };
+}

@@ -1,0 +1,140 @@
+/** The main area: the open conversation's heading and turns, or a welcome/empty/loading view. */
+
+import { button, h, icon, replaceChildren } from "./dom";
+import { messageCount } from "./format";
+import type { MessageView } from "./message-view";
+
+const SUGGESTIONS = [
+  "2019 Renault Clio blue hatchback, front side rear",
+  "A red vintage convertible, front three-quarter and top",
+  "A cosy wooden cabin in the snow at dusk, watercolor",
+  "Con mèo dễ thương trên bãi biển",
+];
+
+export class ThreadView {
+  readonly el: HTMLElement;
+  private readonly heading: HTMLElement;
+  private readonly scroller: HTMLElement;
+  private readonly inner: HTMLElement;
+
+  constructor(
+    composer: HTMLElement,
+    private readonly suggest: (text: string) => void,
+  ) {
+    this.heading = h("header", { class: "main-head" });
+    this.inner = h("div", { class: "thread-inner" });
+    this.scroller = h("div", { class: "thread", tabindex: "-1" }, this.inner);
+    this.el = h(
+      "main",
+      { class: "main" },
+      this.heading,
+      this.scroller,
+      h("div", { class: "composer-wrap" }, composer),
+    );
+  }
+
+  setHeading(title: string, count: number | undefined): void {
+    replaceChildren(
+      this.heading,
+      h("h1", { class: "main-title" }, title),
+      count !== undefined && h("span", { class: "muted small" }, messageCount(count)),
+    );
+  }
+
+  /** No conversation open: a greeting with prompts to try. */
+  showWelcome(): void {
+    this.setHeading("Welcome", undefined);
+    replaceChildren(
+      this.inner,
+      h(
+        "div",
+        { class: "welcome" },
+        h("span", { class: "welcome-icon", "aria-hidden": "true" }, icon("spark")),
+        h("h2", {}, "What shall we make today?"),
+        h(
+          "p",
+          { class: "muted" },
+          "Describe a picture in English, Vietnamese or Ukrainian. Ask for several angles " +
+            "of a car, pick a style, or just say hello.",
+        ),
+        this.suggestions(SUGGESTIONS),
+      ),
+    );
+  }
+
+  /** Prompts to try; a click puts one in the composer. */
+  private suggestions(texts: string[]): HTMLElement {
+    return h(
+      "div",
+      { class: "suggestions" },
+      ...texts.map((text) => button({ class: "suggestion" }, [text], () => this.suggest(text))),
+    );
+  }
+
+  showLoading(): void {
+    replaceChildren(
+      this.inner,
+      h(
+        "div",
+        { class: "thread-loading", "aria-busy": "true", "aria-label": "Loading messages" },
+        h("span", { class: "skeleton bubble-skeleton" }),
+        h("span", { class: "skeleton card-skeleton" }),
+      ),
+    );
+  }
+
+  showEmpty(): void {
+    replaceChildren(
+      this.inner,
+      h(
+        "div",
+        { class: "welcome compact" },
+        h("h2", {}, "A blank canvas"),
+        h("p", { class: "muted" }, "Describe a picture below to start this conversation."),
+        this.suggestions(SUGGESTIONS.slice(0, 3)),
+      ),
+    );
+  }
+
+  /** A conversation that could not be opened, with a way to try again. */
+  showProblem(text: string, retry: () => void): void {
+    replaceChildren(
+      this.inner,
+      h(
+        "div",
+        { class: "welcome compact" },
+        h("h2", {}, "This conversation could not be opened"),
+        h("p", { class: "muted" }, text),
+        button({ class: "btn ghost" }, [icon("retry"), "Try again"], retry),
+      ),
+    );
+  }
+
+  showMessages(views: MessageView[]): void {
+    if (views.length === 0) {
+      this.showEmpty();
+      return;
+    }
+    replaceChildren(this.inner, ...views.map((view) => view.el));
+    this.scrollToEnd(false);
+  }
+
+  append(view: MessageView): void {
+    if (this.inner.querySelector(".turn") === null) replaceChildren(this.inner);
+    this.inner.appendChild(view.el);
+    this.scrollToEnd(true);
+  }
+
+  /** True when the reader is at (or near) the newest message. */
+  get atEnd(): boolean {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
+  }
+
+  scrollToEnd(smooth: boolean): void {
+    requestAnimationFrame(() => {
+      const top = this.scroller.scrollHeight;
+      this.scroller.scrollTo({ top, behavior: smooth ? "smooth" : "auto" });
+    });
+  }
+}
