@@ -33,6 +33,7 @@ import os
 import re
 import signal
 import struct
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,9 +41,12 @@ from pathlib import Path
 from urllib.parse import quote
 
 import grpc
+import yarl
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from google.protobuf import descriptor_pool
 
+from mesh.logs import configure_logging, get_logger
 from photofun.v1 import (  # noqa: F401  (importing registers the service descriptors)
     conversation_service_pb2,
     image_service_pb2,
@@ -84,15 +88,23 @@ _NOT_METADATA = frozenset(
         "transfer-encoding",
         "upgrade",
         "user-agent",
+        "forwarded",
+        "proxy-authorization",
+        "proxy-connection",
         "x-grpc-web",
         "x-user-agent",
     }
 )
+_NOT_METADATA_PREFIXES = ("grpc-", "sec-", ":", "proxy-", "x-envoy-")
+_PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+_GRPC_WEB_CONTENT_TYPE = re.compile(r"^application/grpc-web(-text)?(\+proto)?\s*(;.*)?$")
 ALLOWED_HEADERS = (
     "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization, x-request-id, "
     "keep-alive, user-agent, cache-control, connect-protocol-version, connect-timeout-ms"
 )
 EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin, x-request-id"
+log = get_logger(__name__)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 _LOOPBACK_ORIGIN = re.compile(r"^https?://(localhost|127\.0\.0\.1)(:\d+)?$")
 
 
@@ -126,6 +138,15 @@ class BridgeConfig:
     web_root: Path | None = None
     page_config: Mapping[str, str] = field(default_factory=dict)  # served as /config.json
     max_request_bytes: int = MAX_REQUEST_BYTES
+    # Names the bridge answers to (the Host header): a DNS-rebinding page, whose name resolves
+    # to 127.0.0.1, must not read the dev token in /config.json or call as dev-user.
+    hosts: frozenset[str] = LOOPBACK_HOSTS
+
+    def allows_host(self, host: str) -> bool:
+        """True for a Host header naming this bridge (any port)."""
+        name = yarl.URL(f"http://{host}").host if host else None
+        exact_hosts = {yarl.URL(origin).host for origin in self.origins.exact}
+        return name is not None and (name in self.hosts or name in exact_hosts)
 
 
 class BridgeError(Exception):
@@ -211,25 +232,42 @@ def parse_timeout(value: str) -> float:
 
 def request_metadata(headers: Mapping[str, str], peer: str | None) -> list[tuple[str, str | bytes]]:
     """Request headers that are call metadata, ``*-bin`` values decoded, plus the peer."""
+    hop_by_hop = {
+        name.strip().lower() for name in headers.get("Connection", "").split(",") if name.strip()
+    }
     metadata: list[tuple[str, str | bytes]] = []
+    forwarded_for = ""
     for raw_key, value in headers.items():
         key = raw_key.lower()
-        if key in _NOT_METADATA or key.startswith(("grpc-", "sec-", ":")):
+        if key == "x-forwarded-for":
+            forwarded_for = value.strip()
             continue
-        if not _METADATA_KEY.match(key):
-            continue  # not a valid gRPC metadata key; an HTTP-only header
+        if (
+            key in _NOT_METADATA
+            or key in hop_by_hop
+            or key.startswith(_NOT_METADATA_PREFIXES)
+            or not _METADATA_KEY.match(key)  # not a valid gRPC metadata key: HTTP-only
+        ):
+            continue
         if key.endswith("-bin"):
+            padded = value.strip() + "=" * (-len(value.strip()) % 4)
             try:
-                padded = value.strip() + "=" * (-len(value.strip()) % 4)
                 metadata.append((key, base64.b64decode(padded, validate=True)))
             except ValueError as exc:
                 raise BridgeError(
                     grpc.StatusCode.INVALID_ARGUMENT, f"header {key} is not base64"
                 ) from exc
-        else:
+        elif not _PRINTABLE_ASCII.match(value):
+            raise BridgeError(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"header {key} must be printable ASCII (send binary values in a -bin header)",
+            )
+        elif value.strip() or key != "x-request-id":
             metadata.append((key, value))
     if peer:
-        metadata.append(("x-forwarded-for", peer))
+        # Like Envoy with use_remote_address: append the peer to the caller's chain.
+        chain = f"{forwarded_for}, {peer}" if forwarded_for else peer
+        metadata.append(("x-forwarded-for", chain))
     return metadata
 
 
@@ -246,6 +284,7 @@ class _Reply:
     def __init__(self, request: web.Request, text: bool) -> None:
         self.request = request
         self.text = text
+        self.code: grpc.StatusCode | None = None  # set when the trailer frame is written
         content_type = "application/grpc-web-text+proto" if text else "application/grpc-web+proto"
         self.response = web.StreamResponse(
             status=200, headers={"Content-Type": content_type, **_cors_headers(request)}
@@ -269,6 +308,7 @@ class _Reply:
         message: str,
         metadata: Iterable[tuple[str, str | bytes]] = (),
     ) -> web.StreamResponse:
+        self.code = code
         await self.write(trailer_frame(code, message, metadata))
         await self.response.write_eof()
         return self.response
@@ -303,7 +343,7 @@ async def _preflight(request: web.Request) -> web.Response:
 
 async def _call(request: web.Request) -> web.StreamResponse:
     content_type = request.headers.get("Content-Type", "")
-    if not content_type.startswith("application/grpc-web"):
+    if not _GRPC_WEB_CONTENT_TYPE.match(content_type):
         return web.Response(status=415, text="expected application/grpc-web(-text)(+proto)\n")
     origin = request.headers.get("Origin")
     if origin and not request.app[CONFIG_KEY].origins.allows(origin) and not _same_origin(request):
@@ -321,10 +361,11 @@ async def _call(request: web.Request) -> web.StreamResponse:
         timeout = parse_timeout(timeout_header) if timeout_header else None
         metadata = request_metadata(request.headers, request.remote)
     except BridgeError as exc:
+        log.info("grpc-web call refused", rpc=request.path, code=exc.code.name, why=exc.message)
         return await reply.finish(exc.code, exc.message)
     # Like Envoy: keep the caller's request id or make one, and always answer with it.
     request_id = request.headers.get("x-request-id", "").strip() or uuid.uuid4().hex
-    if "x-request-id" not in request.headers:
+    if not any(key == "x-request-id" for key, _ in metadata):
         metadata.append(("x-request-id", request_id))
     reply.response.headers["x-request-id"] = request_id
     channel: grpc.aio.Channel = request.app[CHANNELS_KEY][method.upstream]
@@ -336,22 +377,38 @@ async def _call(request: web.Request) -> web.StreamResponse:
     else:
         unary: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method.path)
         call = unary(body, timeout=timeout, metadata=metadata)
+    started = time.perf_counter()
     try:
         return await _relay(call, method, reply)
+    except (ConnectionResetError, asyncio.CancelledError) as exc:
+        reply.code = grpc.StatusCode.CANCELLED  # the browser went away mid-call
+        if isinstance(exc, asyncio.CancelledError):
+            raise
+        return reply.response
     finally:
         # Runs on success, on error and when aiohttp cancels the handler because the browser
         # went away: the upstream call never outlives its caller.
         call.cancel()
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        code = reply.code.name if reply.code else "UNKNOWN"
+        log.info(
+            "grpc-web call",
+            rpc=method.path,
+            code=code,
+            elapsed_ms=elapsed_ms,
+            request_id=request_id,
+        )
 
 
 async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> web.StreamResponse:
     try:
         if method.server_streaming:
             assert isinstance(call, grpc.aio.UnaryStreamCall)
+            # Like Envoy: the upstream's headers go out as soon as they come, so the browser
+            # knows the stream is open even before the first message (a quiet WatchMessage).
+            await reply.start(await call.initial_metadata() or ())
             messages: AsyncIterator[bytes] = call.__aiter__()
             async for message in messages:
-                if not reply.response.prepared:
-                    await reply.start(await call.initial_metadata() or ())
                 await reply.write(frame(message))
         else:
             assert isinstance(call, grpc.aio.UnaryUnaryCall)
@@ -362,8 +419,12 @@ async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> web.Stre
         if not reply.response.prepared:
             await reply.start(exc.initial_metadata() or ())
         return await reply.finish(exc.code(), exc.details() or "", exc.trailing_metadata() or ())
-    if not reply.response.prepared:
-        await reply.start(await call.initial_metadata() or ())
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise  # the browser went away; _call cancels the upstream call
+    except Exception:  # a bug or a library surprise: still a status the browser can read
+        log.exception("grpc-web bridge failed a call")
+        return await reply.finish(grpc.StatusCode.INTERNAL, "the gRPC-web bridge failed the call")
+    await reply.start(await call.initial_metadata() or ())
     code = await call.code()
     return await reply.finish(
         code, await call.details() or "", await call.trailing_metadata() or ()
@@ -382,11 +443,17 @@ async def _read_body(request: web.Request, text: bool) -> bytes:
         raise BridgeError(
             grpc.StatusCode.RESOURCE_EXHAUSTED, f"request is larger than {limit} bytes"
         )
-    body = await request.content.read(limit + 1)
-    if len(body) > limit:
-        raise BridgeError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED, f"request is larger than {limit} bytes"
-        )
+    # Read to the end (a body may arrive in many pieces), never more than the limit.
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise BridgeError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED, f"request is larger than {limit} bytes"
+            )
+        chunks.append(chunk)
+    body = b"".join(chunks)
     if text:
         try:
             body = base64.b64decode(body, validate=True)
@@ -424,6 +491,8 @@ async def _static(request: web.Request) -> web.StreamResponse:
     name = request.match_info.get("name") or "index.html"
     if root is None:
         raise web.HTTPNotFound(text="no web page is served here\n")
+    if name.startswith("."):
+        raise web.HTTPNotFound(text="not found\n")
     path = (root / name).resolve()
     if not path.is_file() or root.resolve() not in path.parents:
         raise web.HTTPNotFound(text="not found\n")
@@ -436,7 +505,9 @@ async def _static(request: web.Request) -> web.StreamResponse:
 def create_app(config: BridgeConfig) -> web.Application:
     """The bridge as an aiohttp application (channels open on start-up, close on clean-up)."""
     # The body is read by _read_body with the bridge's own limit and status.
-    app = web.Application(client_max_size=config.max_request_bytes * 2 + 64)
+    app = web.Application(
+        client_max_size=config.max_request_bytes * 2 + 64, middlewares=[_known_hosts_only]
+    )
     app[CONFIG_KEY] = config
     app[ROUTES_KEY] = routes(config.upstreams)
     app[CHANNELS_KEY] = {}
@@ -450,6 +521,13 @@ def create_app(config: BridgeConfig) -> web.Application:
     app.router.add_get("/{name:[A-Za-z0-9_.-]+}", _static)
     app.router.add_get("/{path:.*}", _static)  # anything else (sub-folders, dot-dot): 404
     return app
+
+
+@web.middleware
+async def _known_hosts_only(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not request.app[CONFIG_KEY].allows_host(request.headers.get("Host", "")):
+        return web.Response(status=421, text="this host name is not served here\n")
+    return await handler(request)
 
 
 async def _channels(app: web.Application) -> AsyncIterator[None]:
@@ -505,8 +583,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--upstream", type=_upstream, action="append", required=True)
     parser.add_argument("--allow-origin", action="append", default=[], help="exact origin")
     parser.add_argument("--no-loopback-origins", action="store_true")
+    parser.add_argument(
+        "--allow-host", action="append", default=[], help="another name this bridge answers to"
+    )
     parser.add_argument("--web-root", type=Path, default=None, help="folder with the built page")
+    parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    configure_logging(args.log_level)
     page_config = {"grpcWebUrl": ""}
     if token := os.environ.get("PHOTOFUN_DEV_TOKEN"):
         page_config["devToken"] = token  # local runs only: the page signs in as dev-user
@@ -515,6 +598,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         origins=OriginPolicy(frozenset(args.allow_origin), not args.no_loopback_origins),
         web_root=args.web_root,
         page_config=page_config,
+        hosts=LOOPBACK_HOSTS | set(args.allow_host) | {args.host},
     )
 
     async def run() -> None:

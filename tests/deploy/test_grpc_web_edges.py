@@ -141,6 +141,9 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
         request: conversation_pb2.WatchMessageRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[conversation_pb2.WatchMessageResponse]:
+        if request.message_id == "quiet":  # open, headers sent, nothing changes yet
+            await context.send_initial_metadata((("x-watch", "open"),))
+            await self._until_cancelled()
         yield conversation_pb2.WatchMessageResponse(
             event=conversation_pb2.MESSAGE_EVENT_SNAPSHOT,
             message=conversation_pb2.Message(message_id=request.message_id),
@@ -149,11 +152,14 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
         if request.message_id == "fails-after-one":
             raise Unavailable("the store went away mid-stream", reason="STORE_UNAVAILABLE")
         if request.message_id == "hangs":
-            try:
-                await asyncio.Event().wait()
-            except asyncio.CancelledError:
-                self.cancelled.set()
-                raise
+            await self._until_cancelled()
+
+    async def _until_cancelled(self) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.set()
+            raise
 
     async def GetMessage(
         self,
@@ -170,6 +176,7 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
                 prompt=str(seen.get("authorization", "")),
                 reply=repr(seen.get("x-trace-bin")),
                 request_id=str(seen.get("x-request-id", "")),
+                keywords=sorted(seen),
             )
         )
 
@@ -511,3 +518,63 @@ def _decode_text_body(body: bytes) -> bytes:
         out += base64.b64decode(text[:end])
         text = text[end:]
     return out
+
+
+async def test_a_quiet_stream_is_open_at_once_and_leaving_it_cancels_the_call(
+    edge: Edge, client: httpx.AsyncClient, upstreams: Upstreams
+) -> None:
+    # A WatchMessage with nothing to say yet: the browser still learns the stream is open.
+    request = conversation_pb2.WatchMessageRequest(message_id="quiet")
+    opened = client.stream("POST", edge.url + WATCH, content=frame(request), headers=GRPC_WEB)
+    async with asyncio.timeout(5):
+        response = await opened.__aenter__()
+    assert response.status_code == 200
+    assert response.headers["x-watch"] == "open"
+    await opened.__aexit__(None, None, None)  # the tab closes before any message
+    await asyncio.wait_for(upstreams.conversations.cancelled.wait(), 5)
+
+
+async def test_a_large_request_arriving_in_pieces_is_read_whole(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    big_id = "m" * 900_000
+    body = frame(conversation_pb2.GetMessageRequest(message_id=big_id))
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for at in range(0, len(body), 64 * 1024):
+            yield body[at : at + 64 * 1024]
+            await asyncio.sleep(0)
+
+    response = await client.post(edge.url + GET_MESSAGE, content=pieces(), headers=GRPC_WEB)
+    messages, trailers = unframe(response.content)
+    assert trailers.get("grpc-status") == "0", trailers
+    echoed = conversation_pb2.GetMessageResponse.FromString(messages[0]).message
+    assert echoed.message_id == big_id
+
+
+async def test_the_bridge_forwards_call_metadata_only(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    if edge.kind != "bridge":
+        pytest.skip("what the bridge strips; Envoy has its own header sanitising")
+    reply = await edge.call(
+        client,
+        GET_MESSAGE,
+        conversation_pb2.GetMessageRequest(message_id="m1"),
+        connection="keep-alive, x-hop",
+        **{
+            "x-hop": "1",
+            "proxy-authorization": "Basic eA==",
+            "x-envoy-original-path": "/",
+            "forwarded": "for=1.2.3.4",
+            "x-forwarded-for": "10.0.0.1",
+            "x-request-id": "",
+            "x-tenant": "acme",
+        },
+    )
+    assert reply.grpc_status == "0", reply
+    echoed = conversation_pb2.GetMessageResponse.FromString(reply.messages[0]).message
+    forwarded = set(echoed.keywords)
+    assert "x-tenant" in forwarded
+    assert not forwarded & {"x-hop", "proxy-authorization", "x-envoy-original-path", "forwarded"}
+    assert echoed.request_id == reply.headers["x-request-id"] != ""  # a blank id is replaced

@@ -6,6 +6,7 @@ metadata, CORS, deadlines) is tested against both edges in tests/deploy/test_grp
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -81,13 +82,41 @@ async def test_the_page_and_its_config_are_served(bridge: str, client: httpx.Asy
     assert config.headers["cache-control"] == "no-store"
 
 
-@pytest.mark.parametrize("path", ["/../secret.txt", "/%2e%2e/secret.txt", "/missing.js"])
-async def test_nothing_outside_the_page_folder_is_served(
-    bridge: str, client: httpx.AsyncClient, path: str
-) -> None:
-    response = await client.get(bridge + path)
-    assert response.status_code == 404
-    assert "not for browsers" not in response.text
+async def _raw_get(base: str, path: str) -> bytes:
+    """GET ``path`` exactly as written (httpx would normalise ``..`` away before sending)."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    writer.write(request.encode())
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "//etc/passwd", "/.env", "/x.js"],
+)
+async def test_nothing_outside_the_page_folder_is_served(bridge: str, path: str) -> None:
+    answer = await _raw_get(bridge, path)
+    assert answer.startswith(b"HTTP/1.1 404"), answer[:200]
+    assert b"not for browsers" not in answer
+    assert b"root:" not in answer
+
+
+async def test_other_host_names_are_refused(bridge: str, client: httpx.AsyncClient) -> None:
+    # A DNS-rebinding page: its own name, resolving to 127.0.0.1, with a matching Origin.
+    rebound = {"host": "evil.example:8080", "origin": "http://evil.example:8080"}
+    config = await client.get(bridge + "/config.json", headers=rebound)
+    assert config.status_code == 421
+    assert "tok" not in config.text
+    call = await client.post(
+        bridge + GET_MESSAGE, content=_framed(b""), headers={**GRPC_WEB, **rebound}
+    )
+    assert call.status_code == 421
+    named = await client.get(bridge + "/config.json", headers={"host": "studio.example.com"})
+    assert named.status_code == 200  # the host of an allow-listed origin is this bridge
 
 
 async def test_an_origin_off_the_allow_list_is_refused(
@@ -119,6 +148,7 @@ async def test_an_origin_off_the_allow_list_is_refused(
         (_framed(b"", flags=1), {}, grpc.StatusCode.UNIMPLEMENTED, "compressed"),
         (_framed(b""), {"grpc-timeout": "soon"}, grpc.StatusCode.INVALID_ARGUMENT, "timeout"),
         (_framed(b""), {"x-trace-bin": "!!"}, grpc.StatusCode.INVALID_ARGUMENT, "base64"),
+        (_framed(b""), {"x-name": "caf\xe9"}, grpc.StatusCode.INVALID_ARGUMENT, "ASCII"),
         (
             b"%%%",
             {"content-type": "application/grpc-web-text"},
@@ -135,9 +165,8 @@ async def test_requests_it_cannot_forward_get_a_status_in_words(
     code: grpc.StatusCode,
     words: str,
 ) -> None:
-    response = await client.post(
-        bridge + GET_MESSAGE, content=body, headers={**GRPC_WEB, **headers}
-    )
+    sent = {k.encode(): v.encode("latin-1") for k, v in {**GRPC_WEB, **headers}.items()}
+    response = await client.post(bridge + GET_MESSAGE, content=body, headers=sent)
     assert response.status_code == 200
     status, message = _status(response)
     assert status == code.value[0], message
@@ -154,8 +183,15 @@ async def test_an_upstream_that_is_down_is_unavailable(
     assert response.headers["x-request-id"]  # generated when the caller sent none
 
 
-async def test_other_content_types_are_not_grpc_web(bridge: str, client: httpx.AsyncClient) -> None:
-    response = await client.post(bridge + GET_MESSAGE, json={"message_id": "m1"})
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/grpc-web+json", "application/grpc-webx"]
+)
+async def test_other_content_types_are_not_grpc_web(
+    bridge: str, client: httpx.AsyncClient, content_type: str
+) -> None:
+    response = await client.post(
+        bridge + GET_MESSAGE, content=_framed(b""), headers={"content-type": content_type}
+    )
     assert response.status_code == 415
 
 
