@@ -1,12 +1,15 @@
 // Builds the browser client into web/dist: app.js (bundled TypeScript), app.css, index.html.
-// Run from anywhere: `node web/build.mjs`. Type checking is separate: `tsc -p web/tsconfig.json`.
+// Run from anywhere: `node web/build.mjs [--outdir DIR]` (default web/dist). Type checking is
+// separate: `tsc -p web/tsconfig.json`.
 import { copyFile, mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 
 const web = dirname(fileURLToPath(import.meta.url));
-const dist = join(web, "dist");
+const { values } = parseArgs({ options: { outdir: { type: "string" } } });
+const dist = values.outdir ? resolve(values.outdir) : join(web, "dist");
 
 const common = {
   bundle: true,

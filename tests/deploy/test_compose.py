@@ -173,6 +173,7 @@ def test_compose_accepts_the_file_with_the_example_env(config: Json) -> None:
         "conversation_svc",
         "worker",
         "envoy",
+        "web",
     }
 
 

