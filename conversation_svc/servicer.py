@@ -21,6 +21,13 @@ from photofun.v1 import conversation_service_pb2 as pb
 log = get_logger(__name__)
 LANGS = ("", "en", "vi", "uk")
 MAX_PROMPT, MAX_TITLE, MAX_KEY, MAX_STYLE, MAX_TOPIC = 2000, 200, 128, 100, 200
+# ListMessages.order_by (AIP-132) -> newest first?
+MESSAGE_ORDERS = {
+    "": False,
+    "create_time": False,
+    "create_time asc": False,
+    "create_time desc": True,
+}
 
 
 class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServicer):
@@ -164,10 +171,19 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: Any
     ) -> pb.ListMessagesResponse:
-        """A conversation's messages, oldest first."""
+        """A conversation's messages, oldest first, or newest first with ``create_time desc``."""
         user = self._user(context)
+        order = " ".join(request.order_by.split()).lower()
+        if order not in MESSAGE_ORDERS:
+            raise InvalidArgument(
+                "order_by", 'must be "create_time" (oldest first) or "create_time desc"'
+            )
         page = await self._store.list_messages(
-            user, request.conversation_id, page_size(request.page_size), request.page_token
+            user,
+            request.conversation_id,
+            page_size(request.page_size),
+            request.page_token,
+            newest_first=MESSAGE_ORDERS[order],
         )
         return pb.ListMessagesResponse(
             messages=[convert.message(d) for d in page.items], next_page_token=page.next_token

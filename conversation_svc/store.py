@@ -226,10 +226,13 @@ class Store:
         """Any message by id (the worker's view; no owner check)."""
         return await self.messages.find_one({"_id": ObjectId(message_id)})
 
-    async def list_messages(self, owner: str, conversation_id: str, size: int, token: str) -> Page:
-        """Oldest first; keyset pagination on (create_time, _id)."""
+    async def list_messages(
+        self, owner: str, conversation_id: str, size: int, token: str, *, newest_first: bool = False
+    ) -> Page:
+        """Oldest (or newest) first; keyset pagination on (create_time, _id)."""
         conv = await self.conversation(owner, conversation_id)
         query: Doc = {"conversation_id": conv["_id"]}
+        order = "desc" if newest_first else "asc"
         if token:
             after = decode_token(token)
             try:
@@ -237,17 +240,26 @@ class Store:
                 oid = ObjectId(after["id"])
                 if after.get("c") != conversation_id:
                     raise ValueError("token of another conversation")
+                if after.get("o", "asc") != order:
+                    raise ValueError("token of another order")
             except (KeyError, ValueError, InvalidId, TypeError) as exc:
                 raise InvalidArgument("page_token", "is not a token of this listing") from exc
-            query["$or"] = [{"create_time": {"$gt": t}}, {"create_time": t, "_id": {"$gt": oid}}]
-        cursor = self.messages.find(query).sort([("create_time", ASCENDING), ("_id", ASCENDING)])
+            beyond = "$lt" if newest_first else "$gt"
+            query["$or"] = [{"create_time": {beyond: t}}, {"create_time": t, "_id": {beyond: oid}}]
+        direction = DESCENDING if newest_first else ASCENDING
+        cursor = self.messages.find(query).sort([("create_time", direction), ("_id", direction)])
         docs = await cursor.limit(size + 1).to_list()
         more = len(docs) > size
         docs = docs[:size]
         last = docs[-1] if more else None
         next_token = (
             encode_token(
-                {"c": conversation_id, "t": last["create_time"].isoformat(), "id": str(last["_id"])}
+                {
+                    "c": conversation_id,
+                    "o": order,
+                    "t": last["create_time"].isoformat(),
+                    "id": str(last["_id"]),
+                }
             )
             if last
             else ""

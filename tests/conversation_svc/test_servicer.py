@@ -276,6 +276,56 @@ async def test_messages_page_oldest_first(stub: Stub) -> None:
     )
 
 
+async def test_messages_page_newest_first_when_asked(stub: Stub) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = []
+    for i in range(3):  # the per-user cap of messages in flight
+        reply = await stub.SendMessage(
+            pb.SendMessageRequest(conversation_id=conversation_id, prompt=f"m{i}"),
+            metadata=auth("alice"),
+        )
+        sent.append(reply.message.message_id)
+    seen: list[str] = []
+    token = ""
+    while True:
+        page = await stub.ListMessages(
+            pb.ListMessagesRequest(
+                conversation_id=conversation_id,
+                page_size=1,
+                page_token=token,
+                order_by="create_time  DESC",  # AIP-132: case and spacing do not matter
+            ),
+            metadata=auth("alice"),
+        )
+        seen += [m.message_id for m in page.messages]
+        token = page.next_page_token
+        if not token:
+            break
+        # A token is bound to its order: the other order refuses it.
+        await expect(
+            stub.ListMessages(
+                pb.ListMessagesRequest(conversation_id=conversation_id, page_token=token),
+                metadata=auth("alice"),
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            field="page_token",
+        )
+    assert seen == list(reversed(sent))
+
+
+@pytest.mark.parametrize("order_by", ["update_time", "create_time sideways", "prompt desc"])
+async def test_messages_refuse_an_unknown_order(stub: Stub, order_by: str) -> None:
+    conversation_id = await new_conversation(stub)
+    await expect(
+        stub.ListMessages(
+            pb.ListMessagesRequest(conversation_id=conversation_id, order_by=order_by),
+            metadata=auth("alice"),
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="order_by",
+    )
+
+
 async def test_cancel_settles_once_and_then_is_a_failed_precondition(stub: Stub) -> None:
     conversation_id = await new_conversation(stub)
     sent = await stub.SendMessage(

@@ -629,6 +629,7 @@ class ListMessagesRequest(_message.Message):
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The conversation whose messages to list. Required."""
     page_size: _builtins.int
@@ -636,17 +637,25 @@ class ListMessagesRequest(_message.Message):
     negative values are INVALID_ARGUMENT.
     """
     page_token: _builtins.str
-    """Opaque token from a previous response's `next_page_token`; empty for the first page."""
+    """Opaque token from a previous response's `next_page_token`; empty for the first page.
+    Only valid with the `order_by` it was issued for.
+    """
+    order_by: _builtins.str
+    """AIP-132 ordering: "" or "create_time" lists oldest first; "create_time desc" lists newest
+    first (a chat view's first page is then the latest messages). Anything else is
+    INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,
         conversation_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        order_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -664,7 +673,7 @@ class ListMessagesResponse(_message.Message):
     """Token for the next page; empty when this is the last page."""
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
-        """One page of messages, oldest first."""
+        """One page of messages, in the requested order (oldest first by default)."""
 
     def __init__(
         self,
