@@ -106,6 +106,13 @@ def message(doc: Doc) -> conversation_service_pb2.Message:
             angle_value(a) for a in (doc.get("analysis") or {}).get("angles", []) if angle_value(a)
         ],
         failure=common_pb2.Failure(**failure) if failure else None,
+        failed_views=[
+            conversation_service_pb2.ViewFailure(
+                angle=angle_value(v["angle"]),
+                failure=common_pb2.Failure(reason=v["reason"], message=v["message"]),
+            )
+            for v in doc.get("failed_views", [])
+        ],
         create_time=timestamp(doc.get("create_time")),
         update_time=timestamp(doc.get("update_time")),
         finish_time=timestamp(doc.get("finish_time")),

@@ -220,6 +220,7 @@ class Pipeline:
                     name = angle_name(view.angle)
                     if view.HasField("error"):
                         failures[name] = f"{view.error.reason}: {view.error.message}"
+                        await self._record_failed_view(doc, name, view.error)
                         continue
                     await self._store_image(
                         doc,
@@ -248,6 +249,15 @@ class Pipeline:
         if failures:
             note = "Some views could not be generated: " + ", ".join(sorted(failures)) + "."
         await self._done(doc, note)
+
+    async def _record_failed_view(self, doc: Doc, angle: str, error: common_pb2.Failure) -> None:
+        """Show a failed view on the message at once (watchers get an UPDATED event)."""
+        failed = [v for v in doc.get("failed_views", []) if v["angle"] != angle]
+        failed.append({"angle": angle, "reason": error.reason, "message": error.message})
+        updated = await self._store.update_processing(doc["_id"], {"failed_views": failed})
+        if updated is None:
+            raise Stop
+        doc["failed_views"] = failed
 
     async def _store_image(
         self,

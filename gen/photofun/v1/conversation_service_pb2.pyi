@@ -215,6 +215,7 @@ class Message(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     FINISH_TIME_FIELD_NUMBER: _builtins.int
     EXPECTED_ANGLES_FIELD_NUMBER: _builtins.int
+    FAILED_VIEWS_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Server-assigned id (24 hexadecimal characters)."""
     conversation_id: _builtins.str
@@ -275,6 +276,12 @@ class Message(_message.Message):
         INTENT_GENERATE_ANGLES (images may arrive in another order); empty otherwise.
         """
 
+    @_builtins.property
+    def failed_views(self) -> _containers.RepeatedCompositeFieldContainer[Global___ViewFailure]:
+        """Views of an angle set that could not be generated, each with its reason, as soon as
+        each fails (the message may still end DONE with the other views).
+        """
+
     def __init__(
         self,
         *,
@@ -298,14 +305,43 @@ class Message(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         finish_time: _timestamp_pb2.Timestamp | None = ...,
         expected_angles: _abc.Iterable[_common_pb2.Angle.ValueType] | None = ...,
+        failed_views: _abc.Iterable[Global___ViewFailure] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "failure", b"failure", "finish_time", b"finish_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failure", b"failure", "finish_time", b"finish_time", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failed_views", b"failed_views", "failure", b"failure", "finish_time", b"finish_time", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
+
+@_typing.final
+class ViewFailure(_message.Message):
+    """One view of an angle set that could not be generated."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANGLE_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
+    angle: _common_pb2.Angle.ValueType
+    """The view."""
+    @_builtins.property
+    def failure(self) -> _common_pb2.Failure:
+        """Why, in words (e.g. reason "PROVIDER_UNAVAILABLE")."""
+
+    def __init__(
+        self,
+        *,
+        angle: _common_pb2.Angle.ValueType = ...,
+        failure: _common_pb2.Failure | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["failure", b"failure"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["angle", b"angle", "failure", b"failure"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ViewFailure: _TypeAlias = ViewFailure  # noqa: Y015
 
 @_typing.final
 class CreateConversationRequest(_message.Message):

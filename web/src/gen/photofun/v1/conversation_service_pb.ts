@@ -14,7 +14,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/conversation_service.proto.
  */
 export const file_photofun_v1_conversation_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZwaG90b2Z1bi92MS9jb252ZXJzYXRpb25fc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEirwEKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAUgASgFIs8BCgxNZXNzYWdlSW1hZ2USEQoJaW1hZ2VfdXJsGAEgASgJEiEKBWFuZ2xlGAIgASgOMhIucGhvdG9mdW4udjEuQW5nbGUSDAoEc2VlZBgDIAEoDRISCgpzZXNzaW9uX2lkGAQgASgJEhEKCW1pbWVfdHlwZRgFIAEoCRISCgpzaXplX2J5dGVzGAYgASgDEg0KBXdpZHRoGAcgASgFEg4KBmhlaWdodBgIIAEoBRIPCgdpc19tYWluGAkgASgIEhAKCHByb3ZpZGVyGAogASgJItkECgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEg4KBnByb21wdBgDIAEoCRINCgVzdHlsZRgEIAEoCRIMCgRsYW5nGAUgASgJEg0KBXRvcGljGAYgASgJEhcKD2lucHV0X2ltYWdlX3VybBgHIAEoCRIqCgZzdGF0dXMYCCABKA4yGi5waG90b2Z1bi52MS5NZXNzYWdlU3RhdHVzEhIKCnJlcXVlc3RfaWQYCSABKAkSIwoGaW50ZW50GAogASgOMhMucGhvdG9mdW4udjEuSW50ZW50EhYKDnJlZmluZWRfcHJvbXB0GAsgASgJEhAKCGtleXdvcmRzGAwgAygJEg0KBXJlcGx5GA0gASgJEikKBmltYWdlcxgOIAMoCzIZLnBob3RvZnVuLnYxLk1lc3NhZ2VJbWFnZRIcChRleHBlY3RlZF9pbWFnZV9jb3VudBgPIAEoBRIlCgdmYWlsdXJlGBAgASgLMhQucGhvdG9mdW4udjEuRmFpbHVyZRIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCg9leHBlY3RlZF9hbmdsZXMYFCADKA4yEi5waG90b2Z1bi52MS5BbmdsZSIqChlDcmVhdGVDb252ZXJzYXRpb25SZXF1ZXN0Eg0KBXRpdGxlGAEgASgJIk0KGkNyZWF0ZUNvbnZlcnNhdGlvblJlc3BvbnNlEi8KDGNvbnZlcnNhdGlvbhgBIAEoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbiIxChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSJKChdHZXRDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS5waG90b2Z1bi52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImYKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USMAoNY29udmVyc2F0aW9ucxgBIAMoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkiHAoaRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2UivwEKElNlbmRNZXNzYWdlUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDgoGcHJvbXB0GAIgASgJEg0KBXN0eWxlGAMgASgJEgwKBGxhbmcYBCABKAkSDQoFdG9waWMYBSABKAkSEQoJaW1hZ2VfdXJsGAYgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgHIAEoCRIoCgZmb3JtYXQYCCABKA4yGC5waG90b2Z1bi52MS5JbWFnZUZvcm1hdCI8ChNTZW5kTWVzc2FnZVJlc3BvbnNlEiUKB21lc3NhZ2UYASABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlIicKEUdldE1lc3NhZ2VSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkiOwoSR2V0TWVzc2FnZVJlc3BvbnNlEiUKB21lc3NhZ2UYASABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlImcKE0xpc3RNZXNzYWdlc1JlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhAKCG9yZGVyX2J5GAQgASgJIlcKFExpc3RNZXNzYWdlc1Jlc3BvbnNlEiYKCG1lc3NhZ2VzGAEgAygLMhQucGhvdG9mdW4udjEuTWVzc2FnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiPwoTV2F0Y2hNZXNzYWdlUmVxdWVzdBISCgptZXNzYWdlX2lkGAEgASgJEhQKDHJlc3VtZV90b2tlbhgCIAEoCSJ9ChRXYXRjaE1lc3NhZ2VSZXNwb25zZRIoCgVldmVudBgBIAEoDjIZLnBob3RvZnVuLnYxLk1lc3NhZ2VFdmVudBIlCgdtZXNzYWdlGAIgASgLMhQucGhvdG9mdW4udjEuTWVzc2FnZRIUCgxyZXN1bWVfdG9rZW4YAyABKAkiKgoUQ2FuY2VsTWVzc2FnZVJlcXVlc3QSEgoKbWVzc2FnZV9pZBgBIAEoCSI+ChVDYW5jZWxNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UqoAEKDU1lc3NhZ2VTdGF0dXMSHgoaTUVTU0FHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlNRVNTQUdFX1NUQVRVU19QUk9DRVNTSU5HEAESFwoTTUVTU0FHRV9TVEFUVVNfRE9ORRACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhwKGE1FU1NBR0VfU1RBVFVTX0NBTkNFTExFRBAEKrsBCgxNZXNzYWdlRXZlbnQSHQoZTUVTU0FHRV9FVkVOVF9VTlNQRUNJRklFRBAAEhoKFk1FU1NBR0VfRVZFTlRfU05BUFNIT1QQARIaChZNRVNTQUdFX0VWRU5UX0FOQUxZWkVEEAISHQoZTUVTU0FHRV9FVkVOVF9JTUFHRV9BRERFRBADEhoKFk1FU1NBR0VfRVZFTlRfRklOSVNIRUQQBBIZChVNRVNTQUdFX0VWRU5UX1VQREFURUQQBTLKBgoTQ29udmVyc2F0aW9uU2VydmljZRJlChJDcmVhdGVDb252ZXJzYXRpb24SJi5waG90b2Z1bi52MS5DcmVhdGVDb252ZXJzYXRpb25SZXF1ZXN0GicucGhvdG9mdW4udjEuQ3JlYXRlQ29udmVyc2F0aW9uUmVzcG9uc2USXAoPR2V0Q29udmVyc2F0aW9uEiMucGhvdG9mdW4udjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBokLnBob3RvZnVuLnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlEmIKEUxpc3RDb252ZXJzYXRpb25zEiUucGhvdG9mdW4udjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0GiYucGhvdG9mdW4udjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJlChJEZWxldGVDb252ZXJzYXRpb24SJi5waG90b2Z1bi52MS5EZWxldGVDb252ZXJzYXRpb25SZXF1ZXN0GicucGhvdG9mdW4udjEuRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USUAoLU2VuZE1lc3NhZ2USHy5waG90b2Z1bi52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIC5waG90b2Z1bi52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEk0KCkdldE1lc3NhZ2USHi5waG90b2Z1bi52MS5HZXRNZXNzYWdlUmVxdWVzdBofLnBob3RvZnVuLnYxLkdldE1lc3NhZ2VSZXNwb25zZRJTCgxMaXN0TWVzc2FnZXMSIC5waG90b2Z1bi52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiEucGhvdG9mdW4udjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2USVQoMV2F0Y2hNZXNzYWdlEiAucGhvdG9mdW4udjEuV2F0Y2hNZXNzYWdlUmVxdWVzdBohLnBob3RvZnVuLnYxLldhdGNoTWVzc2FnZVJlc3BvbnNlMAESVgoNQ2FuY2VsTWVzc2FnZRIhLnBob3RvZnVuLnYxLkNhbmNlbE1lc3NhZ2VSZXF1ZXN0GiIucGhvdG9mdW4udjEuQ2FuY2VsTWVzc2FnZVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_photofun_v1_common]);
+  fileDesc("CiZwaG90b2Z1bi92MS9jb252ZXJzYXRpb25fc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEirwEKDENvbnZlcnNhdGlvbhIXCg9jb252ZXJzYXRpb25faWQYASABKAkSDQoFdGl0bGUYAiABKAkSLwoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1tZXNzYWdlX2NvdW50GAUgASgFIs8BCgxNZXNzYWdlSW1hZ2USEQoJaW1hZ2VfdXJsGAEgASgJEiEKBWFuZ2xlGAIgASgOMhIucGhvdG9mdW4udjEuQW5nbGUSDAoEc2VlZBgDIAEoDRISCgpzZXNzaW9uX2lkGAQgASgJEhEKCW1pbWVfdHlwZRgFIAEoCRISCgpzaXplX2J5dGVzGAYgASgDEg0KBXdpZHRoGAcgASgFEg4KBmhlaWdodBgIIAEoBRIPCgdpc19tYWluGAkgASgIEhAKCHByb3ZpZGVyGAogASgJIokFCgdNZXNzYWdlEhIKCm1lc3NhZ2VfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEg4KBnByb21wdBgDIAEoCRINCgVzdHlsZRgEIAEoCRIMCgRsYW5nGAUgASgJEg0KBXRvcGljGAYgASgJEhcKD2lucHV0X2ltYWdlX3VybBgHIAEoCRIqCgZzdGF0dXMYCCABKA4yGi5waG90b2Z1bi52MS5NZXNzYWdlU3RhdHVzEhIKCnJlcXVlc3RfaWQYCSABKAkSIwoGaW50ZW50GAogASgOMhMucGhvdG9mdW4udjEuSW50ZW50EhYKDnJlZmluZWRfcHJvbXB0GAsgASgJEhAKCGtleXdvcmRzGAwgAygJEg0KBXJlcGx5GA0gASgJEikKBmltYWdlcxgOIAMoCzIZLnBob3RvZnVuLnYxLk1lc3NhZ2VJbWFnZRIcChRleHBlY3RlZF9pbWFnZV9jb3VudBgPIAEoBRIlCgdmYWlsdXJlGBAgASgLMhQucGhvdG9mdW4udjEuRmFpbHVyZRIvCgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIrCg9leHBlY3RlZF9hbmdsZXMYFCADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIuCgxmYWlsZWRfdmlld3MYFSADKAsyGC5waG90b2Z1bi52MS5WaWV3RmFpbHVyZSJXCgtWaWV3RmFpbHVyZRIhCgVhbmdsZRgBIAEoDjISLnBob3RvZnVuLnYxLkFuZ2xlEiUKB2ZhaWx1cmUYAiABKAsyFC5waG90b2Z1bi52MS5GYWlsdXJlIioKGUNyZWF0ZUNvbnZlcnNhdGlvblJlcXVlc3QSDQoFdGl0bGUYASABKAkiTQoaQ3JlYXRlQ29udmVyc2F0aW9uUmVzcG9uc2USLwoMY29udmVyc2F0aW9uGAEgASgLMhkucGhvdG9mdW4udjEuQ29udmVyc2F0aW9uIjEKFkdldENvbnZlcnNhdGlvblJlcXVlc3QSFwoPY29udmVyc2F0aW9uX2lkGAEgASgJIkoKF0dldENvbnZlcnNhdGlvblJlc3BvbnNlEi8KDGNvbnZlcnNhdGlvbhgBIAEoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbiJBChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkiZgoZTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRIwCg1jb252ZXJzYXRpb25zGAEgAygLMhkucGhvdG9mdW4udjEuQ29udmVyc2F0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI0ChlEZWxldGVDb252ZXJzYXRpb25SZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCSIcChpEZWxldGVDb252ZXJzYXRpb25SZXNwb25zZSK/AQoSU2VuZE1lc3NhZ2VSZXF1ZXN0EhcKD2NvbnZlcnNhdGlvbl9pZBgBIAEoCRIOCgZwcm9tcHQYAiABKAkSDQoFc3R5bGUYAyABKAkSDAoEbGFuZxgEIAEoCRINCgV0b3BpYxgFIAEoCRIRCglpbWFnZV91cmwYBiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEigKBmZvcm1hdBgIIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0IjwKE1NlbmRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UiJwoRR2V0TWVzc2FnZVJlcXVlc3QSEgoKbWVzc2FnZV9pZBgBIAEoCSI7ChJHZXRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UiZwoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIb3JkZXJfYnkYBCABKAkiVwoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJgoIbWVzc2FnZXMYASADKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSI/ChNXYXRjaE1lc3NhZ2VSZXF1ZXN0EhIKCm1lc3NhZ2VfaWQYASABKAkSFAoMcmVzdW1lX3Rva2VuGAIgASgJIn0KFFdhdGNoTWVzc2FnZVJlc3BvbnNlEigKBWV2ZW50GAEgASgOMhkucGhvdG9mdW4udjEuTWVzc2FnZUV2ZW50EiUKB21lc3NhZ2UYAiABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhQKDHJlc3VtZV90b2tlbhgDIAEoCSIqChRDYW5jZWxNZXNzYWdlUmVxdWVzdBISCgptZXNzYWdlX2lkGAEgASgJIj4KFUNhbmNlbE1lc3NhZ2VSZXNwb25zZRIlCgdtZXNzYWdlGAEgASgLMhQucGhvdG9mdW4udjEuTWVzc2FnZSqgAQoNTWVzc2FnZVN0YXR1cxIeChpNRVNTQUdFX1NUQVRVU19VTlNQRUNJRklFRBAAEh0KGU1FU1NBR0VfU1RBVFVTX1BST0NFU1NJTkcQARIXChNNRVNTQUdFX1NUQVRVU19ET05FEAISGQoVTUVTU0FHRV9TVEFUVVNfRkFJTEVEEAMSHAoYTUVTU0FHRV9TVEFUVVNfQ0FOQ0VMTEVEEAQquwEKDE1lc3NhZ2VFdmVudBIdChlNRVNTQUdFX0VWRU5UX1VOU1BFQ0lGSUVEEAASGgoWTUVTU0FHRV9FVkVOVF9TTkFQU0hPVBABEhoKFk1FU1NBR0VfRVZFTlRfQU5BTFlaRUQQAhIdChlNRVNTQUdFX0VWRU5UX0lNQUdFX0FEREVEEAMSGgoWTUVTU0FHRV9FVkVOVF9GSU5JU0hFRBAEEhkKFU1FU1NBR0VfRVZFTlRfVVBEQVRFRBAFMsoGChNDb252ZXJzYXRpb25TZXJ2aWNlEmUKEkNyZWF0ZUNvbnZlcnNhdGlvbhImLnBob3RvZnVuLnYxLkNyZWF0ZUNvbnZlcnNhdGlvblJlcXVlc3QaJy5waG90b2Z1bi52MS5DcmVhdGVDb252ZXJzYXRpb25SZXNwb25zZRJcCg9HZXRDb252ZXJzYXRpb24SIy5waG90b2Z1bi52MS5HZXRDb252ZXJzYXRpb25SZXF1ZXN0GiQucGhvdG9mdW4udjEuR2V0Q29udmVyc2F0aW9uUmVzcG9uc2USYgoRTGlzdENvbnZlcnNhdGlvbnMSJS5waG90b2Z1bi52MS5MaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QaJi5waG90b2Z1bi52MS5MaXN0Q29udmVyc2F0aW9uc1Jlc3BvbnNlEmUKEkRlbGV0ZUNvbnZlcnNhdGlvbhImLnBob3RvZnVuLnYxLkRlbGV0ZUNvbnZlcnNhdGlvblJlcXVlc3QaJy5waG90b2Z1bi52MS5EZWxldGVDb252ZXJzYXRpb25SZXNwb25zZRJQCgtTZW5kTWVzc2FnZRIfLnBob3RvZnVuLnYxLlNlbmRNZXNzYWdlUmVxdWVzdBogLnBob3RvZnVuLnYxLlNlbmRNZXNzYWdlUmVzcG9uc2USTQoKR2V0TWVzc2FnZRIeLnBob3RvZnVuLnYxLkdldE1lc3NhZ2VSZXF1ZXN0Gh8ucGhvdG9mdW4udjEuR2V0TWVzc2FnZVJlc3BvbnNlElMKDExpc3RNZXNzYWdlcxIgLnBob3RvZnVuLnYxLkxpc3RNZXNzYWdlc1JlcXVlc3QaIS5waG90b2Z1bi52MS5MaXN0TWVzc2FnZXNSZXNwb25zZRJVCgxXYXRjaE1lc3NhZ2USIC5waG90b2Z1bi52MS5XYXRjaE1lc3NhZ2VSZXF1ZXN0GiEucGhvdG9mdW4udjEuV2F0Y2hNZXNzYWdlUmVzcG9uc2UwARJWCg1DYW5jZWxNZXNzYWdlEiEucGhvdG9mdW4udjEuQ2FuY2VsTWVzc2FnZVJlcXVlc3QaIi5waG90b2Z1bi52MS5DYW5jZWxNZXNzYWdlUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_photofun_v1_common]);
 
 /**
  * A conversation: an ordered series of messages owned by one user.
@@ -297,6 +297,14 @@ export type Message = Message$1<"photofun.v1.Message"> & {
    * @generated from field: repeated photofun.v1.Angle expected_angles = 20;
    */
   expectedAngles: Angle[];
+
+  /**
+   * Views of an angle set that could not be generated, each with its reason, as soon as
+   * each fails (the message may still end DONE with the other views).
+   *
+   * @generated from field: repeated photofun.v1.ViewFailure failed_views = 21;
+   */
+  failedViews: ViewFailure[];
 };
 
 /**
@@ -305,6 +313,34 @@ export type Message = Message$1<"photofun.v1.Message"> & {
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
   messageDesc(file_photofun_v1_conversation_service, 2);
+
+/**
+ * One view of an angle set that could not be generated.
+ *
+ * @generated from message photofun.v1.ViewFailure
+ */
+export type ViewFailure = Message$1<"photofun.v1.ViewFailure"> & {
+  /**
+   * The view.
+   *
+   * @generated from field: photofun.v1.Angle angle = 1;
+   */
+  angle: Angle;
+
+  /**
+   * Why, in words (e.g. reason "PROVIDER_UNAVAILABLE").
+   *
+   * @generated from field: photofun.v1.Failure failure = 2;
+   */
+  failure?: Failure | undefined;
+};
+
+/**
+ * Describes the message photofun.v1.ViewFailure.
+ * Use `create(ViewFailureSchema)` to create a new message.
+ */
+export const ViewFailureSchema: GenMessage<ViewFailure> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 3);
 
 /**
  * Input of CreateConversation.
@@ -325,7 +361,7 @@ export type CreateConversationRequest = Message$1<"photofun.v1.CreateConversatio
  * Use `create(CreateConversationRequestSchema)` to create a new message.
  */
 export const CreateConversationRequestSchema: GenMessage<CreateConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 3);
+  messageDesc(file_photofun_v1_conversation_service, 4);
 
 /**
  * Output of CreateConversation.
@@ -346,7 +382,7 @@ export type CreateConversationResponse = Message$1<"photofun.v1.CreateConversati
  * Use `create(CreateConversationResponseSchema)` to create a new message.
  */
 export const CreateConversationResponseSchema: GenMessage<CreateConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 4);
+  messageDesc(file_photofun_v1_conversation_service, 5);
 
 /**
  * Input of GetConversation.
@@ -367,7 +403,7 @@ export type GetConversationRequest = Message$1<"photofun.v1.GetConversationReque
  * Use `create(GetConversationRequestSchema)` to create a new message.
  */
 export const GetConversationRequestSchema: GenMessage<GetConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 5);
+  messageDesc(file_photofun_v1_conversation_service, 6);
 
 /**
  * Output of GetConversation.
@@ -388,7 +424,7 @@ export type GetConversationResponse = Message$1<"photofun.v1.GetConversationResp
  * Use `create(GetConversationResponseSchema)` to create a new message.
  */
 export const GetConversationResponseSchema: GenMessage<GetConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 6);
+  messageDesc(file_photofun_v1_conversation_service, 7);
 
 /**
  * Input of ListConversations (AIP-158 pagination).
@@ -418,7 +454,7 @@ export type ListConversationsRequest = Message$1<"photofun.v1.ListConversationsR
  * Use `create(ListConversationsRequestSchema)` to create a new message.
  */
 export const ListConversationsRequestSchema: GenMessage<ListConversationsRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 7);
+  messageDesc(file_photofun_v1_conversation_service, 8);
 
 /**
  * Output of ListConversations.
@@ -446,7 +482,7 @@ export type ListConversationsResponse = Message$1<"photofun.v1.ListConversations
  * Use `create(ListConversationsResponseSchema)` to create a new message.
  */
 export const ListConversationsResponseSchema: GenMessage<ListConversationsResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 8);
+  messageDesc(file_photofun_v1_conversation_service, 9);
 
 /**
  * Input of DeleteConversation.
@@ -467,7 +503,7 @@ export type DeleteConversationRequest = Message$1<"photofun.v1.DeleteConversatio
  * Use `create(DeleteConversationRequestSchema)` to create a new message.
  */
 export const DeleteConversationRequestSchema: GenMessage<DeleteConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 9);
+  messageDesc(file_photofun_v1_conversation_service, 10);
 
 /**
  * Output of DeleteConversation; empty on success.
@@ -482,7 +518,7 @@ export type DeleteConversationResponse = Message$1<"photofun.v1.DeleteConversati
  * Use `create(DeleteConversationResponseSchema)` to create a new message.
  */
 export const DeleteConversationResponseSchema: GenMessage<DeleteConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 10);
+  messageDesc(file_photofun_v1_conversation_service, 11);
 
 /**
  * Input of SendMessage. Field names follow the original JSON contract.
@@ -554,7 +590,7 @@ export type SendMessageRequest = Message$1<"photofun.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 11);
+  messageDesc(file_photofun_v1_conversation_service, 12);
 
 /**
  * Output of SendMessage.
@@ -575,7 +611,7 @@ export type SendMessageResponse = Message$1<"photofun.v1.SendMessageResponse"> &
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 12);
+  messageDesc(file_photofun_v1_conversation_service, 13);
 
 /**
  * Input of GetMessage.
@@ -596,7 +632,7 @@ export type GetMessageRequest = Message$1<"photofun.v1.GetMessageRequest"> & {
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 13);
+  messageDesc(file_photofun_v1_conversation_service, 14);
 
 /**
  * Output of GetMessage.
@@ -617,7 +653,7 @@ export type GetMessageResponse = Message$1<"photofun.v1.GetMessageResponse"> & {
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 14);
+  messageDesc(file_photofun_v1_conversation_service, 15);
 
 /**
  * Input of ListMessages (AIP-158 pagination).
@@ -663,7 +699,7 @@ export type ListMessagesRequest = Message$1<"photofun.v1.ListMessagesRequest"> &
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 15);
+  messageDesc(file_photofun_v1_conversation_service, 16);
 
 /**
  * Output of ListMessages.
@@ -691,7 +727,7 @@ export type ListMessagesResponse = Message$1<"photofun.v1.ListMessagesResponse">
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 16);
+  messageDesc(file_photofun_v1_conversation_service, 17);
 
 /**
  * Input of WatchMessage.
@@ -720,7 +756,7 @@ export type WatchMessageRequest = Message$1<"photofun.v1.WatchMessageRequest"> &
  * Use `create(WatchMessageRequestSchema)` to create a new message.
  */
 export const WatchMessageRequestSchema: GenMessage<WatchMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 17);
+  messageDesc(file_photofun_v1_conversation_service, 18);
 
 /**
  * One change of a watched message.
@@ -755,7 +791,7 @@ export type WatchMessageResponse = Message$1<"photofun.v1.WatchMessageResponse">
  * Use `create(WatchMessageResponseSchema)` to create a new message.
  */
 export const WatchMessageResponseSchema: GenMessage<WatchMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 18);
+  messageDesc(file_photofun_v1_conversation_service, 19);
 
 /**
  * Input of CancelMessage.
@@ -776,7 +812,7 @@ export type CancelMessageRequest = Message$1<"photofun.v1.CancelMessageRequest">
  * Use `create(CancelMessageRequestSchema)` to create a new message.
  */
 export const CancelMessageRequestSchema: GenMessage<CancelMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 19);
+  messageDesc(file_photofun_v1_conversation_service, 20);
 
 /**
  * Output of CancelMessage.
@@ -797,7 +833,7 @@ export type CancelMessageResponse = Message$1<"photofun.v1.CancelMessageResponse
  * Use `create(CancelMessageResponseSchema)` to create a new message.
  */
 export const CancelMessageResponseSchema: GenMessage<CancelMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 20);
+  messageDesc(file_photofun_v1_conversation_service, 21);
 
 /**
  * Where a message is in its lifecycle.

@@ -1,0 +1,126 @@
+"""The worker's pipeline against an image service whose views fail one by one.
+
+Real parts: the MongoDB-wire server, the prompt service, the Media stand-in; the image service
+is a real gRPC server scripted to fail the side view (a provider outage for one angle), which
+the real one only does when a provider breaks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+from PIL import Image
+from pymongo import AsyncMongoClient
+
+from conversation_svc import convert
+from conversation_svc.pipeline import Pipeline
+from conversation_svc.store import DONE, Store, now
+from devstack.media_server import create_app as media_app
+from mesh.media import MediaClient
+from mesh.server import ServiceBinding, bind
+from mesh.settings import ServerSettings
+from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
+from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
+from prompt_svc import app as prompt_app
+from prompt_svc.settings import Settings as PromptSettings
+from tests.conftest import StartServer
+from tests.http_servers import serve_app
+
+CLIO = "2019 Renault Clio blue hatchback, front side rear"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "blue").save(out, "PNG")
+    return out.getvalue()
+
+
+class SideFails(image_service_pb2_grpc.ImageServiceServicer):
+    """Front and rear are drawn; the side view's provider is down."""
+
+    async def GenerateAngles(
+        self, request: image_service_pb2.GenerateAnglesRequest, context: Any
+    ) -> AsyncIterator[image_service_pb2.GenerateAnglesResponse]:
+        for index, angle in enumerate(request.angles):
+            view = image_service_pb2.GenerateAnglesResponse(
+                angle=angle, index=index, total=len(request.angles), session_id="s1"
+            )
+            if angle == common_pb2.ANGLE_SIDE:
+                view.error.CopyFrom(
+                    common_pb2.Failure(
+                        reason="PROVIDER_UNAVAILABLE", message="every provider failed the side view"
+                    )
+                )
+            else:
+                view.image.CopyFrom(
+                    common_pb2.Image(
+                        data=_png(), mime_type="image/png", seed=7 + index, width=8, height=8
+                    )
+                )
+            yield view
+
+
+@pytest.fixture
+async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+    store = Store(client, database)
+    await store.ensure_indexes()
+    yield store
+    await client.close()
+
+
+@pytest.fixture
+async def pipeline(
+    start_server: StartServer, store: Store, tmp_path: Any
+) -> AsyncIterator[Pipeline]:
+    async def build_image(settings: object, stack: object) -> list[ServiceBinding]:
+        del settings, stack
+        add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
+        scripted = SideFails()  # type: ignore[abstract]  # only GenerateAngles is called
+        return [bind(scripted, add, "photofun.v1.ImageService")]
+
+    prompt = await start_server(
+        prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url="http://m")
+    )
+    image = await start_server(build_image, ServerSettings())
+    async with contextlib.AsyncExitStack() as stack:
+        media_url = await stack.enter_async_context(serve_app(media_app(tmp_path / "media")))
+        media = MediaClient(media_url)
+        stack.push_async_callback(media.aclose)
+        channels = [grpc.aio.insecure_channel(s.address) for s in (prompt, image)]
+        for channel in channels:
+            stack.push_async_callback(channel.close)
+        yield Pipeline(
+            store,
+            prompt_grpc.PromptServiceStub(channels[0]),
+            image_service_pb2_grpc.ImageServiceStub(channels[1]),
+            media,
+        )
+
+
+async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
+    pipeline: Pipeline, store: Store
+) -> None:
+    conversation = await store.create_conversation("alice", "")
+    doc, _ = await store.insert_message(
+        conversation,
+        {"prompt": CLIO, "request_id": "req-side", "deadline": now() + dt.timedelta(minutes=5)},
+    )
+    await pipeline.run(str(doc["_id"]))
+
+    stored = await store.message_by_id(str(doc["_id"]))
+    assert stored is not None
+    message = convert.message(stored)
+    assert stored["status"] == DONE
+    assert {i.angle for i in message.images} == {common_pb2.ANGLE_FRONT, common_pb2.ANGLE_REAR}
+    (failed,) = message.failed_views
+    assert failed.angle == common_pb2.ANGLE_SIDE
+    assert failed.failure.reason == "PROVIDER_UNAVAILABLE"
+    assert failed.failure.message == "every provider failed the side view"
+    assert "SIDE" in message.reply.upper()  # the reply says so in words too
