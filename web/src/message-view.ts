@@ -16,7 +16,7 @@ import {
   toDate,
   took,
 } from "./format";
-import { Angle, Intent } from "./gen/photofun/v1/common_pb";
+import { Angle, type Failure, Intent } from "./gen/photofun/v1/common_pb";
 import {
   MessageStatus,
   type Message,
@@ -214,8 +214,13 @@ export class MessageView {
     const m = this.message;
     const wanted: Tile[] = [];
     for (const slot of slots(m)) {
+      // A view the server reported as failed is marked at once, even while others draw.
+      const failed = m.failedViews.find(
+        (v) => v.angle === slot.angle && v.angle !== Angle.UNSPECIFIED,
+      );
       let shows: string;
       if (slot.image !== undefined) shows = slot.image.imageUrl;
+      else if (failed !== undefined) shows = "failed";
       else if (m.status === MessageStatus.PROCESSING) shows = "pending";
       else if (m.status === MessageStatus.DONE) shows = "missing";
       else continue;
@@ -224,7 +229,7 @@ export class MessageView {
         const el =
           slot.image !== undefined
             ? this.imageTile(slot.image)
-            : placeholderTile(slot.angle, shows === "pending");
+            : placeholderTile(slot.angle, shows === "pending", failed?.failure);
         tile = { el, shows };
         this.tiles.set(slot.key, tile);
       }
@@ -389,17 +394,23 @@ function slots(m: Message): Slot[] {
   return out;
 }
 
-function placeholderTile(angle: Angle, pending: boolean): HTMLElement {
+function placeholderTile(angle: Angle, pending: boolean, failure?: Failure): HTMLElement {
   const name = angleWords(angle);
+  // Why a view is missing, when the server said (Message.failed_views).
+  const why = failure?.message.trim() ?? "";
+  const note = pending ? "Drawing…" : why !== "" ? `Not produced: ${why}` : "Not produced";
   return h(
     "figure",
-    { class: pending ? "tile pending" : "tile missing" },
+    {
+      class: pending ? "tile pending" : "tile missing",
+      "data-testid": pending ? false : "missing-view",
+    },
     h(
       "span",
       {
         class: "tile-frame",
         role: "img",
-        "aria-label": pending ? `${name}: being drawn` : `${name}: not produced`,
+        "aria-label": pending ? `${name}: being drawn` : `${name}: ${note.toLowerCase()}`,
       },
       pending ? h("span", { class: "spinner large", "aria-hidden": "true" }) : icon("image"),
     ),
@@ -407,7 +418,7 @@ function placeholderTile(angle: Angle, pending: boolean): HTMLElement {
       "figcaption",
       {},
       h("span", { class: "angle" }, name),
-      h("span", { class: "tile-note" }, pending ? "Drawing…" : "Not produced"),
+      h("span", { class: "tile-note", title: failure?.reason ?? "" }, note),
     ),
   );
 }
