@@ -333,9 +333,9 @@ async def test_operator_services_are_not_exposed(
     assert reply.grpc_status == str(grpc.StatusCode.UNIMPLEMENTED.value[0]), reply
 
 
+# The dev bridge speaks only gRPC-web; locally, plain gRPC goes to the service ports.
+@pytest.mark.parametrize("edge", ["envoy"], indirect=True)
 async def test_plain_grpc_clients_use_the_same_port(edge: Edge) -> None:
-    if edge.kind == "bridge":
-        pytest.skip("the dev bridge speaks only gRPC-web; plain gRPC goes to the service ports")
     async with grpc.aio.insecure_channel(edge.url.removeprefix("http://")) as channel:
         stub = prompt_service_pb2_grpc.PromptServiceStub(channel)
         answer = await stub.DetectIntent(
@@ -479,11 +479,11 @@ async def test_a_large_request_arriving_in_pieces_is_read_whole(
     assert echoed.message_id == big_id
 
 
+# What the bridge strips (Envoy has its own header sanitising).
+@pytest.mark.parametrize("edge", ["bridge"], indirect=True)
 async def test_the_bridge_forwards_call_metadata_only(
     edge: Edge, client: httpx.AsyncClient
 ) -> None:
-    if edge.kind != "bridge":
-        pytest.skip("what the bridge strips; Envoy has its own header sanitising")
     reply = await edge.call(
         client,
         GET_MESSAGE,
