@@ -25,9 +25,9 @@ import { ThreadView } from "./thread";
 import { watchMessage } from "./watch";
 
 const CONVERSATION_PAGE = 30;
-const MESSAGE_PAGE = 100;
-/** Messages are listed oldest first; a very long conversation is cut after this many pages. */
-const MAX_MESSAGE_PAGES = 20;
+const MESSAGE_PAGE = 30;
+/** Messages are listed newest first, so opening a conversation reads one page, not all. */
+const NEWEST_FIRST = "create_time desc";
 
 /** The conversation on screen; its AbortController ends its calls and watches on leaving it. */
 interface OpenConversation {
@@ -35,6 +35,9 @@ interface OpenConversation {
   abort: AbortController;
   views: Map<string, MessageView>;
   watching: Set<string>;
+  /** Token of the page of older messages (NEWEST_FIRST); empty when all are shown. */
+  earlierToken: string;
+  loadingEarlier: boolean;
 }
 
 class App {
@@ -73,7 +76,11 @@ class App {
       signOut: () => this.signOut(),
     });
     this.composer = new Composer((draft) => this.send(draft));
-    this.thread = new ThreadView(this.composer.el, (text) => this.composer.fill(text));
+    this.thread = new ThreadView(
+      this.composer.el,
+      (text) => this.composer.fill(text),
+      () => void this.loadEarlier(),
+    );
     this.signIn = new SignInPanel((token) => {
       this.tokens.save(token);
       this.start();
@@ -140,6 +147,8 @@ class App {
       abort: new AbortController(),
       views: new Map(),
       watching: new Set(),
+      earlierToken: "",
+      loadingEarlier: false,
     };
     this.open = open;
     this.renderSidebar();
@@ -153,18 +162,20 @@ class App {
     this.thread.showLoading();
     try {
       const signal = open.abort.signal;
-      const [conversation, messages] = await Promise.all([
+      const [conversation, newest] = await Promise.all([
         this.client.getConversation({ conversationId: id }, { signal }),
-        this.listMessages(id, signal),
+        this.client.listMessages(
+          { conversationId: id, pageSize: MESSAGE_PAGE, orderBy: NEWEST_FIRST },
+          { signal },
+        ),
       ]);
       if (this.open !== open) return;
       if (conversation.conversation !== undefined) this.upsert(conversation.conversation, false);
       this.showHeading(conversation.conversation);
-      const views = messages.map((m) => this.viewFor(open, m));
-      this.thread.showMessages(views);
-      for (const view of views) {
-        if (view.status === MessageStatus.PROCESSING) this.watch(open, view);
-      }
+      open.earlierToken = newest.nextPageToken;
+      const views = this.viewsFor(open, newest.messages);
+      this.thread.showMessages(views, open.earlierToken === "" ? "none" : "more");
+      this.watchAll(open, views);
     } catch (err) {
       if (this.open !== open || isAbort(err, open.abort.signal)) return;
       if (isUnauthenticated(err)) {
@@ -181,19 +192,36 @@ class App {
     }
   }
 
-  private async listMessages(conversationId: string, signal: AbortSignal): Promise<Message[]> {
-    const messages: Message[] = [];
-    let pageToken = "";
-    for (let page = 0; page < MAX_MESSAGE_PAGES; page++) {
+  /** Shows the page of messages before the oldest one on screen, above it. */
+  private async loadEarlier(): Promise<void> {
+    const open = this.open;
+    if (open === undefined || open.loadingEarlier || open.earlierToken === "") return;
+    open.loadingEarlier = true;
+    this.thread.setEarlier("loading");
+    try {
       const res = await this.client.listMessages(
-        { conversationId, pageSize: MESSAGE_PAGE, pageToken },
-        { signal },
+        {
+          conversationId: open.id,
+          pageSize: MESSAGE_PAGE,
+          pageToken: open.earlierToken,
+          orderBy: NEWEST_FIRST,
+        },
+        { signal: open.abort.signal },
       );
-      messages.push(...res.messages);
-      pageToken = res.nextPageToken;
-      if (pageToken === "") break;
+      if (this.open !== open) return;
+      open.earlierToken = res.nextPageToken;
+      // Skip any already shown, so a message never gets two views.
+      const older = res.messages.filter((m) => !open.views.has(m.messageId));
+      const views = this.viewsFor(open, older);
+      this.thread.prepend(views, open.earlierToken === "" ? "none" : "more");
+      this.watchAll(open, views);
+    } catch (err) {
+      if (this.open !== open || isAbort(err, open.abort.signal)) return;
+      this.thread.setEarlier("more");
+      this.fail("Earlier messages could not be loaded", err);
+    } finally {
+      open.loadingEarlier = false;
     }
-    return messages;
   }
 
   private showHeading(c: Conversation | undefined): void {
@@ -378,6 +406,11 @@ class App {
     }
   }
 
+  /** Views of a newest-first page, in reading order (oldest at the top). */
+  private viewsFor(open: OpenConversation, newestFirst: Message[]): MessageView[] {
+    return newestFirst.map((m) => this.viewFor(open, m)).reverse();
+  }
+
   private viewFor(open: OpenConversation, message: Message): MessageView {
     const view = new MessageView(message, {
       cancel: (id) => void this.cancel(open, id),
@@ -385,6 +418,10 @@ class App {
     });
     open.views.set(message.messageId, view);
     return view;
+  }
+
+  private watchAll(open: OpenConversation, views: MessageView[]): void {
+    for (const view of views) this.watch(open, view);
   }
 
   /** Follows a processing message until it finishes or the conversation is left. */

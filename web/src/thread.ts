@@ -11,16 +11,23 @@ const SUGGESTIONS = [
   "Con mèo dễ thương trên bãi biển",
 ];
 
+/** The top of a thread: nothing earlier, earlier messages to show, or those being loaded. */
+export type Earlier = "none" | "more" | "loading";
+
 export class ThreadView {
   readonly el: HTMLElement;
   private readonly heading: HTMLElement;
   private readonly scroller: HTMLElement;
   private readonly inner: HTMLElement;
+  /** One button for the whole life of the page, so it keeps focus while it loads. */
+  private readonly earlierButton: HTMLButtonElement;
 
   constructor(
     composer: HTMLElement,
     private readonly suggest: (text: string) => void,
+    loadEarlier: () => void,
   ) {
+    this.earlierButton = button({ class: "btn ghost small earlier" }, [], loadEarlier);
     this.heading = h("header", { class: "main-head" });
     this.inner = h("div", { class: "thread-inner" });
     this.scroller = h("div", { class: "thread", tabindex: "-1" }, this.inner);
@@ -110,13 +117,41 @@ export class ThreadView {
     );
   }
 
-  showMessages(views: MessageView[]): void {
+  /** The newest turns, oldest at the top, scrolled to the end. */
+  showMessages(views: MessageView[], earlier: Earlier): void {
     if (views.length === 0) {
       this.showEmpty();
       return;
     }
-    replaceChildren(this.inner, ...views.map((view) => view.el));
+    this.setEarlier(earlier);
+    replaceChildren(this.inner, this.earlierButton, ...views.map((view) => view.el));
     this.scrollToEnd(false);
+  }
+
+  /** Older turns above the ones shown, leaving what the reader sees where it was. */
+  prepend(views: MessageView[], earlier: Earlier): void {
+    const s = this.scroller;
+    const fromBottom = s.scrollHeight - s.scrollTop;
+    const hadFocus = document.activeElement === this.earlierButton;
+    this.earlierButton.after(...views.map((view) => view.el));
+    this.setEarlier(earlier);
+    s.scrollTop = s.scrollHeight - fromBottom;
+    // A hidden button drops focus to the page; keep it in the thread instead.
+    if (hadFocus && earlier === "none") s.focus({ preventScroll: true });
+  }
+
+  setEarlier(earlier: Earlier): void {
+    const b = this.earlierButton;
+    const loading = earlier === "loading";
+    b.hidden = earlier === "none";
+    // Not `disabled`: that would drop keyboard focus; the app ignores clicks while loading.
+    b.setAttribute("aria-disabled", String(loading));
+    b.setAttribute("aria-busy", String(loading));
+    replaceChildren(
+      b,
+      loading && h("span", { class: "spinner", "aria-hidden": "true" }),
+      loading ? "Loading earlier messages…" : "Show earlier messages",
+    );
   }
 
   append(view: MessageView): void {
