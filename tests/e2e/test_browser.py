@@ -11,6 +11,7 @@ The screenshots land in ``test-results/browser/``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -156,7 +157,6 @@ async def page(site: Site, chromium: str) -> AsyncIterator[Page]:
 
 async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site: Site) -> None:
     await page.get_by_test_id("new-conversation").click()
-    await expect(page.get_by_test_id("conversation-item")).not_to_have_count(0)
 
     # Note when each image enters the page, as the person would see it.
     await page.evaluate(
@@ -171,6 +171,10 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site
     await page.get_by_test_id("prompt-input").fill(CLIO)
     await page.get_by_test_id("send-button").click()
 
+    # The conversation is created with its first message, titled after it, and opened.
+    await expect(page).to_have_url(re.compile(r"#/c/[0-9a-f]{24}$"))
+    await expect(page).to_have_title(re.compile("Renault Clio"))
+    await expect(page.get_by_test_id("conversation-item").first).to_contain_text("Renault Clio")
     card = page.get_by_test_id("message-card").last
     await expect(card).to_have_attribute("data-status", "PROCESSING", timeout=10_000)
     images = card.get_by_test_id("angle-image")

@@ -68,7 +68,7 @@ class App {
     root: HTMLElement,
   ) {
     this.sidebar = new Sidebar({
-      create: () => void this.createConversation(),
+      create: () => this.startNew(),
       select: (id) => this.navigate(id),
       remove: (c) => void this.remove(c),
       more: () => void this.loadConversations(true),
@@ -127,6 +127,20 @@ class App {
     } else if (this.open?.id !== id) {
       void this.openConversation(id);
     }
+  }
+
+  /**
+   * "New conversation": an empty thread and the composer. The conversation itself is created
+   * with its first message, so clicking twice (or changing one's mind) leaves nothing behind.
+   */
+  private startNew(): void {
+    if (window.location.hash !== "") window.history.pushState(null, "", "#/");
+    this.close();
+    this.thread.showWelcome();
+    document.title = "PhotoFun Studio";
+    this.renderSidebar();
+    this.sidebar.setOpen(false);
+    this.composer.focus();
   }
 
   private navigate(id: string): void {
