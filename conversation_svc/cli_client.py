@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,13 +125,21 @@ class ConversationClient:
         self._on_retry = on_retry or (lambda _retry: None)
 
     async def create_conversation(self, title: str) -> pb.Conversation:
-        """Start a conversation (not retried: a retry could create a second one)."""
-        response = await self._stub.CreateConversation(
-            pb.CreateConversationRequest(title=title),
-            metadata=self._metadata,
-            timeout=self._timeout,
-        )
-        return response.conversation
+        """Start a conversation; a dropped call is retried with the same request id, so the
+        server returns the conversation the first attempt made instead of a second one."""
+        request = pb.CreateConversationRequest(title=title, request_id=uuid.uuid4().hex)
+        attempt = 0
+        while True:
+            try:
+                response = await self._stub.CreateConversation(
+                    request, metadata=self._metadata, timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                if not is_dropped(exc):
+                    raise
+                attempt = await self._pause("create", attempt, exc)
+            else:
+                return response.conversation
 
     async def send_message(self, request: pb.SendMessageRequest) -> pb.Message:
         """Send a message; with an idempotency key a dropped call is retried safely."""

@@ -170,7 +170,7 @@ class WatchView:
 
 def retry_notice(retry: Retry) -> Text:
     """One line saying a stream dropped and when it is tried again."""
-    what = "connection lost" if retry.what == "watch" else "send failed"
+    what = "connection lost" if retry.what == "watch" else f"{retry.what} failed"
     return Text(
         f"{what} ({retry.code}); retrying in {retry.delay:.1f}s "
         f"(attempt {retry.attempt}/{retry.attempts})",

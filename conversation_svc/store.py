@@ -100,6 +100,11 @@ class Store:
         await self.conversations.create_index(
             [("owner", ASCENDING), ("update_time", DESCENDING), ("_id", DESCENDING)]
         )
+        await self.conversations.create_index(
+            [("owner", ASCENDING), ("request_id", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"request_id": {"$type": "string"}},
+        )
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("create_time", ASCENDING), ("_id", ASCENDING)]
         )
@@ -114,12 +119,23 @@ class Store:
 
     # -- conversations -------------------------------------------------------------------
 
-    async def create_conversation(self, owner: str, title: str) -> Doc:
-        """Insert a conversation owned by ``owner``."""
+    async def create_conversation(
+        self, owner: str, title: str, *, request_id: str | None = None
+    ) -> Doc:
+        """Insert a conversation owned by ``owner``; a ``request_id`` the owner used before
+        returns the conversation that request created (a retried call makes no second one)."""
         t = now()
-        doc = {"owner": owner, "title": title, "create_time": t, "update_time": t}
+        doc: Doc = {"owner": owner, "title": title, "create_time": t, "update_time": t}
         doc["message_count"] = 0
-        result = await self.conversations.insert_one(doc)
+        if request_id is not None:
+            doc["request_id"] = request_id
+        try:
+            result = await self.conversations.insert_one(doc)
+        except DuplicateKeyError:
+            first = await self.conversations.find_one({"owner": owner, "request_id": request_id})
+            if request_id is None or first is None:  # deleted between the two calls
+                raise
+            return first
         return {**doc, "_id": result.inserted_id}
 
     async def conversation(self, owner: str, conversation_id: str) -> Doc:

@@ -125,6 +125,9 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
     watch_tokens: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
     lose_first_send_reply: bool = False
+    lose_first_create_reply: bool = False
+    create_ids: list[str] = field(default_factory=list)
+    created_by: dict[str, str] = field(default_factory=dict)
     watching: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -147,9 +150,20 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.CreateConversationRequest, context: Any
     ) -> pb.CreateConversationResponse:
         user = self.auth.user_of(context.invocation_metadata())
-        return pb.CreateConversationResponse(
-            conversation=self.add_conversation(user, request.title)
-        )
+        self.create_ids.append(request.request_id)
+        known = [
+            c
+            for c_id, (owner, c) in self.conversations.items()
+            if owner == user and self.created_by.get(c_id) == request.request_id
+        ]
+        if known:  # the server's AIP-155 behaviour: the first conversation again
+            return pb.CreateConversationResponse(conversation=known[0])
+        conversation = self.add_conversation(user, request.title)
+        self.created_by[conversation.conversation_id] = request.request_id
+        if self.lose_first_create_reply:
+            self.lose_first_create_reply = False
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")
+        return pb.CreateConversationResponse(conversation=conversation)
 
     async def GetConversation(
         self, request: pb.GetConversationRequest, context: Any
@@ -368,6 +382,21 @@ async def test_a_lost_send_reply_is_retried_with_the_same_key(stack: Stack, tmp_
     assert second == first
     assert len(stack.service.messages) == 1
     assert "send failed (UNAVAILABLE)" in result.out
+
+
+async def test_a_lost_create_reply_is_retried_with_the_same_request_id(
+    stack: Stack, tmp_path: Path
+) -> None:
+    stack.service.lose_first_create_reply = True
+
+    result = await photofun(*chat(stack, CLIO, tmp_path))
+
+    assert result.code == 0, result.err
+    first, second = stack.service.create_ids
+    assert len(first) == 32
+    assert second == first
+    assert len(stack.service.conversations) == 1
+    assert "create failed (UNAVAILABLE)" in result.out
 
 
 async def test_a_failed_message_prints_its_reason_and_exits_1(stack: Stack, tmp_path: Path) -> None:

@@ -297,7 +297,9 @@ class App {
 
   private async create(): Promise<OpenConversation | undefined> {
     try {
-      const res = await this.client.createConversation({ title: "" }, this.sessionCall);
+      // A request id makes a retried create return the same conversation (AIP-155).
+      const request = { title: "", requestId: newIdempotencyKey() };
+      const res = await this.client.createConversation(request, this.sessionCall);
       const c = res.conversation;
       if (c === undefined) {
         throw new ConnectError("the server returned no conversation", Code.Internal);

@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from photofun.v1 import common_pb2 as photofun_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&photofun/v1/conversation_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18photofun/v1/common.proto\"\xaf\x01\n\x0c\x43onversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x05 \x01(\x05\"\xcf\x01\n\x0cMessageImage\x12\x11\n\timage_url\x18\x01 \x01(\t\x12!\n\x05\x61ngle\x18\x02 \x01(\x0e\x32\x12.photofun.v1.Angle\x12\x0c\n\x04seed\x18\x03 \x01(\r\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x11\n\tmime_type\x18\x05 \x01(\t\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\x12\r\n\x05width\x18\x07 \x01(\x05\x12\x0e\n\x06height\x18\x08 \x01(\x05\x12\x0f\n\x07is_main\x18\t \x01(\x08\x12\x10\n\x08provider\x18\n \x01(\t\"\x89\x05\n\x07Message\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x0c\n\x04lang\x18\x05 \x01(\t\x12\r\n\x05topic\x18\x06 \x01(\t\x12\x17\n\x0finput_image_url\x18\x07 \x01(\t\x12*\n\x06status\x18\x08 \x01(\x0e\x32\x1a.photofun.v1.MessageStatus\x12\x12\n\nrequest_id\x18\t \x01(\t\x12#\n\x06intent\x18\n \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x16\n\x0erefined_prompt\x18\x0b \x01(\t\x12\x10\n\x08keywords\x18\x0c \x03(\t\x12\r\n\x05reply\x18\r \x01(\t\x12)\n\x06images\x18\x0e \x03(\x0b\x32\x19.photofun.v1.MessageImage\x12\x1c\n\x14\x65xpected_image_count\x18\x0f \x01(\x05\x12%\n\x07\x66\x61ilure\x18\x10 \x01(\x0b\x32\x14.photofun.v1.Failure\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0f\x65xpected_angles\x18\x14 \x03(\x0e\x32\x12.photofun.v1.Angle\x12.\n\x0c\x66\x61iled_views\x18\x15 \x03(\x0b\x32\x18.photofun.v1.ViewFailure\"W\n\x0bViewFailure\x12!\n\x05\x61ngle\x18\x01 \x01(\x0e\x32\x12.photofun.v1.Angle\x12%\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x14.photofun.v1.Failure\"*\n\x19\x43reateConversationRequest\x12\r\n\x05title\x18\x01 \x01(\t\"M\n\x1a\x43reateConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.photofun.v1.Conversation\"1\n\x16GetConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"J\n\x17GetConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.photofun.v1.Conversation\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x19ListConversationsResponse\x12\x30\n\rconversations\x18\x01 \x03(\x0b\x32\x19.photofun.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x19\x44\x65leteConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse\"\xbf\x01\n\x12SendMessageRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\r\n\x05style\x18\x03 \x01(\t\x12\x0c\n\x04lang\x18\x04 \x01(\t\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x11\n\timage_url\x18\x06 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12(\n\x06\x66ormat\x18\x08 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\"<\n\x13SendMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message\"\'\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\";\n\x12GetMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message\"g\n\x13ListMessagesRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"W\n\x14ListMessagesResponse\x12&\n\x08messages\x18\x01 \x03(\x0b\x32\x14.photofun.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"?\n\x13WatchMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"}\n\x14WatchMessageResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0e\x32\x19.photofun.v1.MessageEvent\x12%\n\x07message\x18\x02 \x01(\x0b\x32\x14.photofun.v1.Message\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\"*\n\x14\x43\x61ncelMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\">\n\x15\x43\x61ncelMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message*\xa0\x01\n\rMessageStatus\x12\x1e\n\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_STATUS_PROCESSING\x10\x01\x12\x17\n\x13MESSAGE_STATUS_DONE\x10\x02\x12\x19\n\x15MESSAGE_STATUS_FAILED\x10\x03\x12\x1c\n\x18MESSAGE_STATUS_CANCELLED\x10\x04*\xbb\x01\n\x0cMessageEvent\x12\x1d\n\x19MESSAGE_EVENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16MESSAGE_EVENT_SNAPSHOT\x10\x01\x12\x1a\n\x16MESSAGE_EVENT_ANALYZED\x10\x02\x12\x1d\n\x19MESSAGE_EVENT_IMAGE_ADDED\x10\x03\x12\x1a\n\x16MESSAGE_EVENT_FINISHED\x10\x04\x12\x19\n\x15MESSAGE_EVENT_UPDATED\x10\x05\x32\xca\x06\n\x13\x43onversationService\x12\x65\n\x12\x43reateConversation\x12&.photofun.v1.CreateConversationRequest\x1a\'.photofun.v1.CreateConversationResponse\x12\\\n\x0fGetConversation\x12#.photofun.v1.GetConversationRequest\x1a$.photofun.v1.GetConversationResponse\x12\x62\n\x11ListConversations\x12%.photofun.v1.ListConversationsRequest\x1a&.photofun.v1.ListConversationsResponse\x12\x65\n\x12\x44\x65leteConversation\x12&.photofun.v1.DeleteConversationRequest\x1a\'.photofun.v1.DeleteConversationResponse\x12P\n\x0bSendMessage\x12\x1f.photofun.v1.SendMessageRequest\x1a .photofun.v1.SendMessageResponse\x12M\n\nGetMessage\x12\x1e.photofun.v1.GetMessageRequest\x1a\x1f.photofun.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .photofun.v1.ListMessagesRequest\x1a!.photofun.v1.ListMessagesResponse\x12U\n\x0cWatchMessage\x12 .photofun.v1.WatchMessageRequest\x1a!.photofun.v1.WatchMessageResponse0\x01\x12V\n\rCancelMessage\x12!.photofun.v1.CancelMessageRequest\x1a\".photofun.v1.CancelMessageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&photofun/v1/conversation_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18photofun/v1/common.proto\"\xaf\x01\n\x0c\x43onversation\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rmessage_count\x18\x05 \x01(\x05\"\xcf\x01\n\x0cMessageImage\x12\x11\n\timage_url\x18\x01 \x01(\t\x12!\n\x05\x61ngle\x18\x02 \x01(\x0e\x32\x12.photofun.v1.Angle\x12\x0c\n\x04seed\x18\x03 \x01(\r\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x11\n\tmime_type\x18\x05 \x01(\t\x12\x12\n\nsize_bytes\x18\x06 \x01(\x03\x12\r\n\x05width\x18\x07 \x01(\x05\x12\x0e\n\x06height\x18\x08 \x01(\x05\x12\x0f\n\x07is_main\x18\t \x01(\x08\x12\x10\n\x08provider\x18\n \x01(\t\"\x89\x05\n\x07Message\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x0c\n\x04lang\x18\x05 \x01(\t\x12\r\n\x05topic\x18\x06 \x01(\t\x12\x17\n\x0finput_image_url\x18\x07 \x01(\t\x12*\n\x06status\x18\x08 \x01(\x0e\x32\x1a.photofun.v1.MessageStatus\x12\x12\n\nrequest_id\x18\t \x01(\t\x12#\n\x06intent\x18\n \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x16\n\x0erefined_prompt\x18\x0b \x01(\t\x12\x10\n\x08keywords\x18\x0c \x03(\t\x12\r\n\x05reply\x18\r \x01(\t\x12)\n\x06images\x18\x0e \x03(\x0b\x32\x19.photofun.v1.MessageImage\x12\x1c\n\x14\x65xpected_image_count\x18\x0f \x01(\x05\x12%\n\x07\x66\x61ilure\x18\x10 \x01(\x0b\x32\x14.photofun.v1.Failure\x12/\n\x0b\x63reate_time\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inish_time\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x0f\x65xpected_angles\x18\x14 \x03(\x0e\x32\x12.photofun.v1.Angle\x12.\n\x0c\x66\x61iled_views\x18\x15 \x03(\x0b\x32\x18.photofun.v1.ViewFailure\"W\n\x0bViewFailure\x12!\n\x05\x61ngle\x18\x01 \x01(\x0e\x32\x12.photofun.v1.Angle\x12%\n\x07\x66\x61ilure\x18\x02 \x01(\x0b\x32\x14.photofun.v1.Failure\">\n\x19\x43reateConversationRequest\x12\r\n\x05title\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"M\n\x1a\x43reateConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.photofun.v1.Conversation\"1\n\x16GetConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"J\n\x17GetConversationResponse\x12/\n\x0c\x63onversation\x18\x01 \x01(\x0b\x32\x19.photofun.v1.Conversation\"A\n\x18ListConversationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"f\n\x19ListConversationsResponse\x12\x30\n\rconversations\x18\x01 \x03(\x0b\x32\x19.photofun.v1.Conversation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"4\n\x19\x44\x65leteConversationRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse\"\xbf\x01\n\x12SendMessageRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0e\n\x06prompt\x18\x02 \x01(\t\x12\r\n\x05style\x18\x03 \x01(\t\x12\x0c\n\x04lang\x18\x04 \x01(\t\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x11\n\timage_url\x18\x06 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x07 \x01(\t\x12(\n\x06\x66ormat\x18\x08 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\"<\n\x13SendMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message\"\'\n\x11GetMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\";\n\x12GetMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message\"g\n\x13ListMessagesRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"W\n\x14ListMessagesResponse\x12&\n\x08messages\x18\x01 \x03(\x0b\x32\x14.photofun.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"?\n\x13WatchMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x14\n\x0cresume_token\x18\x02 \x01(\t\"}\n\x14WatchMessageResponse\x12(\n\x05\x65vent\x18\x01 \x01(\x0e\x32\x19.photofun.v1.MessageEvent\x12%\n\x07message\x18\x02 \x01(\x0b\x32\x14.photofun.v1.Message\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\"*\n\x14\x43\x61ncelMessageRequest\x12\x12\n\nmessage_id\x18\x01 \x01(\t\">\n\x15\x43\x61ncelMessageResponse\x12%\n\x07message\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Message*\xa0\x01\n\rMessageStatus\x12\x1e\n\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_STATUS_PROCESSING\x10\x01\x12\x17\n\x13MESSAGE_STATUS_DONE\x10\x02\x12\x19\n\x15MESSAGE_STATUS_FAILED\x10\x03\x12\x1c\n\x18MESSAGE_STATUS_CANCELLED\x10\x04*\xbb\x01\n\x0cMessageEvent\x12\x1d\n\x19MESSAGE_EVENT_UNSPECIFIED\x10\x00\x12\x1a\n\x16MESSAGE_EVENT_SNAPSHOT\x10\x01\x12\x1a\n\x16MESSAGE_EVENT_ANALYZED\x10\x02\x12\x1d\n\x19MESSAGE_EVENT_IMAGE_ADDED\x10\x03\x12\x1a\n\x16MESSAGE_EVENT_FINISHED\x10\x04\x12\x19\n\x15MESSAGE_EVENT_UPDATED\x10\x05\x32\xca\x06\n\x13\x43onversationService\x12\x65\n\x12\x43reateConversation\x12&.photofun.v1.CreateConversationRequest\x1a\'.photofun.v1.CreateConversationResponse\x12\\\n\x0fGetConversation\x12#.photofun.v1.GetConversationRequest\x1a$.photofun.v1.GetConversationResponse\x12\x62\n\x11ListConversations\x12%.photofun.v1.ListConversationsRequest\x1a&.photofun.v1.ListConversationsResponse\x12\x65\n\x12\x44\x65leteConversation\x12&.photofun.v1.DeleteConversationRequest\x1a\'.photofun.v1.DeleteConversationResponse\x12P\n\x0bSendMessage\x12\x1f.photofun.v1.SendMessageRequest\x1a .photofun.v1.SendMessageResponse\x12M\n\nGetMessage\x12\x1e.photofun.v1.GetMessageRequest\x1a\x1f.photofun.v1.GetMessageResponse\x12S\n\x0cListMessages\x12 .photofun.v1.ListMessagesRequest\x1a!.photofun.v1.ListMessagesResponse\x12U\n\x0cWatchMessage\x12 .photofun.v1.WatchMessageRequest\x1a!.photofun.v1.WatchMessageResponse0\x01\x12V\n\rCancelMessage\x12!.photofun.v1.CancelMessageRequest\x1a\".photofun.v1.CancelMessageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photofun.v1.conversation_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGESTATUS']._serialized_start=2601
-  _globals['_MESSAGESTATUS']._serialized_end=2761
-  _globals['_MESSAGEEVENT']._serialized_start=2764
-  _globals['_MESSAGEEVENT']._serialized_end=2951
+  _globals['_MESSAGESTATUS']._serialized_start=2621
+  _globals['_MESSAGESTATUS']._serialized_end=2781
+  _globals['_MESSAGEEVENT']._serialized_start=2784
+  _globals['_MESSAGEEVENT']._serialized_end=2971
   _globals['_CONVERSATION']._serialized_start=115
   _globals['_CONVERSATION']._serialized_end=290
   _globals['_MESSAGEIMAGE']._serialized_start=293
@@ -46,41 +46,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VIEWFAILURE']._serialized_start=1154
   _globals['_VIEWFAILURE']._serialized_end=1241
   _globals['_CREATECONVERSATIONREQUEST']._serialized_start=1243
-  _globals['_CREATECONVERSATIONREQUEST']._serialized_end=1285
-  _globals['_CREATECONVERSATIONRESPONSE']._serialized_start=1287
-  _globals['_CREATECONVERSATIONRESPONSE']._serialized_end=1364
-  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1366
-  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1415
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1417
-  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1491
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1493
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1558
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1560
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1662
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1664
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1716
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1718
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1746
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=1749
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=1940
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=1942
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=2002
-  _globals['_GETMESSAGEREQUEST']._serialized_start=2004
-  _globals['_GETMESSAGEREQUEST']._serialized_end=2043
-  _globals['_GETMESSAGERESPONSE']._serialized_start=2045
-  _globals['_GETMESSAGERESPONSE']._serialized_end=2104
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=2106
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=2209
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=2211
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2298
-  _globals['_WATCHMESSAGEREQUEST']._serialized_start=2300
-  _globals['_WATCHMESSAGEREQUEST']._serialized_end=2363
-  _globals['_WATCHMESSAGERESPONSE']._serialized_start=2365
-  _globals['_WATCHMESSAGERESPONSE']._serialized_end=2490
-  _globals['_CANCELMESSAGEREQUEST']._serialized_start=2492
-  _globals['_CANCELMESSAGEREQUEST']._serialized_end=2534
-  _globals['_CANCELMESSAGERESPONSE']._serialized_start=2536
-  _globals['_CANCELMESSAGERESPONSE']._serialized_end=2598
-  _globals['_CONVERSATIONSERVICE']._serialized_start=2954
-  _globals['_CONVERSATIONSERVICE']._serialized_end=3796
+  _globals['_CREATECONVERSATIONREQUEST']._serialized_end=1305
+  _globals['_CREATECONVERSATIONRESPONSE']._serialized_start=1307
+  _globals['_CREATECONVERSATIONRESPONSE']._serialized_end=1384
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1386
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1435
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_start=1437
+  _globals['_GETCONVERSATIONRESPONSE']._serialized_end=1511
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1513
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1578
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1580
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1682
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1684
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1736
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1738
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1766
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=1769
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=1960
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=1962
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=2022
+  _globals['_GETMESSAGEREQUEST']._serialized_start=2024
+  _globals['_GETMESSAGEREQUEST']._serialized_end=2063
+  _globals['_GETMESSAGERESPONSE']._serialized_start=2065
+  _globals['_GETMESSAGERESPONSE']._serialized_end=2124
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=2126
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=2229
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=2231
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2318
+  _globals['_WATCHMESSAGEREQUEST']._serialized_start=2320
+  _globals['_WATCHMESSAGEREQUEST']._serialized_end=2383
+  _globals['_WATCHMESSAGERESPONSE']._serialized_start=2385
+  _globals['_WATCHMESSAGERESPONSE']._serialized_end=2510
+  _globals['_CANCELMESSAGEREQUEST']._serialized_start=2512
+  _globals['_CANCELMESSAGEREQUEST']._serialized_end=2554
+  _globals['_CANCELMESSAGERESPONSE']._serialized_start=2556
+  _globals['_CANCELMESSAGERESPONSE']._serialized_end=2618
+  _globals['_CONVERSATIONSERVICE']._serialized_start=2974
+  _globals['_CONVERSATIONSERVICE']._serialized_end=3816
 # @@protoc_insertion_point(module_scope)
