@@ -31,12 +31,7 @@ from rich.live import Live
 from rich.text import Text
 
 from conversation_svc.auth import mint_token
-from conversation_svc.cli_client import (
-    ConversationClient,
-    download_images,
-    error_info,
-    title_of,
-)
+from conversation_svc.cli_client import ConversationClient, download_images, title_of
 from conversation_svc.cli_render import (
     WatchView,
     conversations_table,
@@ -49,6 +44,7 @@ from conversation_svc.cli_render import (
     summary,
 )
 from conversation_svc.settings import Settings as ServiceSettings
+from mesh.errors import error_info
 from mesh.settings import shared
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb

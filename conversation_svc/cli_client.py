@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import grpc
 import httpx
-from google.rpc import error_details_pb2, status_pb2
 
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
@@ -55,36 +54,6 @@ class Retry:
 
 
 RetryHook = Callable[[Retry], None]
-
-
-@dataclass(frozen=True)
-class ErrorInfo:
-    """The machine-readable part of a failed call (AIP-193 ``google.rpc.ErrorInfo``)."""
-
-    reason: str = ""
-    request_id: str = ""
-    field: str = ""
-
-
-def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
-    """Decode ``grpc-status-details-bin`` of a failed call; empty when the server sent none."""
-    raw = next(
-        (v for k, v in error.trailing_metadata() or () if k == "grpc-status-details-bin"), None
-    )
-    if not isinstance(raw, bytes):
-        return ErrorInfo()
-    reason = request_id = field = ""
-    try:
-        status = status_pb2.Status.FromString(raw)
-    except ValueError:  # a garbled trailer is not worth hiding the real error for
-        return ErrorInfo()
-    for detail in status.details:
-        info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
-        if detail.Unpack(info):
-            reason, request_id = info.reason, info.metadata.get("request_id", "")
-        elif detail.Unpack(bad) and bad.field_violations:
-            field = bad.field_violations[0].field
-    return ErrorInfo(reason, request_id, field)
 
 
 def is_dropped(error: grpc.aio.AioRpcError) -> bool:

@@ -20,7 +20,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from conversation_svc.cli_client import TERMINAL, ErrorInfo, Retry, SavedImage, angle_label
+from conversation_svc.cli_client import TERMINAL, Retry, SavedImage, angle_label
+from mesh.errors import ErrorInfo
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 

@@ -13,13 +13,19 @@ escapes a handler becomes ``INTERNAL`` with a generic message; the traceback goe
     ├── ResourceExhausted             RESOURCE_EXHAUSTED
     ├── Unavailable                   UNAVAILABLE        (an upstream is down; safe to retry)
     └── DeadlineExceeded              DEADLINE_EXCEEDED
+
+Clients read the reason back with ``error_info`` (a failed call) or ``decode_details`` (the raw
+``grpc-status-details-bin`` bytes, e.g. from a gRPC-web trailer).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import grpc
+from google.protobuf.message import DecodeError
+from google.rpc import error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "photofun.studio"
 
@@ -98,3 +104,36 @@ class DeadlineExceeded(ServiceError):
 
     code = grpc.StatusCode.DEADLINE_EXCEEDED
     default_reason = "DEADLINE_EXCEEDED"
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What a client can switch on in a failure (AIP-193 ``google.rpc.ErrorInfo``)."""
+
+    reason: str = ""
+    request_id: str = ""
+    field: str = ""  # the first offending field of a ``google.rpc.BadRequest``
+
+
+def decode_details(raw: bytes) -> ErrorInfo:
+    """Read ``grpc-status-details-bin``; empty when it holds nothing readable."""
+    reason = request_id = field = ""
+    try:
+        status = status_pb2.Status.FromString(raw)
+    except DecodeError:  # a garbled trailer is not worth hiding the real error for
+        return ErrorInfo()
+    for detail in status.details:
+        info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+        if detail.Unpack(info):
+            reason, request_id = info.reason, info.metadata.get("request_id", "")
+        elif detail.Unpack(bad) and bad.field_violations:
+            field = bad.field_violations[0].field
+    return ErrorInfo(reason, request_id, field)
+
+
+def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
+    """The details of a failed call; empty when the server sent none."""
+    raw = next(
+        (v for k, v in error.trailing_metadata() or () if k == "grpc-status-details-bin"), None
+    )
+    return decode_details(raw) if isinstance(raw, bytes) else ErrorInfo()

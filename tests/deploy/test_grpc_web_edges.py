@@ -24,12 +24,11 @@ import grpc
 import httpx
 import pytest
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2, status_pb2
 
 from devstack import grpcweb_bridge
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
-from mesh.errors import Unavailable
+from mesh.errors import Unavailable, decode_details
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import (
@@ -361,9 +360,7 @@ async def test_an_error_after_the_first_message_arrives_in_the_trailers(
     assert reply.trailers["grpc-status"] == str(grpc.StatusCode.UNAVAILABLE.value[0]), reply
     assert reply.trailers["grpc-message"] == "the store went away mid-stream"
     raw = reply.trailers["grpc-status-details-bin"]
-    status = status_pb2.Status.FromString(base64.b64decode(raw + "=" * (-len(raw) % 4)))
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
+    info = decode_details(base64.b64decode(raw + "=" * (-len(raw) % 4)))
     assert info.reason == "STORE_UNAVAILABLE"
 
 

@@ -9,7 +9,14 @@ from typing import Any
 import grpc
 import pytest
 
-from mesh.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
+from mesh.errors import (
+    ErrorInfo,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+    decode_details,
+)
 from mesh.server import GrpcServer, ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import image_service_pb2, image_service_pb2_grpc
@@ -148,3 +155,8 @@ async def test_the_request_id_is_added_to_the_handlers_trailers_not_instead_of_t
     trailers = dict(await call.trailing_metadata() or ())
     assert trailers["x-handler"] == "kept"
     assert trailers["x-request-id"] == "req-trail"
+
+
+def test_garbled_status_details_read_as_empty_rather_than_failing() -> None:
+    assert decode_details(b"\xff\xff") == ErrorInfo()
+    assert decode_details(b"") == ErrorInfo()
