@@ -217,7 +217,17 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
             idempotency_key=uuid.uuid4().hex,  # the same key on every retry of this send
             format=FORMATS[args.format] if args.format else common_pb2.IMAGE_FORMAT_UNSPECIFIED,
         )
-        message = await client.send_message(request)
+        try:
+            message = await client.send_message(request)
+        except asyncio.CancelledError:
+            # Ctrl-C before the reply: the message may exist already. Sending again with the
+            # same key returns it (or makes it) so it can be cancelled: nothing keeps working
+            # unseen.
+            with contextlib.suppress(grpc.aio.AioRpcError, TimeoutError):
+                async with asyncio.timeout(10):
+                    message = await client.send_message(request)
+                    await _cancel(client, message.message_id, ui)
+            raise
         try:
             final = await _follow(client, message, ui)
         except (

@@ -129,6 +129,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
     create_ids: list[str] = field(default_factory=list)
     created_by: dict[str, str] = field(default_factory=dict)
     watching: asyncio.Event = field(default_factory=asyncio.Event)
+    sending: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add_conversation(self, owner: str, title: str) -> pb.Conversation:
@@ -218,6 +219,9 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self.messages[message.message_id] = message
         self.sent[message.message_id] = message
         conversation.message_count += 1
+        if request.prompt == "slow reply":  # stored, but the reply is late
+            self.sending.set()
+            await asyncio.wait_for(self.released.wait(), 60)
         if self.lose_first_send_reply:
             self.lose_first_send_reply = False
             await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")
@@ -535,8 +539,15 @@ async def test_messages_lists_what_was_sent(stack: Stack, tmp_path: Path) -> Non
     assert "PROVIDER_UNAVAILABLE" in result.out
 
 
-async def test_ctrl_c_cancels_the_message_and_exits_130(stack: Stack, tmp_path: Path) -> None:
-    argv = chat(stack, "hang", tmp_path)
+@pytest.mark.parametrize(
+    ("prompt", "when"),
+    [("hang", "while it watches"), ("slow reply", "before SendMessage answered")],
+)
+async def test_ctrl_c_cancels_the_message_and_exits_130(
+    stack: Stack, tmp_path: Path, prompt: str, when: str
+) -> None:
+    argv = chat(stack, prompt, tmp_path)
+    reached = stack.service.watching if when == "while it watches" else stack.service.sending
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -546,7 +557,7 @@ async def test_ctrl_c_cancels_the_message_and_exits_130(stack: Stack, tmp_path: 
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        await asyncio.wait_for(stack.service.watching.wait(), 60)
+        await asyncio.wait_for(reached.wait(), 60)
         process.send_signal(signal.SIGINT)
         out, err = await asyncio.wait_for(process.communicate(), 60)
     finally:
