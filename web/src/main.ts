@@ -447,7 +447,7 @@ class App {
     void watchMessage(this.client, view.id, open.abort.signal, {
       connected: () => view.setLive({ kind: "ok" }),
       update: (message) => {
-        const pinned = this.thread.atEnd;
+        const pinned = this.thread.pinned;
         view.setLive({ kind: "ok" });
         view.update(message);
         if (pinned) this.thread.scrollToEnd(true);

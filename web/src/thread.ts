@@ -21,6 +21,14 @@ export class ThreadView {
   private readonly inner: HTMLElement;
   /** One button for the whole life of the page, so it keeps focus while it loads. */
   private readonly earlierButton: HTMLButtonElement;
+  /**
+   * Following the end: set when the page scrolls there, cleared only when the person scrolls
+   * away. A smooth scroll still under way is not "at the end" yet, so `atEnd` alone would let
+   * a growing reply escape below the fold.
+   */
+  private following = true;
+  /** Until when scroll events are the page's own smooth scroll, not the person's. */
+  private autoScrollUntil = 0;
 
   constructor(
     composer: HTMLElement,
@@ -31,6 +39,21 @@ export class ThreadView {
     this.heading = h("header", { class: "main-head" });
     this.inner = h("div", { class: "thread-inner" });
     this.scroller = h("div", { class: "thread", tabindex: "-1" }, this.inner);
+    // Scrolling by the person (wheel, touch, keys, scrollbar), not by scrollToEnd: follow the
+    // end only if that is where they are.
+    const settle = (): void => {
+      requestAnimationFrame(() => (this.following = this.atEnd));
+    };
+    for (const kind of ["wheel", "touchmove", "keydown"]) {
+      this.scroller.addEventListener(kind, settle, { passive: true });
+    }
+    this.scroller.addEventListener(
+      "scroll",
+      () => {
+        if (performance.now() > this.autoScrollUntil) settle();
+      },
+      { passive: true },
+    );
     this.el = h(
       "main",
       { class: "main" },
@@ -166,7 +189,14 @@ export class ThreadView {
     return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
   }
 
+  /** True while the view should stay at the end as messages grow. */
+  get pinned(): boolean {
+    return this.following || this.atEnd;
+  }
+
   scrollToEnd(smooth: boolean): void {
+    this.following = true;
+    this.autoScrollUntil = performance.now() + (smooth ? 1000 : 100);
     requestAnimationFrame(() => {
       const top = this.scroller.scrollHeight;
       this.scroller.scrollTo({ top, behavior: smooth ? "smooth" : "auto" });
