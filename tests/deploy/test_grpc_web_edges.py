@@ -26,6 +26,7 @@ import pytest
 from google.protobuf.message import Message
 
 from devstack import grpcweb_bridge
+from devstack.local_envoy import running_envoy
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.errors import Unavailable, decode_details
@@ -42,7 +43,6 @@ from photofun.v1 import conversation_service_pb2 as conversation_pb2
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
-from tests.deploy.local_envoy import running_envoy
 
 ORIGIN = "http://localhost:5173"
 GRPC_WEB = {
@@ -212,8 +212,8 @@ async def edge(
 
 @contextlib.asynccontextmanager
 async def _envoy(binary: Path, ports: dict[str, int], tmp_path: Path) -> AsyncIterator[Edge]:
-    async with running_envoy(binary, ports, tmp_path) as url:
-        yield Edge("envoy", url)
+    async with running_envoy(binary, ports, tmp_path) as envoy:
+        yield Edge("envoy", envoy.url)
 
 
 @contextlib.asynccontextmanager

