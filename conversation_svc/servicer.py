@@ -197,7 +197,11 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> AsyncIterator[pb.WatchMessageResponse]:
         """The message's state, then every change until it is terminal."""
         user = self._user(context)
-        async for change in watch(self._store, user, request.message_id, request.resume_token):
+        async def opened() -> None:
+            await context.send_initial_metadata(())
+
+        changes = watch(self._store, user, request.message_id, request.resume_token, opened)
+        async for change in changes:
             yield pb.WatchMessageResponse(
                 event=change.event,
                 message=convert.message(change.message),

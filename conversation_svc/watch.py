@@ -9,7 +9,7 @@ database's change history has been trimmed meanwhile.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from conversation_svc.store import TERMINAL, Doc, Store, decode_token, encode_token
@@ -39,8 +39,16 @@ def classify(before: Doc | None, after: Doc) -> pb.MessageEvent.ValueType:
     return pb.MESSAGE_EVENT_UPDATED
 
 
-async def watch(store: Store, owner: str, message_id: str, token: str) -> AsyncIterator[Change]:
-    """Yield the message's state, then each change, until it is terminal."""
+async def watch(
+    store: Store,
+    owner: str,
+    message_id: str,
+    token: str,
+    opened: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[Change]:
+    """Yield the message's state, then each change, until it is terminal. ``opened`` runs once
+    the change stream is open (the servicer sends the response headers then, so a resumed
+    watch of a quiet message is visibly open before its next change)."""
     first = await store.message(owner, message_id)  # ownership check: NOT_FOUND for others
     seen = 0
     if token:
@@ -53,6 +61,8 @@ async def watch(store: Store, owner: str, message_id: str, token: str) -> AsyncI
         current = await store.messages.find_one({"_id": first["_id"]})
         if current is None:
             raise NotFound(f"message {message_id} was deleted")
+        if opened is not None:
+            await opened()
         sent: Doc | None = None
         if current["version"] > seen:
             event = classify(None, current) if token else pb.MESSAGE_EVENT_SNAPSHOT

@@ -415,6 +415,31 @@ async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> N
     await expect(asyncio.wait_for(call.read(), 15), grpc.StatusCode.NOT_FOUND)
 
 
+async def test_a_resumed_watch_of_a_quiet_message_is_open_before_its_next_change(
+    stub: Stub,
+) -> None:
+    conversation_id = await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="a quiet boat"),
+        metadata=auth("alice"),
+    )
+    message_id = sent.message.message_id
+    first = stub.WatchMessage(pb.WatchMessageRequest(message_id=message_id), metadata=auth("alice"))
+    snapshot = await first.read()
+    assert isinstance(snapshot, pb.WatchMessageResponse)
+    first.cancel()
+    # Nothing changes (no worker here): the resumed stream has no message to send, but its
+    # headers arrive at once, so a client (or the gRPC-web edge) knows it is connected.
+    resumed = stub.WatchMessage(
+        pb.WatchMessageRequest(message_id=message_id, resume_token=snapshot.resume_token),
+        metadata=auth("alice"),
+    )
+    try:
+        await asyncio.wait_for(resumed.initial_metadata(), 5)
+    finally:
+        resumed.cancel()
+
+
 async def test_a_message_nobody_works_on_is_failed_by_the_sweeper(start_stub: StartStub) -> None:
     stub = await start_stub(message_timeout=0.5, sweep_interval=0.2)
     conversation_id = await new_conversation(stub)
