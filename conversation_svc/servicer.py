@@ -197,6 +197,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> AsyncIterator[pb.WatchMessageResponse]:
         """The message's state, then every change until it is terminal."""
         user = self._user(context)
+
         async def opened() -> None:
             await context.send_initial_metadata(())
 
