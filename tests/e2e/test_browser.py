@@ -10,6 +10,8 @@ The screenshots land in ``test-results/browser/``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, Route, async_playwright, expect
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
@@ -209,3 +211,56 @@ async def test_a_rejected_message_is_explained_in_words(page: Page) -> None:
     text = (await banner.inner_text()).lower()
     assert "prompt" in text, text
     assert "object" not in text, text  # never "[object Object]"
+
+
+async def test_a_message_sent_while_its_conversation_loads_is_kept_and_finishes(
+    page: Page,
+) -> None:
+    # A conversation to come back to.
+    await page.get_by_test_id("new-conversation").click()
+    await page.get_by_test_id("prompt-input").fill("hello")
+    await page.get_by_test_id("send-button").click()
+    await expect(page).to_have_url(re.compile(r"#/c/[0-9a-f]{24}$"))
+    conversation_id = page.url.rsplit("/", 1)[-1]
+    await expect(page.get_by_test_id("message-card")).to_have_attribute(
+        "data-status", "DONE", timeout=30_000
+    )
+    await page.get_by_test_id("new-conversation").click()
+    await expect(page.get_by_test_id("message-card")).to_have_count(0)
+
+    # Going back, its messages are listed before the next one exists but arrive only after it
+    # was sent and shown: the order that used to drop the new card, or leave it unwatched.
+    listed, release = asyncio.Event(), asyncio.Event()
+
+    async def answer_late(route: Route) -> None:
+        if route.request.method != "POST":  # the CORS preflight through Envoy
+            await route.continue_()
+            return
+        answer = await route.fetch()
+        listed.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=60)
+        await route.fulfill(response=answer)
+
+    await page.route("**/photofun.v1.ConversationService/ListMessages", answer_late)
+    try:
+        item = page.locator(f'[data-testid="conversation-item"][data-id="{conversation_id}"]')
+        await item.locator("button").first.click()
+        await asyncio.wait_for(listed.wait(), timeout=15)
+        await page.get_by_test_id("prompt-input").fill("hello again")
+        await page.get_by_test_id("send-button").click()
+        turn = page.locator("article").filter(has=page.get_by_text("hello again", exact=True))
+        await expect(turn.get_by_test_id("message-card")).to_be_visible(timeout=10_000)
+    finally:
+        release.set()
+
+    # The listing (without it) has landed: both turns are there, the new one once, and live.
+    cards = page.get_by_test_id("message-card")
+    await expect(cards).to_have_count(2, timeout=10_000)
+    earlier = page.locator("article").filter(has=page.get_by_text("hello", exact=True))
+    await expect(earlier.get_by_test_id("message-card")).to_have_attribute("data-status", "DONE")
+    await expect(turn.get_by_test_id("message-card")).to_have_attribute(
+        "data-status", "DONE", timeout=30_000
+    )
+    await expect(cards).to_have_count(2)
+    await page.unroute("**/photofun.v1.ConversationService/ListMessages")

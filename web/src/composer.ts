@@ -87,6 +87,14 @@ export class Composer {
     this.input.focus();
   }
 
+  /** Empties the box and resets the menus (on sign-out: the next person starts afresh). */
+  clear(): void {
+    this.input.value = "";
+    this.style.selectedIndex = 0;
+    this.lang.selectedIndex = 0;
+    this.refresh();
+  }
+
   private async trySend(): Promise<void> {
     const prompt = this.input.value.trim();
     if (prompt === "" || this.busy) return;

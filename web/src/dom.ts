@@ -36,6 +36,21 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   append(parent, children);
 }
 
+const SAFE_SCHEMES = new Set(["http:", "https:", "blob:"]);
+
+/**
+ * `url` made absolute when it is fit for an img src or a link (http, https, blob), else
+ * undefined: image URLs come from the server, and a `javascript:` or `data:` one is refused.
+ */
+export function safeUrl(url: string): string | undefined {
+  try {
+    const parsed = new URL(url, document.baseURI);
+    return SAFE_SCHEMES.has(parsed.protocol) ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Adds an event listener and returns the element, so it can be used inline. */
 export function on<E extends HTMLElement, K extends keyof HTMLElementEventMap>(
   el: E,

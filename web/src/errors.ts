@@ -33,6 +33,8 @@ const FIELD_WORDS: Record<string, string> = {
   format: "The image format",
 };
 
+const CONFIG_HINT = "Check grpcWebUrl in config.json, or that the gRPC-web proxy is running.";
+
 const HINTS: Partial<Record<Code, string>> = {
   [Code.Unavailable]: "The service may be restarting; try again in a moment.",
   [Code.Unimplemented]:
@@ -41,6 +43,29 @@ const HINTS: Partial<Record<Code, string>> = {
   [Code.DeadlineExceeded]: "The server took too long; try again.",
 };
 
+/**
+ * What @connectrpc/connect-web throws, in its own words, when the bytes it read were not a
+ * gRPC-web answer: an HTML page, a body cut short, no trailer. Its codes for these are the
+ * library's guesses (INVALID_ARGUMENT, UNKNOWN) and say nothing about the user's input.
+ */
+const PROTOCOL_ERROR = new RegExp(
+  "^(protocol error|missing (trailer|message|response body)|extra (trailer|message|data)|" +
+    "unexpected end flag|invalid envelope|invalid grpc-status|unsupported content type|" +
+    "received compressed envelope|parse binary)",
+  "i",
+);
+
+/** True when the answer could not be read as gRPC-web (not a status the server sent). */
+export function isProtocolError(err: unknown): boolean {
+  return PROTOCOL_ERROR.test(ConnectError.from(err).rawMessage);
+}
+
+/** True when fetch() failed: nothing answered, or the connection broke while reading. */
+export function isNetworkError(err: unknown): boolean {
+  const error = ConnectError.from(err);
+  return error.code === Code.Unknown && /fetch|network|load failed/i.test(error.rawMessage);
+}
+
 /** Describes an error thrown by a call (or anything else that was thrown). */
 export function describe(err: unknown): Problem {
   const error = ConnectError.from(err);
@@ -48,15 +73,20 @@ export function describe(err: unknown): Problem {
   let code = error.code;
   let hint = HINTS[code] ?? "";
   const http = /^HTTP (\d{3})/.exec(error.rawMessage);
-  if (code === Code.Unknown && /fetch|network|load failed/i.test(error.rawMessage)) {
+  if (isNetworkError(error)) {
     // fetch() rejected: nothing answered at all.
     message = "The server could not be reached";
     code = Code.Unavailable;
     hint = HINTS[code] ?? "";
+  } else if (isProtocolError(error)) {
+    // Something answered, but not in gRPC-web. gRPC calls an unreadable answer INTERNAL.
+    message = "The server's answer was not understood";
+    code = Code.Internal;
+    hint = CONFIG_HINT;
   } else if (http !== null) {
     // Something answered, but not with gRPC-web (a plain web server, a proxy error page).
     message = `The server answered with HTTP ${http[1] ?? ""} instead of the PhotoFun API`;
-    hint = "Check grpcWebUrl in config.json, or that the gRPC-web proxy is running.";
+    hint = CONFIG_HINT;
   }
   return { message, status: codeWords(code), code, reason: errorReason(error), hint };
 }
@@ -69,12 +99,6 @@ export function problemText(problem: Problem): string {
 /** True when the error means "sign in again". */
 export function isUnauthenticated(err: unknown): boolean {
   return ConnectError.from(err).code === Code.Unauthenticated;
-}
-
-/** True when the error came from our own AbortController, not from the server. */
-export function isAbort(err: unknown, signal?: AbortSignal): boolean {
-  if (signal?.aborted) return true;
-  return ConnectError.from(err).code === Code.Canceled;
 }
 
 /** "InvalidArgument" → "invalid argument". */

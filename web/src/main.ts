@@ -11,7 +11,7 @@ import {
 } from "./api";
 import { Composer, type Draft } from "./composer";
 import { h } from "./dom";
-import { describe, isAbort, isUnauthenticated, problemText } from "./errors";
+import { describe, isUnauthenticated, problemText } from "./errors";
 import {
   MessageStatus,
   type Conversation,
@@ -33,6 +33,10 @@ const NEWEST_FIRST = "create_time desc";
 interface OpenConversation {
   id: string;
   abort: AbortController;
+  /**
+   * One view per message, whichever call brought it first (the listing, a send answered while
+   * the listing was on its way, a page of earlier ones): the others reuse it.
+   */
   views: Map<string, MessageView>;
   watching: Set<string>;
   /** Token of the page of older messages (NEWEST_FIRST); empty when all are shown. */
@@ -54,13 +58,18 @@ class App {
   private listLoading = true;
   private listError = "";
   private loadingMore = false;
-  /** The CreateConversation in flight; a send waits for it rather than racing it. */
-  private creating: Promise<OpenConversation | undefined> | undefined;
+  /** The CreateConversation in flight; a second send waits for it rather than racing it. */
+  private creating: Promise<Conversation | undefined> | undefined;
   private open: OpenConversation | undefined;
   /** Aborted on sign-out, ending every call of the signed-in user. */
   private session = new AbortController();
-  /** The key of a send that failed, reused if the same draft is sent again (no duplicates). */
-  private retry: { draft: string; key: string } | undefined;
+  /**
+   * The keys of a draft not yet accepted, reused if the same draft is sent again so a resend
+   * after a lost answer makes no duplicate: CreateConversation's request id (AIP-155) when it
+   * starts a conversation, and SendMessage's idempotency key per conversation.
+   */
+  private pendingCreate: { draft: string; requestId: string } | undefined;
+  private retry: { draft: string; conversationId: string; key: string } | undefined;
 
   constructor(
     private readonly client: ConversationClient,
@@ -174,8 +183,17 @@ class App {
     const known = this.conversations.find((c) => c.conversationId === id);
     this.showHeading(known);
     this.thread.showLoading();
+    await this.load(open);
+  }
+
+  /**
+   * Lists the newest messages of `open` and shows them. A message sent while the listing was on
+   * its way already has its view (and its watch); it is reused, or kept below if not listed.
+   */
+  private async load(open: OpenConversation): Promise<void> {
+    const id = open.id;
+    const signal = open.abort.signal;
     try {
-      const signal = open.abort.signal;
       const [conversation, newest] = await Promise.all([
         this.client.getConversation({ conversationId: id }, { signal }),
         this.client.listMessages(
@@ -187,11 +205,16 @@ class App {
       if (conversation.conversation !== undefined) this.upsert(conversation.conversation, false);
       this.showHeading(conversation.conversation);
       open.earlierToken = newest.nextPageToken;
-      const views = this.viewsFor(open, newest.messages);
+      // Reading order: the page reversed, then any sent since it was read (the newest).
+      const views = newest.messages
+        .map((m) => open.views.get(m.messageId) ?? this.viewFor(open, m))
+        .reverse();
+      const shown = new Set(views);
+      for (const view of open.views.values()) if (!shown.has(view)) views.push(view);
       this.thread.showMessages(views, open.earlierToken === "" ? "none" : "more");
       this.watchAll(open, views);
     } catch (err) {
-      if (this.open !== open || isAbort(err, open.abort.signal)) return;
+      if (this.open !== open || signal.aborted) return;
       if (isUnauthenticated(err)) {
         this.requireSignIn(err);
         return;
@@ -202,7 +225,13 @@ class App {
           ? "It does not exist, or it was deleted."
           : problemText(problem);
       this.thread.setHeading("Conversation", undefined);
-      this.thread.showProblem(text, () => void this.openConversation(id));
+      const sent = [...open.views.values()];
+      const retry = (): void => {
+        if (this.open !== open) return;
+        this.thread.showLoading([...open.views.values()]);
+        void this.load(open);
+      };
+      this.thread.showProblem(text, retry, sent);
     }
   }
 
@@ -230,7 +259,7 @@ class App {
       this.thread.prepend(views, open.earlierToken === "" ? "none" : "more");
       this.watchAll(open, views);
     } catch (err) {
-      if (this.open !== open || isAbort(err, open.abort.signal)) return;
+      if (this.open !== open || open.abort.signal.aborted) return;
       this.thread.setEarlier("more");
       this.fail("Earlier messages could not be loaded", err);
     } finally {
@@ -248,6 +277,7 @@ class App {
 
   private async loadConversations(more: boolean): Promise<void> {
     if (more && (this.loadingMore || this.nextPageToken === "")) return;
+    const session = this.session;
     if (more) this.loadingMore = true;
     else {
       this.listLoading = true;
@@ -257,7 +287,7 @@ class App {
     try {
       const res = await this.client.listConversations(
         { pageSize: CONVERSATION_PAGE, pageToken: more ? this.nextPageToken : "" },
-        this.sessionCall,
+        { signal: session.signal },
       );
       const fresh = more ? this.conversations : [];
       for (const c of res.conversations) {
@@ -272,21 +302,27 @@ class App {
       this.conversations = fresh;
       this.nextPageToken = res.nextPageToken;
     } catch (err) {
-      if (!isAbort(err, this.session.signal)) {
+      if (!session.signal.aborted) {
         if (!more && !isUnauthenticated(err)) this.listError = problemText(describe(err));
         this.fail("Your conversations could not be loaded", err);
       }
     } finally {
-      if (more) this.loadingMore = false;
-      else this.listLoading = false;
-      this.renderSidebar();
+      // A call of a previous session must not mark the current one's list as loaded.
+      if (session === this.session) {
+        if (more) this.loadingMore = false;
+        else this.listLoading = false;
+        this.renderSidebar();
+      }
     }
   }
 
-  /** Starts a conversation (title left to the server) and opens it; one at a time. */
-  private createConversation(): Promise<OpenConversation | undefined> {
+  /**
+   * Starts a conversation for `draft` (title left to the server), one at a time, and opens it
+   * if the person is still on the "new conversation" screen.
+   */
+  private createConversation(draft: string): Promise<Conversation | undefined> {
     if (this.creating === undefined) {
-      this.creating = this.create().finally(() => {
+      this.creating = this.create(draft).finally(() => {
         this.creating = undefined;
         this.renderSidebar();
       });
@@ -295,27 +331,35 @@ class App {
     return this.creating;
   }
 
-  private async create(): Promise<OpenConversation | undefined> {
+  private async create(draft: string): Promise<Conversation | undefined> {
+    const session = this.session;
+    // A request id makes a retried create return the same conversation (AIP-155); it is kept
+    // for the same draft, so a resend after a lost answer makes no second conversation.
+    if (this.pendingCreate?.draft !== draft) {
+      this.pendingCreate = { draft, requestId: newIdempotencyKey() };
+    }
+    const request = { title: "", requestId: this.pendingCreate.requestId };
     try {
-      // A request id makes a retried create return the same conversation (AIP-155).
-      const request = { title: "", requestId: newIdempotencyKey() };
-      const res = await this.client.createConversation(request, this.sessionCall);
+      const res = await this.client.createConversation(request, { signal: session.signal });
       const c = res.conversation;
       if (c === undefined) {
         throw new ConnectError("the server returned no conversation", Code.Internal);
       }
+      this.pendingCreate = undefined;
       this.upsert(c, true);
-      window.history.pushState(null, "", `#/c/${c.conversationId}`);
-      const open = this.begin(c.conversationId);
-      this.showHeading(c);
-      this.thread.showEmpty();
-      this.sidebar.setOpen(false);
-      this.composer.focus();
-      return open;
-    } catch (err) {
-      if (!isAbort(err, this.session.signal)) {
-        this.fail("A new conversation could not be started", err);
+      // Someone who opened another conversation meanwhile stays there; the new one (with the
+      // message about to be sent) is at the top of the list.
+      if (this.open === undefined && !this.shell.hidden) {
+        window.history.pushState(null, "", `#/c/${c.conversationId}`);
+        this.begin(c.conversationId);
+        this.showHeading(c);
+        this.thread.showEmpty();
+        this.sidebar.setOpen(false);
+        this.composer.focus();
       }
+      return c;
+    } catch (err) {
+      if (!session.signal.aborted) this.fail("A new conversation could not be started", err);
       return undefined;
     }
   }
@@ -336,7 +380,7 @@ class App {
     } catch (err) {
       // Already gone is as good as deleted.
       if (ConnectError.from(err).code !== Code.NotFound) {
-        if (!isAbort(err, this.session.signal)) {
+        if (!this.session.signal.aborted) {
           this.fail("The conversation could not be deleted", err);
         }
         return;
@@ -387,26 +431,36 @@ class App {
 
   // --- messages -----------------------------------------------------------------------------
 
-  /** Sends the draft (starting a conversation first if none is open); true when accepted. */
+  /**
+   * Sends the draft to the conversation on screen, or to a new one from the "new conversation"
+   * screen; true when accepted. Its card shows if that conversation is (still) on screen.
+   */
   private async send(draft: Draft): Promise<boolean> {
-    // A conversation being created is the one the user is about to write in.
-    const open =
-      this.creating !== undefined
-        ? await this.creating
-        : (this.open ?? (await this.createConversation()));
-    if (open === undefined) return false;
-    const signature = JSON.stringify([open.id, draft.prompt, draft.style, draft.lang]);
-    const key = this.retry?.draft === signature ? this.retry.key : newIdempotencyKey();
-    this.retry = { draft: signature, key };
+    const session = this.session;
+    const text = JSON.stringify([draft.prompt, draft.style, draft.lang]);
+    let conversationId = this.open?.id;
+    if (conversationId === undefined) {
+      const created = await this.createConversation(text);
+      if (created === undefined) return false;
+      conversationId = created.conversationId;
+    }
+    const last = this.retry;
+    const key =
+      last?.draft === text && last.conversationId === conversationId
+        ? last.key
+        : newIdempotencyKey();
+    this.retry = { draft: text, conversationId, key };
     try {
       const res = await this.client.sendMessage(
-        { conversationId: open.id, ...draft, idempotencyKey: key },
-        this.sessionCall,
+        { conversationId, ...draft, idempotencyKey: key },
+        { signal: session.signal },
       );
       this.retry = undefined;
       const message = res.message;
-      if (message !== undefined && this.open === open) {
-        // A retried send returns the first message, which may be on screen already.
+      const open = this.open;
+      if (message !== undefined && open?.id === conversationId) {
+        // The view the listing made (a retried send returns the first message), or a new one
+        // that the listing, if still on its way, will reuse.
         let view = open.views.get(message.messageId);
         if (view === undefined) {
           view = this.viewFor(open, message);
@@ -414,10 +468,10 @@ class App {
         }
         this.watch(open, view);
       }
-      void this.refresh(open.id);
+      void this.refresh(conversationId);
       return true;
     } catch (err) {
-      if (!isAbort(err, this.session.signal)) this.fail("Your message was not sent", err);
+      if (!session.signal.aborted) this.fail("Your message was not sent", err);
       return false;
     }
   }
@@ -459,6 +513,11 @@ class App {
           this.requireSignIn(err);
           return;
         }
+        if (ConnectError.from(err).code === Code.NotFound) {
+          // Deleted elsewhere: it will never finish, and a retry could never succeed.
+          view.setLive({ kind: "deleted" });
+          return;
+        }
         view.setLive({
           kind: "failed",
           text: problemText(describe(err)),
@@ -477,7 +536,7 @@ class App {
       const res = await this.client.cancelMessage({ messageId }, { signal: open.abort.signal });
       if (res.message !== undefined) view?.update(res.message);
     } catch (err) {
-      if (isAbort(err, open.abort.signal)) return;
+      if (open.abort.signal.aborted) return;
       if (ConnectError.from(err).code === Code.FailedPrecondition) {
         // It finished meanwhile; show how it ended.
         try {
@@ -518,15 +577,28 @@ class App {
     this.showSignIn(reason);
   }
 
+  /** Signs out and leaves nothing of this person for the next: draft, keys, address, lists. */
   private signOut(): void {
     this.tokens.forget();
+    this.composer.clear();
+    this.pendingCreate = undefined;
+    this.retry = undefined;
+    // The next person would otherwise land on a conversation that is not theirs.
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
     this.showSignIn("");
+    this.conversations = [];
+    this.nextPageToken = "";
+    this.renderSidebar();
+    this.thread.showWelcome();
+    document.title = "PhotoFun Studio";
   }
 
   private showSignIn(reason: string): void {
     this.session.abort();
     this.close();
     this.banner.hide();
+    this.lightbox.close();
+    this.sidebar.setOpen(false);
     this.shell.hidden = true;
     this.signIn.show(reason);
   }

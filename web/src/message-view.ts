@@ -1,6 +1,6 @@
 /** One turn of a conversation: the user's prompt, then PhotoFun's card that fills in live. */
 
-import { button, h, icon, on, replaceChildren } from "./dom";
+import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
 import {
   ago,
   angleKey,
@@ -28,14 +28,16 @@ import type { LightboxImage } from "./overlays";
 export type LiveState =
   | { kind: "ok" }
   | { kind: "reconnecting"; attempt: number }
-  | { kind: "failed"; text: string; retry: () => void };
+  | { kind: "failed"; text: string; retry: () => void }
+  /** Deleted elsewhere (WatchMessage answered NOT_FOUND): it will never finish. */
+  | { kind: "deleted" };
 
 export interface MessageActions {
   cancel(messageId: string): void;
   openImage(images: LightboxImage[], index: number): void;
 }
 
-type Part = "head" | "analysis" | "reply" | "failure" | "live" | "foot";
+type Part = "analysis" | "reply" | "failure" | "live" | "foot";
 
 /** A place in the image grid: one expected view, filled once its image arrives. */
 interface Slot {
@@ -46,14 +48,26 @@ interface Slot {
 
 interface Tile {
   el: HTMLElement;
-  /** What the tile shows: an image URL, "pending" or "missing". */
+  /** What the tile shows: an image URL, "pending", "failed", "missing" or "refused". */
   shows: string;
+}
+
+/** The card's header, built once and updated in place so a focused Cancel keeps its focus. */
+interface Head {
+  el: HTMLElement;
+  chip: HTMLElement;
+  intent: HTMLElement;
+  progress: HTMLElement;
+  time: HTMLTimeElement;
+  cancel: HTMLButtonElement;
+  cancelLabel: HTMLElement;
 }
 
 export class MessageView {
   readonly el: HTMLElement;
   private message: Message;
   private readonly card: HTMLElement;
+  private readonly head: Head;
   /** The card's parts, created once so the grid (and its images) is never re-inserted. */
   private readonly parts: Record<Part, HTMLElement>;
   private readonly grid: HTMLElement;
@@ -67,20 +81,21 @@ export class MessageView {
   ) {
     this.message = message;
     this.grid = h("div", { class: "grid" });
+    this.head = this.buildHead();
     const part = (): HTMLElement => h("div", { class: "part" });
     this.parts = {
-      head: part(),
       analysis: part(),
       reply: part(),
       failure: part(),
       live: part(),
       foot: part(),
     };
-    const { head, analysis, reply, failure, live, foot } = this.parts;
+    const { analysis, reply, failure, live, foot } = this.parts;
     this.card = h(
       "section",
-      { class: "card assistant", "data-testid": "message-card" },
-      head,
+      // Focusable from script only: where focus goes when the button it was on goes away.
+      { class: "card assistant", "data-testid": "message-card", tabindex: "-1" },
+      this.head.el,
       analysis,
       reply,
       this.grid,
@@ -119,67 +134,104 @@ export class MessageView {
     this.render();
   }
 
+  /** True while pictures may still come: processing, and not deleted meanwhile. */
+  private get processing(): boolean {
+    return this.message.status === MessageStatus.PROCESSING && this.live.kind !== "deleted";
+  }
+
   private render(): void {
     const m = this.message;
+    const active = document.activeElement;
+    const focused = active instanceof HTMLElement && this.card.contains(active) ? active : null;
     this.card.dataset["status"] = statusKey(m.status);
-    this.card.setAttribute("aria-busy", String(m.status === MessageStatus.PROCESSING));
+    this.card.setAttribute("aria-busy", String(this.processing));
     this.renderGrid();
     this.grid.hidden = this.tiles.size === 0;
-    this.show("head", this.header());
+    this.renderHead();
     this.show("analysis", this.analysis());
     this.show("reply", m.reply.trim() !== "" && h("p", { class: "reply" }, m.reply));
     this.show("failure", this.failure());
     this.show("live", this.liveNote());
     this.show("foot", this.footer());
+    // A button that went away (Cancel once finished, Retry once reconnected) would drop
+    // keyboard focus to the page; keep it on the card instead.
+    if (focused !== null && (!focused.isConnected || focused.closest("[hidden]") !== null)) {
+      this.card.focus({ preventScroll: true });
+    }
   }
 
+  /** Replaces a part's content only when it changed, so nothing in it loses focus needlessly. */
   private show(part: Part, content: HTMLElement | false): void {
     const slot = this.parts[part];
     slot.hidden = content === false;
-    replaceChildren(slot, content);
+    const current = slot.firstElementChild;
+    if (content === false) {
+      if (current !== null) replaceChildren(slot);
+    } else if (current === null || !current.isEqualNode(content)) {
+      replaceChildren(slot, content);
+    }
   }
 
-  private header(): HTMLElement {
-    const m = this.message;
-    const processing = m.status === MessageStatus.PROCESSING;
-    const created = toDate(m.createTime);
-    return h(
+  private buildHead(): Head {
+    const chip = h("span", { class: "chip" });
+    const intent = h("span", { class: "intent", "data-testid": "intent" });
+    const progress = h("span", { class: "progress muted small" });
+    const time = h("time", { class: "muted small" });
+    const cancelLabel = h("span", {});
+    const cancel = button({ class: "btn ghost small" }, [icon("stop"), cancelLabel], () => {
+      // Clicks while cancelling are ignored rather than `disabled`, which would drop focus.
+      if (this.cancelling || !this.processing) return;
+      this.cancelling = true;
+      this.render();
+      this.actions.cancel(this.message.messageId);
+    });
+    const el = h(
       "header",
       { class: "card-head" },
       h("span", { class: "avatar", "aria-hidden": "true" }, icon("spark")),
-      h(
-        "span",
-        { class: `chip status-${statusKey(m.status).toLowerCase()}` },
-        processing && h("span", { class: "spinner", "aria-hidden": "true" }),
-        statusWords(m.status),
-      ),
-      h("span", { class: "intent", "data-testid": "intent" }, intentWords(m.intent)),
+      chip,
+      intent,
       h("span", { class: "spacer" }),
-      progress(m),
-      created !== undefined &&
-        h(
-          "time",
-          { class: "muted small", datetime: created.toISOString(), title: fullDate(created) },
-          ago(created),
-        ),
-      processing &&
-        button(
-          { class: "btn ghost small", disabled: this.cancelling },
-          [icon("stop"), this.cancelling ? "Cancelling…" : "Cancel"],
-          () => {
-            this.cancelling = true;
-            this.render();
-            this.actions.cancel(m.messageId);
-          },
-        ),
+      progress,
+      time,
+      cancel,
     );
+    return { el, chip, intent, progress, time, cancel, cancelLabel };
+  }
+
+  private renderHead(): void {
+    const m = this.message;
+    const { chip, intent, time, cancel, cancelLabel } = this.head;
+    const deleted = this.live.kind === "deleted";
+    chip.className = `chip status-${deleted ? "deleted" : statusKey(m.status).toLowerCase()}`;
+    replaceChildren(
+      chip,
+      this.processing && h("span", { class: "spinner", "aria-hidden": "true" }),
+      deleted ? "Deleted" : statusWords(m.status),
+    );
+    // "Reading your request…" only while it is still being read.
+    const unread = m.intent === Intent.UNSPECIFIED && !this.processing;
+    setText(intent, unread ? "" : intentWords(m.intent));
+    const ready = this.processing ? progress(m) : "";
+    this.head.progress.hidden = ready === "";
+    setText(this.head.progress, ready);
+    const created = toDate(m.createTime);
+    time.hidden = created === undefined;
+    if (created !== undefined) {
+      time.dateTime = created.toISOString();
+      time.title = fullDate(created);
+      setText(time, ago(created));
+    }
+    cancel.hidden = !this.processing;
+    cancel.setAttribute("aria-disabled", String(this.cancelling));
+    setText(cancelLabel, this.cancelling ? "Cancelling…" : "Cancel");
   }
 
   /** Refined prompt and keywords, or a shimmer while the prompt is being read. */
   private analysis(): HTMLElement | false {
     const m = this.message;
     if (m.intent === Intent.UNSPECIFIED && m.refinedPrompt === "") {
-      if (m.status !== MessageStatus.PROCESSING) return false;
+      if (!this.processing) return false;
       return h(
         "div",
         { class: "skeleton-lines", "aria-label": "Reading your request" },
@@ -218,18 +270,20 @@ export class MessageView {
       const failed = m.failedViews.find(
         (v) => v.angle === slot.angle && v.angle !== Angle.UNSPECIFIED,
       );
+      const url = slot.image !== undefined ? safeUrl(slot.image.imageUrl) : undefined;
       let shows: string;
-      if (slot.image !== undefined) shows = slot.image.imageUrl;
+      if (url !== undefined) shows = url;
+      else if (slot.image !== undefined) shows = "refused";
       else if (failed !== undefined) shows = "failed";
-      else if (m.status === MessageStatus.PROCESSING) shows = "pending";
+      else if (this.processing) shows = "pending";
       else if (m.status === MessageStatus.DONE) shows = "missing";
       else continue;
       let tile = this.tiles.get(slot.key);
       if (tile === undefined || tile.shows !== shows) {
-        const el =
-          slot.image !== undefined
-            ? this.imageTile(slot.image)
-            : placeholderTile(slot.angle, shows === "pending", failed?.failure);
+        let el: HTMLElement;
+        if (slot.image !== undefined && url !== undefined) el = this.imageTile(slot.image, url);
+        else if (shows === "refused") el = placeholderTile(slot.angle, false, REFUSED);
+        else el = placeholderTile(slot.angle, shows === "pending", failed?.failure);
         tile = { el, shows };
         this.tiles.set(slot.key, tile);
       }
@@ -246,9 +300,10 @@ export class MessageView {
     while (this.grid.children.length > wanted.length) this.grid.lastElementChild?.remove();
   }
 
-  private imageTile(image: MessageImage): HTMLElement {
+  /** A drawn view; `url` is its address, already passed through safeUrl. */
+  private imageTile(image: MessageImage, url: string): HTMLElement {
     const img = h("img", {
-      src: image.imageUrl,
+      src: url,
       alt: altText(this.message, image),
       width: image.width || undefined,
       height: image.height || undefined,
@@ -277,14 +332,17 @@ export class MessageView {
     );
   }
 
-  /** Opens the lightbox on one image, with every image of the message to step through. */
-  private openImage(url: string): void {
-    const images = this.message.images;
-    const index = images.findIndex((image) => image.imageUrl === url);
-    this.actions.openImage(
-      images.map((image) => lightboxImage(this.message, image)),
-      Math.max(0, index),
-    );
+  /** Opens the lightbox on one image, with every shown image of the message to step through. */
+  private openImage(imageUrl: string): void {
+    const shown: LightboxImage[] = [];
+    let index = 0;
+    for (const image of this.message.images) {
+      const url = safeUrl(image.imageUrl);
+      if (url === undefined) continue;
+      if (image.imageUrl === imageUrl) index = shown.length;
+      shown.push(lightboxImage(this.message, image, url));
+    }
+    this.actions.openImage(shown, index);
   }
 
   private failure(): HTMLElement | false {
@@ -316,6 +374,15 @@ export class MessageView {
   private liveNote(): HTMLElement | false {
     const live = this.live;
     if (live.kind === "ok" || this.message.status !== MessageStatus.PROCESSING) return false;
+    if (live.kind === "deleted") {
+      // Nothing to retry: the message is gone.
+      return h(
+        "p",
+        { class: "note" },
+        icon("alert"),
+        "This message was deleted (perhaps in another tab), so it will not finish.",
+      );
+    }
     if (live.kind === "reconnecting") {
       return h(
         "p",
@@ -329,7 +396,10 @@ export class MessageView {
       { class: "failure soft" },
       icon("alert"),
       h("div", {}, h("strong", {}, "Live updates stopped. "), live.text),
-      button({ class: "btn ghost small" }, [icon("retry"), "Retry"], live.retry),
+      // Reads the state when clicked: an equal note is kept (with its focus), not rebuilt.
+      button({ class: "btn ghost small" }, [icon("retry"), "Retry"], () => {
+        if (this.live.kind === "failed") this.live.retry();
+      }),
     );
   }
 
@@ -360,14 +430,6 @@ function userBubble(m: Message): HTMLElement {
   );
 }
 
-/** "2 of 3 ready" while images are arriving. */
-function progress(m: Message): HTMLElement | false {
-  if (m.status !== MessageStatus.PROCESSING) return false;
-  const expected = Math.max(m.expectedAngles.length, m.expectedImageCount);
-  if (expected === 0) return false;
-  return h("span", { class: "progress muted small" }, `${m.images.length} of ${expected} ready`);
-}
-
 /** Expected views in the order asked, each with its image once it arrived; then any extras. */
 function slots(m: Message): Slot[] {
   const left = [...m.images];
@@ -394,11 +456,33 @@ function slots(m: Message): Slot[] {
   return out;
 }
 
-function placeholderTile(angle: Angle, pending: boolean, failure?: Failure): HTMLElement {
+function altText(m: Message, image: MessageImage): string {
+  const view =
+    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
+  return `${view}: ${m.prompt}`;
+}
+
+/** Why a drawn view is not shown: its address is not an http(s) or blob link. */
+const REFUSED = "refused";
+
+/** A view not (yet) shown: being drawn, not produced (with the server's reason), or refused. */
+function placeholderTile(
+  angle: Angle,
+  pending: boolean,
+  failure?: Failure | typeof REFUSED,
+): HTMLElement {
   const name = angleWords(angle);
-  // Why a view is missing, when the server said (Message.failed_views).
-  const why = failure?.message.trim() ?? "";
-  const note = pending ? "Drawing…" : why !== "" ? `Not produced: ${why}` : "Not produced";
+  let note = "Drawing…";
+  let title = "";
+  if (failure === REFUSED) {
+    note = "Unavailable";
+    title = "The image's address is not a web link, so it is not shown.";
+  } else if (!pending) {
+    // Why a view is missing, when the server said (Message.failed_views).
+    const why = failure?.message.trim() ?? "";
+    note = why !== "" ? `Not produced: ${why}` : "Not produced";
+    title = failure?.reason ?? "";
+  }
   return h(
     "figure",
     {
@@ -418,19 +502,25 @@ function placeholderTile(angle: Angle, pending: boolean, failure?: Failure): HTM
       "figcaption",
       {},
       h("span", { class: "angle" }, name),
-      h("span", { class: "tile-note", title: failure?.reason ?? "" }, note),
+      h("span", { class: "tile-note", title }, note),
     ),
   );
 }
 
-function altText(m: Message, image: MessageImage): string {
-  const view =
-    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
-  return `${view}: ${m.prompt}`;
+/** "2 of 3 ready" while images are arriving; "" when no count is known. */
+function progress(m: Message): string {
+  const expected = Math.max(m.expectedAngles.length, m.expectedImageCount);
+  return expected === 0 ? "" : `${m.images.length} of ${expected} ready`;
 }
 
-function lightboxImage(m: Message, image: MessageImage): LightboxImage {
+/** Sets an element's text only when it changed (no needless DOM writes on every update). */
+function setText(el: HTMLElement, text: string): void {
+  if (el.textContent !== text) el.textContent = text;
+}
+
+/** The lightbox entry of an image whose address passed safeUrl. */
+function lightboxImage(m: Message, image: MessageImage, url: string): LightboxImage {
   const size = image.width > 0 && image.height > 0 ? `${image.width}×${image.height}` : "";
   const details = [`seed ${image.seed}`, size, image.provider].filter((x) => x !== "").join(" · ");
-  return { url: image.imageUrl, alt: altText(m, image), title: angleWords(image.angle), details };
+  return { url, alt: altText(m, image), title: angleWords(image.angle), details };
 }

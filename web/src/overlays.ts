@@ -1,6 +1,6 @@
 /** Things that float over the page: the error banner, the image lightbox and the confirm dialog. */
 
-import { button, h, icon, on, replaceChildren } from "./dom";
+import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
 
 const BANNER_MS = 9000;
 
@@ -50,6 +50,7 @@ export class ErrorBanner {
 
 /** One picture of a lightbox. */
 export interface LightboxImage {
+  /** Shown only when it is an http(s) or blob link (see safeUrl). */
   url: string;
   alt: string;
   title: string;
@@ -118,6 +119,14 @@ export class Lightbox {
     if (!this.el.open) this.el.showModal();
   }
 
+  /** Closes the viewer if it is open (on sign-out: the next person must not see it). */
+  close(): void {
+    if (this.el.open) this.el.close();
+    this.images = [];
+    this.img.removeAttribute("src");
+    this.download.removeAttribute("href");
+  }
+
   private step(delta: number): void {
     if (this.images.length < 2) return;
     this.index = (this.index + delta + this.images.length) % this.images.length;
@@ -127,9 +136,14 @@ export class Lightbox {
   private render(): void {
     const image = this.images[this.index];
     if (image === undefined) return;
-    this.img.src = image.url;
+    // Checked here too: whatever the caller passed, no script or data URL reaches the page.
+    const url = safeUrl(image.url);
+    if (url !== undefined) this.img.src = url;
+    else this.img.removeAttribute("src");
     this.img.alt = image.alt;
-    this.download.href = image.url;
+    if (url !== undefined) this.download.href = url;
+    else this.download.removeAttribute("href");
+    this.download.hidden = url === undefined;
     const counter = this.images.length > 1 ? `${this.index + 1} / ${this.images.length}` : "";
     replaceChildren(
       this.caption,

@@ -101,15 +101,22 @@ export class ThreadView {
     );
   }
 
-  showLoading(): void {
+  /** The conversation's messages are on their way; `sent` are turns already sent meanwhile. */
+  showLoading(sent: MessageView[] = []): void {
     replaceChildren(
       this.inner,
       h(
         "div",
-        { class: "thread-loading", "aria-busy": "true", "aria-label": "Loading messages" },
+        {
+          class: "thread-loading",
+          "aria-busy": "true",
+          "aria-label": "Loading messages",
+          "data-stays": "",
+        },
         h("span", { class: "skeleton bubble-skeleton" }),
         h("span", { class: "skeleton card-skeleton" }),
       ),
+      ...sent.map((view) => view.el),
     );
   }
 
@@ -126,17 +133,21 @@ export class ThreadView {
     );
   }
 
-  /** A conversation that could not be opened, with a way to try again. */
-  showProblem(text: string, retry: () => void): void {
+  /**
+   * A conversation that could not be opened, with a way to try again; `sent` are turns sent
+   * while it was loading, kept below so no message disappears.
+   */
+  showProblem(text: string, retry: () => void, sent: MessageView[] = []): void {
     replaceChildren(
       this.inner,
       h(
         "div",
-        { class: "welcome compact" },
+        { class: "welcome compact", "data-stays": "" },
         h("h2", {}, "This conversation could not be opened"),
         h("p", { class: "muted" }, text),
         button({ class: "btn ghost" }, [icon("retry"), "Try again"], retry),
       ),
+      ...sent.map((view) => view.el),
     );
   }
 
@@ -178,7 +189,14 @@ export class ThreadView {
   }
 
   append(view: MessageView): void {
-    if (this.inner.querySelector(".turn") === null) replaceChildren(this.inner);
+    // The first turn replaces a welcome; a loading or problem note stays above it.
+    if (this.inner.querySelector(".turn") === null) {
+      for (const child of Array.from(this.inner.children)) {
+        if (!(child instanceof HTMLElement) || child.dataset["stays"] === undefined) {
+          child.remove();
+        }
+      }
+    }
     this.inner.appendChild(view.el);
     this.scrollToEnd(true);
   }

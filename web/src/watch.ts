@@ -3,10 +3,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import type { ConversationClient } from "./api";
-import { isAbort } from "./errors";
+import { isNetworkError, isProtocolError } from "./errors";
 import { MessageStatus, type Message } from "./gen/photofun/v1/conversation_service_pb";
 
-/** Reconnects in a row before giving up; any event received resets the count. */
+/** Reconnects in a row before giving up; an opened stream or any event resets the count. */
 const MAX_RECONNECTS = 4;
 const BACKOFF_MS = [500, 1000, 2000, 4000];
 
@@ -31,11 +31,22 @@ export async function watchMessage(
   let resumeToken = "";
   let failures = 0;
   for (;;) {
+    // Set once the server answered in gRPC-web: from then on a broken body is a cut stream.
+    let open = false;
     try {
       let finished = false;
+      const onHeader = (headers: Headers): void => {
+        if (!isGrpcWeb(headers)) return;
+        open = true;
+        // WatchMessage sends its headers as soon as the stream is open, so a reconnect that
+        // succeeds counts as progress even when the message is quiet (a proxy cutting idle
+        // streams must not wear the count down during a long job).
+        failures = 0;
+        events.connected();
+      };
       for await (const response of client.watchMessage(
         { messageId, resumeToken },
-        { signal, onHeader: () => events.connected() },
+        { signal, onHeader },
       )) {
         failures = 0;
         if (response.resumeToken !== "") resumeToken = response.resumeToken;
@@ -46,9 +57,12 @@ export async function watchMessage(
       }
       // The stream ends after the terminal state; ending earlier means a proxy cut it.
       if (finished || signal.aborted) return;
-      throw new ConnectError("the live stream ended early", Code.Unavailable);
-    } catch (err) {
-      if (isAbort(err, signal)) return;
+      throw cut(undefined);
+    } catch (caught) {
+      // Only our own abort ends the watch quietly; a CANCELLED from the server is an error.
+      if (signal.aborted) return;
+      const broken = isProtocolError(caught) || isNetworkError(caught);
+      const err = open && broken ? cut(caught) : caught;
       if (!isTransient(err) || failures >= MAX_RECONNECTS) {
         events.failed(err);
         return;
@@ -60,17 +74,26 @@ export async function watchMessage(
   }
 }
 
+/** The live connection broke after it was open (a proxy or the network, not the server). */
+function cut(cause: unknown): ConnectError {
+  return new ConnectError("the live connection was cut", Code.Unavailable, undefined, [], cause);
+}
+
+/** False for an answer that is plainly something else, such as an HTML page. */
+function isGrpcWeb(headers: Headers): boolean {
+  const type = headers.get("content-type") ?? "";
+  return type === "" || /^application\/grpc-web/i.test(type);
+}
+
 /** Errors worth a reconnect: the network or a proxy, not the server saying no. */
 function isTransient(err: unknown): boolean {
-  const { code, rawMessage } = ConnectError.from(err);
-  switch (code) {
+  if (isProtocolError(err)) return false; // not gRPC-web at all: reconnecting will not help
+  switch (ConnectError.from(err).code) {
     case Code.Unavailable:
     case Code.Unknown:
     case Code.Aborted:
     case Code.DeadlineExceeded:
       return true;
-    case Code.Internal:
-      return /trailer|network|stream/i.test(rawMessage);
     default:
       return false;
   }
