@@ -16,6 +16,8 @@ from conversation_svc.queue import CeleryQueue
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
+from conversation_svc.uploads import Uploader
+from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import conversation_service_pb2, conversation_service_pb2_grpc
 
@@ -41,12 +43,18 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
             await sweeping
 
     stack.push_async_callback(stop_sweeping)
+    media = MediaClient(settings.media_service_url, public_url=settings.media_public_url)
+    stack.push_async_callback(media.aclose)
+    uploader = Uploader(
+        media, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
+    )
     servicer = ConversationServicer(
         store,
         CeleryQueue(celery),
         Authenticator(settings.jwt_secret.get_secret_value()),
         media_service_url=settings.media_service_url,
         media_public_url=settings.media_public_url,
+        uploader=uploader,
         max_processing_per_user=settings.max_processing_per_user,
         message_timeout=settings.message_timeout,
     )

@@ -131,7 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--lang", choices=["en", "vi", "uk"], help="prompt language (default: detect)"
     )
     chat.add_argument("--topic", default="", help='topic hint, e.g. "girl beach"')
-    chat.add_argument("--image-url", default="", help="input image (a Media Service URL)")
+    image = chat.add_mutually_exclusive_group()
+    image.add_argument(
+        "--image", type=Path, help="input image to restyle, re-background or enhance (a file)"
+    )
+    image.add_argument("--image-url", default="", help="input image (a Media Service URL)")
     chat.add_argument("--format", choices=sorted(FORMATS), help="image encoding (default png)")
     chat.add_argument("--conversation", help="post to this conversation instead of a new one")
     chat.add_argument(
@@ -202,7 +206,20 @@ async def _connect(
 
 
 async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    image: bytes = b""
+    if args.image is not None:
+        try:
+            image = args.image.read_bytes()
+        except OSError as exc:
+            ui.err.print(Text(f"error: cannot read {args.image}: {exc.strerror}", style="bold red"))
+            return EXIT_FAILED
     async with _connect(args, settings, ui) as client:
+        image_url = args.image_url
+        if image:
+            uploaded = await client.upload_image(image, args.image.name)
+            image_url = uploaded.image_url
+            size = f"{uploaded.width}×{uploaded.height}"
+            ui.note(Text(f"uploaded {args.image.name} ({size}) → {image_url}", style="dim"))
         conversation_id = args.conversation
         if not conversation_id:
             conversation = await client.create_conversation(title_of(args.prompt))
@@ -213,7 +230,7 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
             style=args.style,
             lang=args.lang or "",
             topic=args.topic,
-            image_url=args.image_url,
+            image_url=image_url,
             idempotency_key=uuid.uuid4().hex,  # the same key on every retry of this send
             format=FORMATS[args.format] if args.format else common_pb2.IMAGE_FORMAT_UNSPECIFIED,
         )

@@ -125,6 +125,21 @@ class ConversationClient:
             else:
                 return response.message
 
+    async def upload_image(self, data: bytes, filename: str) -> pb.UploadImageResponse:
+        """Store an input image on the Media Service (through the service); a dropped call is
+        retried: the upload carries a key made from the bytes, so it stores one file."""
+        request = pb.UploadImageRequest(data=data, filename=filename)
+        attempt = 0
+        while True:
+            try:
+                return await self._stub.UploadImage(
+                    request, metadata=self._metadata, timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as exc:
+                if not is_dropped(exc):
+                    raise
+                attempt = await self._pause("upload", attempt, exc)
+
     async def watch(self, message_id: str) -> AsyncIterator[pb.WatchMessageResponse]:
         """Every change of a message until it is terminal, reconnecting after drops.
 

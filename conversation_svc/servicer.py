@@ -11,6 +11,7 @@ from conversation_svc import convert
 from conversation_svc.auth import Authenticator
 from conversation_svc.queue import WorkQueue
 from conversation_svc.store import CANCELLED, Store, now, page_size
+from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch
 from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from mesh.logs import bind_context, get_logger
@@ -42,6 +43,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         media_service_url: str,
         max_processing_per_user: int,
         message_timeout: float,
+        uploader: Uploader,
         media_public_url: str | None = None,
     ) -> None:
         self._store = store
@@ -49,6 +51,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self._auth = auth
         self._media = media_service_url
         self._media_public = media_public_url
+        self._uploader = uploader
         self._cap = max_processing_per_user
         self._timeout = dt.timedelta(seconds=message_timeout)
 
@@ -228,3 +231,20 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             )
         await self._queue.revoke(doc["request_id"])
         return pb.CancelMessageResponse(message=convert.message(finished))
+
+    async def UploadImage(
+        self, request: pb.UploadImageRequest, context: Any
+    ) -> pb.UploadImageResponse:
+        """Check the image, store it on the Media Service, return its URL."""
+        self._user(context)
+        stored = await self._uploader.store(request.data, request.filename)
+        log.info(
+            "image uploaded", url=stored.url, mime_type=stored.mime_type, size=stored.size_bytes
+        )
+        return pb.UploadImageResponse(
+            image_url=stored.url,
+            mime_type=stored.mime_type,
+            width=stored.width,
+            height=stored.height,
+            size_bytes=stored.size_bytes,
+        )

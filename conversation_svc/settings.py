@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mesh.settings import ServerSettings, shared
+from mesh.settings import MiB, ServerSettings, shared
 
 
 class Settings(ServerSettings):
@@ -61,3 +61,11 @@ class Settings(ServerSettings):
     )
     prompt_timeout: float = Field(30.0, gt=0, description="Deadline of one prompt_svc call.")
     image_timeout: float = Field(180.0, gt=0, description="Deadline of one image_svc call.")
+    max_upload_bytes: int = Field(
+        3 * MiB,
+        ge=1024,
+        description="Largest image UploadImage takes (the gRPC-web edges take 4 MiB requests).",
+    )
+    max_upload_pixels: int = Field(
+        25_000_000, ge=1, description="Largest image UploadImage decodes (width × height)."
+    )

@@ -27,7 +27,7 @@ from conversation_svc.auth import Authenticator, mint_token
 from conversation_svc.cli import run
 from conversation_svc.cli_client import SavedImage
 from conversation_svc.cli_render import WatchView, summary
-from mesh.errors import FailedPrecondition, NotFound
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
@@ -131,6 +131,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
     watching: asyncio.Event = field(default_factory=asyncio.Event)
     sending: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
+    uploads: list[tuple[bytes, str]] = field(default_factory=list)
 
     def add_conversation(self, owner: str, title: str) -> pb.Conversation:
         number = len(self.conversations) + 1
@@ -212,6 +213,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
             conversation_id=conversation.conversation_id,
             prompt=request.prompt,
             style=request.style,
+            input_image_url=request.image_url,
             status=pb.MESSAGE_STATUS_PROCESSING,
             request_id=request.idempotency_key,  # lets a retry find it, as a unique index would
         )
@@ -255,6 +257,16 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
             first_call = len(self.watch_tokens) == 1
             if message.prompt == "drop" and response.resume_token == "v4" and first_call:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")
+
+    async def UploadImage(
+        self, request: pb.UploadImageRequest, context: Any
+    ) -> pb.UploadImageResponse:
+        self.auth.user_of(context.invocation_metadata())
+        if not request.data.startswith(PNG[:8]):
+            raise InvalidArgument("data", "the bytes are not an image", reason="NOT_AN_IMAGE")
+        self.uploads.append((request.data, request.filename))
+        url = f"{self.media}/media/upload-{len(self.uploads)}.png"
+        return pb.UploadImageResponse(image_url=url, mime_type="image/png", width=4, height=3)
 
     async def CancelMessage(
         self, request: pb.CancelMessageRequest, context: Any
@@ -627,3 +639,30 @@ def test_summary_of_done_message_has_one_row_per_image(tmp_path: Path) -> None:
     for angle, seed in (("front", 1000), ("side", 1001), ("rear", 1002)):
         assert any(angle in line and str(seed) in line for line in shown.splitlines())
     assert "3 images saved to" in shown
+
+
+async def test_chat_uploads_a_local_image_and_sends_its_url(stack: Stack, tmp_path: Path) -> None:
+    photo = tmp_path / "holiday.png"
+    photo.write_bytes(PNG + b"photo")
+
+    result = await photofun(*chat(stack, "hello", tmp_path / "out", "--image", str(photo)))
+
+    assert result.code == 0, result.err
+    assert stack.service.uploads == [(PNG + b"photo", "holiday.png")]
+    (message,) = stack.service.messages.values()
+    assert message.input_image_url == f"{stack.service.media}/media/upload-1.png"
+    assert "uploaded holiday.png (4×3)" in result.out
+
+
+async def test_chat_refuses_an_unreadable_or_rejected_image(stack: Stack, tmp_path: Path) -> None:
+    missing = await photofun(*chat(stack, "hello", tmp_path, "--image", str(tmp_path / "no.png")))
+    assert missing.code == 1
+    assert "cannot read" in missing.err
+    assert "No such file" in missing.err
+
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    refused = await photofun(*chat(stack, "hello", tmp_path, "--image", str(text)))
+    assert refused.code == 1
+    assert "the bytes are not an image" in refused.err
+    assert not stack.service.messages  # nothing was sent

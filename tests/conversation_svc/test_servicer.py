@@ -5,74 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
 
-from conversation_svc import app
 from conversation_svc.auth import mint_token
-from conversation_svc.settings import Settings
-from mesh.server import GrpcServer
 from photofun.v1 import conversation_service_pb2 as pb
-from photofun.v1 import conversation_service_pb2_grpc as rpc
-from tests.conftest import StartServer
-from tests.status import details_of
+from tests.conversation_svc.service import StartStub, auth, expect
 
 if TYPE_CHECKING:
-    Stub = rpc.ConversationServiceAsyncStub
-
-SECRET = "a-test-secret-that-is-long-enough-for-hs256"
-MEDIA = "http://127.0.0.1:8090"
-
-
-def auth(user: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {mint_token(SECRET, user)}"),)
-
-
-StartStub = Callable[..., Awaitable["Stub"]]
-
-
-@pytest.fixture
-def start_stub(
-    start_server: StartServer,
-    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
-    mongo_uri: str,
-    redis_url: str,
-    database: str,
-) -> StartStub:
-    """Start conversation_svc on a fresh database; keyword arguments override settings."""
-
-    async def start(**overrides: Any) -> Stub:
-        settings = Settings(
-            mongodb_uri=mongo_uri,
-            mongodb_database=database,
-            celery_broker_url=redis_url,
-            jwt_secret=SECRET,
-            media_service_url=MEDIA,
-            **overrides,
-        )
-        server = await start_server(app.build, settings)
-        return rpc.ConversationServiceStub(channel_to(server))
-
-    return start
-
-
-@pytest.fixture
-async def stub(start_stub: StartStub) -> Stub:
-    return await start_stub(max_processing_per_user=3)
-
-
-async def expect(call: Any, code: grpc.StatusCode, *, field: str = "", reason: str = "") -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    got = details_of(caught.value)
-    assert got.code == code, got
-    if field:
-        assert got.field == field
-    if reason:
-        assert got.reason == reason
+    from tests.conversation_svc.service import Stub
 
 
 async def new_conversation(stub: Stub, user: str = "alice", title: str = "") -> str:

@@ -88,6 +88,7 @@ def test_the_cookbook_has_a_command_for_every_rpc() -> None:
         *("Refine", "DetectIntent", "Generate", "GenerateAngles", "EditImage", "Check"),
         *("CreateConversation", "GetConversation", "ListConversations", "DeleteConversation"),
         *("SendMessage", "GetMessage", "ListMessages", "WatchMessage", "CancelMessage"),
+        "UploadImage",
     }
     assert rpcs <= methods, rpcs - methods
 
@@ -132,6 +133,8 @@ def _learn(method: str, stdout: str, seen: Seen) -> None:
         seen.values["<id>"] = _json_objects(stdout)[0]["conversation"]["conversation_id"]
     elif method == "SendMessage":
         seen.values["<message id>"] = _json_objects(stdout)[0]["message"]["message_id"]
+    elif method == "UploadImage":
+        seen.values["<uploaded image url>"] = _json_objects(stdout)[0]["image_url"]
     elif method == "WatchMessage" and "<last resume_token seen>" not in seen.values:
         answers = _json_objects(stdout)
         assert answers[-1]["event"] == "MESSAGE_EVENT_FINISHED", answers[-1]

@@ -837,3 +837,71 @@ class CancelMessageResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CancelMessageResponse: _TypeAlias = CancelMessageResponse  # noqa: Y015
+
+@_typing.final
+class UploadImageRequest(_message.Message):
+    """Input of UploadImage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATA_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    data: _builtins.bytes
+    """The image file: PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
+    up to 4 MiB) and 25 megapixels. Required.
+    """
+    filename: _builtins.str
+    """Optional original file name, e.g. "holiday.jpg"; only its last path part is kept,
+    and only for the Media Service's records.
+    """
+    def __init__(
+        self,
+        *,
+        data: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "filename", b"filename"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadImageRequest: _TypeAlias = UploadImageRequest  # noqa: Y015
+
+@_typing.final
+class UploadImageResponse(_message.Message):
+    """Output of UploadImage."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    MIME_TYPE_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    SIZE_BYTES_FIELD_NUMBER: _builtins.int
+    image_url: _builtins.str
+    """Where the image is stored (a Media Service URL); pass it as SendMessageRequest.image_url."""
+    mime_type: _builtins.str
+    """MIME type detected from the bytes, e.g. "image/jpeg"."""
+    width: _builtins.int
+    """Width in pixels."""
+    height: _builtins.int
+    """Height in pixels."""
+    size_bytes: _builtins.int
+    """Size of the stored file in bytes."""
+    def __init__(
+        self,
+        *,
+        image_url: _builtins.str = ...,
+        mime_type: _builtins.str = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        size_bytes: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "image_url", b"image_url", "mime_type", b"mime_type", "size_bytes", b"size_bytes", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UploadImageResponse: _TypeAlias = UploadImageResponse  # noqa: Y015

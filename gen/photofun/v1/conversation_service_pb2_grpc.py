@@ -84,6 +84,11 @@ class ConversationServiceStub:
                 request_serializer=photofun_dot_v1_dot_conversation__service__pb2.CancelMessageRequest.SerializeToString,
                 response_deserializer=photofun_dot_v1_dot_conversation__service__pb2.CancelMessageResponse.FromString,
                 _registered_method=True)
+        self.UploadImage = channel.unary_unary(
+                '/photofun.v1.ConversationService/UploadImage',
+                request_serializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.SerializeToString,
+                response_deserializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationServiceServicer:
@@ -166,6 +171,16 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadImage(self, request, context):
+        """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
+        the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
+        bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+        otherwise); UNAVAILABLE when the Media Service cannot be reached.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -213,6 +228,11 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.CancelMessage,
                     request_deserializer=photofun_dot_v1_dot_conversation__service__pb2.CancelMessageRequest.FromString,
                     response_serializer=photofun_dot_v1_dot_conversation__service__pb2.CancelMessageResponse.SerializeToString,
+            ),
+            'UploadImage': grpc.unary_unary_rpc_method_handler(
+                    servicer.UploadImage,
+                    request_deserializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.FromString,
+                    response_serializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -463,6 +483,33 @@ class ConversationService:
             '/photofun.v1.ConversationService/CancelMessage',
             photofun_dot_v1_dot_conversation__service__pb2.CancelMessageRequest.SerializeToString,
             photofun_dot_v1_dot_conversation__service__pb2.CancelMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadImage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/photofun.v1.ConversationService/UploadImage',
+            photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.SerializeToString,
+            photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.FromString,
             options,
             channel_credentials,
             insecure,

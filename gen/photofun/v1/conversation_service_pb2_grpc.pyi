@@ -70,6 +70,12 @@ class ConversationServiceStub:
     """Stops the work on a message and marks it CANCELLED. FAILED_PRECONDITION when the
     message already reached a terminal state.
     """
+    UploadImage: _grpc.UnaryUnaryMultiCallable[_conversation_service_pb2.UploadImageRequest, _conversation_service_pb2.UploadImageResponse]
+    """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
+    the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
+    bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+    otherwise); UNAVAILABLE when the Media Service cannot be reached.
+    """
 
 @_typing.type_check_only
 class ConversationServiceAsyncStub(ConversationServiceStub):
@@ -112,6 +118,12 @@ class ConversationServiceAsyncStub(ConversationServiceStub):
     CancelMessage: _aio.UnaryUnaryMultiCallable[_conversation_service_pb2.CancelMessageRequest, _conversation_service_pb2.CancelMessageResponse]  # type: ignore[assignment]
     """Stops the work on a message and marks it CANCELLED. FAILED_PRECONDITION when the
     message already reached a terminal state.
+    """
+    UploadImage: _aio.UnaryUnaryMultiCallable[_conversation_service_pb2.UploadImageRequest, _conversation_service_pb2.UploadImageResponse]  # type: ignore[assignment]
+    """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
+    the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
+    bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+    otherwise); UNAVAILABLE when the Media Service cannot be reached.
     """
 
 class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -206,6 +218,18 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_conversation_service_pb2.CancelMessageResponse, _abc.Awaitable[_conversation_service_pb2.CancelMessageResponse]]:
         """Stops the work on a message and marks it CANCELLED. FAILED_PRECONDITION when the
         message already reached a terminal state.
+        """
+
+    @_abc_1.abstractmethod
+    def UploadImage(
+        self,
+        request: _conversation_service_pb2.UploadImageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_conversation_service_pb2.UploadImageResponse, _abc.Awaitable[_conversation_service_pb2.UploadImageResponse]]:
+        """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
+        the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
+        bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+        otherwise); UNAVAILABLE when the Media Service cannot be reached.
         """
 
 def add_ConversationServiceServicer_to_server(servicer: ConversationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
