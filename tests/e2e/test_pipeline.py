@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import AsyncIterator, Awaitable
 
 import grpc
 import httpx
 import pytest
 import pytest_asyncio
+from PIL import ExifTags, Image
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
@@ -229,3 +231,45 @@ async def test_image_service_down_fails_with_a_readable_reason(
     finally:
         with contextlib.suppress(Exception):
             await stack.restart("image_svc")
+
+
+async def test_an_uploaded_photo_is_edited_without_its_exif(
+    stack: RunningStack, channel: grpc.aio.Channel
+) -> None:
+    # A phone photo: EXIF with a GPS position, taken with the camera turned (orientation 6).
+    photo = Image.new("RGB", (96, 64), (40, 160, 60))
+    photo.paste((230, 230, 230), (0, 0, 96, 20))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (48.0, 51.0, 24.0)}
+    raw = io.BytesIO()
+    photo.save(raw, "JPEG", quality=90, exif=exif)
+    stub = rpc.ConversationServiceStub(channel)
+    uploaded = await stub.UploadImage(
+        pb.UploadImageRequest(data=raw.getvalue(), filename="IMG_0420.JPG"), metadata=auth("uma")
+    )
+    assert (uploaded.width, uploaded.height) == (64, 96)  # turned upright
+
+    conversation = (
+        await stub.CreateConversation(pb.CreateConversationRequest(), metadata=auth("uma"))
+    ).conversation
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(
+            conversation_id=conversation.conversation_id,
+            prompt="remove the background",
+            image_url=uploaded.image_url,
+        ),
+        metadata=auth("uma"),
+    )
+    final = (await watch_to_end(channel, "uma", sent.message.message_id))[-1].message
+
+    assert final.status == pb.MESSAGE_STATUS_DONE, final.failure
+    assert final.intent == common_pb2.INTENT_EDIT_BACKGROUND
+    assert final.input_image_url == uploaded.image_url
+    (image,) = final.images
+    async with httpx.AsyncClient() as http:
+        stored, edited = [
+            (await http.get(url)).content for url in (uploaded.image_url, image.image_url)
+        ]
+    assert not Image.open(io.BytesIO(stored)).getexif()
+    assert Image.open(io.BytesIO(edited)).size == (64, 96)
