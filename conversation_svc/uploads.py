@@ -21,9 +21,11 @@ from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 from mesh.errors import InvalidArgument
 from mesh.media import MediaClient
 
+# Pillow calls a camera's multi-picture JPEG (a .jpg from many phones) MPO: it is a JPEG.
 FORMATS = {
     "PNG": ("image/png", "png"),
     "JPEG": ("image/jpeg", "jpg"),
+    "MPO": ("image/jpeg", "jpg"),
     "WEBP": ("image/webp", "webp"),
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
@@ -93,16 +95,17 @@ def check_image(data: bytes, max_pixels: int) -> Checked:
 
 def _without_metadata(image: Image.Image, kind: tuple[str, str]) -> Checked:
     """Re-encode ``image`` in its own format, upright, without EXIF; its colour profile kept."""
-    fmt = image.format or "PNG"
+    fmt = "JPEG" if image.format == "MPO" else image.format or "PNG"
     rotated = image.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1)
     source = ImageOps.exif_transpose(image) if rotated else image
     options: dict[str, object] = {"exif": b""}
     if icc := image.info.get("icc_profile"):
         options["icc_profile"] = icc
     if fmt == "JPEG":
-        # An unrotated JPEG keeps its own quantisation tables: no visible loss.
-        keep: dict[str, object] = {"quality": "keep", "subsampling": "keep"}
-        options |= {"quality": 95, "subsampling": 0} if rotated else keep
+        # An unrotated JPEG keeps its own quantisation tables: no visible loss. (Pillow keeps
+        # them only from a plain JPEG; an MPO's first picture is saved at quality 95.)
+        keep = image.format == "JPEG" and not rotated
+        options |= {"quality": "keep", "subsampling": "keep"} if keep else {"quality": 95}
     elif fmt == "WEBP":
         options["quality"] = 95
     out = io.BytesIO()

@@ -200,3 +200,18 @@ async def test_a_media_service_that_is_down_is_unavailable(start_stub: StartStub
 )
 def test_file_names_keep_only_their_last_plain_part(name: str, expected: str) -> None:
     assert safe_filename(name, "jpg") == expected
+
+
+async def test_a_cameras_multi_picture_jpeg_is_taken_as_a_jpeg(uploads: Stub) -> None:
+    # Many phones write .jpg files that carry a second picture (MPO); they are JPEGs to anyone.
+    first, second = Image.new("RGB", (40, 20), (200, 0, 0)), Image.new("RGB", (40, 20), "blue")
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second], exif=phone_exif(1))
+
+    reply = await upload(uploads, out.getvalue(), "DSC_0001.JPG")
+
+    assert reply.mime_type == "image/jpeg"
+    assert reply.image_url.endswith(".jpg")
+    stored = Image.open(io.BytesIO(await fetch(reply.image_url)))
+    assert (stored.format, stored.size) == ("JPEG", (40, 20))
+    assert not stored.getexif()
