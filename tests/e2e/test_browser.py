@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, Route, async_playwright, expect
+from PIL import Image, ImageDraw
+from playwright.async_api import Page, Request, Route, async_playwright, expect
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
@@ -37,6 +38,8 @@ REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-results" / "browser"
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 LATENCY = 0.6  # seconds per view, one view at a time: arrivals are visibly apart
+UPLOAD = "**/photofun.v1.ConversationService/UploadImage"
+EXIF_ORIENTATION = 0x0112
 # What the probe of this machine found Chromium needs here (closed network, root, no GPU).
 CHROMIUM_FLAGS = [
     "--headless",
@@ -264,3 +267,267 @@ async def test_a_message_sent_while_its_conversation_loads_is_kept_and_finishes(
     )
     await expect(cards).to_have_count(2)
     await page.unroute("**/photofun.v1.ConversationService/ListMessages")
+
+
+def _photo(path: Path, size: tuple[int, int], *, exif_orientation: int = 0) -> Path:
+    """A picture with something to see in it (a sky, a sun, a hill), as PNG or JPEG by suffix."""
+    width, height = size
+    image = Image.new("RGB", size, (120, 180, 235))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width // 10, height // 10, width // 3, height // 3 + width // 5), fill="gold")
+    draw.rectangle((0, height * 2 // 3, width, height), fill=(60, 140, 70))
+    if exif_orientation:
+        exif = Image.Exif()
+        exif[EXIF_ORIENTATION] = exif_orientation
+        image.save(path, quality=92, exif=exif)
+    else:
+        image.save(path)
+    return path
+
+
+def _count_uploads(page: Page) -> list[str]:
+    """Every UploadImage the page sends from now on (CORS preflights aside)."""
+    seen: list[str] = []
+
+    def note(request: Request) -> None:
+        if request.url.endswith("/UploadImage") and request.method == "POST":
+            seen.append(request.url)
+
+    page.on("request", note)
+    return seen
+
+
+async def test_a_person_restyles_a_picture_they_attach(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "beach.png", (640, 480))
+    await page.get_by_test_id("new-conversation").click()
+    uploads = _count_uploads(page)
+
+    # The upload is held back a moment: meanwhile the chip says so and Send waits for it.
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        if route.request.method != "POST":  # the CORS preflight through Envoy
+            await route.continue_()
+            return
+        arrived.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=30)
+        await route.continue_()
+
+    await page.route(UPLOAD, hold)
+    prompt = page.get_by_test_id("prompt-input")
+    chip = page.get_by_test_id("attachment")
+    try:
+        await page.get_by_test_id("attach-input").set_input_files(str(photo))
+        await asyncio.wait_for(arrived.wait(), timeout=15)
+        await expect(chip).to_have_attribute("data-state", "uploading")
+        await expect(chip).to_contain_text("beach.png")
+        await expect(chip).to_contain_text("Uploading")
+        # The thumbnail is the local file until the upload is done.
+        thumb = chip.locator("img")
+        assert (await thumb.get_attribute("src") or "").startswith("blob:")
+        await prompt.fill("make it anime style")
+        await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    finally:
+        release.set()
+    await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+    await page.unroute(UPLOAD)
+    assert await prompt.get_attribute("placeholder") == (
+        "What should change? e.g. Make it anime style · Remove the background · Enhance it"
+    )
+    await expect(page.get_by_test_id("send-button")).to_be_enabled()
+    await page.get_by_test_id("send-button").click()
+
+    # Accepted: the box and the chip are empty again; the bubble shows the picture sent.
+    await expect(chip).to_be_hidden()
+    await expect(prompt).to_have_value("")
+    turn = page.locator("article").filter(has=page.get_by_text("make it anime style", exact=True))
+    card = turn.get_by_test_id("message-card")
+    await expect(card.get_by_test_id("intent")).to_have_attribute(
+        "data-intent", "STYLE_TRANSFER", timeout=15_000
+    )
+    await expect(card.get_by_test_id("intent")).to_have_text("Restyle an image")
+    sent = turn.get_by_test_id("input-image")
+    await expect(sent).to_be_visible()
+    assert re.match(r"https?://", await sent.get_attribute("src") or "")
+    await expect(card.get_by_test_id("angle-image")).to_have_count(1, timeout=60_000)
+    await expect(card).to_have_attribute("data-status", "DONE", timeout=30_000)
+    # The picture itself came back from the Media stand-in, at the size it was sent.
+    size = await sent.evaluate("el => el.complete ? [el.naturalWidth, el.naturalHeight] : null")
+    assert size == [640, 480], size
+    result = card.get_by_test_id("angle-image")
+    assert await result.evaluate("el => el.complete && el.naturalWidth > 0")
+    assert len(uploads) == 1, uploads
+
+    # The sent picture opens large.
+    await turn.get_by_role("button", name="Open the attached picture large").click()
+    viewer = page.locator("dialog.lightbox")
+    await expect(viewer).to_be_visible()
+    await expect(viewer.locator("img")).to_have_attribute("src", await sent.get_attribute("src"))
+    await page.keyboard.press("Escape")
+    await expect(viewer).to_be_hidden()
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shot = SHOTS / f"restyle-{site.edge}.png"
+    await page.screenshot(path=str(shot), full_page=True, animations="disabled")
+
+
+async def test_a_large_phone_photo_is_scaled_down_upright_before_it_is_sent(
+    page: Page, tmp_path: Path
+) -> None:
+    # 3000 × 2000 as stored, "rotate 90° clockwise" in EXIF: upright it is 2000 × 3000.
+    photo = _photo(tmp_path / "IMG_0042.jpg", (3000, 2000), exif_orientation=6)
+    await page.get_by_test_id("new-conversation").click()
+    await page.get_by_test_id("attach-input").set_input_files(str(photo))
+    chip = page.get_by_test_id("attachment")
+    await expect(chip).to_have_attribute("data-state", "ready", timeout=20_000)
+    await page.get_by_test_id("prompt-input").fill("enhance it")
+    await page.get_by_test_id("send-button").click()
+    turn = page.locator("article").filter(has=page.get_by_text("enhance it", exact=True))
+    card = turn.get_by_test_id("message-card")
+    await expect(card.get_by_test_id("intent")).to_have_attribute(
+        "data-intent", "ENHANCE_IMAGE", timeout=15_000
+    )
+    sent = turn.get_by_test_id("input-image")
+    await expect(sent).to_be_visible()
+    size = await sent.evaluate(
+        """el => new Promise(done => {
+            const report = () => done([el.naturalWidth, el.naturalHeight]);
+            el.complete ? report() : el.addEventListener("load", report);
+        })"""
+    )
+    # At most 2048 px on the long side, and upright.
+    assert size == [1365, 2048], size
+    await expect(card).to_have_attribute("data-status", "DONE", timeout=60_000)
+
+
+async def test_edit_this_picture_reworks_a_view_the_studio_drew(page: Page) -> None:
+    await page.get_by_test_id("new-conversation").click()
+    await page.get_by_test_id("prompt-input").fill(CLIO)
+    await page.get_by_test_id("send-button").click()
+    clio = page.get_by_test_id("message-card").last
+    await expect(clio.get_by_test_id("angle-image")).to_have_count(3, timeout=90_000)
+    await expect(clio).to_have_attribute("data-status", "DONE", timeout=30_000)
+    uploads = _count_uploads(page)
+
+    # Dragged onto the composer: the rear view is attached as it is (on the Media Service).
+    chip = page.get_by_test_id("attachment")
+    prompt = page.get_by_test_id("prompt-input")
+    rear = clio.locator('[data-testid="angle-image"][data-angle="REAR"]')
+    await rear.drag_to(prompt)
+    await expect(chip).to_have_attribute("data-state", "ready")
+    await expect(chip).to_contain_text("Rear view")
+
+    # From the tile: the front view replaces it, at once.
+    front = clio.locator("figure").filter(has=page.locator('[data-angle="FRONT"]'))
+    await front.hover()
+    await front.get_by_test_id("edit-image").click()
+    await expect(chip).to_have_attribute("data-state", "ready")
+    await expect(chip).to_contain_text("Front view")
+    await expect(prompt).to_be_focused()
+    await expect(prompt).to_have_attribute("placeholder", re.compile("Remove the background"))
+
+    # From the viewer: the side view replaces it (one picture at a time).
+    side_image = clio.locator('[data-testid="angle-image"][data-angle="SIDE"]')
+    side_url = await side_image.get_attribute("src")
+    await side_image.click()
+    viewer = page.locator("dialog.lightbox")
+    await expect(viewer).to_be_visible()
+    await viewer.get_by_test_id("edit-image").click()
+    await expect(viewer).to_be_hidden()
+    await expect(chip).to_contain_text("Side view")
+    await expect(chip.locator("img")).to_have_attribute("src", side_url or "")
+    await expect(prompt).to_be_focused()
+
+    await prompt.fill("remove the background")
+    await page.get_by_test_id("send-button").click()
+    turn = page.locator("article").filter(has=page.get_by_text("remove the background", exact=True))
+    card = turn.get_by_test_id("message-card")
+    await expect(card.get_by_test_id("intent")).to_have_attribute(
+        "data-intent", "EDIT_BACKGROUND", timeout=15_000
+    )
+    await expect(turn.get_by_test_id("input-image")).to_have_attribute("src", side_url or "")
+    await expect(card.get_by_test_id("angle-image")).to_have_count(1, timeout=60_000)
+    await expect(card).to_have_attribute("data-status", "DONE", timeout=30_000)
+    await expect(chip).to_be_hidden()
+    assert uploads == [], "an image already on the Media Service is not uploaded again"
+
+
+async def test_a_file_that_is_not_a_picture_is_refused_in_words(page: Page, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("shopping: milk, eggs\n")
+    fake = tmp_path / "holiday.png"
+    fake.write_text("not really a picture\n")
+    await page.get_by_test_id("new-conversation").click()
+    uploads = _count_uploads(page)
+    attach = page.get_by_test_id("attach-input")
+    assert await attach.get_attribute("accept") == "image/png,image/jpeg,image/webp"
+
+    await attach.set_input_files(str(notes))
+    note = page.get_by_test_id("attachment-note")
+    await expect(note).to_have_text(
+        "“notes.txt” is not a picture the studio can use. Attach a PNG, JPEG or WebP image."
+    )
+    await expect(page.get_by_test_id("attachment")).to_be_hidden()
+
+    # Named like a picture, but its bytes say otherwise: refused too, and no Retry offered.
+    await attach.set_input_files(str(fake))
+    chip = page.get_by_test_id("attachment")
+    await expect(chip).to_have_attribute("data-state", "failed")
+    await expect(chip.get_by_test_id("attachment-error")).to_contain_text(
+        "is not really a PNG, JPEG or WebP image"
+    )
+    await expect(note).to_be_hidden()
+    await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
+    await page.get_by_test_id("prompt-input").fill("make it anime style")
+    await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    await chip.get_by_test_id("attachment-remove").click()
+    await expect(chip).to_be_hidden()
+    await expect(page.get_by_test_id("prompt-input")).to_be_focused()
+    await expect(page.get_by_test_id("send-button")).to_be_enabled()
+    assert uploads == []
+
+
+async def test_an_upload_the_server_could_not_take_is_explained_and_retried(
+    page: Page, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "cat.png", (320, 240))
+    await page.get_by_test_id("new-conversation").click()
+
+    # The first attempt meets a Media Service that is down (UNAVAILABLE, as the server says it).
+    failed_once = False
+
+    async def media_down_once(route: Route) -> None:
+        nonlocal failed_once
+        if route.request.method != "POST" or failed_once:
+            await route.continue_()
+            return
+        failed_once = True
+        origin = route.request.headers.get("origin", "*")
+        await route.fulfill(
+            status=200,
+            headers={
+                "content-type": "application/grpc-web+proto",
+                "grpc-status": "14",
+                "grpc-message": "the Media Service is not answering",
+                "access-control-allow-origin": origin,
+                "access-control-expose-headers": "grpc-status,grpc-message",
+            },
+            body=b"",
+        )
+
+    await page.route(UPLOAD, media_down_once)
+    try:
+        await page.get_by_test_id("attach-input").set_input_files(str(photo))
+        chip = page.get_by_test_id("attachment")
+        await expect(chip).to_have_attribute("data-state", "failed", timeout=15_000)
+        await expect(chip.get_by_test_id("attachment-error")).to_have_text(
+            "The Media Service is not answering (unavailable)"
+        )
+        await chip.get_by_test_id("attachment-retry").click()
+        await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+        await expect(chip.get_by_test_id("attachment-remove")).to_be_focused()
+    finally:
+        await page.unroute(UPLOAD)

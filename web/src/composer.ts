@@ -1,10 +1,18 @@
-/** The prompt box: text, style, language, send. Enter sends, Shift+Enter adds a line. */
+/**
+ * The prompt box: an attached picture, text, style, language, send. Enter sends, Shift+Enter
+ * adds a line; a picture comes from the paperclip, a drop, or a paste.
+ */
 
-import { h, icon, on } from "./dom";
+import { Attachment, STUDIO_IMAGE_TYPE, type Explain, type Uploader } from "./attachment";
+import { button, h, icon, on } from "./dom";
 import { LANGUAGES, STYLES } from "./format";
+import { ACCEPTED_TYPES } from "./image-file";
 
 const PLACEHOLDER =
   "Describe a picture… e.g. “2019 Renault Clio blue hatchback, front side rear”";
+const PLACEHOLDER_WITH_IMAGE =
+  "What should change? e.g. Make it anime style · Remove the background · Enhance it";
+const HINT = "Enter to send · Shift+Enter for a new line";
 
 /** The server's limit (SendMessageRequest.prompt); the counter shows near it. */
 const MAX_PROMPT = 2000;
@@ -13,6 +21,16 @@ export interface Draft {
   prompt: string;
   style: string;
   lang: string;
+  /** The attached picture's Media Service URL, or "" for none. */
+  imageUrl: string;
+}
+
+/** What the composer needs from the app besides sending. */
+export interface ComposerHooks {
+  /** `submit` resolves true when the message was accepted (the box is then cleared). */
+  submit(draft: Draft): Promise<boolean>;
+  upload: Uploader;
+  explain: Explain;
 }
 
 export class Composer {
@@ -22,10 +40,17 @@ export class Composer {
   private readonly lang: HTMLSelectElement;
   private readonly send: HTMLButtonElement;
   private readonly counter: HTMLElement;
+  private readonly hint: HTMLElement;
+  private readonly attachment: Attachment;
   private busy = false;
 
-  /** `submit` resolves true when the message was accepted (the box is then cleared). */
-  constructor(private readonly submit: (draft: Draft) => Promise<boolean>) {
+  constructor(private readonly hooks: ComposerHooks) {
+    this.attachment = new Attachment({
+      upload: hooks.upload,
+      explain: hooks.explain,
+      changed: () => this.refresh(),
+      removed: () => this.input.focus(),
+    });
     this.input = h("textarea", {
       id: "prompt",
       class: "prompt",
@@ -38,27 +63,52 @@ export class Composer {
     this.style = select("style", "style-select", STYLES);
     this.lang = select("lang", "lang-select", LANGUAGES);
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
+    this.hint = h("span", { class: "hint", id: "composer-hint" }, HINT);
     this.send = h(
       "button",
       { type: "submit", class: "btn primary send", "data-testid": "send-button", disabled: true },
       h("span", { class: "send-label" }, "Send"),
       icon("send"),
     );
+    // The button is the control people use; the input only opens the system's file picker.
+    const picker = h("input", {
+      type: "file",
+      accept: ACCEPTED_TYPES.join(","),
+      class: "visually-hidden",
+      tabindex: -1,
+      "aria-hidden": "true",
+      "data-testid": "attach-input",
+    });
+    on(picker, "change", () => {
+      const file = picker.files?.[0];
+      // Cleared so that choosing the same file again is a change too.
+      picker.value = "";
+      if (file !== undefined) this.attachFile(file);
+    });
+    const attach = button(
+      {
+        class: "icon-btn attach",
+        "aria-label": "Attach a picture (PNG, JPEG or WebP)",
+        title: "Attach a picture (or paste or drop one here)",
+        "data-testid": "attach-button",
+      },
+      [icon("paperclip")],
+      () => picker.click(),
+    );
     this.el = h(
       "form",
       { class: "composer", "aria-label": "New message" },
+      this.attachment.el,
       h("label", { class: "visually-hidden", for: "prompt" }, "Describe the picture you want"),
       this.input,
       h(
         "div",
         { class: "composer-bar" },
+        attach,
+        picker,
         h("label", { class: "field" }, h("span", {}, "Style"), this.style),
         h("label", { class: "field" }, h("span", {}, "Language"), this.lang),
-        h(
-          "span",
-          { class: "hint", id: "composer-hint" },
-          "Enter to send · Shift+Enter for a new line",
-        ),
+        this.hint,
         this.counter,
         this.send,
       ),
@@ -74,6 +124,8 @@ export class Composer {
       event.preventDefault();
       void this.trySend();
     });
+    on(this.el, "paste", (event) => this.paste(event));
+    this.acceptDrops(this.el);
   }
 
   /** Puts text in the box (from a suggestion) and focuses it. */
@@ -87,23 +139,101 @@ export class Composer {
     this.input.focus();
   }
 
-  /** Empties the box and resets the menus (on sign-out: the next person starts afresh). */
+  /** Attaches a picture the studio made ("Edit this picture") and asks what to do with it. */
+  attachUrl(url: string, name: string): void {
+    this.attachment.attachUrl(url, name);
+    this.input.focus();
+  }
+
+  /** Attaches a file (picker, drop, paste); one that is not a picture is refused in words. */
+  attachFile(file: File): void {
+    this.attachment.attachFile(file);
+    this.input.focus();
+  }
+
+  /**
+   * Lets a picture be dropped anywhere on `area` (the composer itself, the thread): a file, or
+   * one of the studio's own pictures dragged from the thread. The area gets the class
+   * `dropping` while one is dragged over it.
+   */
+  acceptDrops(area: HTMLElement): void {
+    let depth = 0;
+    const carriesFiles = (event: DragEvent): boolean => {
+      const types = event.dataTransfer?.types ?? [];
+      return types.includes("Files") || types.includes(STUDIO_IMAGE_TYPE);
+    };
+    const done = (): void => {
+      depth = 0;
+      area.classList.remove("dropping");
+    };
+    on(area, "dragenter", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      area.classList.add("dropping");
+    });
+    on(area, "dragover", (event) => {
+      if (!carriesFiles(event)) return;
+      event.preventDefault();
+      if (event.dataTransfer !== null) event.dataTransfer.dropEffect = "copy";
+    });
+    on(area, "dragleave", (event) => {
+      if (!carriesFiles(event)) return;
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) area.classList.remove("dropping");
+    });
+    on(area, "drop", (event) => {
+      done();
+      // An inner area (the composer inside the thread) already took it.
+      if (!carriesFiles(event) || event.defaultPrevented) return;
+      event.preventDefault();
+      const studio = studioImage(event.dataTransfer?.getData(STUDIO_IMAGE_TYPE) ?? "");
+      if (studio !== undefined) {
+        this.attachUrl(studio.url, studio.name);
+        return;
+      }
+      const files = Array.from(event.dataTransfer?.files ?? []);
+      const file = files.find((f) => f.type.startsWith("image/")) ?? files[0];
+      if (file !== undefined) this.attachFile(file);
+    });
+    on(area, "dragend", done);
+  }
+
+  /** Empties the box, drops the picture and resets the menus (the next person starts afresh). */
   clear(): void {
     this.input.value = "";
     this.style.selectedIndex = 0;
     this.lang.selectedIndex = 0;
+    this.attachment.clear();
     this.refresh();
+  }
+
+  /** A pasted picture is attached; pasted text goes in the box as usual. */
+  private paste(event: ClipboardEvent): void {
+    const data = event.clipboardData;
+    if (data === null || data.files.length === 0) return;
+    const files = Array.from(data.files);
+    const file = files.find((f) => f.type.startsWith("image/")) ?? files[0];
+    if (file === undefined) return;
+    // Copying from some apps puts the text and a picture of it on the clipboard: keep the text.
+    if (data.getData("text/plain") === "") event.preventDefault();
+    this.attachFile(file);
   }
 
   private async trySend(): Promise<void> {
     const prompt = this.input.value.trim();
-    if (prompt === "" || this.busy) return;
+    if (prompt === "" || this.busy || this.attachment.blocked) return;
     this.busy = true;
     this.refresh();
     try {
-      const draft = { prompt, style: this.style.value, lang: this.lang.value };
-      const accepted = await this.submit(draft);
-      if (accepted) this.input.value = "";
+      const imageUrl = this.attachment.imageUrl;
+      const draft = { prompt, style: this.style.value, lang: this.lang.value, imageUrl };
+      const accepted = await this.hooks.submit(draft);
+      if (accepted) {
+        this.input.value = "";
+        // Unless another picture was attached while it was on its way.
+        this.attachment.clearIfSent(imageUrl);
+      }
     } finally {
       this.busy = false;
       this.refresh();
@@ -113,13 +243,36 @@ export class Composer {
 
   private refresh(): void {
     const length = this.input.value.trim().length;
-    this.send.disabled = length === 0 || this.busy;
+    const attachment = this.attachment;
+    this.send.disabled = length === 0 || this.busy || attachment.blocked;
     this.send.setAttribute("aria-busy", String(this.busy));
     this.counter.textContent = length > MAX_PROMPT * 0.8 ? `${length} / ${MAX_PROMPT}` : "";
     this.counter.classList.toggle("over", length > MAX_PROMPT);
+    // Says why Send is off while the picture is not ready.
+    this.hint.textContent = attachment.uploading
+      ? "Send is available once the picture is uploaded"
+      : attachment.blocked
+        ? attachment.retryable
+          ? "Retry or remove the picture to send"
+          : "Remove the picture to send"
+        : HINT;
+    this.input.placeholder = attachment.present ? PLACEHOLDER_WITH_IMAGE : PLACEHOLDER;
+    this.el.classList.toggle("with-attachment", attachment.present);
     // Grow with the text up to a limit (CSS caps the height).
     this.input.style.height = "auto";
     this.input.style.height = `${this.input.scrollHeight}px`;
+  }
+}
+
+/** The `{url, name}` of a dragged studio picture, or undefined for anything else. */
+function studioImage(json: string): { url: string; name: string } | undefined {
+  if (json === "") return undefined;
+  try {
+    const { url, name } = JSON.parse(json) as Record<string, unknown>;
+    if (typeof url !== "string" || url === "") return undefined;
+    return { url, name: typeof name === "string" && name !== "" ? name : "Picture" };
+  } catch {
+    return undefined;
   }
 }
 

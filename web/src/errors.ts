@@ -31,6 +31,8 @@ const FIELD_WORDS: Record<string, string> = {
   page_size: "The page size",
   resume_token: "The resume token",
   format: "The image format",
+  data: "The picture",
+  filename: "The file name",
 };
 
 const CONFIG_HINT = "Check grpcWebUrl in config.json, or that the gRPC-web proxy is running.";
@@ -108,13 +110,18 @@ export function codeWords(code: Code): string {
   return name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
 }
 
-/** "prompt: must not be empty" → "The prompt must not be empty"; other text gets a capital. */
+/**
+ * "prompt: must not be empty" → "The prompt must not be empty"; a reason that is a sentence of
+ * its own ("data: the image has 9000×9000 pixels, …", "data: GIF images are not accepted")
+ * keeps its own subject; other text gets a capital.
+ */
 function sentence(raw: string): string {
   const text = raw.trim();
   if (text === "") return "Something went wrong";
-  const field = /^([a-z_]+)(?:\[\d+\])?: (.+)$/.exec(text);
+  const field = /^([a-z_]+)(?:\[\d+\])?: (.+)$/s.exec(text);
   if (field !== null) {
     const [, name = "", rest = ""] = field;
+    if (/^(the|this|these) |^[A-Z]/.test(rest)) return rest.charAt(0).toUpperCase() + rest.slice(1);
     const words = FIELD_WORDS[name] ?? `The ${name.replace(/_/g, " ")}`;
     return `${words} ${rest}`;
   }

@@ -68,6 +68,11 @@ export function intentWords(intent: Intent): string {
   return INTENTS[intent] ?? "Unknown request";
 }
 
+/** The enum name without its prefix, e.g. "STYLE_TRANSFER" (the test hook `data-intent`). */
+export function intentKey(intent: Intent): string {
+  return Intent[intent] ?? "UNSPECIFIED";
+}
+
 export function angleWords(angle: Angle): string {
   return ANGLES[angle] ?? "View";
 }

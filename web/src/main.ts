@@ -84,7 +84,18 @@ class App {
       reload: () => void this.loadConversations(false),
       signOut: () => this.signOut(),
     });
-    this.composer = new Composer((draft) => this.send(draft));
+    this.composer = new Composer({
+      submit: (draft) => this.send(draft),
+      upload: (data, filename, signal) => this.upload(data, filename, signal),
+      explain: (err) => {
+        const problem = describe(err);
+        // A refused picture stays refused; anything else (network, restart) may pass later.
+        return {
+          text: problemText(problem),
+          retry: problem.code !== Code.InvalidArgument,
+        };
+      },
+    });
     this.thread = new ThreadView(
       this.composer.el,
       (text) => this.composer.fill(text),
@@ -94,8 +105,15 @@ class App {
       this.tokens.save(token);
       this.start();
     });
+    this.composer.acceptDrops(this.thread.el);
     this.shell = h("div", { class: "app", hidden: true }, this.sidebar.el, this.thread.el);
     root.replaceChildren(this.shell, this.signIn.el, this.banner.el, this.lightbox.el);
+    // A picture dropped beside the drop areas must not replace the page with the file.
+    for (const kind of ["dragover", "drop"] as const) {
+      window.addEventListener(kind, (event) => {
+        if (event.dataTransfer?.types.includes("Files")) event.preventDefault();
+      });
+    }
     window.addEventListener("popstate", () => this.route());
     window.addEventListener("hashchange", () => this.route());
     // Keeps "5 minutes ago" honest.
@@ -437,7 +455,8 @@ class App {
    */
   private async send(draft: Draft): Promise<boolean> {
     const session = this.session;
-    const text = JSON.stringify([draft.prompt, draft.style, draft.lang]);
+    // A different picture is a different draft: it gets its own keys.
+    const text = JSON.stringify([draft.prompt, draft.style, draft.lang, draft.imageUrl]);
     let conversationId = this.open?.id;
     if (conversationId === undefined) {
       const created = await this.createConversation(text);
@@ -476,6 +495,33 @@ class App {
     }
   }
 
+  /**
+   * Stores an attached picture on the Media Service (UploadImage) and returns its URL. A
+   * refused token brings the sign-in panel back; other failures are the chip's to explain.
+   */
+  private async upload(data: Uint8Array, filename: string, signal: AbortSignal): Promise<string> {
+    const session = this.session;
+    // Ends when the picture is removed or replaced, or on sign-out.
+    const call = new AbortController();
+    const stop = (): void => call.abort();
+    if (signal.aborted || session.signal.aborted) stop();
+    signal.addEventListener("abort", stop);
+    session.signal.addEventListener("abort", stop);
+    try {
+      const res = await this.client.uploadImage({ data, filename }, { signal: call.signal });
+      if (res.imageUrl === "") {
+        throw new ConnectError("the server returned no image address", Code.Internal);
+      }
+      return res.imageUrl;
+    } catch (err) {
+      if (!call.signal.aborted && isUnauthenticated(err)) this.requireSignIn(err);
+      throw err;
+    } finally {
+      signal.removeEventListener("abort", stop);
+      session.signal.removeEventListener("abort", stop);
+    }
+  }
+
   /** Views of a newest-first page, in reading order (oldest at the top). */
   private viewsFor(open: OpenConversation, newestFirst: Message[]): MessageView[] {
     return newestFirst.map((m) => this.viewFor(open, m)).reverse();
@@ -485,6 +531,10 @@ class App {
     const view = new MessageView(message, {
       cancel: (id) => void this.cancel(open, id),
       openImage: (images, index) => this.lightbox.open(images, index),
+      editImage: (url, name) => {
+        this.lightbox.close();
+        this.composer.attachUrl(url, name);
+      },
     });
     open.views.set(message.messageId, view);
     return view;

@@ -1,5 +1,6 @@
 /** One turn of a conversation: the user's prompt, then PhotoFun's card that fills in live. */
 
+import { STUDIO_IMAGE_TYPE } from "./attachment";
 import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
 import {
   ago,
@@ -8,6 +9,7 @@ import {
   capitalize,
   failureText,
   fullDate,
+  intentKey,
   intentWords,
   languageWords,
   statusKey,
@@ -35,6 +37,8 @@ export type LiveState =
 export interface MessageActions {
   cancel(messageId: string): void;
   openImage(images: LightboxImage[], index: number): void;
+  /** "Edit this picture": attach the image at `url` (named `name`) to the next message. */
+  editImage(url: string, name: string): void;
 }
 
 type Part = "analysis" | "reply" | "failure" | "live" | "foot";
@@ -103,7 +107,7 @@ export class MessageView {
       live,
       foot,
     );
-    this.el = h("article", { class: "turn" }, userBubble(message), this.card);
+    this.el = h("article", { class: "turn" }, this.userBubble(), this.card);
     this.render();
   }
 
@@ -212,6 +216,8 @@ export class MessageView {
     // "Reading your request…" only while it is still being read.
     const unread = m.intent === Intent.UNSPECIFIED && !this.processing;
     setText(intent, unread ? "" : intentWords(m.intent));
+    if (unread) delete intent.dataset["intent"];
+    else intent.dataset["intent"] = intentKey(m.intent);
     const ready = this.processing ? progress(m) : "";
     this.head.progress.hidden = ready === "";
     setText(this.head.progress, ready);
@@ -316,11 +322,26 @@ export class MessageView {
     on(img, "load", () => frame.classList.add("loaded"));
     on(img, "error", () => frame.classList.add("broken"));
     const label = `Open the ${angleWords(image.angle).toLowerCase()} view large`;
+    const name = imageName(image);
+    // Dropped on the composer, it is attached as "Edit this picture" would.
+    on(img, "dragstart", (event) => {
+      event.dataTransfer?.setData(STUDIO_IMAGE_TYPE, JSON.stringify({ url: image.imageUrl, name }));
+    });
     return h(
       "figure",
       { class: "tile arrived" },
       button({ class: "tile-open", "aria-label": label }, [frame], () =>
         this.openImage(image.imageUrl),
+      ),
+      button(
+        {
+          class: "tile-edit",
+          "aria-label": `Edit this picture: ${name}`,
+          title: "Edit this picture",
+          "data-testid": "edit-image",
+        },
+        [icon("wand"), h("span", {}, "Edit")],
+        () => this.actions.editImage(image.imageUrl, name),
       ),
       h(
         "figcaption",
@@ -340,9 +361,58 @@ export class MessageView {
       const url = safeUrl(image.imageUrl);
       if (url === undefined) continue;
       if (image.imageUrl === imageUrl) index = shown.length;
-      shown.push(lightboxImage(this.message, image, url));
+      const name = imageName(image);
+      shown.push({
+        ...lightboxImage(this.message, image, url),
+        edit: () => this.actions.editImage(image.imageUrl, name),
+      });
     }
     this.actions.openImage(shown, index);
+  }
+
+  /** The person's turn: the picture they attached (if any), their words, style and language. */
+  private userBubble(): HTMLElement {
+    const m = this.message;
+    const extras = [
+      m.style !== "" ? styleWords(m.style) : "",
+      m.lang !== "" ? languageWords(m.lang) : "",
+    ].filter((x) => x !== "");
+    return h(
+      "div",
+      { class: "bubble" },
+      m.inputImageUrl !== "" && this.inputImage(m.inputImageUrl),
+      h("p", {}, m.prompt),
+      extras.length > 0 && h("span", { class: "bubble-meta" }, extras.join(" · ")),
+    );
+  }
+
+  /** The attached picture, small; a click opens it large (and offers to edit it again). */
+  private inputImage(imageUrl: string): HTMLElement {
+    const url = safeUrl(imageUrl);
+    if (url === undefined) {
+      return h(
+        "span",
+        { class: "bubble-image missing", title: REFUSED_TITLE },
+        icon("image"),
+        "Attached picture unavailable",
+      );
+    }
+    const img = h("img", { src: url, alt: "", decoding: "async", "data-testid": "input-image" });
+    const frame = h("span", { class: "bubble-image-frame" }, img);
+    on(img, "load", () => frame.classList.add("loaded"));
+    on(img, "error", () => frame.classList.add("broken"));
+    const open: LightboxImage = {
+      url,
+      alt: `The picture attached to: ${this.message.prompt}`,
+      title: "Your picture",
+      details: "attached to this message",
+      edit: () => this.actions.editImage(imageUrl, "Your picture"),
+    };
+    return button(
+      { class: "bubble-image", "aria-label": "Open the attached picture large" },
+      [frame],
+      () => this.actions.openImage([open], 0),
+    );
   }
 
   private failure(): HTMLElement | false {
@@ -417,18 +487,6 @@ export class MessageView {
   }
 }
 
-function userBubble(m: Message): HTMLElement {
-  const extras = [
-    m.style !== "" ? styleWords(m.style) : "",
-    m.lang !== "" ? languageWords(m.lang) : "",
-  ].filter((x) => x !== "");
-  return h(
-    "div",
-    { class: "bubble" },
-    h("p", {}, m.prompt),
-    extras.length > 0 && h("span", { class: "bubble-meta" }, extras.join(" · ")),
-  );
-}
 
 /** Expected views in the order asked, each with its image once it arrived; then any extras. */
 function slots(m: Message): Slot[] {
@@ -464,6 +522,14 @@ function altText(m: Message, image: MessageImage): string {
 
 /** Why a drawn view is not shown: its address is not an http(s) or blob link. */
 const REFUSED = "refused";
+const REFUSED_TITLE = "The image's address is not a web link, so it is not shown.";
+
+/** How the composer's chip names a drawn view, e.g. "Front view · seed 42". */
+function imageName(image: MessageImage): string {
+  const view =
+    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
+  return `${view} · seed ${image.seed}`;
+}
 
 /** A view not (yet) shown: being drawn, not produced (with the server's reason), or refused. */
 function placeholderTile(
@@ -476,7 +542,7 @@ function placeholderTile(
   let title = "";
   if (failure === REFUSED) {
     note = "Unavailable";
-    title = "The image's address is not a web link, so it is not shown.";
+    title = REFUSED_TITLE;
   } else if (!pending) {
     // Why a view is missing, when the server said (Message.failed_views).
     const why = failure?.message.trim() ?? "";

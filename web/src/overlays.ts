@@ -55,6 +55,8 @@ export interface LightboxImage {
   alt: string;
   title: string;
   details: string;
+  /** "Edit this picture": attaches it to the next message (the viewer closes first). */
+  edit?: () => void;
 }
 
 /** Shows images large in a modal dialog; Esc or a click outside closes, arrows step through. */
@@ -65,6 +67,7 @@ export class Lightbox {
   private readonly img: HTMLImageElement;
   private readonly caption: HTMLElement;
   private readonly download: HTMLAnchorElement;
+  private readonly edit: HTMLButtonElement;
   private readonly prev: HTMLButtonElement;
   private readonly next: HTMLButtonElement;
 
@@ -76,6 +79,15 @@ export class Lightbox {
       { class: "btn ghost small", target: "_blank", rel: "noopener" },
       icon("download"),
       "Open original",
+    );
+    this.edit = button(
+      { class: "btn primary small", "data-testid": "edit-image" },
+      [icon("wand"), "Edit this picture"],
+      () => {
+        const edit = this.images[this.index]?.edit;
+        this.close();
+        edit?.();
+      },
     );
     this.prev = button(
       { class: "icon-btn lightbox-nav prev", "aria-label": "Previous image" },
@@ -99,7 +111,7 @@ export class Lightbox {
         "div",
         { class: "lightbox-body" },
         h("div", { class: "lightbox-stage" }, this.prev, this.img, this.next),
-        h("div", { class: "lightbox-bar" }, this.caption, this.download, close),
+        h("div", { class: "lightbox-bar" }, this.caption, this.edit, this.download, close),
       ),
     );
     // A click on the backdrop lands on the dialog itself, not on its content.
@@ -144,6 +156,7 @@ export class Lightbox {
     if (url !== undefined) this.download.href = url;
     else this.download.removeAttribute("href");
     this.download.hidden = url === undefined;
+    this.edit.hidden = url === undefined || image.edit === undefined;
     const counter = this.images.length > 1 ? `${this.index + 1} / ${this.images.length}` : "";
     replaceChildren(
       this.caption,

@@ -85,7 +85,8 @@ export class ThreadView {
           "p",
           { class: "muted" },
           "Describe a picture in English, Vietnamese or Ukrainian. Ask for several angles " +
-            "of a car, pick a style, or just say hello.",
+            "of a car, pick a style, attach a photo to restyle, re-background or enhance, " +
+            "or just say hello.",
         ),
         this.suggestions(SUGGESTIONS),
       ),

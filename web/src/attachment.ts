@@ -1,0 +1,281 @@
+/**
+ * The picture attached to the next message: one at a time, shown as a chip above the prompt
+ * (thumbnail, name, "Uploading…", an error with Retry, ×). A file from disk is prepared and
+ * uploaded; a picture the studio made is attached by its URL as it is.
+ */
+
+import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
+import { acceptedType, ImageRefused, prepareImage, refusalText } from "./image-file";
+
+/**
+ * The drag data of a picture the studio drew (`{url, name}` as JSON), set when one is dragged,
+ * so dropping it on the composer attaches it like "Edit this picture".
+ */
+export const STUDIO_IMAGE_TYPE = "application/x-photofun-image";
+
+/** Stores the bytes (UploadImage) and returns the image's URL; throws what the call threw. */
+export type Uploader = (data: Uint8Array, filename: string, signal: AbortSignal) => Promise<string>;
+
+/** Describes a failed upload for people: the sentence, and whether Retry can help. */
+export type Explain = (err: unknown) => { text: string; retry: boolean };
+
+type State =
+  | { kind: "uploading" }
+  | { kind: "ready"; url: string }
+  | { kind: "failed"; text: string; retry: boolean };
+
+interface Current {
+  name: string;
+  /** The thumbnail: the local file's object URL, or the attached image's own URL. */
+  preview: string | undefined;
+  /** Ours to revoke when the attachment goes. */
+  objectUrl: string | undefined;
+  file: File | undefined;
+  state: State;
+  abort: AbortController;
+}
+
+/** What the attachment needs from the composer. */
+export interface AttachmentHooks {
+  upload: Uploader;
+  explain: Explain;
+  /** Called whenever what the composer may send changes. */
+  changed(): void;
+  /** The person removed the picture: where keyboard focus goes instead of the page. */
+  removed(): void;
+}
+
+export class Attachment {
+  readonly el: HTMLElement;
+  /** Refusals ("not a picture"), said once, outside any chip. */
+  private readonly note: HTMLElement;
+  private readonly chip: HTMLElement;
+  private readonly name: HTMLElement;
+  /** Kept for the chip's life so screen readers announce "Uploading…", "Ready", the error. */
+  private readonly live: HTMLElement;
+  private readonly actions: HTMLElement;
+  private thumb: HTMLElement;
+  private current: Current | undefined;
+
+  constructor(private readonly hooks: AttachmentHooks) {
+    this.thumb = h("span", { class: "attachment-thumb" });
+    this.name = h("span", { class: "attachment-name" });
+    this.live = h("span", { class: "attachment-live", "aria-live": "polite" });
+    this.actions = h("span", { class: "attachment-actions" });
+    this.chip = h(
+      "div",
+      {
+        class: "attachment",
+        role: "group",
+        "aria-label": "Attached picture",
+        "data-testid": "attachment",
+        hidden: true,
+      },
+      this.thumb,
+      h("span", { class: "attachment-text" }, this.name, this.live),
+      this.actions,
+    );
+    this.note = h("p", {
+      class: "attachment-note",
+      role: "alert",
+      "data-testid": "attachment-note",
+      hidden: true,
+    });
+    this.el = h("div", { class: "attachment-tray" }, this.chip, this.note);
+  }
+
+  /** True when a picture is attached, whatever its state. */
+  get present(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** True while an upload is in flight. */
+  get uploading(): boolean {
+    return this.current?.state.kind === "uploading";
+  }
+
+  /** True when a picture is attached but cannot be sent (uploading, or failed). */
+  get blocked(): boolean {
+    return this.current !== undefined && this.current.state.kind !== "ready";
+  }
+
+  /** True when the upload failed in a way that trying again may mend. */
+  get retryable(): boolean {
+    const state = this.current?.state;
+    return state?.kind === "failed" && state.retry && this.current?.file !== undefined;
+  }
+
+  /** The attached image's URL once it is on the Media Service; "" otherwise. */
+  get imageUrl(): string {
+    const state = this.current?.state;
+    return state?.kind === "ready" ? state.url : "";
+  }
+
+  /** Attaches a file from disk, the clipboard or a drop (replacing any other attachment). */
+  attachFile(file: File): void {
+    if (acceptedType(file) === undefined) {
+      // Nothing is uploaded; a picture already attached stays.
+      this.say(refusalText(file));
+      return;
+    }
+    this.say("");
+    const objectUrl = URL.createObjectURL(file);
+    this.replace({
+      name: file.name !== "" ? file.name : "Pasted picture",
+      preview: objectUrl,
+      objectUrl,
+      file,
+      state: { kind: "uploading" },
+      abort: new AbortController(),
+    });
+    void this.send();
+  }
+
+  /** Attaches a picture already on the Media Service (no upload). */
+  attachUrl(url: string, name: string): void {
+    this.say("");
+    this.replace({
+      name,
+      preview: safeUrl(url),
+      objectUrl: undefined,
+      file: undefined,
+      state: { kind: "ready", url },
+      abort: new AbortController(),
+    });
+  }
+
+  /** Removes the attachment (sent, or signed out), ending its upload. */
+  clear(): void {
+    this.say("");
+    this.replace(undefined);
+  }
+
+  /**
+   * After a message was accepted: removes the attachment if it is still the one with `url`
+   * (not one attached while the message was on its way), and any old refusal note.
+   */
+  clearIfSent(url: string): void {
+    this.say("");
+    if (url !== "" && this.imageUrl === url) this.clear();
+  }
+
+  private replace(next: Current | undefined): void {
+    const old = this.current;
+    if (old !== undefined) {
+      old.abort.abort();
+      if (old.objectUrl !== undefined) URL.revokeObjectURL(old.objectUrl);
+    }
+    this.current = next;
+    this.render(true);
+    this.hooks.changed();
+  }
+
+  /** Prepares and uploads the current file; its state says how it went. */
+  private async send(): Promise<void> {
+    const current = this.current;
+    if (current?.file === undefined) return;
+    const { signal } = current.abort;
+    this.setState(current, { kind: "uploading" });
+    try {
+      const prepared = await prepareImage(current.file);
+      if (signal.aborted) return;
+      const url = await this.hooks.upload(prepared.data, prepared.filename, signal);
+      this.setState(current, { kind: "ready", url });
+    } catch (err) {
+      if (signal.aborted) return;
+      if (err instanceof ImageRefused) {
+        this.setState(current, { kind: "failed", text: err.message, retry: err.retryable });
+      } else {
+        this.setState(current, { kind: "failed", ...this.hooks.explain(err) });
+      }
+    }
+  }
+
+  private setState(current: Current, state: State): void {
+    if (this.current !== current) return; // replaced meanwhile
+    current.state = state;
+    this.render(false);
+    this.hooks.changed();
+  }
+
+  private say(text: string): void {
+    this.note.hidden = text === "";
+    this.note.textContent = text;
+  }
+
+  /**
+   * Draws the chip; the thumbnail is redrawn only for a new picture (no flicker). A focused
+   * Retry that goes away hands focus to ×, never to the page.
+   */
+  private render(fresh: boolean): void {
+    const current = this.current;
+    const chip = this.chip;
+    chip.hidden = current === undefined;
+    if (current === undefined) {
+      replaceChildren(this.thumb);
+      replaceChildren(this.name);
+      replaceChildren(this.live);
+      replaceChildren(this.actions);
+      delete chip.dataset["state"];
+      return;
+    }
+    const hadFocus = chip.contains(document.activeElement);
+    const state = current.state;
+    chip.dataset["state"] = state.kind;
+    chip.setAttribute("aria-busy", String(state.kind === "uploading"));
+    if (fresh) {
+      const preview = current.preview;
+      const img = preview !== undefined && h("img", { src: preview, alt: "", decoding: "async" });
+      // A file that is not a picture after all shows the picture icon, not a broken image.
+      if (img !== false) on(img, "error", () => replaceChildren(this.thumb, icon("image")));
+      replaceChildren(this.thumb, img !== false ? img : icon("image"));
+      this.name.textContent = current.name;
+      this.name.title = current.name;
+    }
+    this.thumb.classList.toggle("busy", state.kind === "uploading");
+    replaceChildren(
+      this.live,
+      state.kind === "uploading"
+        ? h(
+            "span",
+            { class: "attachment-status" },
+            h("span", { class: "spinner", "aria-hidden": "true" }),
+            "Uploading…",
+          )
+        : state.kind === "ready"
+          ? h(
+              "span",
+              { class: "attachment-status ok" },
+              current.file !== undefined ? "Ready to send" : "From this conversation",
+            )
+          : h(
+              "span",
+              { class: "attachment-status error", "data-testid": "attachment-error" },
+              state.text,
+            ),
+    );
+    const retry =
+      state.kind === "failed" && state.retry && current.file !== undefined
+        ? button(
+            { class: "btn ghost small", "data-testid": "attachment-retry" },
+            [icon("retry"), "Retry"],
+            () => void this.send(),
+          )
+        : undefined;
+    const remove = button(
+      {
+        class: "icon-btn attachment-remove",
+        "aria-label": `Remove the picture ${current.name}`,
+        title: "Remove the picture",
+        "data-testid": "attachment-remove",
+      },
+      [icon("close")],
+      () => {
+        this.clear();
+        this.hooks.removed();
+      },
+    );
+    replaceChildren(this.actions, retry, remove);
+    if (hadFocus && !chip.contains(document.activeElement)) (retry ?? remove).focus();
+  }
+}
