@@ -1,11 +1,19 @@
-"""UploadImage: a user's input image checked, cleaned of its metadata, and put on the Media Service.
+"""UploadImage: a user's picture checked, rebuilt without its metadata, put on the Media Service.
 
-The bytes are decoded with Pillow under a pixel limit (a decompression bomb is refused before
-its pixels are allocated) and must be a whole PNG, JPEG or WebP; anything else is
-INVALID_ARGUMENT naming ``data``, before the Media Service sees a byte. A photo's EXIF block
-(camera, time, often the GPS position) would be public on the Media Service, so an image that
-carries one is re-encoded without it, its orientation applied to the pixels first; an image
-without metadata is stored byte for byte.
+The bytes must be a still PNG, JPEG or WebP within a pixel limit (checked from the header, so a
+decompression bomb is refused before its pixels are allocated) that decodes completely;
+anything else is INVALID_ARGUMENT naming ``data``, before the Media Service sees a byte.
+
+What is stored is never the uploaded file itself but one rebuilt from its pixels: a photo's
+EXIF, XMP and comments (camera, time, often the GPS position) would otherwise be public at the
+file's URL, and bytes after the image (a file that is also an HTML page) would go along. The
+orientation a camera recorded is applied to the pixels first, so the picture stands upright
+without its EXIF. Rebuilding keeps what matters: a JPEG is written with its own quantisation
+tables and chroma subsampling (no visible loss), a PNG losslessly in its own mode, a lossless
+WebP losslessly, and the colour profile (ICC) stays.
+
+Decoding takes memory in proportion to the pixels (a 25 MP RGBA picture is 100 MB, twice that
+while it is turned upright), so at most ``DECODE_SLOTS`` pictures are decoded at once.
 """
 
 from __future__ import annotations
@@ -13,27 +21,47 @@ from __future__ import annotations
 import asyncio
 import io
 import re
-import warnings
+import unicodedata
 from dataclasses import dataclass
 
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, JpegImagePlugin, UnidentifiedImageError
 
 from mesh.errors import InvalidArgument
+from mesh.logs import get_logger
 from mesh.media import MediaClient
 
-# Pillow calls a camera's multi-picture JPEG (a .jpg from many phones) MPO: it is a JPEG.
+log = get_logger(__name__)
+
+# What is taken, as Pillow names it, and what it is stored as. Pillow calls a camera's
+# multi-picture JPEG (a .jpg from many phones) MPO: it is a JPEG to everyone else.
 FORMATS = {
-    "PNG": ("image/png", "png"),
-    "JPEG": ("image/jpeg", "jpg"),
-    "MPO": ("image/jpeg", "jpg"),
-    "WEBP": ("image/webp", "webp"),
+    "PNG": ("PNG", "image/png", "png"),
+    "JPEG": ("JPEG", "image/jpeg", "jpg"),
+    "MPO": ("JPEG", "image/jpeg", "jpg"),
+    "WEBP": ("WEBP", "image/webp", "webp"),
 }
-_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+# Pillow's openers to try (its JPEG opener also recognises MPO); no other decoder runs.
+OPENERS = ("PNG", "JPEG", "WEBP")
+# EXIF orientation → the transposition that makes the picture upright (EXIF 2.32, 4.6.4).
+UPRIGHT = {
+    2: (Image.Transpose.FLIP_LEFT_RIGHT,),
+    3: (Image.Transpose.ROTATE_180,),
+    4: (Image.Transpose.FLIP_TOP_BOTTOM,),
+    5: (Image.Transpose.TRANSPOSE,),
+    6: (Image.Transpose.ROTATE_270,),
+    7: (Image.Transpose.TRANSVERSE,),
+    8: (Image.Transpose.ROTATE_90,),
+}
+SWAPS_AXES = frozenset({5, 6, 7, 8})
+# Pictures decoded at once per process (each may hold a few hundred MB while it is rebuilt).
+DECODE_SLOTS = 2
+WEBP_QUALITY = 90  # a lossy WebP is written again at this quality
+_UNSAFE = re.compile(r"[^\w. -]+")
 
 
 @dataclass(frozen=True)
 class Checked:
-    """An upload ready to store: the bytes to keep and what they are."""
+    """An upload ready to store: the rebuilt file and what it is."""
 
     data: bytes
     mime_type: str
@@ -53,8 +81,8 @@ class Stored:
     size_bytes: int
 
 
-class _Refused(Exception):
-    """Why the bytes are not an acceptable image, in words for the ``data`` field."""
+class ImageRefused(Exception):
+    """Why the bytes are not an acceptable picture, in words for the ``data`` field."""
 
     def __init__(self, message: str, reason: str = "NOT_AN_IMAGE") -> None:
         super().__init__(message)
@@ -62,76 +90,106 @@ class _Refused(Exception):
 
 
 def check_image(data: bytes, max_pixels: int) -> Checked:
-    """Decode ``data`` fully and return what to store; raises ``_Refused`` with the reason."""
+    """Decode ``data`` completely and rebuild it without metadata; ``ImageRefused`` says why
+    it is not taken. Errors while rebuilding are this service's own and propagate."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                kind = FORMATS.get(image.format or "")
-                if kind is None:
-                    raise _Refused(
-                        f"{image.format or 'this'} images are not accepted; send PNG, JPEG or WebP"
-                    )
-                if image.width * image.height > max_pixels:
-                    raise _Refused(
-                        f"the image has {image.width}×{image.height} pixels, "
-                        f"more than the {max_pixels:,} accepted",
-                        "IMAGE_TOO_LARGE",
-                    )
-                image.load()  # a truncated or corrupt file fails here, not in the editor later
-                width, height = image.size
-                if not image.getexif():
-                    return Checked(data, kind[0], kind[1], width, height)
-                return _without_metadata(image, kind)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _Refused(
-            f"the image has more than the {max_pixels:,} pixels accepted", "IMAGE_TOO_LARGE"
-        ) from exc
+        image = Image.open(io.BytesIO(data), formats=OPENERS)
     except UnidentifiedImageError as exc:
-        raise _Refused("the bytes are not an image (PNG, JPEG or WebP expected)") from exc
-    except (OSError, SyntaxError, ValueError) as exc:  # what Pillow raises for broken files
-        raise _Refused(f"the image could not be decoded ({exc})") from exc
+        raise ImageRefused("the file is not a PNG, JPEG or WebP picture") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageRefused(
+            f"the picture has more than the {max_pixels:,} pixels accepted", "IMAGE_TOO_LARGE"
+        ) from exc
+    except Exception as exc:  # a header Pillow recognised but could not read
+        raise _damaged(exc) from exc
+    with image:
+        if image.width * image.height > max_pixels:
+            raise ImageRefused(
+                f"the picture has {image.width}×{image.height} pixels, "
+                f"more than the {max_pixels:,} accepted",
+                "IMAGE_TOO_LARGE",
+            )
+        if image.format != "MPO" and getattr(image, "is_animated", False):
+            raise ImageRefused(
+                "animated pictures are not taken; send a still PNG, JPEG or WebP",
+                "ANIMATED_IMAGE",
+            )
+        try:
+            image.load()
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, struct.error...
+            raise _damaged(exc) from exc
+        return _rebuild(image, data, _orientation(image))
 
 
-def _without_metadata(image: Image.Image, kind: tuple[str, str]) -> Checked:
-    """Re-encode ``image`` in its own format, upright, without EXIF; its colour profile kept."""
-    fmt = "JPEG" if image.format == "MPO" else image.format or "PNG"
-    rotated = image.getexif().get(ExifTags.Base.Orientation, 1) not in (0, 1)
-    source = ImageOps.exif_transpose(image) if rotated else image
-    options: dict[str, object] = {"exif": b""}
+def _damaged(exc: Exception) -> ImageRefused:
+    """The refusal of a file that does not decode; Pillow's own words go to the log only."""
+    log.info("upload refused: does not decode", error=f"{type(exc).__name__}: {exc}")
+    return ImageRefused("the file is damaged or incomplete: it does not decode")
+
+
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1: upright); a damaged EXIF block counts as none (it is dropped)."""
+    try:
+        value = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # any parse error of metadata that is discarded anyway
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _rebuild(image: Image.Image, original: bytes, orientation: int) -> Checked:
+    """``image`` written again in its format, upright, with no EXIF, XMP or comment."""
+    fmt, mime, extension = FORMATS[image.format or ""]
+    options: dict[str, object] = {"exif": b"", "xmp": b""}
     if icc := image.info.get("icc_profile"):
         options["icc_profile"] = icc
     if fmt == "JPEG":
-        # An unrotated JPEG keeps its own quantisation tables: no visible loss. (Pillow keeps
-        # them only from a plain JPEG; an MPO's first picture is saved at quality 95.)
-        keep = image.format == "JPEG" and not rotated
-        options |= {"quality": "keep", "subsampling": "keep"} if keep else {"quality": 95}
+        options["comment"] = b""
+        if isinstance(image, JpegImagePlugin.JpegImageFile):  # always; MPO is one too
+            tables = image.quantization
+            if orientation in SWAPS_AXES:
+                # A quarter turn transposes every 8×8 block's frequencies: transposed tables
+                # quantise them exactly as before (mean change ~0.08 instead of ~1.8).
+                tables = {
+                    k: [t[c * 8 + r] for r in range(8) for c in range(8)] for k, t in tables.items()
+                }
+            options["qtables"] = tables
+            sampling = JpegImagePlugin.get_sampling(image)
+            if sampling >= 0:
+                options["subsampling"] = sampling
+        if dpi := image.info.get("dpi"):
+            options["dpi"] = dpi
     elif fmt == "WEBP":
-        options["quality"] = 95
+        # A lossless WebP's bitstream chunk is VP8L (alone, or after VP8X in the extended form).
+        lossless = b"VP8L" in original[12:4096]
+        options |= {"lossless": True} if lossless else {"quality": WEBP_QUALITY}
+    upright = image
+    for step in UPRIGHT.get(orientation, ()):
+        upright = upright.transpose(step)
     out = io.BytesIO()
-    source.save(out, fmt, **options)
-    return Checked(out.getvalue(), kind[0], kind[1], source.width, source.height)
+    upright.save(out, fmt, **options)
+    return Checked(out.getvalue(), mime, extension, upright.width, upright.height)
 
 
 def safe_filename(name: str, extension: str) -> str:
-    """The last path part of ``name``, reduced to plain characters, with ``extension``."""
-    base = re.split(r"[\\/]", name)[-1]
+    """The last path part of ``name``, letters, digits and ``._ -`` only, with ``extension``."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name))[-1]
     stem = _UNSAFE.sub("", base.rsplit(".", 1)[0]).strip(" .")[:80]
     return f"{stem or 'upload'}.{extension}"
 
 
 class Uploader:
-    """Checks uploaded images and stores them on the Media Service."""
+    """Checks uploaded pictures and stores them on the Media Service."""
 
     def __init__(self, media: MediaClient, *, max_bytes: int, max_pixels: int) -> None:
         self._media = media
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self._decoding = asyncio.Semaphore(DECODE_SLOTS)
 
     async def store(self, data: bytes, filename: str) -> Stored:
-        """Check ``data``, store it and say where; INVALID_ARGUMENT for what is not accepted."""
+        """Check ``data``, store it and say where; INVALID_ARGUMENT for what is not taken."""
         if not data:
-            raise InvalidArgument("data", "is required: the bytes of a PNG, JPEG or WebP image")
+            raise InvalidArgument("data", "is required: the bytes of a PNG, JPEG or WebP picture")
         if len(data) > self.max_bytes:
             raise InvalidArgument(
                 "data",
@@ -140,8 +198,9 @@ class Uploader:
                 reason="IMAGE_TOO_LARGE",
             )
         try:
-            checked = await asyncio.to_thread(check_image, data, self.max_pixels)
-        except _Refused as exc:
+            async with self._decoding:
+                checked = await asyncio.to_thread(check_image, data, self.max_pixels)
+        except ImageRefused as exc:
             raise InvalidArgument("data", str(exc), reason=exc.reason) from exc
         url = await self._media.upload(
             checked.data,

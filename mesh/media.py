@@ -32,6 +32,12 @@ class MediaUnavailable(Unavailable):
     default_reason = "MEDIA_UNAVAILABLE"
 
 
+class MediaRefused(FailedPrecondition):
+    """The Media Service answered an upload with 4xx: retrying the same file cannot help."""
+
+    default_reason = "MEDIA_REFUSED"
+
+
 def _origin(url: str) -> tuple[str, str, int]:
     parts = urlsplit(url)
     default = 443 if parts.scheme == "https" else 80
@@ -129,6 +135,12 @@ class MediaClient:
                     return await once()
         except ServiceError:
             raise
+        except httpx.HTTPStatusError as exc:
+            if exc.response.status_code < 500:
+                raise MediaRefused(
+                    f"the Media Service refused the upload ({_describe(exc)})"
+                ) from exc
+            raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
         except (httpx.HTTPError, ValueError) as exc:
             raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover

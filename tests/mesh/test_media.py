@@ -11,7 +11,7 @@ from aiohttp import web
 
 from devstack.media_server import create_app
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
-from mesh.media import MediaClient, MediaUnavailable
+from mesh.media import MediaClient, MediaRefused, MediaUnavailable
 from tests.http_servers import serve_app
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
@@ -114,6 +114,24 @@ async def test_uploads_give_up_after_bounded_attempts() -> None:
             await client.upload(PNG, filename="a.png", mime_type="image/png")
     assert calls == 3
     assert "HTTP 500" in caught.value.message
+
+
+async def test_an_upload_the_media_service_refuses_is_not_retried() -> None:
+    calls = 0
+
+    async def too_large(_: web.Request) -> web.Response:
+        nonlocal calls
+        calls += 1
+        return web.Response(status=413)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/file/uploads", too_large)
+    async with serve_app(app) as url, MediaClient(url, attempts=3, backoff=0.01) as client:
+        with pytest.raises(MediaRefused) as caught:
+            await client.upload(PNG, filename="a.png", mime_type="image/png")
+    assert calls == 1
+    assert caught.value.reason == "MEDIA_REFUSED"
+    assert "refused the upload (HTTP 413)" in caught.value.message
 
 
 async def test_an_unreachable_media_service_is_unavailable() -> None:

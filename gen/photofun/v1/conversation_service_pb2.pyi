@@ -847,7 +847,7 @@ class UploadImageRequest(_message.Message):
     DATA_FIELD_NUMBER: _builtins.int
     FILENAME_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
-    """The image file: PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
+    """The image file: a still PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
     up to 4 MiB) and 25 megapixels. Required.
     """
     filename: _builtins.str

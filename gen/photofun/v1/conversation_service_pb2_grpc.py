@@ -174,8 +174,9 @@ class ConversationServiceServicer:
     def UploadImage(self, request, context):
         """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
         the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
-        bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
-        otherwise); UNAVAILABLE when the Media Service cannot be reached.
+        bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+        otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
+        comments. UNAVAILABLE when the Media Service cannot be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

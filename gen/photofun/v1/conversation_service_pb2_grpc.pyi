@@ -73,8 +73,9 @@ class ConversationServiceStub:
     UploadImage: _grpc.UnaryUnaryMultiCallable[_conversation_service_pb2.UploadImageRequest, _conversation_service_pb2.UploadImageResponse]
     """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
     the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
-    bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
-    otherwise); UNAVAILABLE when the Media Service cannot be reached.
+    bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+    otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
+    comments. UNAVAILABLE when the Media Service cannot be reached.
     """
 
 @_typing.type_check_only
@@ -122,8 +123,9 @@ class ConversationServiceAsyncStub(ConversationServiceStub):
     UploadImage: _aio.UnaryUnaryMultiCallable[_conversation_service_pb2.UploadImageRequest, _conversation_service_pb2.UploadImageResponse]  # type: ignore[assignment]
     """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
     the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
-    bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
-    otherwise); UNAVAILABLE when the Media Service cannot be reached.
+    bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+    otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
+    comments. UNAVAILABLE when the Media Service cannot be reached.
     """
 
 class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -228,8 +230,9 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_conversation_service_pb2.UploadImageResponse, _abc.Awaitable[_conversation_service_pb2.UploadImageResponse]]:
         """Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
         the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
-        bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
-        otherwise); UNAVAILABLE when the Media Service cannot be reached.
+        bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+        otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
+        comments. UNAVAILABLE when the Media Service cannot be reached.
         """
 
 def add_ConversationServiceServicer_to_server(servicer: ConversationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

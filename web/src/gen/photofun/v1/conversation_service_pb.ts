@@ -851,7 +851,7 @@ export const CancelMessageResponseSchema: GenMessage<CancelMessageResponse> = /*
  */
 export type UploadImageRequest = Message$1<"photofun.v1.UploadImageRequest"> & {
   /**
-   * The image file: PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
+   * The image file: a still PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
    * up to 4 MiB) and 25 megapixels. Required.
    *
    * @generated from field: bytes data = 1;
@@ -1138,8 +1138,9 @@ export const ConversationService: GenService<{
   /**
    * Stores an image the caller attaches (a photo to restyle, re-background or enhance) on
    * the Media Service and returns its URL, to pass as SendMessageRequest.image_url. The
-   * bytes must be a PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
-   * otherwise); UNAVAILABLE when the Media Service cannot be reached.
+   * bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
+   * otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
+   * comments. UNAVAILABLE when the Media Service cannot be reached.
    *
    * @generated from rpc photofun.v1.ConversationService.UploadImage
    */
