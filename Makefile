@@ -68,7 +68,8 @@ run: env gen web  ## the whole stack on embedded defaults, with the web page (Ct
 web: env  ## build the browser page into web/dist (esbuild)
 	node web/build.mjs
 
-BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/edge.py
+BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/edge.py \
+  bench/uploads.py
 
 bench: env  ## benchmarks with printed tables
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
