@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from devstack.media_server import create_app
-from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from mesh.media import MediaClient, MediaRefused, MediaUnavailable
 from tests.http_servers import serve_app
 
@@ -99,39 +99,31 @@ async def test_uploads_retry_5xx_with_one_idempotency_key() -> None:
     assert keys == [hashlib.sha256(PNG).hexdigest()] * 3
 
 
-async def test_uploads_give_up_after_bounded_attempts() -> None:
-    calls = 0
+@pytest.mark.parametrize(
+    ("status", "error", "calls", "words"),
+    [
+        (500, MediaUnavailable, 3, "HTTP 500"),  # may pass: bounded retries
+        (413, MediaRefused, 1, "refused the upload (HTTP 413)"),  # cannot pass: no retry
+    ],
+)
+async def test_failed_uploads_are_retried_only_when_a_retry_can_help(
+    status: int, error: type[ServiceError], calls: int, words: str
+) -> None:
+    seen = 0
 
-    async def down(_: web.Request) -> web.Response:
-        nonlocal calls
-        calls += 1
-        return web.Response(status=500)
-
-    app = web.Application()
-    app.router.add_post("/api/v1/file/uploads", down)
-    async with serve_app(app) as url, MediaClient(url, attempts=3, backoff=0.01) as client:
-        with pytest.raises(MediaUnavailable) as caught:
-            await client.upload(PNG, filename="a.png", mime_type="image/png")
-    assert calls == 3
-    assert "HTTP 500" in caught.value.message
-
-
-async def test_an_upload_the_media_service_refuses_is_not_retried() -> None:
-    calls = 0
-
-    async def too_large(_: web.Request) -> web.Response:
-        nonlocal calls
-        calls += 1
-        return web.Response(status=413)
+    async def answer(_: web.Request) -> web.Response:
+        nonlocal seen
+        seen += 1
+        return web.Response(status=status)
 
     app = web.Application()
-    app.router.add_post("/api/v1/file/uploads", too_large)
+    app.router.add_post("/api/v1/file/uploads", answer)
     async with serve_app(app) as url, MediaClient(url, attempts=3, backoff=0.01) as client:
-        with pytest.raises(MediaRefused) as caught:
+        with pytest.raises(error) as caught:
             await client.upload(PNG, filename="a.png", mime_type="image/png")
-    assert calls == 1
-    assert caught.value.reason == "MEDIA_REFUSED"
-    assert "refused the upload (HTTP 413)" in caught.value.message
+    assert seen == calls
+    assert words in caught.value.message
+    assert caught.value.reason == error.default_reason  # MEDIA_UNAVAILABLE / MEDIA_REFUSED
 
 
 async def test_an_unreachable_media_service_is_unavailable() -> None:
