@@ -159,8 +159,7 @@ def _rebuild(image: Image.Image, original: bytes, orientation: int) -> Checked:
         if dpi := image.info.get("dpi"):
             options["dpi"] = dpi
     elif fmt == "WEBP":
-        # A lossless WebP's bitstream chunk is VP8L (alone, or after VP8X in the extended form).
-        lossless = b"VP8L" in original[12:4096]
+        lossless = _webp_bitstream(original) == b"VP8L"
         options |= {"lossless": True} if lossless else {"quality": WEBP_QUALITY}
     upright = image
     for step in UPRIGHT.get(orientation, ()):
@@ -168,6 +167,18 @@ def _rebuild(image: Image.Image, original: bytes, orientation: int) -> Checked:
     out = io.BytesIO()
     upright.save(out, fmt, **options)
     return Checked(out.getvalue(), mime, extension, upright.width, upright.height)
+
+
+def _webp_bitstream(data: bytes) -> bytes:
+    """The FourCC of a WebP's image chunk: ``VP8L`` lossless, ``VP8 `` lossy (RIFF chunks, each
+    a FourCC, a little-endian size and the data padded to even length; Pillow does not say)."""
+    at = 12  # after "RIFF", the file size and "WEBP"
+    while at + 8 <= len(data):
+        fourcc, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        if fourcc in (b"VP8 ", b"VP8L"):
+            return fourcc
+        at += 8 + size + (size & 1)
+    return b""
 
 
 def safe_filename(name: str, extension: str) -> str:

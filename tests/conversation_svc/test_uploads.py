@@ -101,9 +101,11 @@ async def fetch(url: str) -> bytes:
         ("PNG", {}, "image/png", 0.0),
         ("JPEG", {"quality": 92}, "image/jpeg", 0.5),
         ("WEBP", {"lossless": True}, "image/webp", 0.0),
+        # a large colour profile comes before the bitstream in the extended format
+        ("WEBP", {"lossless": True, "icc_profile": bytes(64_000)}, "image/webp", 0.0),
         ("WEBP", {"quality": 80}, "image/webp", 4.0),
     ],
-    ids=["png", "jpeg", "webp-lossless", "webp-lossy"],
+    ids=["png", "jpeg", "webp-lossless", "webp-lossless-icc", "webp-lossy"],
 )
 async def test_a_plain_picture_is_stored_with_its_pixels(
     uploads: Stub, media: Media, fmt: str, options: dict[str, Any], mime: str, most: float
