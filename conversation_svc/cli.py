@@ -31,7 +31,13 @@ from rich.live import Live
 from rich.text import Text
 
 from conversation_svc.auth import mint_token
-from conversation_svc.cli_client import ConversationClient, download_images, title_of
+from conversation_svc.cli_client import (
+    ConversationClient,
+    Fitted,
+    download_images,
+    fit_for_upload,
+    title_of,
+)
 from conversation_svc.cli_render import (
     WatchView,
     conversations_table,
@@ -206,17 +212,23 @@ async def _connect(
 
 
 async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
-    image: bytes = b""
+    image: Fitted | None = None
     if args.image is not None:
         try:
-            image = args.image.read_bytes()
+            raw = args.image.read_bytes()
+            image = await asyncio.to_thread(fit_for_upload, raw, args.image.name)
         except OSError as exc:
             ui.err.print(Text(f"error: cannot read {args.image}: {exc.strerror}", style="bold red"))
             return EXIT_FAILED
+        except ValueError as exc:
+            ui.err.print(Text(f"error: {exc}", style="bold red"))
+            return EXIT_FAILED
+        if image.note:
+            ui.note(Text(image.note, style="dim"))
     async with _connect(args, settings, ui) as client:
         image_url = args.image_url
-        if image:
-            uploaded = await client.upload_image(image, args.image.name)
+        if image is not None:
+            uploaded = await client.upload_image(image.data, image.filename)
             image_url = uploaded.image_url
             size = f"{uploaded.width}×{uploaded.height}"
             ui.note(Text(f"uploaded {args.image.name} ({size}) → {image_url}", style="dim"))

@@ -7,6 +7,7 @@ show them and tests can drive this module against real servers.
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import grpc
 import httpx
+from PIL import Image, ImageOps
 
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
@@ -27,6 +29,8 @@ TERMINAL = frozenset(
 _RESET_WORDS = ("rst_stream", "stream removed", "connection reset", "socket closed")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 _MAX_TITLE = 60
+UPLOAD_LIMIT = 3 * 1024 * 1024  # UploadImageRequest.data's documented limit
+FIT_SIDE = 2048  # what a picture over the limit is scaled to, as the web page does
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,52 @@ def is_dropped(error: grpc.aio.AioRpcError) -> bool:
     return error.code() in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN) and any(
         word in details for word in _RESET_WORDS
     )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What to upload for a picture file, and what was done to it ("" when nothing)."""
+
+    data: bytes
+    filename: str
+    note: str = ""
+
+
+def fit_for_upload(data: bytes, filename: str) -> Fitted:
+    """``data`` as it is when within the upload limit (the service checks and cleans it);
+    otherwise turned upright, scaled to ``FIT_SIDE`` px and written as JPEG, at lower quality
+    or size until it fits. ``ValueError`` when a file over the limit is not a picture."""
+    if len(data) <= UPLOAD_LIMIT:
+        return Fitted(data, filename)
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            before = opened.size
+            picture = ImageOps.exif_transpose(opened)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(
+            f"{filename} is over the 3 MiB upload limit and not a picture that can be scaled down"
+        ) from exc
+    if picture.mode in ("RGBA", "LA", "P"):  # JPEG has no transparency: white behind it
+        backdrop = Image.new("RGB", picture.size, "white")
+        backdrop.paste(picture.convert("RGBA"), mask=picture.convert("RGBA"))
+        picture = backdrop
+    picture = picture.convert("RGB")
+    side = FIT_SIDE
+    while True:
+        scaled = picture.copy()
+        scaled.thumbnail((side, side), Image.Resampling.LANCZOS)
+        for quality in (90, 82, 74, 66):
+            out = io.BytesIO()
+            scaled.save(out, "JPEG", quality=quality)
+            if out.tell() <= UPLOAD_LIMIT:
+                stem = filename.rsplit(".", 1)[0] or "picture"
+                note = (
+                    f"{filename} is {len(data) / 2**20:.1f} MiB, over the 3 MiB upload limit: "
+                    f"sending it as a {scaled.width}×{scaled.height} JPEG "
+                    f"({out.tell() / 2**20:.1f} MiB; it was {before[0]}×{before[1]})"
+                )
+                return Fitted(out.getvalue(), f"{stem}.jpg", note)
+        side = side * 3 // 4
 
 
 def title_of(prompt: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import json
 import signal
 import sys
@@ -21,6 +22,7 @@ from typing import Any
 import grpc
 import pytest
 from aiohttp import web
+from PIL import Image
 from rich.console import Console
 
 from conversation_svc.auth import Authenticator, mint_token
@@ -262,7 +264,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.UploadImageRequest, context: Any
     ) -> pb.UploadImageResponse:
         self.auth.user_of(context.invocation_metadata())
-        if not request.data.startswith(PNG[:8]):
+        if not request.data.startswith((PNG[:8], b"\xff\xd8\xff")):
             raise InvalidArgument("data", "the bytes are not an image", reason="NOT_AN_IMAGE")
         self.uploads.append((request.data, request.filename))
         url = f"{self.media}/media/upload-{len(self.uploads)}.png"
@@ -666,3 +668,32 @@ async def test_chat_refuses_an_unreadable_or_rejected_image(stack: Stack, tmp_pa
     assert refused.code == 1
     assert "the bytes are not an image" in refused.err
     assert not stack.service.messages  # nothing was sent
+
+
+async def test_chat_scales_a_picture_over_the_upload_limit(stack: Stack, tmp_path: Path) -> None:
+    photo = tmp_path / "IMG_0042.png"
+    Image.effect_noise((2600, 1200), 70).convert("RGB").save(photo)  # noise: a large PNG
+    assert photo.stat().st_size > 3 * 1024 * 1024
+
+    result = await photofun(*chat(stack, "hello", tmp_path / "out", "--image", str(photo)))
+
+    assert result.code == 0, result.err
+    ((data, filename),) = stack.service.uploads
+    assert filename == "IMG_0042.jpg"
+    assert len(data) <= 3 * 1024 * 1024
+    with Image.open(io.BytesIO(data)) as sent:
+        assert (sent.format, sent.size) == ("JPEG", (2048, 945))
+    assert "over the 3 MiB upload limit: sending it as a 2048×945 JPEG" in result.out
+
+
+async def test_chat_refuses_a_large_file_that_is_not_a_picture(
+    stack: Stack, tmp_path: Path
+) -> None:
+    movie = tmp_path / "clip.mov"
+    movie.write_bytes(bytes(4 * 1024 * 1024))
+
+    result = await photofun(*chat(stack, "hello", tmp_path, "--image", str(movie)))
+
+    assert result.code == 1
+    assert "clip.mov is over the 3 MiB upload limit and not a picture" in result.err
+    assert not stack.service.uploads
