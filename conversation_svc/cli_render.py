@@ -45,6 +45,24 @@ _UNFILLED = {  # what a bar still empty at the end says
 }
 
 
+INTENT_WORDS = {  # as the web page says them (web/src/format.ts)
+    common_pb2.INTENT_GENERATE_IMAGE: "New image",
+    common_pb2.INTENT_GENERATE_ANGLES: "Several angles of one subject",
+    common_pb2.INTENT_STYLE_TRANSFER: "Restyle an image",
+    common_pb2.INTENT_EDIT_BACKGROUND: "Background edit",
+    common_pb2.INTENT_ENHANCE_IMAGE: "Enhance an image",
+    common_pb2.INTENT_CHAT: "Chat",
+}
+
+
+def intent_text(intent: common_pb2.Intent.ValueType) -> Text:
+    """``Restyle an image (styleTransfer)``: words for people, the contract's name for scripts."""
+    name = intent_name(intent)
+    if not name:
+        return Text("-")
+    return Text(INTENT_WORDS.get(intent, name), style="bold").append(f" ({name})", style="dim")
+
+
 def intent_name(intent: common_pb2.Intent.ValueType) -> str:
     """The seed's JSON string: ``INTENT_GENERATE_ANGLES`` → ``generateAngles``; "" if unknown."""
     if intent == common_pb2.INTENT_UNSPECIFIED:
@@ -146,7 +164,7 @@ class WatchView:
             if message.status not in TERMINAL:
                 line.append("  analysing the prompt…", style="dim")
         else:
-            line.append("  analysed: ", style="dim").append(intent_name(message.intent), "bold")
+            line.append("  analysed: ", style="dim").append(intent_text(message.intent))
             if message.expected_image_count:
                 count = message.expected_image_count
                 line.append(f" · {count} image{'s' if count != 1 else ''}", style="dim")
@@ -187,12 +205,22 @@ def _elapsed(message: pb.Message) -> str:
 
 
 def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Table:
-    """Angle, seed, session id, URL (optional) and saved file of each image."""
+    """Angle, seed, session id, URL (optional) and saved file of each image; a column that no
+    image fills (an edit has no angle, seed or session) is left out."""
+    images = [item.image for item in saved]
+    columns = {
+        "angle": any(i.angle for i in images),
+        "seed": any(i.seed for i in images),
+        "session": any(i.session_id for i in images),
+    }
     table = Table(header_style="bold")
     table.add_column("#", justify="right", style="dim")
-    table.add_column("angle")
-    table.add_column("seed", justify="right")
-    table.add_column("session", overflow="fold")
+    if columns["angle"]:
+        table.add_column("angle")
+    if columns["seed"]:
+        table.add_column("seed", justify="right")
+    if columns["session"]:
+        table.add_column("session", overflow="fold")
     if with_urls:
         table.add_column("URL", no_wrap=True, style="blue")
     table.add_column("saved as", overflow="fold")
@@ -203,9 +231,14 @@ def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Tabl
             if item.path
             else Text(f"not saved: {item.error}", style="red")
         )
-        url = [image.image_url] if with_urls else []
-        row = [str(item.index), angle_label(image.angle) or "-", str(image.seed)]
-        table.add_row(*row, image.session_id or "-", *url, where)
+        row: list[RenderableType] = [str(item.index)]
+        if columns["angle"]:
+            row.append(angle_label(image.angle) or "-")
+        if columns["seed"]:
+            row.append(str(image.seed))
+        if columns["session"]:
+            row.append(image.session_id or "-")
+        table.add_row(*row, *([image.image_url] if with_urls else []), where)
     return table
 
 
@@ -238,11 +271,12 @@ def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
     facts.add_column()
     facts.add_row("message", f"{message.message_id} (conversation {message.conversation_id})")
     facts.add_row("request id", message.request_id or "-")
-    facts.add_row("intent", Text(intent_name(message.intent) or "-", style="bold"))
+    facts.add_row("intent", intent_text(message.intent))
     facts.add_row("refined prompt", message.refined_prompt or "-")
     if message.keywords:
         facts.add_row("keywords", ", ".join(message.keywords))
-    facts.add_row("reply", message.reply or "-")
+    if message.reply:
+        facts.add_row("reply", message.reply)
     parts: list[RenderableType] = [Padding(facts, (1, 0, 0, 0))]
     if saved:
         parts.append(ImagesView(saved))

@@ -602,7 +602,7 @@ def test_watch_view_labels_bars_with_angles_as_they_arrive() -> None:
     assert "analysing the prompt" in render(view)
     view.update(changes[1])
     analysed = render(view)
-    assert "analysed: generateAngles · 3 images" in analysed
+    assert "analysed: Several angles of one subject (generateAngles) · 3 images" in analysed
     assert "view 1/3" in analysed
     assert "view 3/3" in analysed
     for change in changes[2:4]:
@@ -641,6 +641,30 @@ def test_summary_of_done_message_has_one_row_per_image(tmp_path: Path) -> None:
     for angle, seed in (("front", 1000), ("side", 1001), ("rear", 1002)):
         assert any(angle in line and str(seed) in line for line in shown.splitlines())
     assert "3 images saved to" in shown
+
+
+def test_summary_of_an_edit_says_what_was_done_and_leaves_out_empty_columns(
+    tmp_path: Path,
+) -> None:
+    edited = pb.MessageImage(
+        image_url="http://media/media/edited.png", mime_type="image/png", provider="mock"
+    )
+    final = pb.Message(
+        message_id=f"{2:024x}",
+        prompt="make it anime style",
+        status=pb.MESSAGE_STATUS_DONE,
+        intent=common_pb2.INTENT_STYLE_TRANSFER,
+        refined_prompt="anime style",
+        images=[edited],
+    )
+
+    shown = render(summary(final, [SavedImage(1, edited, tmp_path / "1.png")]))
+
+    assert "Restyle an image (styleTransfer)" in shown
+    header = next(line for line in shown.splitlines() if "saved as" in line)
+    for empty in ("angle", "seed", "session"):
+        assert empty not in header
+    assert "reply" not in shown  # nothing to say: no row
 
 
 async def test_chat_uploads_a_local_image_and_sends_its_url(stack: Stack, tmp_path: Path) -> None:
