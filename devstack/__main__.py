@@ -12,6 +12,7 @@ from pathlib import Path
 
 from devstack.processes import Child
 from devstack.stack import Ports, StackConfig, dev_token, plan
+from image_svc.settings import Settings as ImageSettings
 
 
 async def run_stack(children: list[Child], root: Path, start_timeout: float, banner: str) -> None:
@@ -42,6 +43,17 @@ async def run_stack(children: list[Child], root: Path, start_timeout: float, ban
         print("stopped.", flush=True)
 
 
+# The mock's pace for people watching the page: about a second per image, spread so a set's views
+# arrive one by one. Tests and benchmarks start the stack without it (no artificial wait).
+WATCHING_PACE = {"IMAGE_SVC_MOCK_LATENCY": "1.0", "IMAGE_SVC_MOCK_JITTER": "0.6"}
+
+
+def watching_pace() -> dict[str, str]:
+    """``WATCHING_PACE``, unless the environment or ``.env`` sets the mock's pace itself."""
+    chosen = ImageSettings().model_fields_set & {"mock_latency", "mock_jitter"}
+    return {} if chosen else dict(WATCHING_PACE)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Parse flags, plan the stack from the environment and run it."""
     parser = argparse.ArgumentParser(description="Run the PhotoFun stack locally.")
@@ -61,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ports=Ports.ephemeral() if args.ephemeral_ports else Ports(),
         memory=args.memory,
     )
+    os.environ.update(watching_pace())
     children, env = plan(cfg)
     print(f"PhotoFun dev stack (data and logs under {root})", flush=True)
     asyncio.run(run_stack(children, root, args.start_timeout, banner(cfg, env)))
@@ -80,6 +93,10 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  Celery broker     {env['CELERY_BROKER_URL']}",
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",
         f"  logs              {cfg.root / 'log'}",
+        "",
+        f"Mock images take {os.environ.get('IMAGE_SVC_MOCK_LATENCY', '0')} s "
+        f"± {float(os.environ.get('IMAGE_SVC_MOCK_JITTER', '0')):.0%} each, so the views of a set "
+        "arrive one by one (IMAGE_SVC_MOCK_LATENCY=0 for full speed).",
         "",
         "Try:",
         f"  open http://localhost:{p.web}/ in a browser",

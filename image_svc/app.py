@@ -34,7 +34,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     if pool.mode == "process":
         await pool.warm_up(warm)
     providers: list[Provider] = [*configured_providers(settings, stack)]
-    providers.append(MockProvider(pool, settings.mock_latency))
+    providers.append(MockProvider(pool, settings.mock_latency, settings.mock_jitter))
     chain = ProviderChain(providers, timeout=settings.provider_timeout)
     stack.push_async_callback(chain.aclose)
     media = MediaClient(settings.media_service_url, public_url=settings.media_public_url)

@@ -19,6 +19,13 @@ class Settings(ServerSettings):
     mock_latency: float = Field(
         0.0, ge=0, description="Artificial seconds per mock image, to show and measure parallelism."
     )
+    mock_jitter: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Spread of that latency: each image waits latency × (1 ± jitter), fixed by "
+        "its seed, so the views of a set arrive one by one as a real model's do.",
+    )
     max_concurrency: int = Field(8, ge=1, le=64, description="Images rendered at once per call.")
     render_mode: Literal["process", "thread"] = Field(
         "process", description="Where CPU-bound drawing runs: spawned processes or threads."

@@ -2,13 +2,16 @@
 
 The latency models a remote model's server-side time: an image is ready after
 ``max(latency, render time)``, because the wait and the drawing overlap, as they would if a
-provider rendered on its own machines. This lets benchmarks show parallelism honestly.
+provider rendered on its own machines. This lets benchmarks show parallelism honestly. A jitter
+spreads the latency per image (fixed by the seed, so the same job always waits as long), as a
+real model's varies: the views of a set then arrive one by one, as people watching should see.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import random
 
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.providers.base import ImageJob, ProviderImage
@@ -41,6 +44,11 @@ def warm() -> None:
         render_encoded(ImageJob(prompt="warm-up", seed=0, width=64, height=64, fmt=fmt))
 
 
+def paced(seed: int, latency: float, jitter: float) -> float:
+    """Seconds an image waits: ``latency`` spread by ±``jitter`` according to its seed."""
+    return latency * (1.0 + jitter * random.Random(seed).uniform(-1.0, 1.0))
+
+
 class MockProvider:
     """Draws the subject locally; same job → identical bytes."""
 
@@ -48,16 +56,19 @@ class MockProvider:
     model = MODEL
     supports_reference = False
 
-    def __init__(self, pool: RenderPool, latency: float = 0.0) -> None:
+    def __init__(self, pool: RenderPool, latency: float = 0.0, jitter: float = 0.0) -> None:
         self._pool = pool
         self._latency = latency
+        self._jitter = jitter
 
     async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
         """Render ``job`` in the pool while the artificial latency runs."""
         del timeout  # local and bounded; the caller's deadline still cancels the await
         work = dataclasses.replace(job, reference=None)  # never ship the reference to a worker
         drawing = self._pool.run(render_encoded, work)
-        data, _ = await asyncio.gather(drawing, asyncio.sleep(self._latency))
+        data, _ = await asyncio.gather(
+            drawing, asyncio.sleep(paced(job.seed, self._latency, self._jitter))
+        )
         return ProviderImage(data, MIME_TYPES[job.fmt], job.width, job.height, MODEL)
 
     async def aclose(self) -> None:

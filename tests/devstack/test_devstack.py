@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
+
+from devstack.__main__ import WATCHING_PACE, watching_pace
 
 
 def _children_of(pid: int) -> set[int]:
@@ -87,3 +90,19 @@ def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpc
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_make_run_paces_the_mock_for_people_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name in WATCHING_PACE:
+        monkeypatch.delenv(name, raising=False)
+    assert watching_pace() == WATCHING_PACE
+
+    monkeypatch.setenv("IMAGE_SVC_MOCK_LATENCY", "0")  # "full speed, please"
+    assert watching_pace() == {}
+
+    monkeypatch.delenv("IMAGE_SVC_MOCK_LATENCY")
+    (tmp_path / ".env").write_text("IMAGE_SVC_MOCK_JITTER=0.1\n")
+    assert watching_pace() == {}

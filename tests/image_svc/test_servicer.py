@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import hashlib
 import io
+import itertools
 import json
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +21,7 @@ from PIL import Image
 
 from devstack.media_server import create_app
 from image_svc import app
+from image_svc.providers.mock import paced
 from image_svc.settings import Settings
 from mesh.media import MediaClient
 from mesh.server import GrpcServer
@@ -327,3 +330,31 @@ async def test_a_dead_provider_is_skipped_once_its_circuit_opens(
     assert {a.metadata.provider for a in answers} == {"mock"}
     assert len(fake.requests) == 5  # the breaker opened after five consecutive outages
     assert list(answers[-1].metadata.fallbacks) == ["pollinations: CIRCUIT_OPEN"]
+
+
+async def test_a_jittered_mock_streams_the_views_one_by_one_in_latency_order(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> None:
+    settings = Settings(render_mode="thread", mock_latency=0.6, mock_jitter=0.8)
+    stub = image_service_pb2_grpc.ImageServiceStub(
+        channel_to(await start_server(app.build, settings))
+    )
+    started = time.perf_counter()
+    arrived: dict[int, float] = {}
+    seeds: dict[int, int] = {}
+    request = image_service_pb2.GenerateAnglesRequest(
+        subject=CLIO, angles=FRONT_SIDE_REAR, width=96, height=64
+    )
+    async for response in stub.GenerateAngles(request):
+        arrived[response.angle] = time.perf_counter() - started
+        seeds[response.angle] = response.seed
+
+    waits = {angle: paced(seed, 0.6, 0.8) for angle, seed in seeds.items()}
+    assert all(0.12 <= wait <= 1.08 for wait in waits.values())
+    by_wait = sorted(waits, key=waits.__getitem__)
+    gaps = [waits[b] - waits[a] for a, b in itertools.pairwise(by_wait)]
+    assert min(gaps) > 0.05  # three clearly different waits (the Clio's seeds: 0.33, 0.90, 0.99)...
+    assert sorted(arrived, key=arrived.__getitem__) == by_wait  # ...so three arrivals in order
+    for angle, wait in waits.items():
+        assert arrived[angle] >= wait
+    assert paced(7, 0.6, 0.0) == 0.6  # no jitter: every image waits the latency
