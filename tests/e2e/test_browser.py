@@ -200,20 +200,120 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site
     # Streamed: the views arrived apart, not all at once at the end.
     assert (arrivals[2] - arrivals[0]) / 1000 > LATENCY, arrivals
 
+    # The viewer steps through the views in the grid's order, whatever order they arrived in.
+    await card.locator('[data-testid="angle-image"][data-angle="FRONT"]').click()
+    viewer = page.locator("dialog.lightbox")
+    caption = viewer.locator(".lightbox-caption")
+    await expect(caption).to_contain_text("Front")
+    await expect(caption).to_contain_text("1 / 3")
+    for angle, place in (("Side", "2 / 3"), ("Rear", "3 / 3")):
+        await page.keyboard.press("ArrowRight")
+        await expect(caption).to_contain_text(angle)
+        await expect(caption).to_contain_text(place)
+    await page.keyboard.press("Escape")
+    await expect(viewer).to_be_hidden()
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     shot = SHOTS / f"clio-{site.edge}.png"
     await page.screenshot(path=str(shot), full_page=True, animations="disabled")
 
 
-async def test_a_rejected_message_is_explained_in_words(page: Page) -> None:
+def _count_calls(page: Page, rpc: str) -> list[str]:
+    """Every call of `rpc` the page sends from now on (CORS preflights aside)."""
+    seen: list[str] = []
+
+    def note(request: Request) -> None:
+        if request.url.endswith(f"/{rpc}") and request.method == "POST":
+            seen.append(request.url)
+
+    page.on("request", note)
+    return seen
+
+
+async def test_a_prompt_over_the_limit_is_not_sent_and_says_why(page: Page) -> None:
     await page.get_by_test_id("new-conversation").click()
-    await page.get_by_test_id("prompt-input").fill("a red car " * 500)  # past the length limit
-    await page.get_by_test_id("send-button").click()
-    banner = page.get_by_test_id("error-banner")
-    await expect(banner).to_be_visible(timeout=10_000)
-    text = (await banner.inner_text()).lower()
-    assert "prompt" in text, text
-    assert "object" not in text, text  # never "[object Object]"
+    creates = _count_calls(page, "CreateConversation")
+    sends = _count_calls(page, "SendMessage")
+    prompt = page.get_by_test_id("prompt-input")
+    send = page.get_by_test_id("send-button")
+    await prompt.fill("x" * 2100)  # past SendMessageRequest.prompt's 2000 characters
+    await expect(send).to_be_disabled()
+    hint = page.locator("#composer-hint")
+    await expect(hint).to_have_text(
+        "This is 100 characters over the 2000-character limit. Shorten it to send."
+    )
+    await expect(page.locator(".counter")).to_have_text("2100 / 2000")
+    # Enter does not send it either; no conversation is started for it.
+    await prompt.press("Enter")
+    await expect(page.get_by_test_id("error-banner")).to_be_hidden()
+    await prompt.fill("x" * 2000)
+    await expect(send).to_be_enabled()
+    await expect(hint).to_have_text("Enter to send · Shift+Enter for a new line")
+    await prompt.fill("")
+    assert creates == [], creates
+    assert sends == [], sends
+
+
+async def test_a_refused_first_message_leaves_no_empty_conversation(page: Page) -> None:
+    """The server refuses the first message of a conversation the page just created: it is
+    explained in words, and the empty conversation is deleted rather than left in the list."""
+    await page.get_by_test_id("new-conversation").click()
+    refused: list[str] = []
+
+    async def refuse(route: Route) -> None:
+        if route.request.method != "POST":  # the CORS preflight through Envoy
+            await route.continue_()
+            return
+        # SendMessageRequest.conversation_id: the conversation just created for it.
+        found = re.search(rb"[0-9a-f]{24}", route.request.post_data_buffer or b"")
+        refused.append(found.group().decode() if found else "")
+        origin = route.request.headers.get("origin", "*")
+        await route.fulfill(
+            status=200,
+            headers={
+                "content-type": "application/grpc-web+proto",
+                "grpc-status": "3",  # INVALID_ARGUMENT
+                "grpc-message": "style: is not a style the studio knows",
+                "access-control-allow-origin": origin,
+                "access-control-expose-headers": "grpc-status,grpc-message",
+            },
+            body=b"",
+        )
+
+    send_rpc = "**/photofun.v1.ConversationService/SendMessage"
+    await page.route(send_rpc, refuse)
+    prompt = page.get_by_test_id("prompt-input")
+    try:
+        await prompt.fill("a lighthouse in a storm")
+        async with page.expect_response(
+            lambda r: r.url.endswith("/DeleteConversation") and r.request.method == "POST",
+            timeout=15_000,
+        ) as deleted:
+            await page.get_by_test_id("send-button").click()
+        assert (await deleted.value).ok
+        banner = page.get_by_test_id("error-banner")
+        await expect(banner).to_be_visible(timeout=10_000)
+        await expect(banner).to_contain_text("Your message was not sent")
+        await expect(banner).to_contain_text("The style is not a style the studio knows")
+    finally:
+        await page.unroute(send_rpc)
+    assert len(refused) == 1, refused
+    conversation_id = refused[0]
+    assert conversation_id, "SendMessage named no conversation"
+    # Back on the welcome screen with the draft kept; the conversation is gone from the list.
+    await expect(page).not_to_have_url(re.compile(r"#/c/"))
+    await expect(prompt).to_have_value("a lighthouse in a storm")
+    item = page.locator(f'[data-testid="conversation-item"][data-id="{conversation_id}"]')
+    await expect(item).to_have_count(0)
+    await banner.get_by_role("button", name="Dismiss").click()
+    await expect(banner).to_be_hidden()
+
+    # And from the server: opened by its address, it does not exist.
+    await page.goto(page.url.split("#")[0] + f"#/c/{conversation_id}")
+    await expect(page.get_by_text("It does not exist, or it was deleted.")).to_be_visible(
+        timeout=10_000
+    )
+    await page.get_by_test_id("new-conversation").click()
 
 
 async def test_a_message_sent_while_its_conversation_loads_is_kept_and_finishes(
@@ -287,14 +387,7 @@ def _photo(path: Path, size: tuple[int, int], *, exif_orientation: int = 0) -> P
 
 def _count_uploads(page: Page) -> list[str]:
     """Every UploadImage the page sends from now on (CORS preflights aside)."""
-    seen: list[str] = []
-
-    def note(request: Request) -> None:
-        if request.url.endswith("/UploadImage") and request.method == "POST":
-            seen.append(request.url)
-
-    page.on("request", note)
-    return seen
+    return _count_calls(page, "UploadImage")
 
 
 async def test_a_person_restyles_a_picture_they_attach(
@@ -334,10 +427,17 @@ async def test_a_person_restyles_a_picture_they_attach(
         release.set()
     await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
     await page.unroute(UPLOAD)
-    assert await prompt.get_attribute("placeholder") == (
-        "What should change? e.g. Make it anime style · Remove the background · Enhance it"
-    )
     await expect(page.get_by_test_id("send-button")).to_be_enabled()
+    # Words are needed with a picture: before any, the placeholder and the hint say so.
+    await prompt.fill("")
+    await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    assert await prompt.get_attribute("placeholder") == (
+        "Say what should change, e.g. Make it anime style · Remove the background · Enhance it"
+    )
+    await expect(page.locator("#composer-hint")).to_have_text(
+        "Send is available once you say what should change"
+    )
+    await prompt.fill("make it anime style")
     await page.get_by_test_id("send-button").click()
 
     # Accepted: the box and the chip are empty again; the bubble shows the picture sent.
@@ -360,6 +460,8 @@ async def test_a_person_restyles_a_picture_they_attach(
     result = card.get_by_test_id("angle-image")
     assert await result.evaluate("el => el.complete && el.naturalWidth > 0")
     assert len(uploads) == 1, uploads
+    # Labelled by what was done: an edit has no seed, and the provider is the viewer's detail.
+    await expect(card.locator("figure figcaption")).to_have_text("Restyled")
 
     # The sent picture opens large.
     await turn.get_by_role("button", name="Open the attached picture large").click()
@@ -451,6 +553,7 @@ async def test_edit_this_picture_reworks_a_view_the_studio_drew(page: Page) -> N
     await expect(turn.get_by_test_id("input-image")).to_have_attribute("src", side_url or "")
     await expect(card.get_by_test_id("angle-image")).to_have_count(1, timeout=60_000)
     await expect(card).to_have_attribute("data-status", "DONE", timeout=30_000)
+    await expect(card.locator("figure figcaption")).to_have_text("Background edited")
     await expect(chip).to_be_hidden()
     assert uploads == [], "an image already on the Media Service is not uploaded again"
 
@@ -471,6 +574,14 @@ async def test_a_file_that_is_not_a_picture_is_refused_in_words(page: Page, tmp_
         "“notes.txt” is not a picture the studio can use. Attach a PNG, JPEG or WebP image."
     )
     await expect(page.get_by_test_id("attachment")).to_be_hidden()
+    # Read and dismissed; typing also clears it.
+    await page.get_by_test_id("attachment-note-close").click()
+    await expect(note).to_be_hidden()
+    await attach.set_input_files(str(notes))
+    await expect(note).to_be_visible()
+    await page.get_by_test_id("prompt-input").press_sequentially("a")
+    await expect(note).to_be_hidden()
+    await page.get_by_test_id("prompt-input").fill("")
 
     # Named like a picture, but its bytes say otherwise: refused too, and no Retry offered.
     await attach.set_input_files(str(fake))

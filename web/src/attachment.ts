@@ -47,8 +47,9 @@ export interface AttachmentHooks {
 
 export class Attachment {
   readonly el: HTMLElement;
-  /** Refusals ("not a picture"), said once, outside any chip. */
+  /** Refusals ("not a picture"), said once, outside any chip, with a × to dismiss. */
   private readonly note: HTMLElement;
+  private readonly noteText: HTMLElement;
   private readonly chip: HTMLElement;
   private readonly name: HTMLElement;
   /** Kept for the chip's life so screen readers announce "Uploading…", "Ready", the error. */
@@ -75,12 +76,25 @@ export class Attachment {
       h("span", { class: "attachment-text" }, this.name, this.live),
       this.actions,
     );
-    this.note = h("p", {
-      class: "attachment-note",
-      role: "alert",
-      "data-testid": "attachment-note",
-      hidden: true,
-    });
+    this.noteText = h("span", { class: "attachment-note-text" });
+    const dismiss = button(
+      {
+        class: "icon-btn attachment-note-close",
+        "aria-label": "Dismiss",
+        "data-testid": "attachment-note-close",
+      },
+      [icon("close")],
+      () => {
+        this.say("");
+        this.hooks.removed();
+      },
+    );
+    this.note = h(
+      "div",
+      { class: "attachment-note", role: "alert", "data-testid": "attachment-note", hidden: true },
+      this.noteText,
+      dismiss,
+    );
     this.el = h("div", { class: "attachment-tray" }, this.chip, this.note);
   }
 
@@ -198,9 +212,14 @@ export class Attachment {
     this.hooks.changed();
   }
 
+  /** Clears a refusal note (the person typed, or dismissed it). */
+  dismissNote(): void {
+    if (!this.note.hidden) this.say("");
+  }
+
   private say(text: string): void {
     this.note.hidden = text === "";
-    this.note.textContent = text;
+    this.noteText.textContent = text;
   }
 
   /**

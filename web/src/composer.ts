@@ -10,12 +10,17 @@ import { ACCEPTED_TYPES } from "./image-file";
 
 const PLACEHOLDER =
   "Describe a picture… e.g. “2019 Renault Clio blue hatchback, front side rear”";
+// A picture is sent with words saying what to do with it (the server needs a prompt): the
+// placeholder asks for them, and the hint says why Send waits.
 const PLACEHOLDER_WITH_IMAGE =
-  "What should change? e.g. Make it anime style · Remove the background · Enhance it";
+  "Say what should change, e.g. Make it anime style · Remove the background · Enhance it";
 const HINT = "Enter to send · Shift+Enter for a new line";
+const HINT_WITH_IMAGE = "Send is available once you say what should change";
 
-/** The server's limit (SendMessageRequest.prompt); the counter shows near it. */
+/** The server's limit (SendMessageRequest.prompt, in characters); the counter shows near it. */
 const MAX_PROMPT = 2000;
+/** From here on the counter shows (on phones too). */
+const NEAR_PROMPT = MAX_PROMPT * 0.8;
 
 export interface Draft {
   prompt: string;
@@ -113,7 +118,11 @@ export class Composer {
         this.send,
       ),
     );
-    on(this.input, "input", () => this.refresh());
+    on(this.input, "input", () => {
+      // Typing is moving on: an old "not a picture" note has been read.
+      this.attachment.dismissNote();
+      this.refresh();
+    });
     on(this.input, "keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
@@ -223,6 +232,8 @@ export class Composer {
   private async trySend(): Promise<void> {
     const prompt = this.input.value.trim();
     if (prompt === "" || this.busy || this.attachment.blocked) return;
+    // Enter sends too: a message the server would refuse is not sent (the hint says why).
+    if (promptLength(prompt) > MAX_PROMPT) return;
     this.busy = true;
     this.refresh();
     try {
@@ -242,26 +253,41 @@ export class Composer {
   }
 
   private refresh(): void {
-    const length = this.input.value.trim().length;
+    const length = promptLength(this.input.value.trim());
+    const over = length - MAX_PROMPT;
     const attachment = this.attachment;
-    this.send.disabled = length === 0 || this.busy || attachment.blocked;
+    this.send.disabled = length === 0 || over > 0 || this.busy || attachment.blocked;
     this.send.setAttribute("aria-busy", String(this.busy));
-    this.counter.textContent = length > MAX_PROMPT * 0.8 ? `${length} / ${MAX_PROMPT}` : "";
-    this.counter.classList.toggle("over", length > MAX_PROMPT);
-    // Says why Send is off while the picture is not ready.
-    this.hint.textContent = attachment.uploading
-      ? "Send is available once the picture is uploaded"
-      : attachment.blocked
-        ? attachment.retryable
-          ? "Retry or remove the picture to send"
-          : "Remove the picture to send"
-        : HINT;
+    const near = length > NEAR_PROMPT;
+    this.counter.textContent = near ? `${length} / ${MAX_PROMPT}` : "";
+    this.counter.classList.toggle("over", over > 0);
+    this.el.classList.toggle("near-limit", near);
+    // Says why Send is off: too long, the picture not ready, or words missing for it.
+    let hint = HINT;
+    if (over > 0) {
+      const chars = over === 1 ? "character" : "characters";
+      hint = `This is ${over} ${chars} over the ${MAX_PROMPT}-character limit. Shorten it to send.`;
+    } else if (attachment.uploading) hint = "Send is available once the picture is uploaded";
+    else if (attachment.blocked) {
+      hint = attachment.retryable ? "Retry or remove the picture to send" : "Remove the picture to send";
+    } else if (attachment.present && length === 0) hint = HINT_WITH_IMAGE;
+    this.hint.textContent = hint;
+    this.hint.classList.toggle("warn", over > 0);
+    this.el.classList.toggle("over-limit", over > 0);
+    this.input.setAttribute("aria-invalid", String(over > 0));
     this.input.placeholder = attachment.present ? PLACEHOLDER_WITH_IMAGE : PLACEHOLDER;
     this.el.classList.toggle("with-attachment", attachment.present);
     // Grow with the text up to a limit (CSS caps the height).
     this.input.style.height = "auto";
     this.input.style.height = `${this.input.scrollHeight}px`;
   }
+}
+
+/** Characters as the server counts them (code points: an emoji is one, not two). */
+function promptLength(text: string): number {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
 }
 
 /** The `{url, name}` of a dragged studio picture, or undefined for anything else. */

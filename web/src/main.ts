@@ -28,6 +28,15 @@ const CONVERSATION_PAGE = 30;
 const MESSAGE_PAGE = 30;
 /** Messages are listed newest first, so opening a conversation reads one page, not all. */
 const NEWEST_FIRST = "create_time desc";
+/**
+ * SendMessage answers that mean "this message was not stored, and sending it again as it is
+ * will not help": the draft (too long, a bad picture), a quota, a state.
+ */
+const REFUSED: ReadonlySet<Code> = new Set([
+  Code.InvalidArgument,
+  Code.ResourceExhausted,
+  Code.FailedPrecondition,
+]);
 
 /** The conversation on screen; its AbortController ends its calls and watches on leaving it. */
 interface OpenConversation {
@@ -98,6 +107,7 @@ class App {
     });
     this.thread = new ThreadView(
       this.composer.el,
+      this.banner.el,
       (text) => this.composer.fill(text),
       () => void this.loadEarlier(),
     );
@@ -107,7 +117,7 @@ class App {
     });
     this.composer.acceptDrops(this.thread.el);
     this.shell = h("div", { class: "app", hidden: true }, this.sidebar.el, this.thread.el);
-    root.replaceChildren(this.shell, this.signIn.el, this.banner.el, this.lightbox.el);
+    root.replaceChildren(this.shell, this.signIn.el, this.lightbox.el);
     // A picture dropped beside the drop areas must not replace the page with the file.
     for (const kind of ["dragover", "drop"] as const) {
       window.addEventListener(kind, (event) => {
@@ -458,10 +468,13 @@ class App {
     // A different picture is a different draft: it gets its own keys.
     const text = JSON.stringify([draft.prompt, draft.style, draft.lang, draft.imageUrl]);
     let conversationId = this.open?.id;
+    /** Created for this message just now: empty until the server accepts it. */
+    let fresh = false;
     if (conversationId === undefined) {
       const created = await this.createConversation(text);
       if (created === undefined) return false;
       conversationId = created.conversationId;
+      fresh = true;
     }
     const last = this.retry;
     const key =
@@ -490,8 +503,34 @@ class App {
       void this.refresh(conversationId);
       return true;
     } catch (err) {
-      if (!session.signal.aborted) this.fail("Your message was not sent", err);
+      if (session.signal.aborted) return false;
+      this.fail("Your message was not sent", err);
+      if (fresh && REFUSED.has(describe(err).code)) {
+        this.retry = undefined;
+        void this.discard(conversationId);
+      }
       return false;
+    }
+  }
+
+  /**
+   * Deletes a conversation made for a message the server then refused, so no empty "New
+   * conversation" is left behind; the draft stays in the composer, and the next send starts
+   * afresh. (A transient failure keeps it: that message may have been stored after all.)
+   */
+  private async discard(conversationId: string): Promise<void> {
+    // Off the screen and the list first, so the next send cannot go into it meanwhile.
+    this.conversations = this.conversations.filter((c) => c.conversationId !== conversationId);
+    if (this.open?.id === conversationId) {
+      // Replaced, not pushed: Back must not lead to a conversation that no longer exists.
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+      this.route();
+    }
+    this.renderSidebar();
+    try {
+      await this.client.deleteConversation({ conversationId }, this.sessionCall);
+    } catch {
+      // Left as it is (empty, like one the person made): the list shows it on its next load.
     }
   }
 

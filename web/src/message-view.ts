@@ -308,9 +308,10 @@ export class MessageView {
 
   /** A drawn view; `url` is its address, already passed through safeUrl. */
   private imageTile(image: MessageImage, url: string): HTMLElement {
+    const m = this.message;
     const img = h("img", {
       src: url,
-      alt: altText(this.message, image),
+      alt: altText(m, image),
       width: image.width || undefined,
       height: image.height || undefined,
       decoding: "async",
@@ -321,16 +322,16 @@ export class MessageView {
     const frame = h("span", { class: "tile-frame" }, img);
     on(img, "load", () => frame.classList.add("loaded"));
     on(img, "error", () => frame.classList.add("broken"));
-    const label = `Open the ${angleWords(image.angle).toLowerCase()} view large`;
-    const name = imageName(image);
+    const label = viewLabel(m, image);
+    const name = imageName(m, image);
     // Dropped on the composer, it is attached as "Edit this picture" would.
     on(img, "dragstart", (event) => {
       event.dataTransfer?.setData(STUDIO_IMAGE_TYPE, JSON.stringify({ url: image.imageUrl, name }));
     });
-    return h(
+    const tile = h(
       "figure",
       { class: "tile arrived" },
-      button({ class: "tile-open", "aria-label": label }, [frame], () =>
+      button({ class: "tile-open", "aria-label": `Open ${openName(m, image)} large` }, [frame], () =>
         this.openImage(image.imageUrl),
       ),
       button(
@@ -343,25 +344,34 @@ export class MessageView {
         [icon("wand"), h("span", {}, "Edit")],
         () => this.actions.editImage(image.imageUrl, name),
       ),
+      // The provider is for people debugging: it is in the viewer's details, not on every tile.
       h(
         "figcaption",
         {},
-        h("span", { class: "angle" }, angleWords(image.angle)),
-        h("span", { class: "seed" }, `seed ${image.seed}`),
-        image.provider !== "" && h("span", { class: "provider" }, image.provider),
+        h("span", { class: "angle" }, label),
+        image.seed !== 0 && h("span", { class: "seed" }, `seed ${image.seed}`),
       ),
     );
+    // A lone picture is shown whole, in its own shape (see .grid.single in styles.css).
+    if (image.width > 0 && image.height > 0) {
+      tile.style.setProperty("--ratio", String(image.width / image.height));
+    }
+    return tile;
   }
 
-  /** Opens the lightbox on one image, with every shown image of the message to step through. */
+  /**
+   * Opens the lightbox on one image, with every shown image of the message to step through in
+   * the grid's order (the expected angles), not the order they arrived in.
+   */
   private openImage(imageUrl: string): void {
     const shown: LightboxImage[] = [];
     let index = 0;
-    for (const image of this.message.images) {
+    for (const { image } of slots(this.message)) {
+      if (image === undefined) continue;
       const url = safeUrl(image.imageUrl);
       if (url === undefined) continue;
       if (image.imageUrl === imageUrl) index = shown.length;
-      const name = imageName(image);
+      const name = imageName(this.message, image);
       shown.push({
         ...lightboxImage(this.message, image, url),
         edit: () => this.actions.editImage(image.imageUrl, name),
@@ -487,7 +497,6 @@ export class MessageView {
   }
 }
 
-
 /** Expected views in the order asked, each with its image once it arrived; then any extras. */
 function slots(m: Message): Slot[] {
   const left = [...m.images];
@@ -514,21 +523,47 @@ function slots(m: Message): Slot[] {
   return out;
 }
 
+/** What was done to an attached picture, by intent: the label of its result. */
+const EDITED: Partial<Record<Intent, string>> = {
+  [Intent.STYLE_TRANSFER]: "Restyled",
+  [Intent.EDIT_BACKGROUND]: "Background edited",
+  [Intent.ENHANCE_IMAGE]: "Enhanced",
+};
+
+/** A tile's label: its angle ("Front"), what was done ("Restyled"), or "Image". */
+function viewLabel(m: Message, image: MessageImage): string {
+  if (image.angle !== Angle.UNSPECIFIED) return angleWords(image.angle);
+  return EDITED[m.intent] ?? "Image";
+}
+
+/** The view in a phrase: "Front view", "Restyled picture", "Generated image". */
+function viewPhrase(m: Message, image: MessageImage): string {
+  if (image.angle !== Angle.UNSPECIFIED) return `${angleWords(image.angle)} view`;
+  const edited = EDITED[m.intent];
+  return edited !== undefined ? `${edited} picture` : "Generated image";
+}
+
+/** For "Open … large": "the front view", "the restyled picture", "the generated image". */
+function openName(m: Message, image: MessageImage): string {
+  const phrase = viewPhrase(m, image);
+  return `the ${phrase.charAt(0).toLowerCase()}${phrase.slice(1)}`;
+}
+
 function altText(m: Message, image: MessageImage): string {
-  const view =
-    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
-  return `${view}: ${m.prompt}`;
+  return `${viewPhrase(m, image)}: ${m.prompt}`;
 }
 
 /** Why a drawn view is not shown: its address is not an http(s) or blob link. */
 const REFUSED = "refused";
 const REFUSED_TITLE = "The image's address is not a web link, so it is not shown.";
 
-/** How the composer's chip names a drawn view, e.g. "Front view · seed 42". */
-function imageName(image: MessageImage): string {
-  const view =
-    image.angle === Angle.UNSPECIFIED ? "Generated image" : `${angleWords(image.angle)} view`;
-  return `${view} · seed ${image.seed}`;
+/**
+ * How the composer's chip names a drawn view, e.g. "Front view · seed 42" or "Restyled
+ * picture": an edit has no seed (the server sends 0), so none is shown.
+ */
+function imageName(m: Message, image: MessageImage): string {
+  const phrase = viewPhrase(m, image);
+  return image.seed !== 0 ? `${phrase} · seed ${image.seed}` : phrase;
 }
 
 /** A view not (yet) shown: being drawn, not produced (with the server's reason), or refused. */
@@ -584,9 +619,10 @@ function setText(el: HTMLElement, text: string): void {
   if (el.textContent !== text) el.textContent = text;
 }
 
-/** The lightbox entry of an image whose address passed safeUrl. */
+/** The lightbox entry of an image whose address passed safeUrl; the details name the provider. */
 function lightboxImage(m: Message, image: MessageImage, url: string): LightboxImage {
   const size = image.width > 0 && image.height > 0 ? `${image.width}×${image.height}` : "";
-  const details = [`seed ${image.seed}`, size, image.provider].filter((x) => x !== "").join(" · ");
-  return { url, alt: altText(m, image), title: angleWords(image.angle), details };
+  const seed = image.seed !== 0 ? `seed ${image.seed}` : "";
+  const details = [seed, size, image.provider].filter((x) => x !== "").join(" · ");
+  return { url, alt: altText(m, image), title: viewLabel(m, image), details };
 }

@@ -30,8 +30,10 @@ export class ThreadView {
   /** Until when scroll events are the page's own smooth scroll, not the person's. */
   private autoScrollUntil = 0;
 
+  /** `toast` (the error banner) sits just above the composer, covering neither heading nor it. */
   constructor(
     composer: HTMLElement,
+    toast: HTMLElement,
     private readonly suggest: (text: string) => void,
     loadEarlier: () => void,
   ) {
@@ -59,7 +61,7 @@ export class ThreadView {
       { class: "main" },
       this.heading,
       this.scroller,
-      h("div", { class: "composer-wrap" }, composer),
+      h("div", { class: "composer-wrap" }, toast, composer),
     );
   }
 
@@ -129,7 +131,7 @@ export class ThreadView {
         { class: "welcome compact" },
         h("h2", {}, "A blank canvas"),
         h("p", { class: "muted" }, "Describe a picture below to start this conversation."),
-        this.suggestions(SUGGESTIONS.slice(0, 3)),
+        this.suggestions(SUGGESTIONS),
       ),
     );
   }
