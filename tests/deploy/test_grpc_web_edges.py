@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
+import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ DETECT = f"/{PROMPTS}/DetectIntent"
 ANGLES = f"/{IMAGES}/GenerateAngles"
 WATCH = f"/{CONVERSATIONS}/WatchMessage"
 GET_MESSAGE = f"/{CONVERSATIONS}/GetMessage"
+UPLOAD = f"/{CONVERSATIONS}/UploadImage"
 MOCK_LATENCY = 0.4  # seconds per image; one at a time, so views arrive that far apart
 
 
@@ -161,6 +164,17 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
                 request_id=str(seen.get("x-request-id", "")),
                 keywords=sorted(seen),
             )
+        )
+
+    async def UploadImage(
+        self,
+        request: conversation_pb2.UploadImageRequest,
+        context: grpc.aio.ServicerContext[Any, Any],
+    ) -> conversation_pb2.UploadImageResponse:
+        # Says what arrived, so the test can tell the picture came through whole.
+        digest = hashlib.sha256(request.data).hexdigest()
+        return conversation_pb2.UploadImageResponse(
+            image_url=f"http://media/{digest}", size_bytes=len(request.data)
         )
 
 
@@ -474,6 +488,26 @@ async def test_a_large_request_arriving_in_pieces_is_read_whole(
     assert trailers.get("grpc-status") == "0", trailers
     echoed = conversation_pb2.GetMessageResponse.FromString(messages[0]).message
     assert echoed.message_id == big_id
+
+
+async def test_the_largest_picture_a_browser_may_upload_gets_through(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    # UploadImage takes up to 3 MiB; both edges must pass it (a browser's request, in pieces).
+    data = random.Random(3).randbytes(3 * 1024 * 1024)
+    body = frame(conversation_pb2.UploadImageRequest(data=data, filename="big.jpg"))
+
+    async def pieces() -> AsyncIterator[bytes]:
+        for at in range(0, len(body), 256 * 1024):
+            yield body[at : at + 256 * 1024]
+            await asyncio.sleep(0)
+
+    response = await client.post(edge.url + UPLOAD, content=pieces(), headers=GRPC_WEB)
+    messages, trailers = unframe(response.content)
+    assert trailers.get("grpc-status") == "0", trailers
+    stored = conversation_pb2.UploadImageResponse.FromString(messages[0])
+    assert stored.size_bytes == len(data)
+    assert stored.image_url == f"http://media/{hashlib.sha256(data).hexdigest()}"
 
 
 # What the bridge strips (Envoy has its own header sanitising).
