@@ -46,7 +46,11 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     media = MediaClient(settings.media_service_url, public_url=settings.media_public_url)
     stack.push_async_callback(media.aclose)
     uploader = Uploader(
-        media, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_upload_pixels
+        media,
+        store,
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_upload_pixels,
+        per_hour=settings.max_uploads_per_hour,
     )
     servicer = ConversationServicer(
         store,

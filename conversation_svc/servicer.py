@@ -236,8 +236,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self, request: pb.UploadImageRequest, context: Any
     ) -> pb.UploadImageResponse:
         """Check the image, store it on the Media Service, return its URL."""
-        self._user(context)
-        stored = await self._uploader.store(request.data, request.filename)
+        stored = await self._uploader.store(self._user(context), request.data, request.filename)
         log.info(
             "image uploaded", url=stored.url, mime_type=stored.mime_type, size=stored.size_bytes
         )

@@ -69,3 +69,6 @@ class Settings(ServerSettings):
     max_upload_pixels: int = Field(
         25_000_000, ge=1, description="Largest image UploadImage decodes (width × height)."
     )
+    max_uploads_per_hour: int = Field(
+        100, ge=1, description="Pictures one user may store with UploadImage in any hour."
+    )

@@ -11,6 +11,10 @@ Schema (docs/api-contracts.md has the full table):
   Indexes: ``(conversation_id, create_time, _id)``, unique ``request_id``, unique
   ``(conversation_id, idempotency_key)`` when a key is given, ``(owner, status)``,
   ``(status, deadline)``.
+- ``uploads``: one record per picture stored through UploadImage (``owner``, ``create_time``,
+  ``status`` STORING then STORED, ``url``, ``mime_type``, ``size_bytes``, ``width``,
+  ``height``): the per-user quota counts them, and they say which Media files came from users.
+  Index: ``(owner, create_time)``.
 
 Every state change is a guarded update (``status: PROCESSING`` in the filter), so the terminal
 state is reached exactly once whatever races happen (cancel vs finish, a redelivered task).
@@ -94,6 +98,7 @@ class Store:
         db = client[database]
         self.conversations: AsyncCollection[Doc] = db["conversations"]
         self.messages: AsyncCollection[Doc] = db["messages"]
+        self.uploads: AsyncCollection[Doc] = db["uploads"]
 
     async def ensure_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
@@ -116,6 +121,7 @@ class Store:
         )
         await self.messages.create_index([("owner", ASCENDING), ("status", ASCENDING)])
         await self.messages.create_index([("status", ASCENDING), ("deadline", ASCENDING)])
+        await self.uploads.create_index([("owner", ASCENDING), ("create_time", ASCENDING)])
 
     # -- conversations -------------------------------------------------------------------
 
@@ -325,3 +331,22 @@ class Store:
         """PROCESSING messages whose deadline has passed."""
         cursor = self.messages.find({"status": PROCESSING, "deadline": {"$lt": at}}).limit(limit)
         return await cursor.to_list()
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    async def reserve_upload(self, owner: str, since: dt.datetime) -> tuple[ObjectId, int]:
+        """Record an upload as STORING; returns its id and how many uploads the owner has made
+        since ``since``, this one included (so two racing uploads both see each other)."""
+        result = await self.uploads.insert_one(
+            {"owner": owner, "create_time": now(), "status": "STORING"}
+        )
+        count = await self.uploads.count_documents({"owner": owner, "create_time": {"$gte": since}})
+        return result.inserted_id, count
+
+    async def stored_upload(self, upload_id: ObjectId, fields: Doc) -> None:
+        """Mark a reserved upload STORED, with where it went and what it is."""
+        await self.uploads.update_one({"_id": upload_id}, {"$set": {**fields, "status": "STORED"}})
+
+    async def forget_upload(self, upload_id: ObjectId) -> None:
+        """Remove the record of an upload that was refused or failed."""
+        await self.uploads.delete_one({"_id": upload_id})

@@ -13,12 +13,16 @@ tables and chroma subsampling (no visible loss), a PNG losslessly in its own mod
 WebP losslessly, and the colour profile (ICC) stays.
 
 Decoding takes memory in proportion to the pixels (a 25 MP RGBA picture is 100 MB, twice that
-while it is turned upright), so at most ``DECODE_SLOTS`` pictures are decoded at once.
+while it is turned upright), so at most ``DECODE_SLOTS`` pictures are decoded at once. Each user
+may store ``per_hour`` pictures in any hour (RESOURCE_EXHAUSTED beyond): every stored picture is
+recorded in MongoDB (``uploads``), reserved before the work so that racing uploads count each
+other, and the record is removed again when the upload is refused or fails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import re
 import unicodedata
@@ -26,7 +30,8 @@ from dataclasses import dataclass
 
 from PIL import ExifTags, Image, JpegImagePlugin, UnidentifiedImageError
 
-from mesh.errors import InvalidArgument
+from conversation_svc.store import Store, now
+from mesh.errors import InvalidArgument, ResourceExhausted
 from mesh.logs import get_logger
 from mesh.media import MediaClient
 
@@ -189,16 +194,21 @@ def safe_filename(name: str, extension: str) -> str:
 
 
 class Uploader:
-    """Checks uploaded pictures and stores them on the Media Service."""
+    """Checks uploaded pictures, stores them on the Media Service and records them."""
 
-    def __init__(self, media: MediaClient, *, max_bytes: int, max_pixels: int) -> None:
+    def __init__(
+        self, media: MediaClient, store: Store, *, max_bytes: int, max_pixels: int, per_hour: int
+    ) -> None:
         self._media = media
+        self._store = store
         self.max_bytes = max_bytes
         self.max_pixels = max_pixels
+        self.per_hour = per_hour
         self._decoding = asyncio.Semaphore(DECODE_SLOTS)
 
-    async def store(self, data: bytes, filename: str) -> Stored:
-        """Check ``data``, store it and say where; INVALID_ARGUMENT for what is not taken."""
+    async def store(self, owner: str, data: bytes, filename: str) -> Stored:
+        """Check ``data``, store it and say where; INVALID_ARGUMENT for what is not taken,
+        RESOURCE_EXHAUSTED over the hourly quota."""
         if not data:
             raise InvalidArgument("data", "is required: the bytes of a PNG, JPEG or WebP picture")
         if len(data) > self.max_bytes:
@@ -208,14 +218,36 @@ class Uploader:
                 "scale it down first",
                 reason="IMAGE_TOO_LARGE",
             )
+        upload_id, count = await self._store.reserve_upload(owner, now() - dt.timedelta(hours=1))
         try:
-            async with self._decoding:
-                checked = await asyncio.to_thread(check_image, data, self.max_pixels)
-        except ImageRefused as exc:
-            raise InvalidArgument("data", str(exc), reason=exc.reason) from exc
-        url = await self._media.upload(
-            checked.data,
-            filename=safe_filename(filename, checked.extension),
-            mime_type=checked.mime_type,
+            if count > self.per_hour:
+                raise ResourceExhausted(
+                    f"you have stored {self.per_hour} pictures in the last hour, the most "
+                    "allowed; try again later",
+                    reason="UPLOAD_QUOTA_EXCEEDED",
+                )
+            try:
+                async with self._decoding:
+                    checked = await asyncio.to_thread(check_image, data, self.max_pixels)
+            except ImageRefused as exc:
+                raise InvalidArgument("data", str(exc), reason=exc.reason) from exc
+            url = await self._media.upload(
+                checked.data,
+                filename=safe_filename(filename, checked.extension),
+                mime_type=checked.mime_type,
+            )
+        except BaseException:
+            await asyncio.shield(self._store.forget_upload(upload_id))
+            raise
+        stored = Stored(url, checked.mime_type, checked.width, checked.height, len(checked.data))
+        await self._store.stored_upload(
+            upload_id,
+            {
+                "url": stored.url,
+                "mime_type": stored.mime_type,
+                "size_bytes": stored.size_bytes,
+                "width": stored.width,
+                "height": stored.height,
+            },
         )
-        return Stored(url, checked.mime_type, checked.width, checked.height, len(checked.data))
+        return stored

@@ -13,6 +13,7 @@ import grpc
 import httpx
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageStat, PngImagePlugin
+from pymongo import AsyncMongoClient
 
 from conversation_svc.uploads import ImageRefused, check_image, safe_filename
 from devstack.media_server import create_app
@@ -300,7 +301,9 @@ async def test_uploads_need_a_token(uploads: Stub) -> None:
     )
 
 
-async def test_a_media_service_that_is_down_is_unavailable(start_stub: StartStub) -> None:
+async def test_a_media_service_that_is_down_is_unavailable(
+    start_stub: StartStub, mongo_uri: str, database: str
+) -> None:
     stub = await start_stub(media_service_url="http://127.0.0.1:9")  # discard: nothing listens
 
     await expect(
@@ -308,6 +311,15 @@ async def test_a_media_service_that_is_down_is_unavailable(start_stub: StartStub
         grpc.StatusCode.UNAVAILABLE,
         reason="MEDIA_UNAVAILABLE",
     )
+    assert await upload_records(mongo_uri, database) == []  # the reservation went again
+
+
+async def upload_records(mongo_uri: str, database: str) -> list[dict[str, Any]]:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
+    try:
+        return await client[database]["uploads"].find({}, {"_id": 0}).to_list()
+    finally:
+        await client.close()
 
 
 @pytest.mark.parametrize(
@@ -326,3 +338,34 @@ async def test_a_media_service_that_is_down_is_unavailable(start_stub: StartStub
 )
 def test_file_names_keep_only_their_last_plain_part(name: str, expected: str) -> None:
     assert safe_filename(name, "jpg") == expected
+
+
+async def test_each_user_may_store_so_many_pictures_an_hour(
+    start_stub: StartStub, media: Media, mongo_uri: str, database: str
+) -> None:
+    stub = await start_stub(media_service_url=media.url, max_uploads_per_hour=2)
+    pictures = [encode(drawing((8 + i, 8)), "PNG") for i in range(4)]
+
+    # Refused pictures are not stored, so they do not count.
+    for _ in range(3):
+        await expect(upload(stub, b"not a picture"), grpc.StatusCode.INVALID_ARGUMENT)
+    first, second = [await upload(stub, data) for data in pictures[:2]]
+    await expect(
+        upload(stub, pictures[2]),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        reason="UPLOAD_QUOTA_EXCEEDED",
+    )
+    other = await stub.UploadImage(
+        pb.UploadImageRequest(data=pictures[3]), metadata=auth("bob")
+    )  # someone else's quota is their own
+
+    assert len(media.files()) == 3
+    records = await upload_records(mongo_uri, database)
+    assert sorted((r["owner"], r["status"], r["url"]) for r in records) == sorted(
+        [
+            ("alice", "STORED", first.image_url),
+            ("alice", "STORED", second.image_url),
+            ("bob", "STORED", other.image_url),
+        ]
+    )
+    assert {r["size_bytes"] for r in records if r["url"] == first.image_url} == {first.size_bytes}
