@@ -84,7 +84,7 @@ async def run(uploads: int, callers: int) -> None:
     exif[ExifTags.Base.Orientation] = 6
     exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (48.0, 51.0, 24.0)}
     page, phone, worst = page_jpeg(), page_jpeg(exif), worst_png()
-    env = {"LOG_LEVEL": "WARNING"}
+    env = {"LOG_LEVEL": "WARNING", "CONVERSATION_SVC_MAX_UPLOADS_PER_HOUR": "100000"}
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             running_stack(Path(tmp), env) as stack,
