@@ -472,18 +472,22 @@ async def test_a_quiet_stream_is_open_at_once_and_leaving_it_cancels_the_call(
     await asyncio.wait_for(upstreams.conversations.cancelled.wait(), 5)
 
 
+async def in_pieces(body: bytes, size: int) -> AsyncIterator[bytes]:
+    """A request body sent as a browser sends a large one: in pieces, with pauses between."""
+    for at in range(0, len(body), size):
+        yield body[at : at + size]
+        await asyncio.sleep(0)
+
+
 async def test_a_large_request_arriving_in_pieces_is_read_whole(
     edge: Edge, client: httpx.AsyncClient
 ) -> None:
     big_id = "m" * 900_000
     body = frame(conversation_pb2.GetMessageRequest(message_id=big_id))
 
-    async def pieces() -> AsyncIterator[bytes]:
-        for at in range(0, len(body), 64 * 1024):
-            yield body[at : at + 64 * 1024]
-            await asyncio.sleep(0)
-
-    response = await client.post(edge.url + GET_MESSAGE, content=pieces(), headers=GRPC_WEB)
+    response = await client.post(
+        edge.url + GET_MESSAGE, content=in_pieces(body, 64 * 1024), headers=GRPC_WEB
+    )
     messages, trailers = unframe(response.content)
     assert trailers.get("grpc-status") == "0", trailers
     echoed = conversation_pb2.GetMessageResponse.FromString(messages[0]).message
@@ -497,12 +501,9 @@ async def test_the_largest_picture_a_browser_may_upload_gets_through(
     data = random.Random(3).randbytes(3 * 1024 * 1024)
     body = frame(conversation_pb2.UploadImageRequest(data=data, filename="big.jpg"))
 
-    async def pieces() -> AsyncIterator[bytes]:
-        for at in range(0, len(body), 256 * 1024):
-            yield body[at : at + 256 * 1024]
-            await asyncio.sleep(0)
-
-    response = await client.post(edge.url + UPLOAD, content=pieces(), headers=GRPC_WEB)
+    response = await client.post(
+        edge.url + UPLOAD, content=in_pieces(body, 256 * 1024), headers=GRPC_WEB
+    )
     messages, trailers = unframe(response.content)
     assert trailers.get("grpc-status") == "0", trailers
     stored = conversation_pb2.UploadImageResponse.FromString(messages[0])
