@@ -116,7 +116,7 @@ def check_image(data: bytes, max_pixels: int) -> Checked:
             )
         if image.format != "MPO" and getattr(image, "is_animated", False):
             raise ImageRefused(
-                "animated pictures are not taken; send a still PNG, JPEG or WebP",
+                "the picture is animated; send a still PNG, JPEG or WebP",
                 "ANIMATED_IMAGE",
             )
         try:

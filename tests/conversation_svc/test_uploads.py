@@ -201,7 +201,7 @@ async def test_bytes_after_the_picture_are_not_stored(uploads: Stub, fmt: str) -
         (encode(photo(), "PNG")[:-4000], "damaged or incomplete", "NOT_AN_IMAGE"),
         (
             encode(drawing(), "WEBP", save_all=True, append_images=[photo((64, 32))], duration=99),
-            "animated pictures are not taken",
+            "the picture is animated",
             "ANIMATED_IMAGE",
         ),
     ],
