@@ -11,20 +11,24 @@ The screenshots land in ``test-results/browser/``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jwt
 import pytest
 import pytest_asyncio
+from google.protobuf.any_pb2 import Any
+from google.rpc import error_details_pb2, status_pb2
 from PIL import Image, ImageDraw
-from playwright.async_api import Page, Request, Route, async_playwright, expect
+from playwright.async_api import Page, Request, Response, Route, async_playwright, expect
 
 from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
@@ -38,7 +42,8 @@ REPO = Path(__file__).resolve().parents[2]
 SHOTS = REPO / "test-results" / "browser"
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 LATENCY = 0.6  # seconds per view, one view at a time: arrivals are visibly apart
-UPLOAD = "**/photofun.v1.ConversationService/UploadImage"
+RPC = "**/photofun.v1.ConversationService/"
+UPLOAD = RPC + "UploadImage"
 EXIF_ORIENTATION = 0x0112
 # What the probe of this machine found Chromium needs here (closed network, root, no GPU).
 CHROMIUM_FLAGS = [
@@ -642,3 +647,342 @@ async def test_an_upload_the_server_could_not_take_is_explained_and_retried(
         await expect(chip.get_by_test_id("attachment-remove")).to_be_focused()
     finally:
         await page.unroute(UPLOAD)
+
+
+def _failing(
+    code: int, message: str, reason: str = "", *, times: int | None = None
+) -> tuple[Callable[[Route], Awaitable[None]], list[bytes]]:
+    """A route handler answering POSTs with gRPC status `code` (and google.rpc.ErrorInfo
+    `reason`, as the services attach it) in a trailers-only gRPC-web answer, `times` times
+    (always when None), passing the rest through; and the request bodies it answered."""
+    answered: list[bytes] = []
+    status = status_pb2.Status(code=code, message=message)
+    if reason:
+        detail = Any()
+        detail.Pack(error_details_pb2.ErrorInfo(reason=reason, domain="photofun.v1"))
+        status.details.append(detail)
+    details = base64.b64encode(status.SerializeToString()).decode()
+
+    async def handle(route: Route) -> None:
+        if route.request.method != "POST" or (times is not None and len(answered) >= times):
+            await route.continue_()  # the CORS preflight through Envoy, or done failing
+            return
+        answered.append(route.request.post_data_buffer or b"")
+        origin = route.request.headers.get("origin", "*")
+        await route.fulfill(
+            status=200,
+            headers={
+                "content-type": "application/grpc-web+proto",
+                "grpc-status": str(code),
+                "grpc-message": message,
+                "grpc-status-details-bin": details,
+                "access-control-allow-origin": origin,
+                "access-control-expose-headers": "grpc-status,grpc-message,grpc-status-details-bin",
+            },
+            body=b"",
+        )
+
+    return handle, answered
+
+
+async def _start_conversation(page: Page, prompt: str) -> str:
+    """A conversation with one finished message `prompt`; its id."""
+    await page.get_by_test_id("new-conversation").click()
+    await page.get_by_test_id("prompt-input").fill(prompt)
+    await page.get_by_test_id("send-button").click()
+    await expect(page).to_have_url(re.compile(r"#/c/[0-9a-f]{24}$"))
+    turn = page.locator("article").filter(has=page.get_by_text(prompt, exact=True))
+    await expect(turn.get_by_test_id("message-card")).to_have_attribute(
+        "data-status", "DONE", timeout=60_000
+    )
+    return page.url.rsplit("/", 1)[-1]
+
+
+async def test_a_refused_message_into_an_existing_conversation_keeps_it(page: Page) -> None:
+    conversation_id = await _start_conversation(page, "a red kite over the sea")
+    deletes = _count_calls(page, "DeleteConversation")
+    refuse, refused = _failing(3, "style: is not a style the studio knows")
+    await page.route(RPC + "SendMessage", refuse)
+    try:
+        await page.get_by_test_id("prompt-input").fill("now at night")
+        await page.get_by_test_id("send-button").click()
+        banner = page.get_by_test_id("error-banner")
+        await expect(banner).to_contain_text("Your message was not sent", timeout=10_000)
+    finally:
+        await page.unroute(RPC + "SendMessage")
+    assert len(refused) == 1, refused
+    await expect(page).to_have_url(re.compile(f"#/c/{conversation_id}$"))
+    await expect(page.get_by_test_id("prompt-input")).to_have_value("now at night")
+    item = page.locator(f'[data-testid="conversation-item"][data-id="{conversation_id}"]')
+    await expect(item).to_have_count(1)
+    await expect(page.get_by_test_id("message-card")).to_have_count(1)
+    assert deletes == [], deletes
+
+
+async def test_a_resent_create_that_returns_a_conversation_with_messages_never_deletes_it(
+    page: Page,
+) -> None:
+    """CreateConversation's answer is lost; the conversation it made gets a message meanwhile
+    (here, in the same tab); the same draft sent again returns that conversation (the same
+    request id), and its refused message must not delete it and the message in it."""
+    await page.get_by_test_id("new-conversation").click()
+    made: list[str] = []
+    unavailable, _ = _failing(14, "the connection to the service was lost")
+
+    async def lose_answer(route: Route) -> None:
+        if route.request.method != "POST" or made:
+            await route.continue_()
+            return
+        answer = await route.fetch()  # the server creates it; the page never hears of it
+        found = re.search(rb"[0-9a-f]{24}", await answer.body())
+        made.append(found.group().decode() if found else "")
+        await unavailable(route)
+
+    create_rpc = RPC + "CreateConversation"
+    await page.route(create_rpc, lose_answer)
+    prompt = page.get_by_test_id("prompt-input")
+    draft = "a castle made of sand"
+    try:
+        await prompt.fill(draft)
+        await page.get_by_test_id("send-button").click()
+        banner = page.get_by_test_id("error-banner")
+        await expect(banner).to_contain_text("A new conversation could not be started")
+        assert made, "CreateConversation was not called"
+        assert made[0], "CreateConversation returned no conversation id"
+        conversation_id = made[0]
+        await banner.get_by_role("button", name="Dismiss").click()
+
+        # The person finds it (another tab, a reload of the list) and writes in it.
+        await page.evaluate(f"() => {{ location.hash = '#/c/{conversation_id}'; }}")
+        await prompt.fill("first, a sketch")
+        await page.get_by_test_id("send-button").click()
+        sketch = page.locator("article").filter(has=page.get_by_text("first, a sketch"))
+        await expect(sketch.get_by_test_id("message-card")).to_be_visible(timeout=10_000)
+
+        # Back on "New conversation", the draft again: the server returns that conversation.
+        await page.get_by_test_id("new-conversation").click()
+        deletes = _count_calls(page, "DeleteConversation")
+        creates = _count_calls(page, "CreateConversation")
+        refuse, refused = _failing(8, "you have too many pictures in progress")
+        await page.route(RPC + "SendMessage", refuse)
+        try:
+            await prompt.fill(draft)
+            await page.get_by_test_id("send-button").click()
+            await expect(banner).to_contain_text("Your message was not sent", timeout=10_000)
+        finally:
+            await page.unroute(RPC + "SendMessage")
+    finally:
+        await page.unroute(create_rpc)
+    assert len(creates) == 1, creates
+    assert len(refused) == 1, refused
+    assert conversation_id.encode() in refused[0]
+    # Kept, opened with its message, and the draft is still in the box.
+    await expect(page).to_have_url(re.compile(f"#/c/{conversation_id}$"))
+    await expect(sketch.get_by_test_id("message-card")).to_be_visible(timeout=10_000)
+    await expect(prompt).to_have_value(draft)
+    item = page.locator(f'[data-testid="conversation-item"][data-id="{conversation_id}"]')
+    await expect(item).to_have_count(1)
+    assert deletes == [], deletes
+    await expect(sketch.get_by_test_id("message-card")).to_have_attribute(
+        "data-status", "DONE", timeout=60_000
+    )
+
+
+async def test_a_discarded_conversation_does_not_come_back_with_a_late_list(page: Page) -> None:
+    """A ListConversations read after the conversation was made, answering after it was
+    deleted (a refused first message), does not bring its row back."""
+    created, deleted, listed = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    held: list[str] = []
+
+    async def late_list(route: Route) -> None:
+        if route.request.method != "POST" or held:
+            await route.continue_()
+            return
+        held.append(route.request.url)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(created.wait(), timeout=30)
+        answer = await route.fetch()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(deleted.wait(), timeout=30)
+        await route.fulfill(response=answer)
+        listed.set()
+
+    def note(response: Response) -> None:
+        url = response.url
+        if url.endswith("/CreateConversation"):
+            created.set()
+        elif url.endswith("/DeleteConversation"):
+            deleted.set()
+
+    await page.route(RPC + "ListConversations", late_list)
+    page.on("response", note)
+    refuse, refused = _failing(3, "style: is not a style the studio knows")
+    await page.route(RPC + "SendMessage", refuse)
+    try:
+        await page.reload()  # the list is asked for at once, and answered late
+        await page.get_by_test_id("prompt-input").fill("a lighthouse at dawn")
+        await page.get_by_test_id("send-button").click()
+        await asyncio.wait_for(deleted.wait(), timeout=15)
+        await expect(page.get_by_test_id("error-banner")).to_contain_text(
+            "Your message was not sent"
+        )
+    finally:
+        created.set()
+        deleted.set()
+        await page.unroute(RPC + "SendMessage")
+    assert len(held) == 1, held
+    assert len(refused) == 1, refused
+    conversation_id = re.search(rb"[0-9a-f]{24}", refused[0])
+    assert conversation_id is not None
+    # The late list has landed (its loading rows are gone) without the deleted conversation.
+    await asyncio.wait_for(listed.wait(), timeout=15)
+    await expect(page.locator(".conv-list[aria-busy='true']")).to_have_count(0)
+    item = page.locator(
+        f'[data-testid="conversation-item"][data-id="{conversation_id.group().decode()}"]'
+    )
+    await expect(item).to_have_count(0)
+    await page.unroute(RPC + "ListConversations")
+
+
+async def test_the_upload_quota_is_explained_without_retry_and_announced(
+    page: Page, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "dog.png", (320, 240))
+    await page.set_viewport_size({"width": 390, "height": 800})  # a phone
+    await page.get_by_test_id("new-conversation").click()
+    live = page.get_by_test_id("attachment-live")
+    # In the page before anything is attached, so the first state is announced.
+    await expect(live).to_have_count(1)
+    quota = "you have stored 60 pictures in the last hour, the most allowed; try again later"
+    refuse, refused = _failing(8, quota, "UPLOAD_QUOTA_EXCEEDED")
+    await page.route(UPLOAD, refuse)
+    try:
+        await page.get_by_test_id("attach-input").set_input_files(str(photo))
+        chip = page.get_by_test_id("attachment")
+        await expect(chip).to_have_attribute("data-state", "failed", timeout=15_000)
+    finally:
+        await page.unroute(UPLOAD)
+    assert len(refused) == 1, refused
+    await expect(chip.get_by_test_id("attachment-error")).to_have_text(
+        "You have stored 60 pictures in the last hour, the most allowed; try again later"
+        " (resource exhausted)"
+    )
+    await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
+    await expect(live).to_contain_text("dog.png could not be uploaded")
+    # On a phone too, the hint says why Send is off.
+    await page.get_by_test_id("prompt-input").fill("make it a watercolour")
+    await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    await expect(page.locator("#composer-hint")).to_be_visible()
+    await expect(page.locator("#composer-hint")).to_have_text("Remove the picture to send")
+    await chip.get_by_test_id("attachment-remove").click()
+    await expect(page.locator("#composer-hint")).to_be_hidden()
+
+
+async def test_a_picture_too_large_to_decode_is_refused_before_it_is(
+    page: Page, tmp_path: Path
+) -> None:
+    # Only a header: 20000 × 20000 (400 megapixels) by its IHDR, never decoded.
+    header = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + (20000).to_bytes(4, "big") * 2
+    pano = tmp_path / "pano.png"
+    pano.write_bytes(header + bytes(64))
+    await page.get_by_test_id("new-conversation").click()
+    uploads = _count_uploads(page)
+    await page.get_by_test_id("attach-input").set_input_files(str(pano))
+    chip = page.get_by_test_id("attachment")
+    await expect(chip).to_have_attribute("data-state", "failed")
+    await expect(chip.get_by_test_id("attachment-error")).to_have_text(
+        "“pano.png” is 20000 × 20000 pixels, too large to prepare here"
+        " (at most 100 megapixels). Scale it down first."
+    )
+    await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
+    assert uploads == []
+
+
+async def test_typing_or_attaching_again_while_a_message_is_on_its_way_is_kept(
+    page: Page, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "tree.png", (320, 240))
+    await page.get_by_test_id("new-conversation").click()
+    chip = page.get_by_test_id("attachment")
+    attach = page.get_by_test_id("attach-input")
+    await attach.set_input_files(str(photo))
+    await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+
+    arrived, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        arrived.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(release.wait(), timeout=30)
+        await route.continue_()
+
+    await page.route(RPC + "SendMessage", hold)
+    prompt = page.get_by_test_id("prompt-input")
+    try:
+        await prompt.fill("make it autumn")
+        await page.get_by_test_id("send-button").click()
+        await asyncio.wait_for(arrived.wait(), timeout=15)
+        # Meanwhile: the next words, and the same picture attached again.
+        await prompt.fill("and then winter")
+        await attach.set_input_files(str(photo))
+        await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+    finally:
+        release.set()
+    turn = page.locator("article").filter(has=page.get_by_text("make it autumn", exact=True))
+    await expect(turn.get_by_test_id("message-card")).to_be_visible(timeout=10_000)
+    await page.unroute(RPC + "SendMessage")
+    await expect(prompt).to_have_value("and then winter")
+    await expect(chip).to_be_visible()
+    await expect(chip).to_contain_text("tree.png")
+    await expect(turn.get_by_test_id("message-card")).to_have_attribute(
+        "data-status", "DONE", timeout=60_000
+    )
+
+
+async def test_a_refused_token_leaves_the_picture_to_nobody_and_the_words_to_their_owner(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    photo = _photo(tmp_path / "me.png", (320, 240))
+    secret = Settings().jwt_secret.get_secret_value()
+    current = await page.evaluate(
+        "async () => (await (await fetch('config.json')).json().catch(() => ({}))).devToken ?? ''"
+    )
+    token = site.token or current
+    user = jwt.decode(token, options={"verify_signature": False})["sub"]
+    prompt = page.get_by_test_id("prompt-input")
+    chip = page.get_by_test_id("attachment")
+    signin = page.get_by_label("Access token")
+
+    async def expire_session() -> None:
+        """A draft with a picture; then a call answered "token expired"."""
+        await page.get_by_test_id("new-conversation").click()
+        await page.get_by_test_id("attach-input").set_input_files(str(photo))
+        await expect(chip).to_have_attribute("data-state", "ready", timeout=15_000)
+        await prompt.fill("a portrait of me")
+        expired, _ = _failing(16, "the token has expired", "TOKEN_EXPIRED", times=1)
+        await page.route(RPC + "SendMessage", expired)
+        try:
+            await page.get_by_test_id("send-button").click()
+            await expect(signin).to_be_visible(timeout=10_000)
+        finally:
+            await page.unroute(RPC + "SendMessage")
+        await expect(page.get_by_text("Your session has expired")).to_be_visible()
+
+    # The same person again: their words are back, their picture is not.
+    await expire_session()
+    await signin.fill(mint_token(secret, user))
+    await page.get_by_role("button", name="Continue").click()
+    await expect(prompt).to_have_value("a portrait of me")
+    await expect(chip).to_be_hidden()
+
+    # Someone else: nothing of the last person's draft.
+    await expire_session()
+    await signin.fill(mint_token(secret, "someone-else"))
+    await page.get_by_role("button", name="Continue").click()
+    await expect(prompt).to_be_visible()
+    await expect(prompt).to_have_value("")
+    await expect(chip).to_be_hidden()
+    await expect(page).not_to_have_url(re.compile(r"#/c/"))

@@ -121,3 +121,21 @@ export function newIdempotencyKey(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/**
+ * The user a token names (a JWT's `sub`), read without checking the signature; undefined when
+ * it is not a readable JWT. Only for telling whether the next sign-in is the same person (to
+ * keep their draft), never for deciding what they may do: the server does that.
+ */
+export function tokenSubject(token: string): string | undefined {
+  const payload = token.split(".")[1];
+  if (payload === undefined || payload === "") return undefined;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const json = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), "="));
+    const sub = (JSON.parse(json) as Record<string, unknown>)["sub"];
+    return typeof sub === "string" && sub !== "" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -52,7 +52,13 @@ export class Attachment {
   private readonly noteText: HTMLElement;
   private readonly chip: HTMLElement;
   private readonly name: HTMLElement;
-  /** Kept for the chip's life so screen readers announce "Uploading…", "Ready", the error. */
+  /** The state in the chip: "Uploading…", "Ready to send", the error. */
+  private readonly status: HTMLElement;
+  /**
+   * Says the same to screen readers. Always in the page, outside the chip: a live region that
+   * appears together with its text (the chip is hidden until a picture is attached) is often
+   * not announced, so the first "Uploading…" would be lost.
+   */
   private readonly live: HTMLElement;
   private readonly actions: HTMLElement;
   private thumb: HTMLElement;
@@ -61,7 +67,13 @@ export class Attachment {
   constructor(private readonly hooks: AttachmentHooks) {
     this.thumb = h("span", { class: "attachment-thumb" });
     this.name = h("span", { class: "attachment-name" });
-    this.live = h("span", { class: "attachment-live", "aria-live": "polite" });
+    this.status = h("span", { class: "attachment-state" });
+    this.live = h("span", {
+      class: "visually-hidden",
+      role: "status",
+      "aria-live": "polite",
+      "data-testid": "attachment-live",
+    });
     this.actions = h("span", { class: "attachment-actions" });
     this.chip = h(
       "div",
@@ -73,7 +85,7 @@ export class Attachment {
         hidden: true,
       },
       this.thumb,
-      h("span", { class: "attachment-text" }, this.name, this.live),
+      h("span", { class: "attachment-text" }, this.name, this.status),
       this.actions,
     );
     this.noteText = h("span", { class: "attachment-note-text" });
@@ -95,7 +107,7 @@ export class Attachment {
       this.noteText,
       dismiss,
     );
-    this.el = h("div", { class: "attachment-tray" }, this.chip, this.note);
+    this.el = h("div", { class: "attachment-tray" }, this.chip, this.note, this.live);
   }
 
   /** True when a picture is attached, whatever its state. */
@@ -117,6 +129,15 @@ export class Attachment {
   get retryable(): boolean {
     const state = this.current?.state;
     return state?.kind === "failed" && state.retry && this.current?.file !== undefined;
+  }
+
+  /**
+   * Which attachment this is (undefined for none): another attachment is another ticket, even
+   * of the same picture, so a message accepted after the person attached again does not take
+   * the new one away (`clearIfSent`).
+   */
+  get ticket(): object | undefined {
+    return this.current;
   }
 
   /** The attached image's URL once it is on the Media Service; "" otherwise. */
@@ -165,12 +186,12 @@ export class Attachment {
   }
 
   /**
-   * After a message was accepted: removes the attachment if it is still the one with `url`
-   * (not one attached while the message was on its way), and any old refusal note.
+   * After a message was accepted: removes the attachment if it is still the one sent
+   * (`ticket` then; not one attached while the message was on its way), and any old note.
    */
-  clearIfSent(url: string): void {
+  clearIfSent(ticket: object | undefined): void {
     this.say("");
-    if (url !== "" && this.imageUrl === url) this.clear();
+    if (ticket !== undefined && this.current === ticket) this.clear();
   }
 
   private replace(next: Current | undefined): void {
@@ -181,6 +202,7 @@ export class Attachment {
     }
     this.current = next;
     this.render(true);
+    this.announce();
     this.hooks.changed();
   }
 
@@ -209,12 +231,31 @@ export class Attachment {
     if (this.current !== current) return; // replaced meanwhile
     current.state = state;
     this.render(false);
+    this.announce();
     this.hooks.changed();
   }
 
   /** Clears a refusal note (the person typed, or dismissed it). */
   dismissNote(): void {
     if (!this.note.hidden) this.say("");
+  }
+
+  /** Tells screen readers the attachment's state, in the live region outside the chip. */
+  private announce(): void {
+    const current = this.current;
+    let words = "";
+    if (current !== undefined) {
+      const state = current.state;
+      words =
+        state.kind === "uploading"
+          ? `Uploading ${current.name}…`
+          : state.kind === "ready"
+            ? `${current.name}: ${readyText(current)}`
+            : `${current.name} could not be uploaded: ${state.text}`;
+    }
+    // The same words again (a second upload of one picture) are still news.
+    if (this.live.textContent === words) this.live.textContent = "";
+    this.live.textContent = words;
   }
 
   private say(text: string): void {
@@ -233,7 +274,7 @@ export class Attachment {
     if (current === undefined) {
       replaceChildren(this.thumb);
       replaceChildren(this.name);
-      replaceChildren(this.live);
+      replaceChildren(this.status);
       replaceChildren(this.actions);
       delete chip.dataset["state"];
       return;
@@ -245,15 +286,20 @@ export class Attachment {
     if (fresh) {
       const preview = current.preview;
       const img = preview !== undefined && h("img", { src: preview, alt: "", decoding: "async" });
-      // A file that is not a picture after all shows the picture icon, not a broken image.
-      if (img !== false) on(img, "error", () => replaceChildren(this.thumb, icon("image")));
+      // A file that is not a picture after all shows the picture icon, not a broken image;
+      // unless this thumbnail was replaced meanwhile (a late error of an earlier picture).
+      if (img !== false) {
+        on(img, "error", () => {
+          if (this.thumb.contains(img)) replaceChildren(this.thumb, icon("image"));
+        });
+      }
       replaceChildren(this.thumb, img !== false ? img : icon("image"));
       this.name.textContent = current.name;
       this.name.title = current.name;
     }
     this.thumb.classList.toggle("busy", state.kind === "uploading");
     replaceChildren(
-      this.live,
+      this.status,
       state.kind === "uploading"
         ? h(
             "span",
@@ -262,11 +308,7 @@ export class Attachment {
             "Uploading…",
           )
         : state.kind === "ready"
-          ? h(
-              "span",
-              { class: "attachment-status ok" },
-              current.file !== undefined ? "Ready to send" : "From this conversation",
-            )
+          ? h("span", { class: "attachment-status ok" }, readyText(current))
           : h(
               "span",
               { class: "attachment-status error", "data-testid": "attachment-error" },
@@ -297,4 +339,13 @@ export class Attachment {
     replaceChildren(this.actions, retry, remove);
     if (hadFocus && !chip.contains(document.activeElement)) (retry ?? remove).focus();
   }
+}
+
+/**
+ * A file uploaded from this device is "ready to send". One attached by its URL ("Edit this
+ * picture", a drag from the thread) is the studio's: said without naming a conversation, since
+ * the draft (picture included) stays when the person opens another one or starts a new one.
+ */
+function readyText(current: Current): string {
+  return current.file !== undefined ? "Ready to send" : "A picture from the studio";
 }

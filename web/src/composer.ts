@@ -208,6 +208,12 @@ export class Composer {
     on(area, "dragend", done);
   }
 
+  /** Drops the attached picture (and ends its upload), keeping the words and the menus. */
+  clearAttachment(): void {
+    this.attachment.clear();
+    this.refresh();
+  }
+
   /** Empties the box, drops the picture and resets the menus (the next person starts afresh). */
   clear(): void {
     this.input.value = "";
@@ -238,12 +244,13 @@ export class Composer {
     this.refresh();
     try {
       const imageUrl = this.attachment.imageUrl;
+      const ticket = this.attachment.ticket;
       const draft = { prompt, style: this.style.value, lang: this.lang.value, imageUrl };
       const accepted = await this.hooks.submit(draft);
       if (accepted) {
-        this.input.value = "";
-        // Unless another picture was attached while it was on its way.
-        this.attachment.clearIfSent(imageUrl);
+        // Unless the person typed on, or attached another picture, while it was on its way.
+        if (this.input.value.trim() === prompt) this.input.value = "";
+        this.attachment.clearIfSent(ticket);
       }
     } finally {
       this.busy = false;
@@ -272,6 +279,8 @@ export class Composer {
       hint = attachment.retryable ? "Retry or remove the picture to send" : "Remove the picture to send";
     } else if (attachment.present && length === 0) hint = HINT_WITH_IMAGE;
     this.hint.textContent = hint;
+    // Phones hide the usual hint for room; a reason why Send is off is shown there too.
+    this.el.classList.toggle("has-reason", hint !== HINT);
     this.hint.classList.toggle("warn", over > 0);
     this.el.classList.toggle("over-limit", over > 0);
     this.input.setAttribute("aria-invalid", String(over > 0));

@@ -6,6 +6,7 @@ import {
   createConversationClient,
   loadConfig,
   newIdempotencyKey,
+  tokenSubject,
   TokenStore,
   type ConversationClient,
 } from "./api";
@@ -37,6 +38,8 @@ const REFUSED: ReadonlySet<Code> = new Set([
   Code.ResourceExhausted,
   Code.FailedPrecondition,
 ]);
+/** UploadImage's hourly quota: trying again fails for up to an hour (the message says so). */
+const UPLOAD_QUOTA_EXCEEDED = "UPLOAD_QUOTA_EXCEEDED";
 
 /** The conversation on screen; its AbortController ends its calls and watches on leaving it. */
 interface OpenConversation {
@@ -79,6 +82,17 @@ class App {
    */
   private pendingCreate: { draft: string; requestId: string } | undefined;
   private retry: { draft: string; conversationId: string; key: string } | undefined;
+  /**
+   * Conversations deleted here (by the person, or discarded after a refused first message): a
+   * list or a fetch that started before the delete and answers after it must not bring them back.
+   */
+  private discarded = new Set<string>();
+  /**
+   * Set when the server refused the token (expired, revoked): whose session that was (the
+   * token's `sub`, undefined if unreadable), so that the next sign-in can tell whether the
+   * draft on screen is theirs.
+   */
+  private interrupted: { user: string | undefined } | undefined;
 
   constructor(
     private readonly client: ConversationClient,
@@ -99,9 +113,11 @@ class App {
       explain: (err) => {
         const problem = describe(err);
         // A refused picture stays refused; anything else (network, restart) may pass later.
+        // The hourly quota too: its message already says to try later, and Retry would fail
+        // for up to an hour.
         return {
           text: problemText(problem),
-          retry: problem.code !== Code.InvalidArgument,
+          retry: problem.code !== Code.InvalidArgument && problem.reason !== UPLOAD_QUOTA_EXCEEDED,
         };
       },
     });
@@ -112,6 +128,12 @@ class App {
       () => void this.loadEarlier(),
     );
     this.signIn = new SignInPanel((token) => {
+      // Someone else signing in after a refused token does not get the last person's draft.
+      const before = this.interrupted;
+      this.interrupted = undefined;
+      const someoneElse =
+        before !== undefined && (before.user === undefined || tokenSubject(token) !== before.user);
+      if (someoneElse) this.forgetPerson();
       this.tokens.save(token);
       this.start();
     });
@@ -144,6 +166,7 @@ class App {
     this.session = new AbortController();
     this.conversations = [];
     this.nextPageToken = "";
+    this.discarded.clear();
     this.signIn.hide();
     this.shell.hidden = false;
     void this.loadConversations(false);
@@ -319,6 +342,8 @@ class App {
       );
       const fresh = more ? this.conversations : [];
       for (const c of res.conversations) {
+        // Deleted here while this list was on its way.
+        if (this.discarded.has(c.conversationId)) continue;
         if (!fresh.some((known) => known.conversationId === c.conversationId)) fresh.push(c);
       }
       // One created while the first page was loading stays on top.
@@ -379,11 +404,17 @@ class App {
       // message about to be sent) is at the top of the list.
       if (this.open === undefined && !this.shell.hidden) {
         window.history.pushState(null, "", `#/c/${c.conversationId}`);
-        this.begin(c.conversationId);
+        const open = this.begin(c.conversationId);
         this.showHeading(c);
-        this.thread.showEmpty();
         this.sidebar.setOpen(false);
         this.composer.focus();
+        // A retried request id returns the conversation the first attempt made, which may have
+        // messages by now (sent from another tab): they are listed, as when it is opened.
+        if (c.messageCount === 0) this.thread.showEmpty();
+        else {
+          this.thread.showLoading();
+          void this.load(open);
+        }
       }
       return c;
     } catch (err) {
@@ -402,6 +433,7 @@ class App {
       "Delete",
     );
     if (!sure) return;
+    const session = this.session;
     try {
       const conversationId = c.conversationId;
       await this.client.deleteConversation({ conversationId }, this.sessionCall);
@@ -414,6 +446,8 @@ class App {
         return;
       }
     }
+    if (session !== this.session) return;
+    this.discarded.add(c.conversationId);
     this.conversations = this.conversations.filter((x) => x.conversationId !== c.conversationId);
     if (this.open?.id === c.conversationId) {
       window.history.pushState(null, "", window.location.pathname + window.location.search);
@@ -435,6 +469,7 @@ class App {
   }
 
   private upsert(c: Conversation, toTop: boolean): void {
+    if (this.discarded.has(c.conversationId)) return;
     const at = this.conversations.findIndex((x) => x.conversationId === c.conversationId);
     if (at >= 0 && !toTop) this.conversations[at] = c;
     else {
@@ -468,13 +503,17 @@ class App {
     // A different picture is a different draft: it gets its own keys.
     const text = JSON.stringify([draft.prompt, draft.style, draft.lang, draft.imageUrl]);
     let conversationId = this.open?.id;
-    /** Created for this message just now: empty until the server accepts it. */
+    /**
+     * Created for this message just now, and empty: only such a conversation is deleted when
+     * the message is refused. A retried CreateConversation (the same request id) returns the
+     * conversation the first attempt made, which may hold messages by now: that one is kept.
+     */
     let fresh = false;
     if (conversationId === undefined) {
       const created = await this.createConversation(text);
       if (created === undefined) return false;
       conversationId = created.conversationId;
-      fresh = true;
+      fresh = created.messageCount === 0;
     }
     const last = this.retry;
     const key =
@@ -519,7 +558,9 @@ class App {
    * afresh. (A transient failure keeps it: that message may have been stored after all.)
    */
   private async discard(conversationId: string): Promise<void> {
-    // Off the screen and the list first, so the next send cannot go into it meanwhile.
+    // Off the screen and the list first, so the next send cannot go into it meanwhile; kept off
+    // while a list that started before the delete answers.
+    this.discarded.add(conversationId);
     this.conversations = this.conversations.filter((c) => c.conversationId !== conversationId);
     if (this.open?.id === conversationId) {
       // Replaced, not pushed: Back must not lead to a conversation that no longer exists.
@@ -529,8 +570,9 @@ class App {
     this.renderSidebar();
     try {
       await this.client.deleteConversation({ conversationId }, this.sessionCall);
-    } catch {
+    } catch (err) {
       // Left as it is (empty, like one the person made): the list shows it on its next load.
+      if (ConnectError.from(err).code !== Code.NotFound) this.discarded.delete(conversationId);
     }
   }
 
@@ -662,24 +704,36 @@ class App {
         : problem.reason === "MISSING_CREDENTIALS"
           ? "Please sign in to continue."
           : `That token was not accepted: ${problemText(problem)}.`;
+    // Whoever signs in next may be someone else (a shared machine): their own photo must not
+    // wait for them in the composer. The typed words stay until we know (see the panel's
+    // callback): the same person signing in again keeps them.
+    const token = this.tokens.get();
+    this.interrupted = { user: token === undefined ? undefined : tokenSubject(token) };
     this.tokens.forget();
+    this.composer.clearAttachment();
     this.showSignIn(reason);
   }
 
   /** Signs out and leaves nothing of this person for the next: draft, keys, address, lists. */
   private signOut(): void {
     this.tokens.forget();
-    this.composer.clear();
-    this.pendingCreate = undefined;
-    this.retry = undefined;
-    // The next person would otherwise land on a conversation that is not theirs.
-    window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    this.interrupted = undefined;
+    this.forgetPerson();
     this.showSignIn("");
     this.conversations = [];
     this.nextPageToken = "";
     this.renderSidebar();
     this.thread.showWelcome();
     document.title = "PhotoFun Studio";
+  }
+
+  /** Drops what belongs to the person signed in: the draft, its resend keys, the address. */
+  private forgetPerson(): void {
+    this.composer.clear();
+    this.pendingCreate = undefined;
+    this.retry = undefined;
+    // The next person would otherwise land on a conversation that is not theirs.
+    window.history.replaceState(null, "", window.location.pathname + window.location.search);
   }
 
   private showSignIn(reason: string): void {
