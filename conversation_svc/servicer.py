@@ -99,7 +99,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> pb.DeleteConversationResponse:
         """Delete a conversation and its messages; unfinished work is revoked."""
         running = await self._store.delete_conversation(
-            self._user(context), request.conversation_id
+            self._user(context), request.conversation_id, only_if_empty=request.only_if_empty
         )
         for request_id in running:
             await self._queue.revoke(request_id)

@@ -35,7 +35,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from mesh.errors import InvalidArgument, NotFound
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 
 PROCESSING, DONE, FAILED, CANCELLED = "PROCESSING", "DONE", "FAILED", "CANCELLED"
 TERMINAL = (DONE, FAILED, CANCELLED)
@@ -177,9 +177,23 @@ class Store:
         )
         return Page(docs, next_token)
 
-    async def delete_conversation(self, owner: str, conversation_id: str) -> list[str]:
-        """Delete the conversation and its messages; returns the request ids still running."""
+    async def delete_conversation(
+        self, owner: str, conversation_id: str, *, only_if_empty: bool = False
+    ) -> list[str]:
+        """Delete the conversation and its messages; returns the request ids still running.
+        With ``only_if_empty`` a conversation with messages is kept (FAILED_PRECONDITION): the
+        conversation goes first, guarded by ``message_count: 0`` in one atomic delete; a message
+        stored in the instant before (counted just after) then goes with it."""
         doc = await self.conversation(owner, conversation_id)
+        if only_if_empty:
+            gone = await self.conversations.delete_one({"_id": doc["_id"], "message_count": 0})
+            if gone.deleted_count == 0:
+                if await self.conversations.count_documents({"_id": doc["_id"]}) == 0:
+                    raise NotFound(f"conversation {conversation_id} does not exist")
+                raise FailedPrecondition(
+                    "the conversation has messages; only_if_empty deletes only an empty one",
+                    reason="CONVERSATION_NOT_EMPTY",
+                )
         running = await self.messages.find(
             {"conversation_id": doc["_id"], "status": PROCESSING}, {"request_id": 1}
         ).to_list()

@@ -340,6 +340,30 @@ async def test_delete_removes_the_conversation_and_its_messages(stub: Stub) -> N
     )
 
 
+async def test_only_if_empty_deletes_an_empty_conversation_and_keeps_one_with_messages(
+    stub: Stub,
+) -> None:
+    empty, used = await new_conversation(stub), await new_conversation(stub)
+    sent = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=used, prompt="a boat"), metadata=auth("alice")
+    )
+
+    def delete(conversation_id: str) -> Any:
+        request = pb.DeleteConversationRequest(conversation_id=conversation_id, only_if_empty=True)
+        return stub.DeleteConversation(request, metadata=auth("alice"))
+
+    await delete(empty)
+    await expect(delete(used), grpc.StatusCode.FAILED_PRECONDITION, reason="CONVERSATION_NOT_EMPTY")
+    await expect(delete(empty), grpc.StatusCode.NOT_FOUND)
+
+    kept = await stub.GetMessage(
+        pb.GetMessageRequest(message_id=sent.message.message_id), metadata=auth("alice")
+    )
+    assert kept.message.conversation_id == used
+    listed = await stub.ListConversations(pb.ListConversationsRequest(), metadata=auth("alice"))
+    assert [c.conversation_id for c in listed.conversations] == [used]
+
+
 async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> None:
     conversation_id = await new_conversation(stub)
     sent = await stub.SendMessage(

@@ -121,6 +121,8 @@ async def test_every_cookbook_command_works(
             subprocess.run, argv, capture_output=True, text=True, timeout=120, check=False
         )
         allowed = {0} | _EXPECTED_ERRORS.get(command.method, set())
+        if "only_if_empty" in command.text:
+            allowed = {64 + 9}  # FAILED_PRECONDITION: the conversation has messages by then
         assert result.returncode in allowed, f"{command.text}\n{result.stderr}{result.stdout}"
         _learn(command.method, result.stdout, seen)
         ran += 1

@@ -569,10 +569,15 @@ class App {
     }
     this.renderSidebar();
     try {
-      await this.client.deleteConversation({ conversationId }, this.sessionCall);
+      // Only if still empty: a message sent into it from another tab meanwhile keeps it.
+      const request = { conversationId, onlyIfEmpty: true };
+      await this.client.deleteConversation(request, this.sessionCall);
     } catch (err) {
-      // Left as it is (empty, like one the person made): the list shows it on its next load.
-      if (ConnectError.from(err).code !== Code.NotFound) this.discarded.delete(conversationId);
+      const code = ConnectError.from(err).code;
+      if (code === Code.NotFound) return;
+      // Left as it is: back in the list at once when it has messages, else on its next load.
+      this.discarded.delete(conversationId);
+      if (code === Code.FailedPrecondition) void this.loadConversations(false);
     }
   }
 

@@ -507,16 +507,23 @@ class DeleteConversationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    ONLY_IF_EMPTY_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The conversation to delete. Required."""
+    only_if_empty: _builtins.bool
+    """Delete it only if it has no messages; FAILED_PRECONDITION (CONVERSATION_NOT_EMPTY)
+    otherwise. Lets a client discard a conversation it has just made without racing a
+    message sent into it from elsewhere.
+    """
     def __init__(
         self,
         *,
         conversation_id: _builtins.str = ...,
+        only_if_empty: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "only_if_empty", b"only_if_empty"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
