@@ -321,6 +321,60 @@ async def test_a_refused_first_message_leaves_no_empty_conversation(page: Page) 
     await page.get_by_test_id("new-conversation").click()
 
 
+async def test_a_new_conversation_that_got_a_message_meanwhile_is_not_discarded(
+    page: Page,
+) -> None:
+    """The first message is stored, but the page hears a refusal (as if the message had come
+    from another tab while this one was refused): its discard asks for only_if_empty, the
+    server keeps the conversation, and the list shows it with its message."""
+    await page.get_by_test_id("new-conversation").click()
+    stored: list[str] = []
+
+    async def store_but_refuse(route: Route) -> None:
+        if route.request.method != "POST":  # the CORS preflight through Envoy
+            await route.continue_()
+            return
+        answer = await route.fetch()  # the server stores the message
+        found = re.search(rb"[0-9a-f]{24}", route.request.post_data_buffer or b"")
+        stored.append(found.group().decode() if found else "")
+        assert answer.headers.get("grpc-status", "0") == "0", answer.headers
+        origin = route.request.headers.get("origin", "*")
+        await route.fulfill(
+            status=200,
+            headers={
+                "content-type": "application/grpc-web+proto",
+                "grpc-status": "8",  # RESOURCE_EXHAUSTED
+                "grpc-message": "you already have 5 messages processing; wait for one to finish",
+                "access-control-allow-origin": origin,
+                "access-control-expose-headers": "grpc-status,grpc-message",
+            },
+            body=b"",
+        )
+
+    send_rpc = "**/photofun.v1.ConversationService/SendMessage"
+    await page.route(send_rpc, store_but_refuse)
+    try:
+        await page.get_by_test_id("prompt-input").fill("a windmill at dawn")
+        async with page.expect_response(
+            lambda r: r.url.endswith("/DeleteConversation") and r.request.method == "POST",
+            timeout=15_000,
+        ) as deleted:
+            await page.get_by_test_id("send-button").click()
+        refusal = await deleted.value
+        # In the headers (a trailers-only answer, Envoy) or in the trailer frame (the bridge).
+        trailer = re.search(rb"grpc-status:\s*(\d+)", await refusal.body())
+        status = refusal.headers.get("grpc-status") or (trailer and trailer.group(1).decode())
+        assert status == "9", (refusal.headers, await refusal.body())  # FAILED_PRECONDITION
+    finally:
+        await page.unroute(send_rpc)
+    (conversation_id,) = stored
+    item = page.locator(f'[data-testid="conversation-item"][data-id="{conversation_id}"]')
+    await expect(item).to_have_count(1, timeout=10_000)
+    await expect(item).to_contain_text("1 message")
+    await item.click()
+    await expect(page.get_by_test_id("message-card")).to_have_count(1, timeout=10_000)
+
+
 async def test_a_message_sent_while_its_conversation_loads_is_kept_and_finishes(
     page: Page,
 ) -> None:
