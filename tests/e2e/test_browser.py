@@ -263,27 +263,7 @@ async def test_a_refused_first_message_leaves_no_empty_conversation(page: Page) 
     """The server refuses the first message of a conversation the page just created: it is
     explained in words, and the empty conversation is deleted rather than left in the list."""
     await page.get_by_test_id("new-conversation").click()
-    refused: list[str] = []
-
-    async def refuse(route: Route) -> None:
-        if route.request.method != "POST":  # the CORS preflight through Envoy
-            await route.continue_()
-            return
-        # SendMessageRequest.conversation_id: the conversation just created for it.
-        found = re.search(rb"[0-9a-f]{24}", route.request.post_data_buffer or b"")
-        refused.append(found.group().decode() if found else "")
-        origin = route.request.headers.get("origin", "*")
-        await route.fulfill(
-            status=200,
-            headers={
-                "content-type": "application/grpc-web+proto",
-                "grpc-status": "3",  # INVALID_ARGUMENT
-                "grpc-message": "style: is not a style the studio knows",
-                "access-control-allow-origin": origin,
-                "access-control-expose-headers": "grpc-status,grpc-message",
-            },
-            body=b"",
-        )
+    refuse, bodies = _failing(3, "style: is not a style the studio knows")  # INVALID_ARGUMENT
 
     send_rpc = "**/photofun.v1.ConversationService/SendMessage"
     await page.route(send_rpc, refuse)
@@ -302,6 +282,8 @@ async def test_a_refused_first_message_leaves_no_empty_conversation(page: Page) 
         await expect(banner).to_contain_text("The style is not a style the studio knows")
     finally:
         await page.unroute(send_rpc)
+    # SendMessageRequest.conversation_id: the conversation just created for it.
+    refused = [m.group().decode() for b in bodies if (m := re.search(rb"[0-9a-f]{24}", b))]
     assert len(refused) == 1, refused
     conversation_id = refused[0]
     assert conversation_id, "SendMessage named no conversation"
@@ -329,6 +311,9 @@ async def test_a_new_conversation_that_got_a_message_meanwhile_is_not_discarded(
     server keeps the conversation, and the list shows it with its message."""
     await page.get_by_test_id("new-conversation").click()
     stored: list[str] = []
+    refuse, _ = _failing(  # RESOURCE_EXHAUSTED
+        8, "you already have 5 messages processing; wait for one to finish"
+    )
 
     async def store_but_refuse(route: Route) -> None:
         if route.request.method != "POST":  # the CORS preflight through Envoy
@@ -338,18 +323,7 @@ async def test_a_new_conversation_that_got_a_message_meanwhile_is_not_discarded(
         found = re.search(rb"[0-9a-f]{24}", route.request.post_data_buffer or b"")
         stored.append(found.group().decode() if found else "")
         assert answer.headers.get("grpc-status", "0") == "0", answer.headers
-        origin = route.request.headers.get("origin", "*")
-        await route.fulfill(
-            status=200,
-            headers={
-                "content-type": "application/grpc-web+proto",
-                "grpc-status": "8",  # RESOURCE_EXHAUSTED
-                "grpc-message": "you already have 5 messages processing; wait for one to finish",
-                "access-control-allow-origin": origin,
-                "access-control-expose-headers": "grpc-status,grpc-message",
-            },
-            body=b"",
-        )
+        await refuse(route)
 
     send_rpc = "**/photofun.v1.ConversationService/SendMessage"
     await page.route(send_rpc, store_but_refuse)
@@ -667,26 +641,7 @@ async def test_an_upload_the_server_could_not_take_is_explained_and_retried(
     await page.get_by_test_id("new-conversation").click()
 
     # The first attempt meets a Media Service that is down (UNAVAILABLE, as the server says it).
-    failed_once = False
-
-    async def media_down_once(route: Route) -> None:
-        nonlocal failed_once
-        if route.request.method != "POST" or failed_once:
-            await route.continue_()
-            return
-        failed_once = True
-        origin = route.request.headers.get("origin", "*")
-        await route.fulfill(
-            status=200,
-            headers={
-                "content-type": "application/grpc-web+proto",
-                "grpc-status": "14",
-                "grpc-message": "the Media Service is not answering",
-                "access-control-allow-origin": origin,
-                "access-control-expose-headers": "grpc-status,grpc-message",
-            },
-            body=b"",
-        )
+    media_down_once, _ = _failing(14, "the Media Service is not answering", times=1)
 
     await page.route(UPLOAD, media_down_once)
     try:
