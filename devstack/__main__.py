@@ -79,6 +79,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     asyncio.run(run_stack(children, root, args.start_timeout, banner(cfg, env)))
 
 
+def pace_line() -> str:
+    """What the mock's pace is, in words, as image_svc will read it."""
+    settings = ImageSettings()
+    if settings.mock_latency <= 0:
+        return "Mock images are drawn at full speed (no IMAGE_SVC_MOCK_LATENCY)."
+    spread = f" ± {settings.mock_jitter:.0%}" if settings.mock_jitter else ""
+    return (
+        f"Mock images take {settings.mock_latency:g} s{spread} each, as a real model takes time "
+        "(IMAGE_SVC_MOCK_LATENCY=0 for full speed)."
+    )
+
+
 def banner(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to reach each part of the running stack."""
     p = cfg.ports
@@ -94,9 +106,7 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",
         f"  logs              {cfg.root / 'log'}",
         "",
-        f"Mock images take {os.environ.get('IMAGE_SVC_MOCK_LATENCY', '0')} s "
-        f"± {float(os.environ.get('IMAGE_SVC_MOCK_JITTER', '0')):.0%} each, so the views of a set "
-        "arrive one by one (IMAGE_SVC_MOCK_LATENCY=0 for full speed).",
+        pace_line(),
         "",
         "Try:",
         f"  open http://localhost:{p.web}/ in a browser",

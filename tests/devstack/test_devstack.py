@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.__main__ import WATCHING_PACE, watching_pace
+from devstack.__main__ import WATCHING_PACE, pace_line, watching_pace
 
 
 def _children_of(pid: int) -> set[int]:
@@ -99,9 +99,14 @@ def test_make_run_paces_the_mock_for_people_unless_told_otherwise(
     for name in WATCHING_PACE:
         monkeypatch.delenv(name, raising=False)
     assert watching_pace() == WATCHING_PACE
+    monkeypatch.setenv("IMAGE_SVC_MOCK_LATENCY", "1.0")
+    monkeypatch.setenv("IMAGE_SVC_MOCK_JITTER", "0.6")
+    assert pace_line().startswith("Mock images take 1 s ± 60% each")
+    monkeypatch.delenv("IMAGE_SVC_MOCK_JITTER")
 
     monkeypatch.setenv("IMAGE_SVC_MOCK_LATENCY", "0")  # "full speed, please"
     assert watching_pace() == {}
+    assert pace_line() == "Mock images are drawn at full speed (no IMAGE_SVC_MOCK_LATENCY)."
 
     monkeypatch.delenv("IMAGE_SVC_MOCK_LATENCY")
     (tmp_path / ".env").write_text("IMAGE_SVC_MOCK_JITTER=0.1\n")
