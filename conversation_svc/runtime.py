@@ -32,6 +32,11 @@ _CHANNEL_OPTIONS = [
     # Spread calls over every address the name resolves to (several replicas behind one DNS
     # name in compose or Kubernetes), instead of pinning the first one.
     ("grpc.lb_policy_name", "round_robin"),
+    # After an outage gRPC waits up to 120 s (its default) before it tries to connect again, so
+    # a restarted service would keep failing messages for minutes; at most 1 s here, which the
+    # pipeline's own retries (0.5 s, 1 s) outlast.
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 1000),
 ]
 
 

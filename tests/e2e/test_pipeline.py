@@ -231,6 +231,11 @@ async def test_image_service_down_fails_with_a_readable_reason(
     finally:
         with contextlib.suppress(Exception):
             await stack.restart("image_svc")
+    # Back again, it serves the very next message: the worker's channel reconnects at once
+    # rather than after gRPC's default backoff (up to 120 s) that built up during the outage.
+    again = await send(channel, "dave", "a watercolor lighthouse on a cliff")
+    final = (await watch_to_end(channel, "dave", again.message_id))[-1].message
+    assert final.status == pb.MESSAGE_STATUS_DONE, final.failure
 
 
 async def test_an_uploaded_photo_is_edited_without_its_exif(
