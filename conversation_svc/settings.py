@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mesh.settings import MiB, ServerSettings, shared
+from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
-class Settings(ServerSettings):
+class Settings(ServerSettings, MediaSettings):
     """Listening address, storage, broker, the services it calls, auth and limits."""
 
     model_config = SettingsConfigDict(env_prefix="CONVERSATION_SVC_")
@@ -25,15 +25,6 @@ class Settings(ServerSettings):
         "127.0.0.1:50051", validation_alias=shared("PROMPT_SERVICE_URL")
     )
     image_service_url: str = Field("127.0.0.1:50052", validation_alias=shared("IMAGE_SERVICE_URL"))
-    media_service_url: str = Field(
-        "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
-    )
-    media_public_url: str | None = Field(
-        None,
-        validation_alias=shared("MEDIA_PUBLIC_URL"),
-        description="The Media Service's public base URL when clients see another name than "
-        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
-    )
     jwt_secret: SecretStr = Field(
         SecretStr("dev-only-secret-change-me-in-production"),
         validation_alias=shared("JWT_SECRET"),

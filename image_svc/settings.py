@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from mesh.settings import MiB, ServerSettings, shared
+from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
-class Settings(ServerSettings):
+class Settings(ServerSettings, MediaSettings):
     """Listening address, renderer behaviour, concurrency and input limits."""
 
     model_config = SettingsConfigDict(env_prefix="IMAGE_SVC_")
@@ -55,14 +55,5 @@ class Settings(ServerSettings):
         None, description="Optional logo-description endpoint (GET ?brand=NAME); table otherwise."
     )
     brand_lookup_timeout: float = Field(1.5, gt=0)
-    media_service_url: str = Field(
-        "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
-    )
-    media_public_url: str | None = Field(
-        None,
-        validation_alias=shared("MEDIA_PUBLIC_URL"),
-        description="The Media Service's public base URL when clients see another name than "
-        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
-    )
     max_input_bytes: int = Field(15 * MiB, ge=1024, description="Largest input image fetched.")
     max_input_pixels: int = Field(25_000_000, ge=1, description="Largest input image decoded.")

@@ -25,12 +25,17 @@ def shared(name: str) -> AliasChoices:
     return AliasChoices(name)
 
 
+# Every settings class of the stack reads the same sources the same way; mixins repeat it so
+# that pydantic's merge of base configurations cannot drop a key.
+BASE_CONFIG = SettingsConfigDict(
+    env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+)
+
+
 class ServerSettings(BaseSettings):
     """What every gRPC server process needs."""
 
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
-    )
+    model_config = BASE_CONFIG
 
     host: str = Field("127.0.0.1", description="Address to listen on; 0.0.0.0 in containers.")
     port: int = Field(0, ge=0, le=65535, description="TCP port; 0 picks a free one.")
@@ -41,6 +46,24 @@ class ServerSettings(BaseSettings):
     )
     max_message_bytes: int = Field(
         32 * MiB, ge=MiB, description="Largest gRPC message accepted or sent (images are big)."
+    )
+
+
+class MediaSettings(BaseSettings):
+    """Where the Media Service is: every service that stores or checks image URLs needs it."""
+
+    model_config = BASE_CONFIG
+
+    media_service_url: str = Field(
+        "http://127.0.0.1:8090",
+        validation_alias=shared("MEDIA_SERVICE_URL"),
+        description="The Media Service's base URL as this process reaches it.",
+    )
+    media_public_url: str | None = Field(
+        None,
+        validation_alias=shared("MEDIA_PUBLIC_URL"),
+        description="The Media Service's public base URL when clients see another name than "
+        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
     )
 
 

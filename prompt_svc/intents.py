@@ -3,39 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from mesh.vocabulary import ANGLES, Intent
 
-class Intent(StrEnum):
-    """The six intents of DESIGN.md; the values are the seed's JSON strings."""
-
-    GENERATE_IMAGE = "generateImage"
-    GENERATE_ANGLES = "generateAngles"
-    STYLE_TRANSFER = "styleTransfer"
-    EDIT_BACKGROUND = "editBackground"
-    ENHANCE_IMAGE = "enhanceImage"
-    CHAT = "chat"
-
-    @property
-    def needs_image(self) -> bool:
-        """True when the intent works on an input image the user must attach."""
-        return self in _NEEDS_IMAGE
-
-
-_NEEDS_IMAGE = frozenset({Intent.STYLE_TRANSFER, Intent.EDIT_BACKGROUND, Intent.ENHANCE_IMAGE})
-
-# The canonical order of viewpoints; "_right" names mirror the left-hand defaults.
-ANGLES: tuple[str, ...] = (
-    "front",
-    "front_three_quarter",
-    "side",
-    "rear_three_quarter",
-    "rear",
-    "top",
-    "rear_three_quarter_right",
-    "side_right",
-    "front_three_quarter_right",
-)
+__all__ = ["ANGLES", "Analysis", "Intent", "Subject"]
 
 
 @dataclass(frozen=True)

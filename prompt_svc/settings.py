@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from mesh.settings import ServerSettings, shared
+from mesh.settings import MediaSettings, ServerSettings, shared
 
 
-class Settings(ServerSettings):
+class Settings(ServerSettings, MediaSettings):
     """Listening address, Gemini access and input limits."""
 
     model_config = SettingsConfigDict(env_prefix="PROMPT_SVC_")
@@ -23,13 +23,4 @@ class Settings(ServerSettings):
     )
     gemini_timeout: float = Field(8.0, gt=0, description="Seconds for one Gemini attempt.")
     gemini_attempts: int = Field(3, ge=1, le=10, description="Attempts on 429 and 5xx.")
-    media_service_url: str = Field(
-        "http://127.0.0.1:8090", validation_alias=shared("MEDIA_SERVICE_URL")
-    )
-    media_public_url: str | None = Field(
-        None,
-        validation_alias=shared("MEDIA_PUBLIC_URL"),
-        description="The Media Service's public base URL when clients see another name than "
-        "MEDIA_SERVICE_URL (compose: http://localhost:8090 vs http://media:8090).",
-    )
     max_prompt_chars: int = Field(2000, ge=1)

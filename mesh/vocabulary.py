@@ -1,0 +1,105 @@
+"""The words every service shares: intents, angles and languages, and their protobuf values.
+
+The stored and logged form of each is its short name (``generateAngles``, ``front``, ``vi``);
+the wire form is the ``photofun.v1`` enum. Every conversion between the two lives here, so the
+services, the worker and the command-line client cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from photofun.v1 import common_pb2
+
+
+class Intent(StrEnum):
+    """What the user wants; the values are the JSON strings of the original contract."""
+
+    GENERATE_IMAGE = "generateImage"
+    GENERATE_ANGLES = "generateAngles"
+    STYLE_TRANSFER = "styleTransfer"
+    EDIT_BACKGROUND = "editBackground"
+    ENHANCE_IMAGE = "enhanceImage"
+    CHAT = "chat"
+
+    @property
+    def needs_image(self) -> bool:
+        """True when the intent works on an input image."""
+        return self in _NEEDS_IMAGE
+
+    def to_proto(self) -> common_pb2.Intent.ValueType:
+        """``generateAngles`` → ``INTENT_GENERATE_ANGLES``."""
+        return _INTENT_TO_PROTO[self]
+
+    @classmethod
+    def from_proto(cls, value: int) -> Intent | None:
+        """``INTENT_GENERATE_ANGLES`` → ``generateAngles``; None for unspecified or unknown."""
+        return _INTENT_FROM_PROTO.get(value)
+
+    @classmethod
+    def parse(cls, value: str | None) -> Intent | None:
+        """A stored name → the intent; None for "" or a name this version does not know."""
+        try:
+            return cls(value) if value else None
+        except ValueError:
+            return None
+
+
+_NEEDS_IMAGE = frozenset({Intent.STYLE_TRANSFER, Intent.EDIT_BACKGROUND, Intent.ENHANCE_IMAGE})
+_INTENT_TO_PROTO: dict[Intent, common_pb2.Intent.ValueType] = {
+    Intent.GENERATE_IMAGE: common_pb2.INTENT_GENERATE_IMAGE,
+    Intent.GENERATE_ANGLES: common_pb2.INTENT_GENERATE_ANGLES,
+    Intent.STYLE_TRANSFER: common_pb2.INTENT_STYLE_TRANSFER,
+    Intent.EDIT_BACKGROUND: common_pb2.INTENT_EDIT_BACKGROUND,
+    Intent.ENHANCE_IMAGE: common_pb2.INTENT_ENHANCE_IMAGE,
+    Intent.CHAT: common_pb2.INTENT_CHAT,
+}
+_INTENT_FROM_PROTO: dict[int, Intent] = {v: k for k, v in _INTENT_TO_PROTO.items()}
+
+# The canonical order of viewpoints; "_right" names mirror the left-hand defaults.
+ANGLES: tuple[str, ...] = (
+    "front",
+    "front_three_quarter",
+    "side",
+    "rear_three_quarter",
+    "rear",
+    "top",
+    "rear_three_quarter_right",
+    "side_right",
+    "front_three_quarter_right",
+)
+
+
+def angle_name(value: int) -> str:
+    """``ANGLE_FRONT_THREE_QUARTER`` → ``front_three_quarter``; "" for unspecified or unknown."""
+    if value == common_pb2.ANGLE_UNSPECIFIED or value not in common_pb2.Angle.values():
+        return ""
+    return common_pb2.Angle.Name(common_pb2.Angle.ValueType(value)).removeprefix("ANGLE_").lower()
+
+
+def angle_value(name: str) -> common_pb2.Angle.ValueType:
+    """``front`` → ``ANGLE_FRONT``; unspecified for "" or a name this version does not know."""
+    return _ANGLE_VALUES.get(name, common_pb2.ANGLE_UNSPECIFIED)
+
+
+_ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
+    name: common_pb2.Angle.Value(f"ANGLE_{name.upper()}") for name in ANGLES
+}
+
+
+class Language(StrEnum):
+    """The languages users write in and the product answers in (ISO 639-1)."""
+
+    EN = "en"
+    VI = "vi"
+    UK = "uk"
+
+    @classmethod
+    def parse(cls, value: str) -> Language | None:
+        """``" VI "`` → ``vi``; None for "" (detect it); ValueError for a code we do not speak."""
+        code = value.strip().lower()
+        return cls(code) if code else None
+
+
+LANGUAGES: tuple[str, ...] = tuple(lang.value for lang in Language)
+LANGUAGE_CHOICES = ", ".join(LANGUAGES)
