@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conversation_svc.store import Doc
+from conversation_svc.model import Message
+from mesh.vocabulary import Intent
 from photofun.v1 import common_pb2
 from photofun.v1 import image_service_pb2 as pb
 
@@ -41,25 +42,33 @@ _BLUR = {"blur", "blurred", "bokeh", "blurry"}
 _UPSCALE = {"upscale", "resolution", "4k", "8k", "hd", "bigger", "enlarge", "larger"}
 
 
-def _words(doc: Doc) -> set[str]:
-    text = " ".join([doc.get("style", ""), doc.get("refined_prompt", ""), *doc.get("keywords", [])])
+def _words(message: Message) -> set[str]:
+    text = " ".join([message.style, message.refined_prompt, *message.keywords])
     return {w.strip(".,!?;:").lower() for w in text.split()}
 
 
-def request_for(doc: Doc) -> pb.EditImageRequest:
+def image_format(message: Message) -> common_pb2.ImageFormat.ValueType:
+    """The output format the message asked for (PNG when unset or unknown)."""
+    try:
+        return common_pb2.ImageFormat.Value(message.format or "IMAGE_FORMAT_PNG")
+    except ValueError:
+        return common_pb2.IMAGE_FORMAT_PNG
+
+
+def request_for(message: Message) -> pb.EditImageRequest:
     """The EditImage request for a message with an image-input intent."""
-    words = _words(doc)
+    words = _words(message)
     fields: dict[str, Any] = {
-        "image_url": doc.get("input_image_url", ""),
-        "prompt": doc.get("refined_prompt", ""),
-        "request_id": doc["request_id"],
-        "format": common_pb2.ImageFormat.Value(doc.get("format") or "IMAGE_FORMAT_PNG"),
+        "image_url": message.input_image_url,
+        "prompt": message.refined_prompt,
+        "request_id": message.request_id,
+        "format": image_format(message),
     }
-    intent = doc["intent"]
-    if intent == "styleTransfer":
+    intent = message.intent
+    if intent is Intent.STYLE_TRANSFER:
         style = next((s for w, s in _STYLES.items() if w in words), pb.TRANSFER_STYLE_CARTOON)
         fields["style_transfer"] = pb.StyleTransfer(style=style)
-    elif intent == "editBackground":
+    elif intent is Intent.EDIT_BACKGROUND:
         if words & _REMOVE:
             fields["background_edit"] = pb.BackgroundEdit(action=pb.BACKGROUND_ACTION_REMOVE)
         elif words & _BLUR:
@@ -69,7 +78,7 @@ def request_for(doc: Doc) -> pb.EditImageRequest:
                 action=pb.BACKGROUND_ACTION_REPLACE_COLOR, color=color
             )
         else:
-            scene = doc.get("refined_prompt") or doc.get("prompt", "")
+            scene = message.refined_prompt or message.prompt
             fields["background_edit"] = pb.BackgroundEdit(
                 action=pb.BACKGROUND_ACTION_REPLACE_SCENE, scene=scene[:500]
             )

@@ -11,24 +11,35 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import grpc
 
 from conversation_svc import edit_plan
-from conversation_svc.convert import INTENT_FROM_PROTO, angle_name, angle_value
-from conversation_svc.store import DONE, FAILED, PROCESSING, Doc, Store, now
+from conversation_svc.model import (
+    Analysis,
+    Failure,
+    Message,
+    MessageImage,
+    Status,
+    Subject,
+    ViewFailure,
+)
+from conversation_svc.store import Store, now
 from mesh.errors import ServiceError
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient
+from mesh.retry import Backoff
+from mesh.vocabulary import Intent, angle_name, angle_value
 from photofun.v1 import common_pb2, image_service_pb2, prompt_service_pb2
 from photofun.v1 import image_service_pb2_grpc as image_grpc
 from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 
 log = get_logger(__name__)
 T = TypeVar("T")
+Metadata = Sequence[tuple[str, str]]
 TRANSIENT = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -58,7 +69,7 @@ class Limits:
     prompt_timeout: float = 30.0
     image_timeout: float = 180.0
     attempts: int = 3
-    backoff: float = 0.5
+    backoff: Backoff = field(default_factory=lambda: Backoff(first=0.5, cap=5.0, jitter=0.2))
 
 
 class Pipeline:
@@ -80,48 +91,51 @@ class Pipeline:
 
     async def run(self, message_id: str) -> None:
         """Take one message to a terminal state (or leave it if it already is in one)."""
-        doc = await self._store.message_by_id(message_id)
-        if doc is None or doc["status"] != PROCESSING:
-            log.info("nothing to do", message_id=message_id, status=doc and doc["status"])
+        message = await self._store.message_by_id(message_id)
+        if message is None or message.terminal:
+            log.info("nothing to do", message_id=message_id, status=message and message.status)
             return
-        bind_context(message_id=message_id, request_id=doc["request_id"])
-        remaining = (doc["deadline"].replace(tzinfo=dt.UTC) - now()).total_seconds()
+        bind_context(message_id=message_id, request_id=message.request_id)
+        deadline = message.deadline or now()
+        remaining = (deadline.replace(tzinfo=dt.UTC) - now()).total_seconds()
         try:
             async with asyncio.timeout(max(remaining, 0.001)):
-                await self._run(doc)
+                await self._run(message)
         except Stop:
             log.info("stopped: the message is no longer processing")
         except Failed as exc:
             log.warning("message failed", reason=exc.reason)
-            await self._store.finish(doc["_id"], FAILED, failure=_failure(exc.reason, exc.message))
+            await self._store.finish(
+                message.id, Status.FAILED, failure=Failure(exc.reason, exc.message)
+            )
         except TimeoutError:
             await self._store.finish(
-                doc["_id"],
-                FAILED,
-                failure=_failure("TIMED_OUT", "the work did not finish before its deadline"),
+                message.id,
+                Status.FAILED,
+                failure=Failure("TIMED_OUT", "the work did not finish before its deadline"),
             )
 
-    async def _run(self, doc: Doc) -> None:
-        metadata = (("x-request-id", doc["request_id"]),)
-        if not doc.get("intent"):
-            doc = await self._analyse(doc, metadata)
-        intent = doc["intent"]
-        if intent == "chat":
-            await self._done(doc)
-        elif intent == "generateAngles":
-            await self._angles(doc, metadata)
-        elif intent in ("styleTransfer", "editBackground", "enhanceImage"):
-            await self._edit(doc, metadata)
+    async def _run(self, message: Message) -> None:
+        metadata = (("x-request-id", message.request_id),)
+        if message.intent is None:
+            message = await self._analyse(message, metadata)
+        intent = message.intent
+        if intent is Intent.CHAT:
+            await self._done(message)
+        elif intent is Intent.GENERATE_ANGLES:
+            await self._angles(message, metadata)
+        elif intent is not None and intent.needs_image:
+            await self._edit(message, metadata)
         else:
-            await self._single(doc, metadata)
+            await self._single(message, metadata)
 
-    async def _analyse(self, doc: Doc, metadata: Any) -> Doc:
+    async def _analyse(self, message: Message, metadata: Metadata) -> Message:
         request = prompt_service_pb2.RefineRequest(
-            prompt=doc["prompt"],
-            style=doc.get("style", ""),
-            lang=doc.get("lang", ""),
-            topic=doc.get("topic", ""),
-            image_url=doc.get("input_image_url", ""),
+            prompt=message.prompt,
+            style=message.style,
+            lang=message.lang,
+            topic=message.topic,
+            image_url=message.input_image_url,
         )
         reply = await self._call(
             "PROMPT_SERVICE",
@@ -129,51 +143,48 @@ class Pipeline:
                 request, timeout=self._limits.prompt_timeout, metadata=metadata
             ),
         )
-        intent = INTENT_FROM_PROTO.get(reply.intent, "generateImage")
-        angles = [angle_name(a) for a in reply.angles if angle_name(a)]
-        if intent == "generateAngles" and not angles:
-            angles = list(DEFAULT_ANGLES)
-        expected = {"chat": 0, "generateAngles": len(angles)}.get(intent, 1)
+        intent = Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE
+        angles = tuple(name for name in map(angle_name, reply.angles) if name)
+        if intent is Intent.GENERATE_ANGLES and not angles:
+            angles = DEFAULT_ANGLES
+        expected = {Intent.CHAT: 0, Intent.GENERATE_ANGLES: len(angles)}.get(intent, 1)
         subject = reply.subject
-        updated = await self._store.update_processing(
-            doc["_id"],
-            {
-                "intent": intent,
-                "refined_prompt": reply.refined_prompt,
-                "keywords": list(reply.keywords),
-                "reply": reply.reply,
-                "expected_image_count": expected,
-                "analysis": {
-                    "angles": angles,
-                    "lang": reply.lang,
-                    "provider": reply.metadata.provider,
-                    "fallback_used": reply.metadata.fallback_used,
-                    "subject": {
-                        "text": subject.text,
-                        "category": subject.category,
-                        "brand": subject.brand,
-                        "model": subject.model,
-                        "year": subject.year,
-                        "color": subject.color,
-                        "body_type": subject.body_type,
-                    },
-                },
-            },
+        updated = await self._store.record_analysis(
+            message.id,
+            intent=intent,
+            refined_prompt=reply.refined_prompt,
+            keywords=reply.keywords,
+            reply=reply.reply,
+            expected_image_count=expected,
+            analysis=Analysis(
+                angles=angles,
+                lang=reply.lang,
+                provider=reply.metadata.provider,
+                fallback_used=reply.metadata.fallback_used,
+                subject=Subject(
+                    text=subject.text,
+                    category=subject.category,
+                    brand=subject.brand,
+                    model=subject.model,
+                    year=subject.year,
+                    color=subject.color,
+                    body_type=subject.body_type,
+                ),
+            ),
         )
         if updated is None:
             raise Stop
-        log.info("analysed", intent=intent, provider=reply.metadata.provider)
+        log.info("analysed", intent=intent.value, provider=reply.metadata.provider)
         return updated
 
-    async def _single(self, doc: Doc, metadata: Any) -> None:
-        if not _has(doc, "single"):
-            subject = doc.get("analysis", {}).get("subject", {})
+    async def _single(self, message: Message, metadata: Metadata) -> None:
+        if not message.has_image("single"):
             request = image_service_pb2.GenerateRequest(
-                prompt=doc["refined_prompt"] or doc["prompt"],
-                style=doc.get("style", ""),
-                format=_format(doc),
-                subject=common_pb2.Subject(**subject),
-                request_id=doc["request_id"],
+                prompt=message.refined_prompt or message.prompt,
+                style=message.style,
+                format=edit_plan.image_format(message),
+                subject=_subject(message),
+                request_id=message.request_id,
             )
             reply = await self._call(
                 "IMAGE_SERVICE",
@@ -181,36 +192,39 @@ class Pipeline:
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            await self._store_image(doc, "single", reply.image, provider=reply.metadata.provider)
-        await self._done(doc)
+            await self._store_image(
+                message, "single", reply.image, provider=reply.metadata.provider
+            )
+        await self._done(message)
 
-    async def _edit(self, doc: Doc, metadata: Any) -> None:
-        if not _has(doc, "edit"):
-            request = edit_plan.request_for(doc)
+    async def _edit(self, message: Message, metadata: Metadata) -> None:
+        if not message.has_image("edit"):
+            request = edit_plan.request_for(message)
             reply = await self._call(
                 "IMAGE_SERVICE",
                 lambda: self._image.EditImage(
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            await self._store_image(doc, "edit", reply.image, provider=reply.metadata.provider)
-        await self._done(doc)
+            await self._store_image(message, "edit", reply.image, provider=reply.metadata.provider)
+        await self._done(message)
 
-    async def _angles(self, doc: Doc, metadata: Any) -> None:
-        analysis = doc.get("analysis", {})
-        wanted: list[str] = analysis.get("angles") or list(DEFAULT_ANGLES)
+    async def _angles(self, message: Message, metadata: Metadata) -> None:
+        wanted = (message.analysis.angles if message.analysis else ()) or DEFAULT_ANGLES
+        stored = {image.key for image in message.images}
+        failed = list(message.failed_views)
         failures: dict[str, str] = {}
         for attempt in range(1, self._limits.attempts + 1):
-            missing = [a for a in wanted if not _has(doc, a) and a not in failures]
+            missing = [a for a in wanted if a not in stored and a not in failures]
             if not missing:
                 break
             request = image_service_pb2.GenerateAnglesRequest(
-                subject=common_pb2.Subject(**analysis.get("subject", {})),
+                subject=_subject(message),
                 angles=[angle_value(a) for a in missing],
-                prompt=doc.get("refined_prompt", ""),
-                style=doc.get("style", ""),
-                format=_format(doc),
-                request_id=doc["request_id"],
+                prompt=message.refined_prompt,
+                style=message.style,
+                format=edit_plan.image_format(message),
+                request_id=message.request_id,
             )
             call = self._image.GenerateAngles(
                 request, timeout=self._limits.image_timeout, metadata=metadata
@@ -220,10 +234,14 @@ class Pipeline:
                     name = angle_name(view.angle)
                     if view.HasField("error"):
                         failures[name] = f"{view.error.reason}: {view.error.message}"
-                        await self._record_failed_view(doc, name, view.error)
+                        failed = [v for v in failed if v.angle != name]
+                        failed.append(ViewFailure(name, view.error.reason, view.error.message))
+                        # Shown on the message at once: watchers get an UPDATED event.
+                        if await self._store.record_failed_views(message.id, failed) is None:
+                            raise Stop
                         continue
                     await self._store_image(
-                        doc,
+                        message,
                         name,
                         view.image,
                         angle=name,
@@ -231,37 +249,27 @@ class Pipeline:
                         is_main=name == wanted[0],
                         provider=view.metadata.provider,
                     )
-                    doc.setdefault("images", []).append({"key": name})
+                    stored.add(name)
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
                 if exc.code() not in TRANSIENT or attempt == self._limits.attempts:
                     raise _upstream_failure("IMAGE_SERVICE", exc) from exc
                 log.warning("angle stream broke; retrying the missing views", code=exc.code().name)
-                await asyncio.sleep(self._limits.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(self._limits.backoff.delay(attempt))
             except Stop:
                 call.cancel()
                 raise
-        stored = [a for a in wanted if _has(doc, a)]
-        if not stored:
+        if not any(a in stored for a in wanted):
             detail = "; ".join(f"{k}: {v}" for k, v in failures.items()) or "no view arrived"
             raise Failed("NO_IMAGES", f"none of the views could be generated ({detail})")
         note = ""
         if failures:
             note = "Some views could not be generated: " + ", ".join(sorted(failures)) + "."
-        await self._done(doc, note)
-
-    async def _record_failed_view(self, doc: Doc, angle: str, error: common_pb2.Failure) -> None:
-        """Show a failed view on the message at once (watchers get an UPDATED event)."""
-        failed = [v for v in doc.get("failed_views", []) if v["angle"] != angle]
-        failed.append({"angle": angle, "reason": error.reason, "message": error.message})
-        updated = await self._store.update_processing(doc["_id"], {"failed_views": failed})
-        if updated is None:
-            raise Stop
-        doc["failed_views"] = failed
+        await self._done(message, note)
 
     async def _store_image(
         self,
-        doc: Doc,
+        message: Message,
         key: str,
         image: common_pb2.Image,
         *,
@@ -273,35 +281,37 @@ class Pipeline:
         ext = EXTENSIONS.get(image.mime_type, "bin")
         try:
             url = await self._media.upload(
-                image.data, filename=f"{doc['request_id']}-{key}.{ext}", mime_type=image.mime_type
+                image.data,
+                filename=f"{message.request_id}-{key}.{ext}",
+                mime_type=image.mime_type,
             )
         except ServiceError as exc:
             raise Failed(exc.reason, f"could not store the image: {exc.message}") from exc
         appended = await self._store.append_image(
-            doc["_id"],
-            {
-                "key": key,
-                "image_url": url,
-                "angle": angle,
-                "seed": image.seed,
-                "session_id": session_id,
-                "mime_type": image.mime_type,
-                "size_bytes": len(image.data),
-                "width": image.width,
-                "height": image.height,
-                "is_main": is_main,
-                "provider": provider,
-            },
+            message.id,
+            MessageImage(
+                key=key,
+                image_url=url,
+                angle=angle,
+                seed=image.seed,
+                session_id=session_id,
+                mime_type=image.mime_type,
+                size_bytes=len(image.data),
+                width=image.width,
+                height=image.height,
+                is_main=is_main,
+                provider=provider,
+            ),
         )
         if not appended:
-            current = await self._store.message_by_id(str(doc["_id"]))
-            if current is None or current["status"] != PROCESSING:
+            current = await self._store.message_by_id(message.id)
+            if current is None or current.terminal:
                 raise Stop
             # Already stored by an earlier delivery of this task: nothing to add.
 
-    async def _done(self, doc: Doc, note: str = "") -> None:
-        extra = {"reply": " ".join(p for p in (doc.get("reply", ""), note) if p)} if note else None
-        if await self._store.finish(doc["_id"], DONE, extra=extra) is None:
+    async def _done(self, message: Message, note: str = "") -> None:
+        reply = " ".join(p for p in (message.reply, note) if p) if note else None
+        if await self._store.finish(message.id, Status.DONE, reply=reply) is None:
             raise Stop
         log.info("message done")
 
@@ -313,23 +323,21 @@ class Pipeline:
                 if exc.code() not in TRANSIENT or attempt == self._limits.attempts:
                     raise _upstream_failure(upstream, exc) from exc
                 log.warning("transient upstream error", upstream=upstream, code=exc.code().name)
-                await asyncio.sleep(self._limits.backoff * 2 ** (attempt - 1))
+                await asyncio.sleep(self._limits.backoff.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _has(doc: Doc, key: str) -> bool:
-    return any(image.get("key") == key for image in doc.get("images", []))
-
-
-def _format(doc: Doc) -> common_pb2.ImageFormat.ValueType:
-    try:
-        return common_pb2.ImageFormat.Value(doc.get("format") or "IMAGE_FORMAT_PNG")
-    except ValueError:
-        return common_pb2.IMAGE_FORMAT_PNG
-
-
-def _failure(reason: str, message: str) -> Doc:
-    return {"reason": reason, "message": message}
+def _subject(message: Message) -> common_pb2.Subject:
+    s = message.analysis.subject if message.analysis else Subject()
+    return common_pb2.Subject(
+        text=s.text,
+        category=s.category,
+        brand=s.brand,
+        model=s.model,
+        year=s.year,
+        color=s.color,
+        body_type=s.body_type,
+    )
 
 
 def _upstream_failure(upstream: str, exc: grpc.aio.AioRpcError) -> Failed:

@@ -7,20 +7,24 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
+
 from conversation_svc import convert
 from conversation_svc.auth import Authenticator
+from conversation_svc.model import Failure, NewMessage, Status
 from conversation_svc.queue import WorkQueue
-from conversation_svc.store import CANCELLED, Store, now, page_size
+from conversation_svc.store import Store, now, page_size
 from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch
 from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url
+from mesh.vocabulary import LANGUAGE_CHOICES, Language
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
 
 log = get_logger(__name__)
-LANGS = ("", "en", "vi", "uk")
+Context = grpc.aio.ServicerContext
 MAX_PROMPT, MAX_TITLE, MAX_KEY, MAX_STYLE, MAX_TOPIC = 2000, 200, 128, 100, 200
 # ListMessages.order_by (AIP-132) -> newest first?
 MESSAGE_ORDERS = {
@@ -55,13 +59,15 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self._cap = max_processing_per_user
         self._timeout = dt.timedelta(seconds=message_timeout)
 
-    def _user(self, context: Any) -> str:
+    def _user(self, context: Context[Any, Any]) -> str:
         user = self._auth.user_of(context.invocation_metadata())
         bind_context(user=user)
         return user
 
     async def CreateConversation(
-        self, request: pb.CreateConversationRequest, context: Any
+        self,
+        request: pb.CreateConversationRequest,
+        context: Context[pb.CreateConversationRequest, pb.CreateConversationResponse],
     ) -> pb.CreateConversationResponse:
         """Start a conversation owned by the caller."""
         user = self._user(context)
@@ -71,18 +77,22 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         request_id = request.request_id.strip()
         if len(request_id) > MAX_KEY:
             raise InvalidArgument("request_id", f"must be at most {MAX_KEY} characters")
-        doc = await self._store.create_conversation(user, title, request_id=request_id or None)
-        return pb.CreateConversationResponse(conversation=convert.conversation(doc))
+        created = await self._store.create_conversation(user, title, request_id=request_id or None)
+        return pb.CreateConversationResponse(conversation=convert.conversation(created))
 
     async def GetConversation(
-        self, request: pb.GetConversationRequest, context: Any
+        self,
+        request: pb.GetConversationRequest,
+        context: Context[pb.GetConversationRequest, pb.GetConversationResponse],
     ) -> pb.GetConversationResponse:
         """One of the caller's conversations."""
-        doc = await self._store.conversation(self._user(context), request.conversation_id)
-        return pb.GetConversationResponse(conversation=convert.conversation(doc))
+        found = await self._store.conversation(self._user(context), request.conversation_id)
+        return pb.GetConversationResponse(conversation=convert.conversation(found))
 
     async def ListConversations(
-        self, request: pb.ListConversationsRequest, context: Any
+        self,
+        request: pb.ListConversationsRequest,
+        context: Context[pb.ListConversationsRequest, pb.ListConversationsResponse],
     ) -> pb.ListConversationsResponse:
         """The caller's conversations, most recently updated first."""
         user = self._user(context)
@@ -90,12 +100,14 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             user, page_size(request.page_size), request.page_token
         )
         return pb.ListConversationsResponse(
-            conversations=[convert.conversation(d) for d in page.items],
+            conversations=[convert.conversation(c) for c in page.items],
             next_page_token=page.next_token,
         )
 
     async def DeleteConversation(
-        self, request: pb.DeleteConversationRequest, context: Any
+        self,
+        request: pb.DeleteConversationRequest,
+        context: Context[pb.DeleteConversationRequest, pb.DeleteConversationResponse],
     ) -> pb.DeleteConversationResponse:
         """Delete a conversation and its messages; unfinished work is revoked."""
         running = await self._store.delete_conversation(
@@ -106,14 +118,16 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         return pb.DeleteConversationResponse()
 
     async def SendMessage(
-        self, request: pb.SendMessageRequest, context: Any
+        self,
+        request: pb.SendMessageRequest,
+        context: Context[pb.SendMessageRequest, pb.SendMessageResponse],
     ) -> pb.SendMessageResponse:
         """Store the message as PROCESSING, queue the work, return at once."""
         user = self._user(context)
         conversation = await self._store.conversation(user, request.conversation_id)
-        fields = self._message_fields(request)
-        if "idempotency_key" in fields:
-            first = await self._store.message_by_key(conversation["_id"], fields["idempotency_key"])
+        new = self._new_message(request)
+        if new.idempotency_key:
+            first = await self._store.message_by_key(conversation.id, new.idempotency_key)
             if first is not None:  # a retry: the same message, no second job
                 return pb.SendMessageResponse(message=convert.message(first))
         if await self._store.processing_count(user) >= self._cap:
@@ -121,26 +135,29 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
                 f"you already have {self._cap} messages processing; wait for one to finish",
                 reason="TOO_MANY_PROCESSING",
             )
-        doc, created = await self._store.insert_message(conversation, fields)
+        message, created = await self._store.insert_message(conversation, new)
         if created:
-            bind_context(message_id=str(doc["_id"]), job=doc["request_id"])
+            bind_context(message_id=str(message.id), job=message.request_id)
             try:
-                await self._queue.enqueue(str(doc["_id"]), doc["request_id"])
+                await self._queue.enqueue(str(message.id), message.request_id)
             except Exception:
-                await self._store.forget_message(doc["_id"], conversation["_id"])
+                await self._store.forget_message(message.id, conversation.id)
                 raise
             log.info("message queued")
-        return pb.SendMessageResponse(message=convert.message(doc))
+        return pb.SendMessageResponse(message=convert.message(message))
 
-    def _message_fields(self, request: pb.SendMessageRequest) -> dict[str, Any]:
+    def _new_message(self, request: pb.SendMessageRequest) -> NewMessage:
         prompt = request.prompt.strip()
         if not prompt:
             raise InvalidArgument("prompt", "must not be empty")
         if len(prompt) > MAX_PROMPT:
             raise InvalidArgument("prompt", f"must be at most {MAX_PROMPT} characters")
-        lang = request.lang.strip().lower()
-        if lang not in LANGS:
-            raise InvalidArgument("lang", "must be one of en, vi, uk, or empty to detect it")
+        try:
+            lang = Language.parse(request.lang)
+        except ValueError:
+            raise InvalidArgument(
+                "lang", f"must be one of {LANGUAGE_CHOICES}, or empty to detect it"
+            ) from None
         for name, value, limit in (
             ("style", request.style, MAX_STYLE),
             ("topic", request.topic, MAX_TOPIC),
@@ -153,29 +170,31 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             check_media_url(image_url, self._media, self._media_public, field="image_url")
         if request.format not in common_pb2.ImageFormat.values():
             raise InvalidArgument("format", f"unknown image format {request.format}")
-        fields: dict[str, Any] = {
-            "prompt": prompt,
-            "style": request.style.strip(),
-            "lang": lang,
-            "topic": request.topic.strip(),
-            "input_image_url": image_url,
-            "format": common_pb2.ImageFormat.Name(request.format),
-            "request_id": uuid.uuid4().hex,
-            "deadline": now() + self._timeout,
-        }
-        if request.idempotency_key.strip():
-            fields["idempotency_key"] = request.idempotency_key.strip()
-        return fields
+        return NewMessage(
+            prompt=prompt,
+            style=request.style.strip(),
+            lang=lang.value if lang else "",
+            topic=request.topic.strip(),
+            input_image_url=image_url,
+            format=common_pb2.ImageFormat.Name(request.format),
+            request_id=uuid.uuid4().hex,
+            deadline=now() + self._timeout,
+            idempotency_key=request.idempotency_key.strip() or None,
+        )
 
     async def GetMessage(
-        self, request: pb.GetMessageRequest, context: Any
+        self,
+        request: pb.GetMessageRequest,
+        context: Context[pb.GetMessageRequest, pb.GetMessageResponse],
     ) -> pb.GetMessageResponse:
         """One message of one of the caller's conversations."""
-        doc = await self._store.message(self._user(context), request.message_id)
-        return pb.GetMessageResponse(message=convert.message(doc))
+        message = await self._store.message(self._user(context), request.message_id)
+        return pb.GetMessageResponse(message=convert.message(message))
 
     async def ListMessages(
-        self, request: pb.ListMessagesRequest, context: Any
+        self,
+        request: pb.ListMessagesRequest,
+        context: Context[pb.ListMessagesRequest, pb.ListMessagesResponse],
     ) -> pb.ListMessagesResponse:
         """A conversation's messages, oldest first, or newest first with ``create_time desc``."""
         user = self._user(context)
@@ -192,11 +211,13 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             newest_first=MESSAGE_ORDERS[order],
         )
         return pb.ListMessagesResponse(
-            messages=[convert.message(d) for d in page.items], next_page_token=page.next_token
+            messages=[convert.message(m) for m in page.items], next_page_token=page.next_token
         )
 
     async def WatchMessage(
-        self, request: pb.WatchMessageRequest, context: Any
+        self,
+        request: pb.WatchMessageRequest,
+        context: Context[pb.WatchMessageRequest, pb.WatchMessageResponse],
     ) -> AsyncIterator[pb.WatchMessageResponse]:
         """The message's state, then every change until it is terminal."""
         user = self._user(context)
@@ -213,27 +234,31 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             )
 
     async def CancelMessage(
-        self, request: pb.CancelMessageRequest, context: Any
+        self,
+        request: pb.CancelMessageRequest,
+        context: Context[pb.CancelMessageRequest, pb.CancelMessageResponse],
     ) -> pb.CancelMessageResponse:
         """Stop the work and mark the message CANCELLED."""
-        doc = await self._store.message(self._user(context), request.message_id)
+        message = await self._store.message(self._user(context), request.message_id)
         finished = await self._store.finish(
-            doc["_id"],
-            CANCELLED,
-            failure={"reason": "CANCELLED_BY_USER", "message": "the message was cancelled"},
+            message.id,
+            Status.CANCELLED,
+            failure=Failure("CANCELLED_BY_USER", "the message was cancelled"),
         )
         if finished is None:
-            current = await self._store.message_by_id(request.message_id)
-            status = current["status"] if current else "deleted"
+            current = await self._store.message_by_id(message.id)
+            status = current.status.value if current else "deleted"
             raise FailedPrecondition(
                 f"the message is already {status}; only PROCESSING messages can be cancelled",
                 reason="MESSAGE_FINISHED",
             )
-        await self._queue.revoke(doc["request_id"])
+        await self._queue.revoke(message.request_id)
         return pb.CancelMessageResponse(message=convert.message(finished))
 
     async def UploadImage(
-        self, request: pb.UploadImageRequest, context: Any
+        self,
+        request: pb.UploadImageRequest,
+        context: Context[pb.UploadImageRequest, pb.UploadImageResponse],
     ) -> pb.UploadImageResponse:
         """Check the image, store it on the Media Service, return its URL."""
         stored = await self._uploader.store(self._user(context), request.data, request.filename)

@@ -25,9 +25,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -35,12 +36,23 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from conversation_svc.model import (
+    Analysis,
+    Conversation,
+    Failure,
+    Message,
+    MessageImage,
+    NewMessage,
+    Status,
+    ViewFailure,
+)
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from mesh.vocabulary import Intent
 
-PROCESSING, DONE, FAILED, CANCELLED = "PROCESSING", "DONE", "FAILED", "CANCELLED"
-TERMINAL = (DONE, FAILED, CANCELLED)
-Doc = dict[str, Any]
+Doc = dict[str, Any]  # a raw MongoDB document: never leaves this module
+T = TypeVar("T")
 MAX_PAGE, DEFAULT_PAGE = 100, 20
+PROCESSING = Status.PROCESSING.value
 
 
 def now() -> dt.datetime:
@@ -83,10 +95,10 @@ def decode_token(token: str, field: str = "page_token") -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One page of documents and the token of the next one ("" on the last)."""
+class Page(Generic[T]):
+    """One page of items and the token of the next one ("" on the last)."""
 
-    items: list[Doc]
+    items: list[T]
     next_token: str
 
 
@@ -127,7 +139,7 @@ class Store:
 
     async def create_conversation(
         self, owner: str, title: str, *, request_id: str | None = None
-    ) -> Doc:
+    ) -> Conversation:
         """Insert a conversation owned by ``owner``; a ``request_id`` the owner used before
         returns the conversation that request created (a retried call makes no second one)."""
         t = now()
@@ -141,18 +153,18 @@ class Store:
             first = await self.conversations.find_one({"owner": owner, "request_id": request_id})
             if request_id is None or first is None:  # deleted between the two calls
                 raise
-            return first
-        return {**doc, "_id": result.inserted_id}
+            return Conversation.from_doc(first)
+        return Conversation.from_doc({**doc, "_id": result.inserted_id})
 
-    async def conversation(self, owner: str, conversation_id: str) -> Doc:
+    async def conversation(self, owner: str, conversation_id: str) -> Conversation:
         """The owner's conversation; anyone else's is NOT_FOUND."""
         oid = object_id(conversation_id, "conversation_id")
         doc = await self.conversations.find_one({"_id": oid, "owner": owner})
         if doc is None:
             raise NotFound(f"conversation {conversation_id} does not exist")
-        return doc
+        return Conversation.from_doc(doc)
 
-    async def list_conversations(self, owner: str, size: int, token: str) -> Page:
+    async def list_conversations(self, owner: str, size: int, token: str) -> Page[Conversation]:
         """Most recently updated first; keyset pagination on (update_time, _id)."""
         query: Doc = {"owner": owner}
         if token:
@@ -168,14 +180,12 @@ class Store:
         )
         docs = await cursor.limit(size + 1).to_list()
         more = len(docs) > size
-        docs = docs[:size]
-        last = docs[-1] if more else None
+        items = [Conversation.from_doc(d) for d in docs[:size]]
+        last = items[-1] if more else None
         next_token = (
-            encode_token({"t": last["update_time"].isoformat(), "id": str(last["_id"])})
-            if last
-            else ""
+            encode_token({"t": last.update_time.isoformat(), "id": str(last.id)}) if last else ""
         )
-        return Page(docs, next_token)
+        return Page(items, next_token)
 
     async def delete_conversation(
         self, owner: str, conversation_id: str, *, only_if_empty: bool = False
@@ -184,33 +194,35 @@ class Store:
         With ``only_if_empty`` a conversation with messages is kept (FAILED_PRECONDITION): the
         conversation goes first, guarded by ``message_count: 0`` in one atomic delete; a message
         stored in the instant before (counted just after) then goes with it."""
-        doc = await self.conversation(owner, conversation_id)
+        conv = await self.conversation(owner, conversation_id)
         if only_if_empty:
-            gone = await self.conversations.delete_one({"_id": doc["_id"], "message_count": 0})
+            gone = await self.conversations.delete_one({"_id": conv.id, "message_count": 0})
             if gone.deleted_count == 0:
-                if await self.conversations.count_documents({"_id": doc["_id"]}) == 0:
+                if await self.conversations.count_documents({"_id": conv.id}) == 0:
                     raise NotFound(f"conversation {conversation_id} does not exist")
                 raise FailedPrecondition(
                     "the conversation has messages; only_if_empty deletes only an empty one",
                     reason="CONVERSATION_NOT_EMPTY",
                 )
         running = await self.messages.find(
-            {"conversation_id": doc["_id"], "status": PROCESSING}, {"request_id": 1}
+            {"conversation_id": conv.id, "status": PROCESSING}, {"request_id": 1}
         ).to_list()
-        await self.messages.delete_many({"conversation_id": doc["_id"]})
-        await self.conversations.delete_one({"_id": doc["_id"]})
+        await self.messages.delete_many({"conversation_id": conv.id})
+        await self.conversations.delete_one({"_id": conv.id})
         return [m["request_id"] for m in running]
 
     # -- messages ------------------------------------------------------------------------
 
-    async def insert_message(self, conversation: Doc, fields: Doc) -> tuple[Doc, bool]:
+    async def insert_message(
+        self, conversation: Conversation, new: NewMessage
+    ) -> tuple[Message, bool]:
         """Store a new PROCESSING message; returns (message, created). An idempotency key
         already used in this conversation returns the first message and ``created=False``."""
         t = now()
         doc: Doc = {
-            **fields,
-            "conversation_id": conversation["_id"],
-            "owner": conversation["owner"],
+            **new.to_doc(),
+            "conversation_id": conversation.id,
+            "owner": conversation.owner,
             "status": PROCESSING,
             "images": [],
             "keywords": [],
@@ -221,27 +233,25 @@ class Store:
         try:
             result = await self.messages.insert_one(doc)
         except DuplicateKeyError:
-            key = fields.get("idempotency_key")
-            if not key:
+            if not new.idempotency_key:
                 raise
-            first = await self.messages.find_one(
-                {"conversation_id": conversation["_id"], "idempotency_key": key}
-            )
+            first = await self.message_by_key(conversation.id, new.idempotency_key)
             if first is None:  # deleted between the two calls
                 raise
             return first, False
-        title = conversation["title"] or fields["prompt"][:60]
+        title = conversation.title or new.prompt[:60]
         await self.conversations.update_one(
-            {"_id": conversation["_id"]},
+            {"_id": conversation.id},
             {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
         )
-        return {**doc, "_id": result.inserted_id}, True
+        return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
-    async def message_by_key(self, conversation_id: ObjectId, key: str) -> Doc | None:
+    async def message_by_key(self, conversation_id: ObjectId, key: str) -> Message | None:
         """The message sent earlier with this idempotency key, if any."""
-        return await self.messages.find_one(
+        doc = await self.messages.find_one(
             {"conversation_id": conversation_id, "idempotency_key": key}
         )
+        return Message.from_doc(doc) if doc is not None else None
 
     async def forget_message(self, message_id: ObjectId, conversation_id: ObjectId) -> None:
         """Undo ``insert_message`` when the work could not be queued (nothing half-written)."""
@@ -250,24 +260,25 @@ class Store:
             {"_id": conversation_id}, {"$inc": {"message_count": -1}}
         )
 
-    async def message(self, owner: str, message_id: str) -> Doc:
+    async def message(self, owner: str, message_id: str) -> Message:
         """The owner's message; anyone else's is NOT_FOUND."""
         oid = object_id(message_id, "message_id")
         doc = await self.messages.find_one({"_id": oid, "owner": owner})
         if doc is None:
             raise NotFound(f"message {message_id} does not exist")
-        return doc
+        return Message.from_doc(doc)
 
-    async def message_by_id(self, message_id: str) -> Doc | None:
+    async def message_by_id(self, message_id: str | ObjectId) -> Message | None:
         """Any message by id (the worker's view; no owner check)."""
-        return await self.messages.find_one({"_id": ObjectId(message_id)})
+        doc = await self.messages.find_one({"_id": ObjectId(message_id)})
+        return Message.from_doc(doc) if doc is not None else None
 
     async def list_messages(
         self, owner: str, conversation_id: str, size: int, token: str, *, newest_first: bool = False
-    ) -> Page:
+    ) -> Page[Message]:
         """Oldest (or newest) first; keyset pagination on (create_time, _id)."""
         conv = await self.conversation(owner, conversation_id)
-        query: Doc = {"conversation_id": conv["_id"]}
+        query: Doc = {"conversation_id": conv.id}
         order = "desc" if newest_first else "asc"
         if token:
             after = decode_token(token)
@@ -286,65 +297,129 @@ class Store:
         cursor = self.messages.find(query).sort([("create_time", direction), ("_id", direction)])
         docs = await cursor.limit(size + 1).to_list()
         more = len(docs) > size
-        docs = docs[:size]
-        last = docs[-1] if more else None
+        items = [Message.from_doc(d) for d in docs[:size]]
+        last = items[-1] if more else None
         next_token = (
             encode_token(
                 {
                     "c": conversation_id,
                     "o": order,
-                    "t": last["create_time"].isoformat(),
-                    "id": str(last["_id"]),
+                    "t": last.create_time.isoformat(),
+                    "id": str(last.id),
                 }
             )
             if last
             else ""
         )
-        return Page(docs, next_token)
+        return Page(items, next_token)
 
     async def processing_count(self, owner: str) -> int:
         """How many of the owner's messages are still PROCESSING."""
         return await self.messages.count_documents({"owner": owner, "status": PROCESSING})
 
-    async def update_processing(self, message_id: ObjectId, fields: Doc) -> Doc | None:
+    async def _update_processing(self, message_id: ObjectId, fields: Doc) -> Message | None:
         """Set fields on a message that is still PROCESSING; None when it is not any more."""
-        return await self.messages.find_one_and_update(
+        doc = await self.messages.find_one_and_update(
             {"_id": message_id, "status": PROCESSING},
             {"$set": {**fields, "update_time": now()}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        return Message.from_doc(doc) if doc is not None else None
 
-    async def append_image(self, message_id: ObjectId, image: Doc) -> bool:
+    async def record_analysis(
+        self,
+        message_id: ObjectId,
+        *,
+        intent: Intent,
+        refined_prompt: str,
+        keywords: Sequence[str],
+        reply: str,
+        expected_image_count: int,
+        analysis: Analysis,
+    ) -> Message | None:
+        """Store what prompt_svc understood; None when the message is no longer PROCESSING."""
+        return await self._update_processing(
+            message_id,
+            {
+                "intent": intent.value,
+                "refined_prompt": refined_prompt,
+                "keywords": list(keywords),
+                "reply": reply,
+                "expected_image_count": expected_image_count,
+                "analysis": analysis.to_doc(),
+            },
+        )
+
+    async def record_failed_views(
+        self, message_id: ObjectId, views: Sequence[ViewFailure]
+    ) -> Message | None:
+        """Replace the list of views that could not be drawn; None when no longer PROCESSING."""
+        return await self._update_processing(
+            message_id,
+            {
+                "failed_views": [
+                    {"angle": v.angle, "reason": v.reason, "message": v.message} for v in views
+                ]
+            },
+        )
+
+    async def append_image(self, message_id: ObjectId, image: MessageImage) -> bool:
         """Append an image unless one with the same ``key`` is there; False if not appended."""
         result = await self.messages.update_one(
-            {"_id": message_id, "status": PROCESSING, "images.key": {"$ne": image["key"]}},
-            {"$push": {"images": image}, "$set": {"update_time": now()}, "$inc": {"version": 1}},
+            {"_id": message_id, "status": PROCESSING, "images.key": {"$ne": image.key}},
+            {
+                "$push": {"images": image.to_doc()},
+                "$set": {"update_time": now()},
+                "$inc": {"version": 1},
+            },
         )
         return result.modified_count == 1
 
     async def finish(
         self,
         message_id: ObjectId,
-        status: str,
+        status: Status,
         *,
-        failure: Doc | None = None,
-        extra: Doc | None = None,
-    ) -> Doc | None:
+        failure: Failure | None = None,
+        reply: str | None = None,
+    ) -> Message | None:
         """Move a PROCESSING message to a terminal state once; None if it already was terminal."""
         t = now()
-        fields: Doc = {**(extra or {}), "status": status, "finish_time": t, "update_time": t}
+        fields: Doc = {"status": status.value, "finish_time": t, "update_time": t}
         if failure is not None:
-            fields["failure"] = failure
-        return await self.messages.find_one_and_update(
+            fields["failure"] = {"reason": failure.reason, "message": failure.message}
+        if reply is not None:
+            fields["reply"] = reply
+        doc = await self.messages.find_one_and_update(
             {"_id": message_id, "status": PROCESSING},
             {"$set": fields, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        return Message.from_doc(doc) if doc is not None else None
 
-    async def expired(self, at: dt.datetime, limit: int = 100) -> list[Doc]:
+    async def expired(self, at: dt.datetime, limit: int = 100) -> list[Message]:
         """PROCESSING messages whose deadline has passed."""
         cursor = self.messages.find({"status": PROCESSING, "deadline": {"$lt": at}}).limit(limit)
-        return await cursor.to_list()
+        return [Message.from_doc(d) for d in await cursor.to_list()]
+
+    @asynccontextmanager
+    async def watch_message(
+        self, message_id: ObjectId
+    ) -> AsyncIterator[AsyncIterator[Message | None]]:
+        """A change stream of one message, opened before the caller reads its state; yields
+        each new state (the latest, so versions may skip) and None when it is deleted."""
+        pipeline = [{"$match": {"documentKey._id": message_id}}]
+        async with await self.messages.watch(pipeline, full_document="updateLookup") as stream:
+
+            async def states() -> AsyncIterator[Message | None]:
+                async for change in stream:
+                    doc = change.get("fullDocument")
+                    if change.get("operationType") == "delete" or doc is None:
+                        yield None
+                    else:
+                        yield Message.from_doc(doc)
+
+            yield states()
 
     # -- uploads ---------------------------------------------------------------------------
 

@@ -11,20 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from conversation_svc.store import FAILED, Store, now
+from conversation_svc.model import Failure, Status
+from conversation_svc.store import Store, now
 from mesh.logs import get_logger
 
 log = get_logger(__name__)
-TIMED_OUT = {"reason": "TIMED_OUT", "message": "the work did not finish before its deadline"}
+TIMED_OUT = Failure("TIMED_OUT", "the work did not finish before its deadline")
 
 
 async def sweep_once(store: Store) -> int:
     """Fail every expired PROCESSING message; returns how many were settled."""
     settled = 0
-    for doc in await store.expired(now()):
-        if await store.finish(doc["_id"], FAILED, failure=TIMED_OUT) is not None:
+    for message in await store.expired(now()):
+        if await store.finish(message.id, Status.FAILED, failure=TIMED_OUT) is not None:
             settled += 1
-            log.warning("settled a stale message", message_id=str(doc["_id"]))
+            log.warning("settled a stale message", message_id=str(message.id))
     return settled
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from conversation_svc.store import TERMINAL, Doc, Store, decode_token, encode_token
+from conversation_svc.model import Message
+from conversation_svc.store import Store, decode_token, encode_token
 from mesh.errors import InvalidArgument, NotFound
 from photofun.v1 import conversation_service_pb2 as pb
 
@@ -22,19 +23,19 @@ class Change:
     """One event of a watched message."""
 
     event: pb.MessageEvent.ValueType
-    message: Doc
+    message: Message
     resume_token: str
 
 
-def classify(before: Doc | None, after: Doc) -> pb.MessageEvent.ValueType:
+def classify(before: Message | None, after: Message) -> pb.MessageEvent.ValueType:
     """Name what changed between two states of a message."""
-    if after.get("status") in TERMINAL:
+    if after.terminal:
         return pb.MESSAGE_EVENT_FINISHED
     if before is None:
         return pb.MESSAGE_EVENT_UPDATED
-    if len(after.get("images", [])) > len(before.get("images", [])):
+    if len(after.images) > len(before.images):
         return pb.MESSAGE_EVENT_IMAGE_ADDED
-    if after.get("intent") and not before.get("intent"):
+    if after.intent and not before.intent:
         return pb.MESSAGE_EVENT_ANALYZED
     return pb.MESSAGE_EVENT_UPDATED
 
@@ -56,33 +57,31 @@ async def watch(
         if value.get("m") != message_id or not isinstance(value.get("v"), int):
             raise InvalidArgument("resume_token", "is not a token of this message")
         seen = value["v"]
-    pipeline = [{"$match": {"documentKey._id": first["_id"]}}]
-    async with await store.messages.watch(pipeline, full_document="updateLookup") as stream:
-        current = await store.messages.find_one({"_id": first["_id"]})
+    async with store.watch_message(first.id) as changes:
+        current = await store.message_by_id(first.id)
         if current is None:
             raise NotFound(f"message {message_id} was deleted")
         if opened is not None:
             await opened()
-        sent: Doc | None = None
-        if current["version"] > seen:
+        sent: Message | None = None
+        if current.version > seen:
             event = classify(None, current) if token else pb.MESSAGE_EVENT_SNAPSHOT
-            if current.get("status") in TERMINAL:
+            if current.terminal:
                 event = pb.MESSAGE_EVENT_FINISHED if token else pb.MESSAGE_EVENT_SNAPSHOT
             yield Change(event, current, _token(message_id, current))
-            sent, seen = current, current["version"]
-        if current.get("status") in TERMINAL:
+            sent, seen = current, current.version
+        if current.terminal:
             return
-        async for change in stream:
-            doc = change.get("fullDocument")
-            if change.get("operationType") == "delete" or doc is None:
+        async for state in changes:
+            if state is None:
                 raise NotFound(f"message {message_id} was deleted")
-            if doc["version"] <= seen:
-                continue  # already sent (updateLookup returns the latest state)
-            yield Change(classify(sent, doc), doc, _token(message_id, doc))
-            sent, seen = doc, doc["version"]
-            if doc.get("status") in TERMINAL:
+            if state.version <= seen:
+                continue  # already sent (the stream returns the latest state)
+            yield Change(classify(sent, state), state, _token(message_id, state))
+            sent, seen = state, state.version
+            if state.terminal:
                 return
 
 
-def _token(message_id: str, doc: Doc) -> str:
-    return encode_token({"m": message_id, "v": doc["version"]})
+def _token(message_id: str, message: Message) -> str:
+    return encode_token({"m": message_id, "v": message.version})

@@ -19,8 +19,9 @@ from PIL import Image
 from pymongo import AsyncMongoClient
 
 from conversation_svc import convert
+from conversation_svc.model import NewMessage, Status
 from conversation_svc.pipeline import Pipeline
-from conversation_svc.store import DONE, Store, now
+from conversation_svc.store import Store, now
 from devstack.media_server import create_app as media_app
 from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
@@ -108,16 +109,16 @@ async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
     pipeline: Pipeline, store: Store
 ) -> None:
     conversation = await store.create_conversation("alice", "")
-    doc, _ = await store.insert_message(
+    sent, _ = await store.insert_message(
         conversation,
-        {"prompt": CLIO, "request_id": "req-side", "deadline": now() + dt.timedelta(minutes=5)},
+        NewMessage(prompt=CLIO, request_id="req-side", deadline=now() + dt.timedelta(minutes=5)),
     )
-    await pipeline.run(str(doc["_id"]))
+    await pipeline.run(str(sent.id))
 
-    stored = await store.message_by_id(str(doc["_id"]))
+    stored = await store.message_by_id(sent.id)
     assert stored is not None
     message = convert.message(stored)
-    assert stored["status"] == DONE
+    assert stored.status is Status.DONE
     assert {i.angle for i in message.images} == {common_pb2.ANGLE_FRONT, common_pb2.ANGLE_REAR}
     (failed,) = message.failed_views
     assert failed.angle == common_pb2.ANGLE_SIDE
