@@ -19,9 +19,9 @@ from pathlib import Path
 
 import grpc
 
-from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
 from devstack.running import running_stack
+from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 

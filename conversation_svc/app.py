@@ -11,12 +11,12 @@ from celery import Celery
 from pymongo import AsyncMongoClient
 
 from conversation_svc import sweeper
-from conversation_svc.auth import Authenticator
 from conversation_svc.queue import CeleryQueue
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from conversation_svc.uploads import Uploader
+from mesh.auth import Authenticator
 from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import conversation_service_pb2, conversation_service_pb2_grpc

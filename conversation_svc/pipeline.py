@@ -68,8 +68,7 @@ class Limits:
 
     prompt_timeout: float = 30.0
     image_timeout: float = 180.0
-    attempts: int = 3
-    backoff: Backoff = field(default_factory=lambda: Backoff(first=0.5, cap=5.0, jitter=0.2))
+    retry: Backoff = field(default_factory=lambda: Backoff(attempts=3, first=0.5, jitter=0.2))
 
 
 class Pipeline:
@@ -214,7 +213,7 @@ class Pipeline:
         stored = {image.key for image in message.images}
         failed = list(message.failed_views)
         failures: dict[str, str] = {}
-        for attempt in range(1, self._limits.attempts + 1):
+        for attempt in range(1, self._limits.retry.attempts + 1):
             missing = [a for a in wanted if a not in stored and a not in failures]
             if not missing:
                 break
@@ -252,10 +251,10 @@ class Pipeline:
                     stored.add(name)
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
-                if exc.code() not in TRANSIENT or attempt == self._limits.attempts:
+                if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
                     raise _upstream_failure("IMAGE_SERVICE", exc) from exc
                 log.warning("angle stream broke; retrying the missing views", code=exc.code().name)
-                await asyncio.sleep(self._limits.backoff.delay(attempt))
+                await asyncio.sleep(self._limits.retry.delay(attempt))
             except Stop:
                 call.cancel()
                 raise
@@ -316,14 +315,14 @@ class Pipeline:
         log.info("message done")
 
     async def _call(self, upstream: str, make: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(1, self._limits.attempts + 1):
+        for attempt in range(1, self._limits.retry.attempts + 1):
             try:
                 return await make()
             except grpc.aio.AioRpcError as exc:
-                if exc.code() not in TRANSIENT or attempt == self._limits.attempts:
+                if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
                     raise _upstream_failure(upstream, exc) from exc
                 log.warning("transient upstream error", upstream=upstream, code=exc.code().name)
-                await asyncio.sleep(self._limits.backoff.delay(attempt))
+                await asyncio.sleep(self._limits.retry.delay(attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
 

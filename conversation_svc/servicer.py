@@ -10,12 +10,12 @@ from typing import Any
 import grpc
 
 from conversation_svc import convert
-from conversation_svc.auth import Authenticator
 from conversation_svc.model import Failure, NewMessage, Status
 from conversation_svc.queue import WorkQueue
 from conversation_svc.store import Store, now, page_size
 from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch
+from mesh.auth import Authenticator
 from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url

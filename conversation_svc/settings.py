@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from mesh.auth import DEV_SECRET
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
@@ -26,7 +27,7 @@ class Settings(ServerSettings, MediaSettings):
     )
     image_service_url: str = Field("127.0.0.1:50052", validation_alias=shared("IMAGE_SERVICE_URL"))
     jwt_secret: SecretStr = Field(
-        SecretStr("dev-only-secret-change-me-in-production"),
+        SecretStr(DEV_SECRET),
         validation_alias=shared("JWT_SECRET"),
         description="HS256 key of bearer tokens; at least 32 bytes (RFC 7518 §3.2).",
     )

@@ -54,8 +54,8 @@ class StackConfig:
 
 def dev_token(cfg: StackConfig) -> str:
     """A token for ``dev-user`` signed with the stack's JWT secret (configured or default)."""
-    from conversation_svc.auth import mint_token
     from conversation_svc.settings import Settings
+    from mesh.auth import mint_token
 
     secret = cfg.extra_env.get("JWT_SECRET") or Settings().jwt_secret.get_secret_value()
     return mint_token(secret, "dev-user")

@@ -19,9 +19,10 @@ import hashlib
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
+from mesh.retry import Backoff
 
 UPLOAD_PATH = "/api/v1/file/uploads"
 
@@ -71,6 +72,9 @@ def check_media_url(
     return url
 
 
+UPLOAD_RETRY = Backoff(attempts=3, first=0.2, cap=5.0)
+
+
 class MediaClient:
     """Uploads images and fetches input images from one Media Service."""
 
@@ -79,8 +83,7 @@ class MediaClient:
         base_url: str,
         *,
         timeout: float = 10.0,
-        attempts: int = 3,
-        backoff: float = 0.2,
+        retry: Backoff = UPLOAD_RETRY,
         transport: httpx.AsyncBaseTransport | None = None,
         public_url: str | None = None,
     ) -> None:
@@ -88,8 +91,7 @@ class MediaClient:
         # The name browsers see (e.g. http://localhost:8090) when it differs from the one this
         # process reaches (e.g. http://media:8090 inside compose); its URLs are fetched via base.
         self.public_url = public_url.rstrip("/") if public_url else None
-        self._attempts = attempts
-        self._backoff = backoff
+        self._retry = retry
         self._http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport
         )
@@ -126,8 +128,8 @@ class MediaClient:
 
         try:
             async for attempt in AsyncRetrying(
-                stop=stop_after_attempt(self._attempts),
-                wait=wait_exponential(multiplier=self._backoff, max=5),
+                stop=stop_after_attempt(self._retry.attempts),
+                wait=lambda state: self._retry.delay(state.attempt_number),
                 retry=retry_if_exception(_retryable),
                 reraise=True,
             ):

@@ -70,8 +70,10 @@ def retry_info_delay(details: Iterable[Any] | None) -> float | None:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with jitter: ``first * factor**(attempt-1)``, capped, ±``jitter``."""
+    """A retry policy: up to ``attempts`` tries, waiting ``first * factor**(attempt-1)`` seconds
+    (capped at ``cap``, ±``jitter``) between them, or what the server asked for."""
 
+    attempts: int = 3
     first: float = 0.25
     factor: float = 2.0
     cap: float = 5.0
@@ -83,3 +85,7 @@ class Backoff:
             return max(0.0, hint)
         base = min(self.cap, self.first * self.factor ** max(0, attempt - 1))
         return max(0.0, base * random.uniform(1.0 - self.jitter, 1.0 + self.jitter))
+
+    def exhausted(self, attempt: int) -> bool:
+        """True when ``attempt`` (1-based) was the last one allowed."""
+        return attempt >= self.attempts

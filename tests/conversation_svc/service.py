@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import pytest
 
-from conversation_svc.auth import mint_token
+from mesh.auth import mint_token
 from tests.status import details_of
 
 if TYPE_CHECKING:

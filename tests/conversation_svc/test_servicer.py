@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import pytest
 
-from conversation_svc.auth import mint_token
+from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from tests.conversation_svc.service import StartStub, auth, expect
 

@@ -30,10 +30,10 @@ from google.rpc import error_details_pb2, status_pb2
 from PIL import Image, ImageDraw
 from playwright.async_api import Page, Request, Response, Route, async_playwright, expect
 
-from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
 from devstack.local_envoy import find_envoy, running_envoy
 from devstack.running import RunningStack, running_stack
+from mesh.auth import mint_token
 from tests.deploy.local_web import find_nginx, running_web
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -20,9 +20,9 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
 from devstack.running import RunningStack, running_stack
+from mesh.auth import mint_token
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "grpcurl.md"
 _FENCE = re.compile(r"```bash\n(.*?)```", re.DOTALL)

@@ -15,9 +15,9 @@ import pytest
 import pytest_asyncio
 from PIL import ExifTags, Image
 
-from conversation_svc.auth import mint_token
 from conversation_svc.settings import Settings
 from devstack.running import RunningStack, running_stack
+from mesh.auth import mint_token
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc

@@ -12,16 +12,19 @@ from aiohttp import web
 from devstack.media_server import create_app
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
 from mesh.media import MediaClient, MediaRefused, MediaUnavailable
+from mesh.retry import Backoff
 from tests.http_servers import serve_app
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
+
+FAST = Backoff(attempts=3, first=0.01)  # the real policy, with waits short enough for tests
 
 
 @pytest.fixture
 async def media(tmp_path: Path) -> AsyncIterator[MediaClient]:
     async with (
         serve_app(create_app(tmp_path / "media")) as url,
-        MediaClient(url, backoff=0.01) as client,
+        MediaClient(url, retry=FAST) as client,
     ):
         yield client
 
@@ -93,7 +96,10 @@ async def test_uploads_retry_5xx_with_one_idempotency_key() -> None:
 
     app = web.Application()
     app.router.add_post("/api/v1/file/uploads", flaky)
-    async with serve_app(app) as url, MediaClient(url, backoff=0.01) as client:
+    async with (
+        serve_app(app) as url,
+        MediaClient(url, retry=FAST) as client,
+    ):
         file_url = await client.upload(PNG, filename="a.png", mime_type="image/png")
     assert file_url.endswith(hashlib.sha256(PNG).hexdigest() + ".png")
     assert keys == [hashlib.sha256(PNG).hexdigest()] * 3
@@ -118,7 +124,10 @@ async def test_failed_uploads_are_retried_only_when_a_retry_can_help(
 
     app = web.Application()
     app.router.add_post("/api/v1/file/uploads", answer)
-    async with serve_app(app) as url, MediaClient(url, attempts=3, backoff=0.01) as client:
+    async with (
+        serve_app(app) as url,
+        MediaClient(url, retry=FAST) as client,
+    ):
         with pytest.raises(error) as caught:
             await client.upload(PNG, filename="a.png", mime_type="image/png")
     assert seen == calls
@@ -127,7 +136,7 @@ async def test_failed_uploads_are_retried_only_when_a_retry_can_help(
 
 
 async def test_an_unreachable_media_service_is_unavailable() -> None:
-    async with MediaClient("http://127.0.0.1:1", attempts=2, backoff=0.01) as client:
+    async with MediaClient("http://127.0.0.1:1", retry=Backoff(attempts=2, first=0.01)) as client:
         with pytest.raises(MediaUnavailable):
             await client.upload(PNG, filename="a.png", mime_type="image/png")
 

@@ -25,15 +25,15 @@ from aiohttp import web
 from PIL import Image
 from rich.console import Console
 
-from conversation_svc.auth import Authenticator, mint_token
-from conversation_svc.cli import run
-from conversation_svc.cli_client import SavedImage
-from conversation_svc.cli_render import WatchView, summary
+from mesh.auth import Authenticator, mint_token
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli.client import SavedImage
+from photofun_cli.main import run
+from photofun_cli.render import WatchView, summary
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
 
@@ -565,7 +565,7 @@ async def test_ctrl_c_cancels_the_message_and_exits_130(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "conversation_svc.cli",
+        "photofun_cli.main",
         *argv,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

@@ -5,7 +5,7 @@
     photofun messages CONVERSATION_ID
     photofun token --user alice
 
-The gRPC calls live in ``cli_client``, the looks in ``cli_render``; this module parses the
+The gRPC calls live in ``client``, the looks in ``render``; this module parses the
 command line, reads the environment once (``CliSettings``) and wires the two together.
 """
 
@@ -30,15 +30,19 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from conversation_svc.auth import mint_token
-from conversation_svc.cli_client import (
+from mesh.auth import DEV_SECRET, mint_token
+from mesh.errors import error_info
+from mesh.settings import shared
+from photofun.v1 import common_pb2
+from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli.client import (
     ConversationClient,
     Fitted,
     download_images,
     fit_for_upload,
     title_of,
 )
-from conversation_svc.cli_render import (
+from photofun_cli.render import (
     WatchView,
     conversations_table,
     error_text,
@@ -49,16 +53,9 @@ from conversation_svc.cli_render import (
     saved_files_json,
     summary,
 )
-from conversation_svc.settings import Settings as ServiceSettings
-from mesh.errors import error_info
-from mesh.settings import shared
-from photofun.v1 import common_pb2
-from photofun.v1 import conversation_service_pb2 as pb
 
 DEFAULT_SERVER = "127.0.0.1:50053"
 DEFAULT_USER = "dev-user"
-# The service's own default, so a dev token minted here is accepted by a dev server.
-DEV_SECRET: SecretStr = ServiceSettings.model_fields["jwt_secret"].default
 FORMATS = {
     "png": common_pb2.IMAGE_FORMAT_PNG,
     "jpeg": common_pb2.IMAGE_FORMAT_JPEG,
@@ -76,7 +73,7 @@ class CliSettings(BaseSettings):
 
     server: str = Field(DEFAULT_SERVER, validation_alias=shared("PHOTOFUN_SERVER"))
     token: SecretStr | None = Field(None, validation_alias=shared("PHOTOFUN_TOKEN"))
-    jwt_secret: SecretStr = Field(DEV_SECRET, validation_alias=shared("JWT_SECRET"))
+    jwt_secret: SecretStr = Field(SecretStr(DEV_SECRET), validation_alias=shared("JWT_SECRET"))
     user: str = Field(DEFAULT_USER, validation_alias=shared("USER"))
 
 
@@ -187,7 +184,7 @@ def _user(args: argparse.Namespace, settings: CliSettings) -> str:
 def _dev_token(args: argparse.Namespace, settings: CliSettings) -> tuple[str, str]:
     user = _user(args, settings)
     secret = settings.jwt_secret.get_secret_value()
-    which = "the dev default" if secret == DEV_SECRET.get_secret_value() else "from the environment"
+    which = "the dev default" if secret == DEV_SECRET else "from the environment"
     about = f"dev token for user {user!r}, signed with JWT_SECRET ({which})"
     return mint_token(secret, user), about
 

@@ -20,10 +20,11 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from conversation_svc.cli_client import TERMINAL, Retry, SavedImage, angle_label
 from mesh.errors import ErrorInfo
+from mesh.vocabulary import angle_name
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli.client import TERMINAL, Retry, SavedImage
 
 STATUS_STYLE = {
     pb.MESSAGE_STATUS_PROCESSING: "bold cyan",
@@ -126,11 +127,11 @@ class WatchView:
             number = len(self._bars) + 1
             label = f"{'view' if angles else 'image'} {number}/{wanted}"
             if len(planned) >= number:
-                label = angle_label(message.expected_angles[number - 1]) or label
+                label = angle_name(message.expected_angles[number - 1]) or label
             self._bars.append(self.progress.add_task(label, total=None, note="[dim]waiting[/]"))
         for index in range(self._arrived, len(message.images)):
             image = message.images[index]
-            label = angle_label(image.angle) or f"image {index + 1}/{wanted}"
+            label = angle_name(image.angle) or f"image {index + 1}/{wanted}"
             note = f"seed {image.seed}" + (f" · {image.provider}" if image.provider else "")
             bar = self._bar_for(image.angle, planned)
             self.progress.update(
@@ -233,7 +234,7 @@ def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Tabl
         )
         row: list[RenderableType] = [str(item.index)]
         if columns["angle"]:
-            row.append(angle_label(image.angle) or "-")
+            row.append(angle_name(image.angle) or "-")
         if columns["seed"]:
             row.append(str(image.seed))
         if columns["session"]:
@@ -375,7 +376,7 @@ def saved_files_json(saved: Sequence[SavedImage]) -> list[dict[str, object]]:
     return [
         {
             "index": item.index,
-            "angle": angle_label(item.image.angle),
+            "angle": angle_name(item.image.angle),
             "url": item.image.image_url,
             "path": str(item.path) if item.path else None,
             "error": item.error or None,

@@ -2,12 +2,17 @@
 
 Local runs use HS256 with ``JWT_SECRET``; production may switch to RS256 with the identity
 provider's keys (docs/conversation-api.md). The user id is the token's ``sub`` claim.
+
+``python -m mesh.auth --user alice`` prints a token signed with ``JWT_SECRET`` (for operators of
+a deployment, where the command-line client is not installed).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jwt
@@ -15,6 +20,8 @@ import jwt
 from mesh.errors import Unauthenticated
 
 ISSUER = "photofun-dev"
+# The development default of JWT_SECRET: public, so only for a stack on loopback.
+DEV_SECRET = "dev-only-secret-change-me-in-production"  # noqa: S105 (public on purpose)
 
 
 class Authenticator:
@@ -55,3 +62,20 @@ def mint_token(secret: str, user: str, ttl: dt.timedelta = dt.timedelta(days=30)
     issued = dt.datetime.now(dt.UTC)
     claims = {"sub": user, "iss": ISSUER, "iat": issued, "exp": issued + ttl}
     return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print a token for ``--user`` signed with ``JWT_SECRET`` from the environment."""
+    parser = argparse.ArgumentParser(prog="python -m mesh.auth", description=main.__doc__)
+    parser.add_argument("--user", required=True, help="the token's subject (user id)")
+    parser.add_argument("--days", type=float, default=30.0, help="lifetime in days (30)")
+    args = parser.parse_args(argv)
+    secret = os.environ.get("JWT_SECRET", "")
+    if not secret:
+        parser.error("JWT_SECRET is not set")
+    print(mint_token(secret, args.user, dt.timedelta(days=args.days)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import random
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,8 +18,10 @@ import grpc
 import httpx
 from PIL import Image, ImageOps
 
-from photofun.v1 import common_pb2, conversation_service_pb2_grpc
+from mesh.retry import Backoff
+from mesh.vocabulary import angle_name
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun.v1 import conversation_service_pb2_grpc
 
 TERMINAL = frozenset(
     {pb.MESSAGE_STATUS_DONE, pb.MESSAGE_STATUS_FAILED, pb.MESSAGE_STATUS_CANCELLED}
@@ -33,17 +34,8 @@ UPLOAD_LIMIT = 3 * 1024 * 1024  # UploadImageRequest.data's documented limit
 FIT_SIDE = 2048  # what a picture over the limit is scaled to, as the web page does
 
 
-@dataclass(frozen=True)
-class Backoff:
-    """Bounded exponential backoff with jitter for reconnects and safe retries."""
-
-    attempts: int = 5
-    first: float = 0.25
-    cap: float = 4.0
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        return min(self.cap, self.first * 2.0 ** (attempt - 1)) * random.uniform(0.8, 1.2)
+# Reconnects and safe retries: five tries, 0.25 s doubling to 4 s, ±20 %.
+RECONNECT = Backoff(attempts=5, first=0.25, cap=4.0, jitter=0.2)
 
 
 @dataclass(frozen=True)
@@ -140,7 +132,7 @@ class ConversationClient:
         self._stub = conversation_service_pb2_grpc.ConversationServiceStub(channel)
         self._metadata = (("authorization", f"Bearer {token}"),)
         self._timeout = timeout
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or RECONNECT
         self._on_retry = on_retry or (lambda _retry: None)
 
     async def create_conversation(self, title: str) -> pb.Conversation:
@@ -291,18 +283,11 @@ class SavedImage:
     error: str = ""
 
 
-def angle_label(angle: common_pb2.Angle.ValueType) -> str:
-    """``ANGLE_FRONT_THREE_QUARTER`` → ``front_three_quarter``; "" when unspecified."""
-    if angle == common_pb2.ANGLE_UNSPECIFIED:
-        return ""
-    return common_pb2.Angle.Name(angle).removeprefix("ANGLE_").lower()
-
-
 def file_names(message: pb.Message) -> list[str]:
     """``<message_id>-<angle or 1-based index>.<ext>`` for each image, unique within the message."""
     names: list[str] = []
     for index, image in enumerate(message.images, start=1):
-        label = angle_label(image.angle) or str(index)
+        label = angle_name(image.angle) or str(index)
         ext = _EXTENSIONS.get(image.mime_type) or _suffix(image.image_url) or "png"
         name = f"{message.message_id}-{label}.{ext}"
         if name in names:

@@ -1,0 +1,1 @@
+"""``photofun``: the command-line client of the public ConversationService API."""
