@@ -4,7 +4,7 @@ Celery tasks are synchronous; the pipeline is async. Each worker process gets on
 event loop, created lazily and rebuilt when the pid changes (after a fork), and the task body
 waits on ``run_coroutine_threadsafe``. A loop per task (``asyncio.run``) would close the loop the
 cached gRPC channels belong to ("Event loop is closed"), and channels must never be created
-before the fork (RECIPES.md).
+before the fork (docs/platform-notes.md).
 """
 
 from __future__ import annotations

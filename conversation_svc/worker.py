@@ -1,6 +1,6 @@
 """The Celery application of the pipeline: ``celery -A conversation_svc.worker worker``.
 
-Delivery settings follow RECIPES.md: a task is acknowledged only after it finished
+Delivery settings (docs/platform-notes.md): a task is acknowledged only after it finished
 (``acks_late``) and handed back if its worker process dies (``reject_on_worker_lost``), each
 process takes one task at a time (``prefetch_multiplier=1``), and Redis re-delivers an
 unacknowledged task (its worker was killed outright) after ``visibility_timeout``, which must
