@@ -12,7 +12,7 @@ BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/photofun/v1/*.proto)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help env gen gen-check lint fmt test pytest run web bench clean
+.PHONY: help env gen gen-check api-release lint fmt test unit pytest run web bench clean
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,19 +46,26 @@ gen-check: env  ## fail when gen/ is not what protos/ generate
 	$(BUF) generate -o $$tmp/ts && diff -r $$tmp/ts/web/src/gen web/src/gen > /dev/null || \
 	{ echo "web/src/gen is stale: run 'make gen' and commit the result"; exit 1; }
 
-lint: env  ## ruff, mypy (strict), buf lint
+api-release: env  ## make the current protos the released API that `make lint` checks breaks against
+	$(BUF) build -o protos/released.binpb
+
+lint: env  ## ruff, mypy (strict), buf lint and breaking, tsc
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(BUF) lint
+	$(BUF) breaking --against protos/released.binpb
 	node_modules/.bin/tsc -p web/tsconfig.json
 
 fmt: env  ## format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-pytest: env  ## only the pytest suite
-	$(VENV)/bin/pytest
+pytest: env  ## only the pytest suite, with the coverage report and its floor
+	$(VENV)/bin/pytest --cov --cov-report=term
+
+unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, compose or e2e)
+	$(VENV)/bin/pytest -m "not e2e and not deploy and not browser and not slow" -q
 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 

@@ -287,7 +287,7 @@ class Conversation:
     create_time: dt.datetime
     update_time: dt.datetime
     message_count: int = 0
-    request_id: str | None = field(default=None, repr=False)  # the creating call's retry key
+    idempotency_key: str | None = field(default=None, repr=False)  # the creating call's
 
     @classmethod
     def from_doc(cls, doc: RawDoc) -> Conversation:
@@ -299,5 +299,5 @@ class Conversation:
             create_time=doc["create_time"],
             update_time=doc.get("update_time", doc["create_time"]),
             message_count=int(doc.get("message_count", 0)),
-            request_id=doc.get("request_id"),
+            idempotency_key=doc.get("idempotency_key"),
         )

@@ -74,10 +74,10 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         title = request.title.strip()
         if len(title) > MAX_TITLE:
             raise InvalidArgument("title", f"must be at most {MAX_TITLE} characters")
-        request_id = request.request_id.strip()
-        if len(request_id) > MAX_KEY:
-            raise InvalidArgument("request_id", f"must be at most {MAX_KEY} characters")
-        created = await self._store.create_conversation(user, title, request_id=request_id or None)
+        key = request.idempotency_key.strip()
+        if len(key) > MAX_KEY:
+            raise InvalidArgument("idempotency_key", f"must be at most {MAX_KEY} characters")
+        created = await self._store.create_conversation(user, title, idempotency_key=key or None)
         return pb.CreateConversationResponse(conversation=convert.conversation(created))
 
     async def GetConversation(

@@ -3,7 +3,8 @@ worker share (PyMongo's async API; see docs/decisions.md for why not Motor).
 
 Schema (docs/api-contracts.md has the full table):
 - ``conversations``: ``_id``, ``owner``, ``title``, ``create_time``, ``update_time``,
-  ``message_count``. Index: ``(owner, update_time desc, _id desc)``.
+  ``message_count``, ``idempotency_key`` (when the creating call gave one). Indexes:
+  ``(owner, update_time desc, _id desc)``, unique ``(owner, idempotency_key)`` when given.
 - ``messages`` (their own collection, not an array in the conversation): the request, the
   analysis, ``images`` (appended one by one, each with a ``key`` so a redelivered task never
   appends the same view twice), ``status``, ``request_id`` (unique), ``failure``, ``version``
@@ -118,9 +119,9 @@ class Store:
             [("owner", ASCENDING), ("update_time", DESCENDING), ("_id", DESCENDING)]
         )
         await self.conversations.create_index(
-            [("owner", ASCENDING), ("request_id", ASCENDING)],
+            [("owner", ASCENDING), ("idempotency_key", ASCENDING)],
             unique=True,
-            partialFilterExpression={"request_id": {"$type": "string"}},
+            partialFilterExpression={"idempotency_key": {"$type": "string"}},
         )
         await self.messages.create_index(
             [("conversation_id", ASCENDING), ("create_time", ASCENDING), ("_id", ASCENDING)]
@@ -138,20 +139,22 @@ class Store:
     # -- conversations -------------------------------------------------------------------
 
     async def create_conversation(
-        self, owner: str, title: str, *, request_id: str | None = None
+        self, owner: str, title: str, *, idempotency_key: str | None = None
     ) -> Conversation:
-        """Insert a conversation owned by ``owner``; a ``request_id`` the owner used before
+        """Insert a conversation owned by ``owner``; an ``idempotency_key`` the owner used before
         returns the conversation that request created (a retried call makes no second one)."""
         t = now()
         doc: Doc = {"owner": owner, "title": title, "create_time": t, "update_time": t}
         doc["message_count"] = 0
-        if request_id is not None:
-            doc["request_id"] = request_id
+        if idempotency_key is not None:
+            doc["idempotency_key"] = idempotency_key
         try:
             result = await self.conversations.insert_one(doc)
         except DuplicateKeyError:
-            first = await self.conversations.find_one({"owner": owner, "request_id": request_id})
-            if request_id is None or first is None:  # deleted between the two calls
+            first = await self.conversations.find_one(
+                {"owner": owner, "idempotency_key": idempotency_key}
+            )
+            if idempotency_key is None or first is None:  # deleted between the two calls
                 raise
             return Conversation.from_doc(first)
         return Conversation.from_doc({**doc, "_id": result.inserted_id})

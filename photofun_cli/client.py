@@ -138,7 +138,7 @@ class ConversationClient:
     async def create_conversation(self, title: str) -> pb.Conversation:
         """Start a conversation; a dropped call is retried with the same request id, so the
         server returns the conversation the first attempt made instead of a second one."""
-        request = pb.CreateConversationRequest(title=title, request_id=uuid.uuid4().hex)
+        request = pb.CreateConversationRequest(title=title, idempotency_key=uuid.uuid4().hex)
         attempt = 0
         while True:
             try:

@@ -22,6 +22,25 @@ from devstack.processes import free_port
 from mesh.server import GrpcServer, ServiceBinding
 from mesh.settings import ServerSettings
 
+# The test tiers: `make unit` runs what none of these marks (in-process servers on real ports),
+# `make test` runs everything. A folder's mark applies to every test in it.
+TIER_OF_FOLDER = {
+    "e2e": "e2e",  # the whole stack in processes: worker, browser, grpcurl cookbook
+    "deploy": "deploy",  # real Envoy, nginx, compose configuration
+}
+TIER_OF_FILE = {"test_devstack.py": "e2e", "test_browser.py": "browser"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its tier from where it lives (explicit marks add to it)."""
+    root = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.path)).relative_to(root)
+        folder = TIER_OF_FOLDER.get(path.parts[0]) if len(path.parts) > 1 else None
+        for mark in {folder, TIER_OF_FILE.get(path.name)} - {None}:
+            item.add_marker(str(mark))
+
+
 Builder = Callable[[Any, contextlib.AsyncExitStack], Awaitable[Any]]
 StartServer = Callable[[Builder, ServerSettings], Awaitable[GrpcServer]]
 

@@ -85,12 +85,12 @@ async def test_a_retried_send_with_the_same_key_returns_the_first_message(stub: 
     assert len(listed.messages) == 1
 
 
-async def test_a_retried_create_with_the_same_request_id_returns_the_first_conversation(
+async def test_a_retried_create_with_the_same_idempotency_key_returns_the_first_conversation(
     stub: Stub,
 ) -> None:
-    def create(user: str, request_id: str) -> Any:
+    def create(user: str, key: str) -> Any:
         return stub.CreateConversation(
-            pb.CreateConversationRequest(title="cars", request_id=request_id), metadata=auth(user)
+            pb.CreateConversationRequest(title="cars", idempotency_key=key), metadata=auth(user)
         )
 
     first = (await create("alice", "req-c1")).conversation
@@ -101,7 +101,9 @@ async def test_a_retried_create_with_the_same_request_id_returns_the_first_conve
     assert len({first.conversation_id, other.conversation_id, bobs.conversation_id}) == 3
     listed = await stub.ListConversations(pb.ListConversationsRequest(), metadata=auth("alice"))
     assert len(listed.conversations) == 2
-    await expect(create("alice", "r" * 129), grpc.StatusCode.INVALID_ARGUMENT, field="request_id")
+    await expect(
+        create("alice", "r" * 129), grpc.StatusCode.INVALID_ARGUMENT, field="idempotency_key"
+    )
 
 
 async def test_too_many_processing_messages_is_resource_exhausted(stub: Stub) -> None:

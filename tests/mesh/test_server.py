@@ -78,7 +78,7 @@ async def test_grpcurl_lists_describes_and_health_checks_each_service(
     health = await asyncio.to_thread(
         run, "-d", json.dumps({"service": name}), server.address, "grpc.health.v1.Health/Check"
     )
-    # grpcurl exits 0 even for NOT_SERVING (docs/platform-notes.md), so the printed status is what counts.
+    # grpcurl exits 0 even for NOT_SERVING (docs/platform-notes.md): the printed status counts.
     assert json.loads(health.stdout) == {"status": "SERVING"}
 
 

@@ -154,16 +154,16 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.CreateConversationRequest, context: Any
     ) -> pb.CreateConversationResponse:
         user = self.auth.user_of(context.invocation_metadata())
-        self.create_ids.append(request.request_id)
+        self.create_ids.append(request.idempotency_key)
         known = [
             c
             for c_id, (owner, c) in self.conversations.items()
-            if owner == user and self.created_by.get(c_id) == request.request_id
+            if owner == user and self.created_by.get(c_id) == request.idempotency_key
         ]
         if known:  # the server's AIP-155 behaviour: the first conversation again
             return pb.CreateConversationResponse(conversation=known[0])
         conversation = self.add_conversation(user, request.title)
-        self.created_by[conversation.conversation_id] = request.request_id
+        self.created_by[conversation.conversation_id] = request.idempotency_key
         if self.lose_first_create_reply:
             self.lose_first_create_reply = False
             await context.abort(grpc.StatusCode.UNAVAILABLE, "connection reset by peer")

@@ -233,7 +233,9 @@ class Message(_message.Message):
     status: Global___MessageStatus.ValueType
     """Where the message is in its lifecycle."""
     request_id: _builtins.str
-    """Id of the background job; also the id to quote in support requests."""
+    """Id of the work this message started (the background job); the id to quote in support
+    requests, found in every log line and passed to the other services for this message.
+    """
     intent: _common_pb2.Intent.ValueType
     """Detected intent; INTENT_UNSPECIFIED until the prompt has been analysed."""
     refined_prompt: _builtins.str
@@ -350,23 +352,23 @@ class CreateConversationRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TITLE_FIELD_NUMBER: _builtins.int
-    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     title: _builtins.str
     """Optional title, at most 200 characters."""
-    request_id: _builtins.str
-    """Optional client-chosen id of this request (AIP-155), at most 128 characters, e.g. a UUID:
-    a retry with the same id returns the conversation the first call created instead of a
-    second one.
+    idempotency_key: _builtins.str
+    """Optional key, at most 128 characters, e.g. a UUID, that makes retries safe (AIP-155's
+    request id, under the name SendMessage uses too): a retry with the same key returns the
+    conversation the first call created instead of a second one.
     """
     def __init__(
         self,
         *,
         title: _builtins.str = ...,
-        request_id: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -404,7 +406,7 @@ class GetConversationRequest(_message.Message):
 
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
-    """The conversation to fetch. Required."""
+    """The conversation to fetch."""
     def __init__(
         self,
         *,
@@ -509,7 +511,7 @@ class DeleteConversationRequest(_message.Message):
     CONVERSATION_ID_FIELD_NUMBER: _builtins.int
     ONLY_IF_EMPTY_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
-    """The conversation to delete. Required."""
+    """The conversation to delete."""
     only_if_empty: _builtins.bool
     """Delete it only if it has no messages; FAILED_PRECONDITION (CONVERSATION_NOT_EMPTY)
     otherwise. Lets a client discard a conversation it has just made without racing a
@@ -561,9 +563,9 @@ class SendMessageRequest(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
-    """The conversation to post to. Required."""
+    """The conversation to post to."""
     prompt: _builtins.str
-    """What the user typed. Required; at most 2000 characters."""
+    """What the user typed. At most 2000 characters."""
     style: _builtins.str
     """Optional style word, e.g. "anime"."""
     lang: _builtins.str
@@ -632,7 +634,7 @@ class GetMessageRequest(_message.Message):
 
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
-    """The message to fetch. Required."""
+    """The message to fetch."""
     def __init__(
         self,
         *,
@@ -681,7 +683,7 @@ class ListMessagesRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     ORDER_BY_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
-    """The conversation whose messages to list. Required."""
+    """The conversation whose messages to list."""
     page_size: _builtins.int
     """Maximum number of results, 0..100; 0 means 20, larger values are capped at 100,
     negative values are INVALID_ARGUMENT.
@@ -748,7 +750,7 @@ class WatchMessageRequest(_message.Message):
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
-    """The message to watch. Required."""
+    """The message to watch."""
     resume_token: _builtins.str
     """Optional token from a previous WatchMessageResponse; the stream then continues after
     that change instead of starting with a snapshot.
@@ -807,7 +809,7 @@ class CancelMessageRequest(_message.Message):
 
     MESSAGE_ID_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
-    """The message to cancel. Required."""
+    """The message to cancel."""
     def __init__(
         self,
         *,
@@ -855,7 +857,7 @@ class UploadImageRequest(_message.Message):
     FILENAME_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
     """The image file: a still PNG, JPEG or WebP, at most 3 MiB (the gRPC-web edges take requests of
-    up to 4 MiB) and 25 megapixels. Required.
+    up to 4 MiB) and 25 megapixels.
     """
     filename: _builtins.str
     """Optional original file name, e.g. "holiday.jpg"; only its last path part is kept,

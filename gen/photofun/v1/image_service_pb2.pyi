@@ -135,7 +135,7 @@ class GenerateRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
-    """The (refined) prompt. Required; at most 4000 characters."""
+    """The (refined) prompt. At most 4000 characters."""
     seed: _builtins.int
     """Seed for the generator; unset means derived from the prompt (stable, not random)."""
     width: _builtins.int
@@ -147,7 +147,9 @@ class GenerateRequest(_message.Message):
     style: _builtins.str
     """Optional style word, e.g. "anime"."""
     request_id: _builtins.str
-    """Caller's id for this request, echoed back and logged; empty means the server makes one."""
+    """Id of the work this call belongs to (conversation_svc passes the message's request_id),
+    echoed back and logged; empty means the server makes one.
+    """
     @_builtins.property
     def subject(self) -> _common_pb2.Subject:
         """Optional structured subject; lets the renderer draw a vehicle as a vehicle."""
@@ -244,7 +246,9 @@ class GenerateAnglesRequest(_message.Message):
     consistency_mode: Global___ConsistencyMode.ValueType
     """How views are tied together; unspecified means parallel."""
     request_id: _builtins.str
-    """Caller's id for this request, echoed back and logged; empty means the server makes one."""
+    """Id of the work this call belongs to (conversation_svc passes the message's request_id),
+    echoed back and logged; empty means the server makes one.
+    """
     @_builtins.property
     def subject(self) -> _common_pb2.Subject:
         """What to draw. `text` or the structured fields must be set."""
@@ -357,7 +361,7 @@ class StyleTransfer(_message.Message):
     STYLE_FIELD_NUMBER: _builtins.int
     STRENGTH_FIELD_NUMBER: _builtins.int
     style: Global___TransferStyle.ValueType
-    """Target style. Required."""
+    """Target style."""
     strength: _builtins.float
     """How strongly to apply it, 0..1; 0 means 1 (full effect)."""
     def __init__(
@@ -385,7 +389,7 @@ class BackgroundEdit(_message.Message):
     SCENE_FIELD_NUMBER: _builtins.int
     BLUR_RADIUS_FIELD_NUMBER: _builtins.int
     action: Global___BackgroundAction.ValueType
-    """What to do. Required."""
+    """What to do."""
     color: _builtins.str
     """For REPLACE_COLOR: "#RRGGBB"; empty means white."""
     scene: _builtins.str
@@ -452,13 +456,15 @@ class EditImageRequest(_message.Message):
     PROMPT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     image_url: _builtins.str
-    """The input image: an http(s) URL on the configured Media Service. Required."""
+    """The input image: an http(s) URL on the configured Media Service."""
     format: _common_pb2.ImageFormat.ValueType
     """Output encoding; unspecified means PNG."""
     prompt: _builtins.str
     """The user's (refined) prompt, used for hints such as a generated background scene."""
     request_id: _builtins.str
-    """Caller's id for this request, echoed back and logged; empty means the server makes one."""
+    """Id of the work this call belongs to (conversation_svc passes the message's request_id),
+    echoed back and logged; empty means the server makes one.
+    """
     @_builtins.property
     def style_transfer(self) -> Global___StyleTransfer:
         """Restyle the image."""

@@ -32,7 +32,7 @@ class RefineRequest(_message.Message):
     TOPIC_FIELD_NUMBER: _builtins.int
     IMAGE_URL_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
-    """The user's raw text in any supported language. Required; at most 2000 characters."""
+    """The user's raw text in any supported language. At most 2000 characters."""
     style: _builtins.str
     """Optional style word, e.g. "anime", "photorealistic", "watercolor"."""
     lang: _builtins.str
@@ -186,7 +186,7 @@ class DetectIntentRequest(_message.Message):
     LANG_FIELD_NUMBER: _builtins.int
     IMAGE_URL_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
-    """The user's raw text. Required; at most 2000 characters."""
+    """The user's raw text. At most 2000 characters."""
     lang: _builtins.str
     """Language of `prompt`: "en", "vi" or "uk"; empty means detect it."""
     image_url: _builtins.str

@@ -4,6 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import type { Angle, Failure, GenerationMetadata, Image, ImageFormat, Subject } from "./common_pb";
 import { file_photofun_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/image_service.proto.
  */
 export const file_photofun_v1_image_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch9waG90b2Z1bi92MS9pbWFnZV9zZXJ2aWNlLnByb3RvEgtwaG90b2Z1bi52MSLQAQoPR2VuZXJhdGVSZXF1ZXN0Eg4KBnByb21wdBgBIAEoCRIRCgRzZWVkGAIgASgNSACIAQESDQoFd2lkdGgYAyABKAUSDgoGaGVpZ2h0GAQgASgFEigKBmZvcm1hdBgFIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0Eg0KBXN0eWxlGAYgASgJEiUKB3N1YmplY3QYByABKAsyFC5waG90b2Z1bi52MS5TdWJqZWN0EhIKCnJlcXVlc3RfaWQYCCABKAlCBwoFX3NlZWQifAoQR2VuZXJhdGVSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEiEKBWltYWdlGAIgASgLMhIucGhvdG9mdW4udjEuSW1hZ2USMQoIbWV0YWRhdGEYAyABKAsyHy5waG90b2Z1bi52MS5HZW5lcmF0aW9uTWV0YWRhdGEixgIKFUdlbmVyYXRlQW5nbGVzUmVxdWVzdBIlCgdzdWJqZWN0GAEgASgLMhQucGhvdG9mdW4udjEuU3ViamVjdBIiCgZhbmdsZXMYAiADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIOCgZwcm9tcHQYAyABKAkSDQoFc3R5bGUYBCABKAkSEgoKc2Vzc2lvbl9pZBgFIAEoCRIRCgRzZWVkGAYgASgNSACIAQESDQoFd2lkdGgYByABKAUSDgoGaGVpZ2h0GAggASgFEigKBmZvcm1hdBgJIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0EjYKEGNvbnNpc3RlbmN5X21vZGUYCiABKA4yHC5waG90b2Z1bi52MS5Db25zaXN0ZW5jeU1vZGUSEgoKcmVxdWVzdF9pZBgLIAEoCUIHCgVfc2VlZCK5AgoWR2VuZXJhdGVBbmdsZXNSZXNwb25zZRIhCgVhbmdsZRgBIAEoDjISLnBob3RvZnVuLnYxLkFuZ2xlEg0KBWluZGV4GAIgASgFEg0KBXRvdGFsGAMgASgFEhIKCnNlc3Npb25faWQYBCABKAkSDAoEc2VlZBgFIAEoDRIPCgdpc19tYWluGAYgASgIEg4KBnByb21wdBgHIAEoCRISCgpyZXF1ZXN0X2lkGAggASgJEiMKBWltYWdlGAkgASgLMhIucGhvdG9mdW4udjEuSW1hZ2VIABIlCgVlcnJvchgKIAEoCzIULnBob3RvZnVuLnYxLkZhaWx1cmVIABIxCghtZXRhZGF0YRgLIAEoCzIfLnBob3RvZnVuLnYxLkdlbmVyYXRpb25NZXRhZGF0YUIICgZyZXN1bHQiTAoNU3R5bGVUcmFuc2ZlchIpCgVzdHlsZRgBIAEoDjIaLnBob3RvZnVuLnYxLlRyYW5zZmVyU3R5bGUSEAoIc3RyZW5ndGgYAiABKAIicgoOQmFja2dyb3VuZEVkaXQSLQoGYWN0aW9uGAEgASgOMh0ucGhvdG9mdW4udjEuQmFja2dyb3VuZEFjdGlvbhINCgVjb2xvchgCIAEoCRINCgVzY2VuZRgDIAEoCRITCgtibHVyX3JhZGl1cxgEIAEoBSJECgtFbmhhbmNlbWVudBINCgVzY2FsZRgBIAEoBRIPCgdzaGFycGVuGAIgASgIEhUKDWF1dG9fY29udHJhc3QYAyABKAginwIKEEVkaXRJbWFnZVJlcXVlc3QSEQoJaW1hZ2VfdXJsGAEgASgJEjQKDnN0eWxlX3RyYW5zZmVyGAIgASgLMhoucGhvdG9mdW4udjEuU3R5bGVUcmFuc2ZlckgAEjYKD2JhY2tncm91bmRfZWRpdBgDIAEoCzIbLnBob3RvZnVuLnYxLkJhY2tncm91bmRFZGl0SAASLwoLZW5oYW5jZW1lbnQYBCABKAsyGC5waG90b2Z1bi52MS5FbmhhbmNlbWVudEgAEigKBmZvcm1hdBgFIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0Eg4KBnByb21wdBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJQgsKCW9wZXJhdGlvbiJ9ChFFZGl0SW1hZ2VSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEiEKBWltYWdlGAIgASgLMhIucGhvdG9mdW4udjEuSW1hZ2USMQoIbWV0YWRhdGEYAyABKAsyHy5waG90b2Z1bi52MS5HZW5lcmF0aW9uTWV0YWRhdGEqcgoPQ29uc2lzdGVuY3lNb2RlEiAKHENPTlNJU1RFTkNZX01PREVfVU5TUEVDSUZJRUQQABIdChlDT05TSVNURU5DWV9NT0RFX1BBUkFMTEVMEAESHgoaQ09OU0lTVEVOQ1lfTU9ERV9SRUZFUkVOQ0UQAiq9AQoNVHJhbnNmZXJTdHlsZRIeChpUUkFOU0ZFUl9TVFlMRV9VTlNQRUNJRklFRBAAEhoKFlRSQU5TRkVSX1NUWUxFX0NBUlRPT04QARIcChhUUkFOU0ZFUl9TVFlMRV9QT1NURVJJWkUQAhIZChVUUkFOU0ZFUl9TVFlMRV9QRU5DSUwQAxIdChlUUkFOU0ZFUl9TVFlMRV9XQVRFUkNPTE9SEAQSGAoUVFJBTlNGRVJfU1RZTEVfQU5JTUUQBSq5AQoQQmFja2dyb3VuZEFjdGlvbhIhCh1CQUNLR1JPVU5EX0FDVElPTl9VTlNQRUNJRklFRBAAEhwKGEJBQ0tHUk9VTkRfQUNUSU9OX1JFTU9WRRABEiMKH0JBQ0tHUk9VTkRfQUNUSU9OX1JFUExBQ0VfQ09MT1IQAhIjCh9CQUNLR1JPVU5EX0FDVElPTl9SRVBMQUNFX1NDRU5FEAMSGgoWQkFDS0dST1VORF9BQ1RJT05fQkxVUhAEMoACCgxJbWFnZVNlcnZpY2USRwoIR2VuZXJhdGUSHC5waG90b2Z1bi52MS5HZW5lcmF0ZVJlcXVlc3QaHS5waG90b2Z1bi52MS5HZW5lcmF0ZVJlc3BvbnNlElsKDkdlbmVyYXRlQW5nbGVzEiIucGhvdG9mdW4udjEuR2VuZXJhdGVBbmdsZXNSZXF1ZXN0GiMucGhvdG9mdW4udjEuR2VuZXJhdGVBbmdsZXNSZXNwb25zZTABEkoKCUVkaXRJbWFnZRIdLnBob3RvZnVuLnYxLkVkaXRJbWFnZVJlcXVlc3QaHi5waG90b2Z1bi52MS5FZGl0SW1hZ2VSZXNwb25zZWIGcHJvdG8z", [file_photofun_v1_common]);
+  fileDesc("Ch9waG90b2Z1bi92MS9pbWFnZV9zZXJ2aWNlLnByb3RvEgtwaG90b2Z1bi52MSLWAQoPR2VuZXJhdGVSZXF1ZXN0EhQKBnByb21wdBgBIAEoCUIE4kEBAhIRCgRzZWVkGAIgASgNSACIAQESDQoFd2lkdGgYAyABKAUSDgoGaGVpZ2h0GAQgASgFEigKBmZvcm1hdBgFIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0Eg0KBXN0eWxlGAYgASgJEiUKB3N1YmplY3QYByABKAsyFC5waG90b2Z1bi52MS5TdWJqZWN0EhIKCnJlcXVlc3RfaWQYCCABKAlCBwoFX3NlZWQifAoQR2VuZXJhdGVSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEiEKBWltYWdlGAIgASgLMhIucGhvdG9mdW4udjEuSW1hZ2USMQoIbWV0YWRhdGEYAyABKAsyHy5waG90b2Z1bi52MS5HZW5lcmF0aW9uTWV0YWRhdGEixgIKFUdlbmVyYXRlQW5nbGVzUmVxdWVzdBIlCgdzdWJqZWN0GAEgASgLMhQucGhvdG9mdW4udjEuU3ViamVjdBIiCgZhbmdsZXMYAiADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIOCgZwcm9tcHQYAyABKAkSDQoFc3R5bGUYBCABKAkSEgoKc2Vzc2lvbl9pZBgFIAEoCRIRCgRzZWVkGAYgASgNSACIAQESDQoFd2lkdGgYByABKAUSDgoGaGVpZ2h0GAggASgFEigKBmZvcm1hdBgJIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0EjYKEGNvbnNpc3RlbmN5X21vZGUYCiABKA4yHC5waG90b2Z1bi52MS5Db25zaXN0ZW5jeU1vZGUSEgoKcmVxdWVzdF9pZBgLIAEoCUIHCgVfc2VlZCK5AgoWR2VuZXJhdGVBbmdsZXNSZXNwb25zZRIhCgVhbmdsZRgBIAEoDjISLnBob3RvZnVuLnYxLkFuZ2xlEg0KBWluZGV4GAIgASgFEg0KBXRvdGFsGAMgASgFEhIKCnNlc3Npb25faWQYBCABKAkSDAoEc2VlZBgFIAEoDRIPCgdpc19tYWluGAYgASgIEg4KBnByb21wdBgHIAEoCRISCgpyZXF1ZXN0X2lkGAggASgJEiMKBWltYWdlGAkgASgLMhIucGhvdG9mdW4udjEuSW1hZ2VIABIlCgVlcnJvchgKIAEoCzIULnBob3RvZnVuLnYxLkZhaWx1cmVIABIxCghtZXRhZGF0YRgLIAEoCzIfLnBob3RvZnVuLnYxLkdlbmVyYXRpb25NZXRhZGF0YUIICgZyZXN1bHQiUgoNU3R5bGVUcmFuc2ZlchIvCgVzdHlsZRgBIAEoDjIaLnBob3RvZnVuLnYxLlRyYW5zZmVyU3R5bGVCBOJBAQISEAoIc3RyZW5ndGgYAiABKAIieAoOQmFja2dyb3VuZEVkaXQSMwoGYWN0aW9uGAEgASgOMh0ucGhvdG9mdW4udjEuQmFja2dyb3VuZEFjdGlvbkIE4kEBAhINCgVjb2xvchgCIAEoCRINCgVzY2VuZRgDIAEoCRITCgtibHVyX3JhZGl1cxgEIAEoBSJECgtFbmhhbmNlbWVudBINCgVzY2FsZRgBIAEoBRIPCgdzaGFycGVuGAIgASgIEhUKDWF1dG9fY29udHJhc3QYAyABKAgipQIKEEVkaXRJbWFnZVJlcXVlc3QSFwoJaW1hZ2VfdXJsGAEgASgJQgTiQQECEjQKDnN0eWxlX3RyYW5zZmVyGAIgASgLMhoucGhvdG9mdW4udjEuU3R5bGVUcmFuc2ZlckgAEjYKD2JhY2tncm91bmRfZWRpdBgDIAEoCzIbLnBob3RvZnVuLnYxLkJhY2tncm91bmRFZGl0SAASLwoLZW5oYW5jZW1lbnQYBCABKAsyGC5waG90b2Z1bi52MS5FbmhhbmNlbWVudEgAEigKBmZvcm1hdBgFIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0Eg4KBnByb21wdBgGIAEoCRISCgpyZXF1ZXN0X2lkGAcgASgJQgsKCW9wZXJhdGlvbiJ9ChFFZGl0SW1hZ2VSZXNwb25zZRISCgpyZXF1ZXN0X2lkGAEgASgJEiEKBWltYWdlGAIgASgLMhIucGhvdG9mdW4udjEuSW1hZ2USMQoIbWV0YWRhdGEYAyABKAsyHy5waG90b2Z1bi52MS5HZW5lcmF0aW9uTWV0YWRhdGEqcgoPQ29uc2lzdGVuY3lNb2RlEiAKHENPTlNJU1RFTkNZX01PREVfVU5TUEVDSUZJRUQQABIdChlDT05TSVNURU5DWV9NT0RFX1BBUkFMTEVMEAESHgoaQ09OU0lTVEVOQ1lfTU9ERV9SRUZFUkVOQ0UQAiq9AQoNVHJhbnNmZXJTdHlsZRIeChpUUkFOU0ZFUl9TVFlMRV9VTlNQRUNJRklFRBAAEhoKFlRSQU5TRkVSX1NUWUxFX0NBUlRPT04QARIcChhUUkFOU0ZFUl9TVFlMRV9QT1NURVJJWkUQAhIZChVUUkFOU0ZFUl9TVFlMRV9QRU5DSUwQAxIdChlUUkFOU0ZFUl9TVFlMRV9XQVRFUkNPTE9SEAQSGAoUVFJBTlNGRVJfU1RZTEVfQU5JTUUQBSq5AQoQQmFja2dyb3VuZEFjdGlvbhIhCh1CQUNLR1JPVU5EX0FDVElPTl9VTlNQRUNJRklFRBAAEhwKGEJBQ0tHUk9VTkRfQUNUSU9OX1JFTU9WRRABEiMKH0JBQ0tHUk9VTkRfQUNUSU9OX1JFUExBQ0VfQ09MT1IQAhIjCh9CQUNLR1JPVU5EX0FDVElPTl9SRVBMQUNFX1NDRU5FEAMSGgoWQkFDS0dST1VORF9BQ1RJT05fQkxVUhAEMoACCgxJbWFnZVNlcnZpY2USRwoIR2VuZXJhdGUSHC5waG90b2Z1bi52MS5HZW5lcmF0ZVJlcXVlc3QaHS5waG90b2Z1bi52MS5HZW5lcmF0ZVJlc3BvbnNlElsKDkdlbmVyYXRlQW5nbGVzEiIucGhvdG9mdW4udjEuR2VuZXJhdGVBbmdsZXNSZXF1ZXN0GiMucGhvdG9mdW4udjEuR2VuZXJhdGVBbmdsZXNSZXNwb25zZTABEkoKCUVkaXRJbWFnZRIdLnBob3RvZnVuLnYxLkVkaXRJbWFnZVJlcXVlc3QaHi5waG90b2Z1bi52MS5FZGl0SW1hZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_api_field_behavior, file_photofun_v1_common]);
 
 /**
  * Input of Generate.
@@ -21,7 +22,7 @@ export const file_photofun_v1_image_service: GenFile = /*@__PURE__*/
  */
 export type GenerateRequest = Message<"photofun.v1.GenerateRequest"> & {
   /**
-   * The (refined) prompt. Required; at most 4000 characters.
+   * The (refined) prompt. At most 4000 characters.
    *
    * @generated from field: string prompt = 1;
    */
@@ -70,7 +71,8 @@ export type GenerateRequest = Message<"photofun.v1.GenerateRequest"> & {
   subject?: Subject | undefined;
 
   /**
-   * Caller's id for this request, echoed back and logged; empty means the server makes one.
+   * Id of the work this call belongs to (conversation_svc passes the message's request_id),
+   * echoed back and logged; empty means the server makes one.
    *
    * @generated from field: string request_id = 8;
    */
@@ -197,7 +199,8 @@ export type GenerateAnglesRequest = Message<"photofun.v1.GenerateAnglesRequest">
   consistencyMode: ConsistencyMode;
 
   /**
-   * Caller's id for this request, echoed back and logged; empty means the server makes one.
+   * Id of the work this call belongs to (conversation_svc passes the message's request_id),
+   * echoed back and logged; empty means the server makes one.
    *
    * @generated from field: string request_id = 11;
    */
@@ -318,7 +321,7 @@ export const GenerateAnglesResponseSchema: GenMessage<GenerateAnglesResponse> = 
  */
 export type StyleTransfer = Message<"photofun.v1.StyleTransfer"> & {
   /**
-   * Target style. Required.
+   * Target style.
    *
    * @generated from field: photofun.v1.TransferStyle style = 1;
    */
@@ -346,7 +349,7 @@ export const StyleTransferSchema: GenMessage<StyleTransfer> = /*@__PURE__*/
  */
 export type BackgroundEdit = Message<"photofun.v1.BackgroundEdit"> & {
   /**
-   * What to do. Required.
+   * What to do.
    *
    * @generated from field: photofun.v1.BackgroundAction action = 1;
    */
@@ -423,7 +426,7 @@ export const EnhancementSchema: GenMessage<Enhancement> = /*@__PURE__*/
  */
 export type EditImageRequest = Message<"photofun.v1.EditImageRequest"> & {
   /**
-   * The input image: an http(s) URL on the configured Media Service. Required.
+   * The input image: an http(s) URL on the configured Media Service.
    *
    * @generated from field: string image_url = 1;
    */
@@ -475,7 +478,8 @@ export type EditImageRequest = Message<"photofun.v1.EditImageRequest"> & {
   prompt: string;
 
   /**
-   * Caller's id for this request, echoed back and logged; empty means the server makes one.
+   * Id of the work this call belongs to (conversation_svc passes the message's request_id),
+   * echoed back and logged; empty means the server makes one.
    *
    * @generated from field: string request_id = 7;
    */

@@ -4,6 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 import type { Angle, Intent, Subject } from "./common_pb";
@@ -14,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/prompt_service.proto.
  */
 export const file_photofun_v1_prompt_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBwaG90b2Z1bi92MS9wcm9tcHRfc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEiXgoNUmVmaW5lUmVxdWVzdBIOCgZwcm9tcHQYASABKAkSDQoFc3R5bGUYAiABKAkSDAoEbGFuZxgDIAEoCRINCgV0b3BpYxgEIAEoCRIRCglpbWFnZV91cmwYBSABKAkikQIKDlJlZmluZVJlc3BvbnNlEhYKDnJlZmluZWRfcHJvbXB0GAEgASgJEiMKBmludGVudBgCIAEoDjITLnBob3RvZnVuLnYxLkludGVudBIZChFpbnRlbnRfY29uZmlkZW5jZRgDIAEoAhIQCghrZXl3b3JkcxgEIAMoCRIlCgdzdWJqZWN0GAUgASgLMhQucGhvdG9mdW4udjEuU3ViamVjdBIiCgZhbmdsZXMYBiADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIMCgRsYW5nGAcgASgJEg0KBXJlcGx5GAggASgJEi0KCG1ldGFkYXRhGAkgASgLMhsucGhvdG9mdW4udjEuUmVmaW5lTWV0YWRhdGEisQEKDlJlZmluZU1ldGFkYXRhEg0KBW1vZGVsGAEgASgJEjIKD3Byb2Nlc3NpbmdfdGltZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghwcm92aWRlchgDIAEoCRIVCg1mYWxsYmFja191c2VkGAQgASgIEhcKD2ZhbGxiYWNrX3JlYXNvbhgFIAEoCRIaChJ1bnRyYW5zbGF0ZWRfdGVybXMYBiADKAkiRgoTRGV0ZWN0SW50ZW50UmVxdWVzdBIOCgZwcm9tcHQYASABKAkSDAoEbGFuZxgCIAEoCRIRCglpbWFnZV91cmwYAyABKAkijAEKFERldGVjdEludGVudFJlc3BvbnNlEiMKBmludGVudBgBIAEoDjITLnBob3RvZnVuLnYxLkludGVudBISCgpjb25maWRlbmNlGAIgASgCEgwKBGxhbmcYAyABKAkSLQoIbWV0YWRhdGEYBCABKAsyGy5waG90b2Z1bi52MS5SZWZpbmVNZXRhZGF0YTKnAQoNUHJvbXB0U2VydmljZRJBCgZSZWZpbmUSGi5waG90b2Z1bi52MS5SZWZpbmVSZXF1ZXN0GhsucGhvdG9mdW4udjEuUmVmaW5lUmVzcG9uc2USUwoMRGV0ZWN0SW50ZW50EiAucGhvdG9mdW4udjEuRGV0ZWN0SW50ZW50UmVxdWVzdBohLnBob3RvZnVuLnYxLkRldGVjdEludGVudFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_photofun_v1_common]);
+  fileDesc("CiBwaG90b2Z1bi92MS9wcm9tcHRfc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEiZAoNUmVmaW5lUmVxdWVzdBIUCgZwcm9tcHQYASABKAlCBOJBAQISDQoFc3R5bGUYAiABKAkSDAoEbGFuZxgDIAEoCRINCgV0b3BpYxgEIAEoCRIRCglpbWFnZV91cmwYBSABKAkikQIKDlJlZmluZVJlc3BvbnNlEhYKDnJlZmluZWRfcHJvbXB0GAEgASgJEiMKBmludGVudBgCIAEoDjITLnBob3RvZnVuLnYxLkludGVudBIZChFpbnRlbnRfY29uZmlkZW5jZRgDIAEoAhIQCghrZXl3b3JkcxgEIAMoCRIlCgdzdWJqZWN0GAUgASgLMhQucGhvdG9mdW4udjEuU3ViamVjdBIiCgZhbmdsZXMYBiADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIMCgRsYW5nGAcgASgJEg0KBXJlcGx5GAggASgJEi0KCG1ldGFkYXRhGAkgASgLMhsucGhvdG9mdW4udjEuUmVmaW5lTWV0YWRhdGEisQEKDlJlZmluZU1ldGFkYXRhEg0KBW1vZGVsGAEgASgJEjIKD3Byb2Nlc3NpbmdfdGltZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghwcm92aWRlchgDIAEoCRIVCg1mYWxsYmFja191c2VkGAQgASgIEhcKD2ZhbGxiYWNrX3JlYXNvbhgFIAEoCRIaChJ1bnRyYW5zbGF0ZWRfdGVybXMYBiADKAkiTAoTRGV0ZWN0SW50ZW50UmVxdWVzdBIUCgZwcm9tcHQYASABKAlCBOJBAQISDAoEbGFuZxgCIAEoCRIRCglpbWFnZV91cmwYAyABKAkijAEKFERldGVjdEludGVudFJlc3BvbnNlEiMKBmludGVudBgBIAEoDjITLnBob3RvZnVuLnYxLkludGVudBISCgpjb25maWRlbmNlGAIgASgCEgwKBGxhbmcYAyABKAkSLQoIbWV0YWRhdGEYBCABKAsyGy5waG90b2Z1bi52MS5SZWZpbmVNZXRhZGF0YTKnAQoNUHJvbXB0U2VydmljZRJBCgZSZWZpbmUSGi5waG90b2Z1bi52MS5SZWZpbmVSZXF1ZXN0GhsucGhvdG9mdW4udjEuUmVmaW5lUmVzcG9uc2USUwoMRGV0ZWN0SW50ZW50EiAucGhvdG9mdW4udjEuRGV0ZWN0SW50ZW50UmVxdWVzdBohLnBob3RvZnVuLnYxLkRldGVjdEludGVudFJlc3BvbnNlYgZwcm90bzM", [file_google_api_field_behavior, file_google_protobuf_duration, file_photofun_v1_common]);
 
 /**
  * Input of Refine. Field names follow the original JSON contract.
@@ -23,7 +24,7 @@ export const file_photofun_v1_prompt_service: GenFile = /*@__PURE__*/
  */
 export type RefineRequest = Message<"photofun.v1.RefineRequest"> & {
   /**
-   * The user's raw text in any supported language. Required; at most 2000 characters.
+   * The user's raw text in any supported language. At most 2000 characters.
    *
    * @generated from field: string prompt = 1;
    */
@@ -210,7 +211,7 @@ export const RefineMetadataSchema: GenMessage<RefineMetadata> = /*@__PURE__*/
  */
 export type DetectIntentRequest = Message<"photofun.v1.DetectIntentRequest"> & {
   /**
-   * The user's raw text. Required; at most 2000 characters.
+   * The user's raw text. At most 2000 characters.
    *
    * @generated from field: string prompt = 1;
    */
