@@ -10,13 +10,14 @@ from types import ModuleType
 
 import pytest
 
-from prompt_svc import local_brands, local_words_en, local_words_uk, local_words_vi
 from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
-from prompt_svc.local_analyzer import MODEL_NAME, NO_IMAGE_REPLY, analyze, detect_language
-from prompt_svc.local_lexicon import parse
-from prompt_svc.local_prompt import ENHANCEMENTS
+from prompt_svc.local import MODEL_NAME, NO_IMAGE_REPLY, analyze, detect_language
+from prompt_svc.local.brands import BRANDS
+from prompt_svc.local.lexicon import parse
+from prompt_svc.local.prompt import ENHANCEMENTS
+from prompt_svc.local.words import en, uk, vi
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
 ALL_SIDES = ("front", "front_three_quarter", "side", "rear_three_quarter", "rear")
 
@@ -354,7 +355,7 @@ def test_intent_values_and_needs_image() -> None:
 
 @pytest.mark.parametrize(
     "table",
-    [local_words_en.TABLE, local_words_vi.TABLE, local_words_uk.TABLE, local_brands.BRANDS],
+    [en.TABLE, vi.TABLE, uk.TABLE, BRANDS],
     ids=["en", "vi", "uk", "brands"],
 )
 def test_word_tables_use_known_glosses(table: dict[str, str]) -> None:

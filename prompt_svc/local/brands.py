@@ -1,4 +1,4 @@
-"""Car brands known to the local analyser, in the lexicon format of `local_lexicon`."""
+"""Car brands known to the local analyser, in the lexicon format of `lexicon`."""
 
 from __future__ import annotations
 

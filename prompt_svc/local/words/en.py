@@ -1,4 +1,4 @@
-"""English words of the local analyser (format: see `local_lexicon`)."""
+"""English words of the local analyser (format: see `prompt_svc.local.lexicon`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Vietnamese words of the local analyser (format: see `local_lexicon`).
+"""Vietnamese words of the local analyser (format: see `prompt_svc.local.lexicon`).
 
 Written with diacritics for the reader; matching folds them away, so several words share a
 folded form ("vẽ"/"về", "hồng"/"hông", "bàn"/"bạn"). Where that matters, the longer phrase

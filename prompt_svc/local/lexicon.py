@@ -1,6 +1,7 @@
 """Phrase lexicon and matcher of the local analyser.
 
-The word tables live in `local_words_en/vi/uk.py` as a small text format, one block per tag:
+The word tables live in `words/en.py`, `words/vi.py` and `words/uk.py` (car makes in
+`brands.py`) as a small text format, one block per tag:
 
     "noun:person": '''
         cô gái | con gái = girl
@@ -12,9 +13,9 @@ default the first phrase itself). A phrase is words separated by spaces; a word 
 matches any word it begins (Ukrainian inflection). A tag key may join tags with "+", and may
 end in "#note" to open a second block of the same tag further down: when a word typed without
 diacritics fits entries of equal length, the one listed first wins. Everything
-is folded with `local_text.fold` when the module is imported, and matching picks, at each
+is folded with `text.fold` when the module is imported, and matching picks, at each
 position, the longest phrase; ties go to the prompt's own language. A Vietnamese word typed
-with diacritics only matches entries spelt with the same ones (see `local_text.marks`).
+with diacritics only matches entries spelt with the same ones (see `text.marks`).
 An unknown word of five letters or more that is one typo (a letter missing, extra, wrong or
 two swapped) away from exactly one English single-word entry is read as that entry
 ("remvoe", "backgorund", "enchance").
@@ -26,9 +27,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from prompt_svc import local_words_en, local_words_uk, local_words_vi
-from prompt_svc.local_brands import BRANDS
-from prompt_svc.local_text import Token, fold, marks
+from prompt_svc.local.brands import BRANDS
+from prompt_svc.local.text import Token, fold, marks
+from prompt_svc.local.words import en, uk, vi
 
 _MIN_STEM = 2
 _MIN_TYPO = 5  # shorter words are too often another real word one letter away
@@ -208,9 +209,9 @@ def _one_typo(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-_EN = local_words_en.TABLE
-_VI = local_words_vi.TABLE
-_UK = local_words_uk.TABLE
+_EN = en.TABLE
+_VI = vi.TABLE
+_UK = uk.TABLE
 
 # Scripts keep Ukrainian apart, but plain-ASCII Vietnamese collides with English ("to", "do",
 # "ban"), so Vietnamese words are only active for Vietnamese prompts, and win there.

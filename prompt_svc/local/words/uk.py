@@ -1,4 +1,4 @@
-"""Ukrainian words of the local analyser (format: see `local_lexicon`).
+"""Ukrainian words of the local analyser (format: see `prompt_svc.local.lexicon`).
 
 Ukrainian inflects, so most nouns and adjectives are stems ending in "*"; a longer stem wins
 over a shorter one ("рибалк*" fisherman beats "риб*" fish). Folding turns й into и and ї into

@@ -1,0 +1,1 @@
+"""Word tables of the local analyser, one module per language (format: see `lexicon`)."""
