@@ -1,1 +1,0 @@
-"""Word tables of the local analyser, one module per language (format: see `lexicon`)."""
