@@ -20,15 +20,17 @@ import email.utils
 import json
 import random
 import re
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 import aiohttp
 from google import genai
 from google.genai import errors, types
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
+from mesh.vocabulary import Language
 from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
@@ -47,9 +49,19 @@ _FIRST_CAR_YEAR = 1886
 
 _log = get_logger(__name__)
 
-IntentName = Literal[
-    "generateImage", "generateAngles", "styleTransfer", "editBackground", "enhanceImage", "chat"
-]
+
+def _choice(vocabulary: type[StrEnum]) -> WithJsonSchema:
+    """A vocabulary enum written into the schema in place, as a Literal would be.
+
+    google-genai inlines a ``$ref`` by replacing the field's schema with the referenced one,
+    which would send the enum's docstring to Gemini instead of the field's description.
+    """
+    return WithJsonSchema({"type": "string", "enum": [word.value for word in vocabulary]})
+
+
+IntentName = Annotated[Intent, _choice(Intent)]
+LanguageName = Annotated[Language, _choice(Language)]
+# A Literal, as ANGLES is a tuple of names, not a type; a test keeps the two equal.
 AngleName = Literal[
     "front",
     "front_three_quarter",
@@ -104,7 +116,7 @@ class GeminiAnalysis(BaseModel):
     keywords: list[str] = Field(description="Short English lower-case keywords.")
     subject: GeminiSubject
     angles: list[AngleName] = Field(description="Requested views in the order asked.")
-    lang: Literal["en", "vi", "uk"] = Field(description="Language the prompt is written in.")
+    lang: LanguageName = Field(description="Language the prompt is written in.")
     confidence: float = Field(description="0..1, how sure the intent is.")
     reply: str = Field(description="Short English message for the user, or empty.")
 
@@ -388,7 +400,7 @@ def _server_delay(exc: errors.APIError) -> float | None:
 
 def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Analysis:
     """Map Gemini's answer to the domain type, clamping what a model can get wrong."""
-    intent = Intent(parsed.intent)
+    intent = parsed.intent
     refined = " ".join(parsed.refined_prompt.split())
     reply = " ".join(parsed.reply.split())
     if intent.needs_image and not has_image:
@@ -408,7 +420,7 @@ def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Ana
     return Analysis(
         intent=intent,
         confidence=min(1.0, max(0.0, parsed.confidence)),
-        lang=parsed.lang,
+        lang=parsed.lang.value,
         keywords=tuple(keywords),
         subject=Subject(
             text=" ".join(subject.text.split()),

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mesh.vocabulary import LANGUAGES
 from prompt_svc.intents import Analysis, Intent
 from prompt_svc.local.features import Features, detect_language, extract
 from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
@@ -36,7 +37,6 @@ from prompt_svc.local.text import normalize
 __all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "analyze", "detect_language"]
 
 MODEL_NAME = "local-rules v1"
-LANGUAGES = frozenset({"en", "vi", "uk"})
 
 NO_IMAGE_REPLY = "No image was attached, so I generated a new image instead of editing one."
 _ATTACH_VERB = {
