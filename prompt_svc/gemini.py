@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import email.utils
 import json
-import random
-import re
+import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -30,6 +28,7 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
+from mesh.retry import Backoff, parse_retry_after, retry_info_delay
 from mesh.vocabulary import Language
 from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
 
@@ -44,7 +43,9 @@ GEMINI_CIRCUIT_OPEN = "GEMINI_CIRCUIT_OPEN"
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _BLOCKING_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"})
-_FIRST_BACKOFF = 0.5  # seconds before the second attempt when the server names no delay
+# When the server names no delay: 0.5 s before the second attempt, doubling, ±25 %; the
+# refiner's `max_retry_delay` caps the result.
+_BACKOFF = Backoff(first=0.5, factor=2.0, cap=math.inf, jitter=0.25)
 _FIRST_CAR_YEAR = 1886
 
 _log = get_logger(__name__)
@@ -287,11 +288,11 @@ class GeminiRefiner:
         """Seconds to wait before the next attempt, or None when it is not worth one."""
         if not failure.retryable or attempt >= self._attempts:
             return None
-        if failure.retry_after is not None:
+        hint = failure.retry_after
+        if hint is not None and hint > self._max_retry_delay:
             # Waiting less than the server asked for only earns another 429: give up instead.
-            return failure.retry_after if failure.retry_after <= self._max_retry_delay else None
-        backoff = _FIRST_BACKOFF * 2.0 ** (attempt - 1) * random.uniform(0.75, 1.25)
-        return min(backoff, self._max_retry_delay)
+            return None
+        return min(_BACKOFF.delay(attempt, hint=hint), self._max_retry_delay)
 
     async def _attempt(self, contents: str) -> GeminiAnalysis:
         """One HTTP attempt, every error translated into a `GeminiFailure`."""
@@ -372,30 +373,16 @@ def _parsed_or_failure(response: types.GenerateContentResponse) -> GeminiAnalysi
     )
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-
-
 def _server_delay(exc: errors.APIError) -> float | None:
     """The wait a 429 asks for: google.rpc.RetryInfo in the body, else a Retry-After header."""
     body = exc.details if isinstance(exc.details, dict) else {}
     error = body.get("error", body)
     details = error.get("details") if isinstance(error, dict) else None
-    for detail in details if isinstance(details, list) else []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("rpc.RetryInfo"):
-            match = _DURATION.match(str(detail.get("retryDelay", "")))
-            if match:
-                return float(match.group(1))
+    delay = retry_info_delay(details if isinstance(details, list) else None)
+    if delay is not None:
+        return delay
     headers = getattr(exc.response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    return parse_retry_after(headers.get("Retry-After") if headers is not None else None)
 
 
 def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Analysis:
