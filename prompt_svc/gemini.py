@@ -1,7 +1,7 @@
 """Gemini as the prompt refiner: one structured-output call, retried and guarded by a breaker.
 
 Any failure surfaces as `GeminiFailure` with a machine-readable reason; the caller then answers
-with the local analyser. Facts about google-genai 3.4 this module relies on (RECIPES.md):
+with the local analyser. Facts about google-genai 3.4 that this module relies on:
 
 - ``resp.parsed`` is silently None on bad JSON, a schema mismatch or a safety block.
 - The SDK's own HTTP retries are off unless ``retry_options`` is set, but without it a refused
