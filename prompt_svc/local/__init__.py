@@ -1,9 +1,10 @@
 """The local analyser: offline intent detection and prompt refinement for en / vi / uk.
 
 The fallback of the prompt service, used when Gemini is not configured or fails. The layers,
-from the bottom up: `text` (folding, tokens), `lexicon` (the word tables and the phrase
-matcher), `subject` (vehicle and viewpoints), `features` (what a prompt contains), `prompt`
-(the English side) and `analyzer` (the rules that pick the intent).
+from the bottom up: `words/*.toml` (what it knows, per language), `text` (folding, tokens),
+`lexicon` (reads the word tables; the phrase matcher), `subject` (vehicle and viewpoints),
+`features` (what a prompt contains), `prompt` (the English side) and `analyzer` (the rules
+that pick the intent).
 """
 
 from __future__ import annotations
