@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prompt_svc.intents import Intent
-from prompt_svc.local_analyzer import analyze, detect_language
+from prompt_svc.local import analyze, detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GLOB = "tests/data/intents_*.jsonl"

@@ -1,7 +1,7 @@
 """Gemini as the prompt refiner: one structured-output call, retried and guarded by a breaker.
 
 Any failure surfaces as `GeminiFailure` with a machine-readable reason; the caller then answers
-with the local analyser. Facts about google-genai 3.4 this module relies on (RECIPES.md):
+with the local analyser. Facts about google-genai 3.4 that this module relies on:
 
 - ``resp.parsed`` is silently None on bad JSON, a schema mismatch or a safety block.
 - The SDK's own HTTP retries are off unless ``retry_options`` is set, but without it a refused
@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import email.utils
 import json
-import random
-import re
-from typing import Any, Literal
+import math
+from enum import StrEnum
+from typing import Annotated, Any, Literal
 
 import aiohttp
 from google import genai
 from google.genai import errors, types
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
+from mesh.retry import Backoff, parse_retry_after, retry_info_delay
+from mesh.vocabulary import Language
 from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
@@ -42,14 +43,26 @@ GEMINI_CIRCUIT_OPEN = "GEMINI_CIRCUIT_OPEN"
 
 _RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _BLOCKING_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION"})
-_FIRST_BACKOFF = 0.5  # seconds before the second attempt when the server names no delay
+# When the server names no delay: 0.5 s before the second attempt, doubling, ±25 %; the
+# refiner's `max_retry_delay` caps the result.
+_BACKOFF = Backoff(first=0.5, factor=2.0, cap=math.inf, jitter=0.25)
 _FIRST_CAR_YEAR = 1886
 
 _log = get_logger(__name__)
 
-IntentName = Literal[
-    "generateImage", "generateAngles", "styleTransfer", "editBackground", "enhanceImage", "chat"
-]
+
+def _choice(vocabulary: type[StrEnum]) -> WithJsonSchema:
+    """A vocabulary enum written into the schema in place, as a Literal would be.
+
+    google-genai inlines a ``$ref`` by replacing the field's schema with the referenced one,
+    which would send the enum's docstring to Gemini instead of the field's description.
+    """
+    return WithJsonSchema({"type": "string", "enum": [word.value for word in vocabulary]})
+
+
+IntentName = Annotated[Intent, _choice(Intent)]
+LanguageName = Annotated[Language, _choice(Language)]
+# A Literal, as ANGLES is a tuple of names, not a type; a test keeps the two equal.
 AngleName = Literal[
     "front",
     "front_three_quarter",
@@ -104,7 +117,7 @@ class GeminiAnalysis(BaseModel):
     keywords: list[str] = Field(description="Short English lower-case keywords.")
     subject: GeminiSubject
     angles: list[AngleName] = Field(description="Requested views in the order asked.")
-    lang: Literal["en", "vi", "uk"] = Field(description="Language the prompt is written in.")
+    lang: LanguageName = Field(description="Language the prompt is written in.")
     confidence: float = Field(description="0..1, how sure the intent is.")
     reply: str = Field(description="Short English message for the user, or empty.")
 
@@ -275,11 +288,11 @@ class GeminiRefiner:
         """Seconds to wait before the next attempt, or None when it is not worth one."""
         if not failure.retryable or attempt >= self._attempts:
             return None
-        if failure.retry_after is not None:
+        hint = failure.retry_after
+        if hint is not None and hint > self._max_retry_delay:
             # Waiting less than the server asked for only earns another 429: give up instead.
-            return failure.retry_after if failure.retry_after <= self._max_retry_delay else None
-        backoff = _FIRST_BACKOFF * 2.0 ** (attempt - 1) * random.uniform(0.75, 1.25)
-        return min(backoff, self._max_retry_delay)
+            return None
+        return min(_BACKOFF.delay(attempt, hint=hint), self._max_retry_delay)
 
     async def _attempt(self, contents: str) -> GeminiAnalysis:
         """One HTTP attempt, every error translated into a `GeminiFailure`."""
@@ -360,35 +373,21 @@ def _parsed_or_failure(response: types.GenerateContentResponse) -> GeminiAnalysi
     )
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-
-
 def _server_delay(exc: errors.APIError) -> float | None:
     """The wait a 429 asks for: google.rpc.RetryInfo in the body, else a Retry-After header."""
     body = exc.details if isinstance(exc.details, dict) else {}
     error = body.get("error", body)
     details = error.get("details") if isinstance(error, dict) else None
-    for detail in details if isinstance(details, list) else []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("rpc.RetryInfo"):
-            match = _DURATION.match(str(detail.get("retryDelay", "")))
-            if match:
-                return float(match.group(1))
+    delay = retry_info_delay(details if isinstance(details, list) else None)
+    if delay is not None:
+        return delay
     headers = getattr(exc.response, "headers", None)
-    value = headers.get("Retry-After") if headers is not None else None
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    return parse_retry_after(headers.get("Retry-After") if headers is not None else None)
 
 
 def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Analysis:
     """Map Gemini's answer to the domain type, clamping what a model can get wrong."""
-    intent = Intent(parsed.intent)
+    intent = parsed.intent
     refined = " ".join(parsed.refined_prompt.split())
     reply = " ".join(parsed.reply.split())
     if intent.needs_image and not has_image:
@@ -408,7 +407,7 @@ def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Ana
     return Analysis(
         intent=intent,
         confidence=min(1.0, max(0.0, parsed.confidence)),
-        lang=parsed.lang,
+        lang=parsed.lang.value,
         keywords=tuple(keywords),
         subject=Subject(
             text=" ".join(subject.text.split()),

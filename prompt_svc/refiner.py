@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from mesh.logs import get_logger
-from prompt_svc import local_analyzer
+from prompt_svc import local
 from prompt_svc.intents import Analysis
 
 log = get_logger(__name__)
@@ -83,13 +83,11 @@ class Refiner:
                     fallback_reason="",
                     seconds=time.perf_counter() - started,
                 )
-        analysis = local_analyzer.analyze(
-            prompt, style=style, lang=lang, topic=topic, has_image=has_image
-        )
+        analysis = local.analyze(prompt, style=style, lang=lang, topic=topic, has_image=has_image)
         return Refined(
             analysis,
             "local",
-            local_analyzer.MODEL_NAME,
+            local.MODEL_NAME,
             fallback_used=self._remote is not None,
             fallback_reason=reason,
             seconds=time.perf_counter() - started,

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+import grpc
 from google.protobuf import duration_pb2
 
 from mesh.errors import InvalidArgument
 from mesh.media import check_media_url
+from mesh.vocabulary import ANGLES, LANGUAGE_CHOICES, Language, angle_value
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
-from prompt_svc.intents import ANGLES, Intent
 from prompt_svc.refiner import Refined, Refiner
 
-LANGS = ("en", "vi", "uk")
 LOCAL_MARGIN = 0.25  # seconds kept for the local analyser when Gemini runs out of time
-INTENTS: dict[Intent, common_pb2.Intent.ValueType] = {
-    Intent.GENERATE_IMAGE: common_pb2.INTENT_GENERATE_IMAGE,
-    Intent.GENERATE_ANGLES: common_pb2.INTENT_GENERATE_ANGLES,
-    Intent.STYLE_TRANSFER: common_pb2.INTENT_STYLE_TRANSFER,
-    Intent.EDIT_BACKGROUND: common_pb2.INTENT_EDIT_BACKGROUND,
-    Intent.ENHANCE_IMAGE: common_pb2.INTENT_ENHANCE_IMAGE,
-    Intent.CHAT: common_pb2.INTENT_CHAT,
-}
-ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
-    name: common_pb2.Angle.Value(f"ANGLE_{name.upper()}") for name in ANGLES
-}
 
 
 class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
@@ -49,15 +36,21 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
             raise InvalidArgument("prompt", "must not be empty")
         if len(text) > self._max:
             raise InvalidArgument("prompt", f"must be at most {self._max} characters")
-        code = lang.strip().lower()
-        if code and code not in LANGS:
-            raise InvalidArgument("lang", "must be one of en, vi, uk, or empty to detect it")
+        try:
+            code = Language.parse(lang)
+        except ValueError:
+            msg = f"must be one of {LANGUAGE_CHOICES}, or empty to detect it"
+            raise InvalidArgument("lang", msg) from None
         if image_url.strip():
             check_media_url(image_url.strip(), self._media, self._media_public, field="image_url")
-        return text, code, bool(image_url.strip())
+        return text, code.value if code else "", bool(image_url.strip())
 
     async def Refine(
-        self, request: prompt_service_pb2.RefineRequest, context: Any
+        self,
+        request: prompt_service_pb2.RefineRequest,
+        context: grpc.aio.ServicerContext[
+            prompt_service_pb2.RefineRequest, prompt_service_pb2.RefineResponse
+        ],
     ) -> prompt_service_pb2.RefineResponse:
         """Refined prompt, intent, keywords, subject and angles."""
         text, lang, has_image = self._checked(request.prompt, request.lang, request.image_url)
@@ -67,12 +60,12 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
             lang=lang,
             topic=request.topic.strip()[:200],
             has_image=has_image,
-            budget=_budget(context),
+            budget=_budget(context.time_remaining()),
         )
         a = refined.analysis
         return prompt_service_pb2.RefineResponse(
             refined_prompt=a.refined_prompt,
-            intent=INTENTS[a.intent],
+            intent=a.intent.to_proto(),
             intent_confidence=a.confidence,
             keywords=list(a.keywords),
             subject=common_pb2.Subject(
@@ -84,31 +77,39 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
                 color=a.subject.color,
                 body_type=a.subject.body_type,
             ),
-            angles=[ANGLE_VALUES[name] for name in a.angles if name in ANGLE_VALUES],
+            angles=[angle_value(name) for name in a.angles if name in ANGLES],
             lang=a.lang,
             reply=a.reply,
             metadata=_metadata(refined),
         )
 
     async def DetectIntent(
-        self, request: prompt_service_pb2.DetectIntentRequest, context: Any
+        self,
+        request: prompt_service_pb2.DetectIntentRequest,
+        context: grpc.aio.ServicerContext[
+            prompt_service_pb2.DetectIntentRequest, prompt_service_pb2.DetectIntentResponse
+        ],
     ) -> prompt_service_pb2.DetectIntentResponse:
         """Only the intent and its confidence."""
         text, lang, has_image = self._checked(request.prompt, request.lang, request.image_url)
         refined = await self._refiner.refine(
-            text, style="", lang=lang, topic="", has_image=has_image, budget=_budget(context)
+            text,
+            style="",
+            lang=lang,
+            topic="",
+            has_image=has_image,
+            budget=_budget(context.time_remaining()),
         )
         return prompt_service_pb2.DetectIntentResponse(
-            intent=INTENTS[refined.analysis.intent],
+            intent=refined.analysis.intent.to_proto(),
             confidence=refined.analysis.confidence,
             lang=refined.analysis.lang,
             metadata=_metadata(refined),
         )
 
 
-def _budget(context: Any) -> float | None:
+def _budget(remaining: float | None) -> float | None:
     """Time the remote analyser may use: the caller's deadline less a margin for the fallback."""
-    remaining = context.time_remaining()
     return None if remaining is None else max(remaining - LOCAL_MARGIN, 0.0)
 
 

@@ -12,6 +12,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from mesh.circuit import CircuitBreaker
+from mesh.vocabulary import LANGUAGES
 from prompt_svc.gemini import (
     GEMINI_BAD_RESPONSE,
     GEMINI_BLOCKED,
@@ -22,9 +23,9 @@ from prompt_svc.gemini import (
     GEMINI_TIMEOUT,
     GEMINI_UNREACHABLE,
     AngleName,
+    GeminiAnalysis,
     GeminiFailure,
     GeminiRefiner,
-    IntentName,
 )
 from prompt_svc.intents import ANGLES, Intent, Subject
 from tests.prompt_svc.fake_gemini import (
@@ -112,9 +113,16 @@ async def failure_of(refiner: GeminiRefiner, prompt: str = "a red car") -> Gemin
     return caught.value
 
 
-def test_schema_literals_match_the_domain() -> None:
-    assert set(get_args(IntentName)) == {intent.value for intent in Intent}
+def test_schema_names_match_the_domain() -> None:
     assert get_args(AngleName) == ANGLES
+    properties = GeminiAnalysis.model_json_schema()["properties"]
+    assert properties["intent"]["enum"] == [intent.value for intent in Intent]
+    # In place, not a $ref: google-genai would replace the field's description with the enum's.
+    assert properties["lang"] == {
+        "type": "string",
+        "enum": list(LANGUAGES),
+        "description": "Language the prompt is written in.",
+    }
 
 
 async def test_success_maps_fields_and_sends_the_contract(
@@ -154,6 +162,7 @@ async def test_success_maps_fields_and_sends_the_contract(
     schema = config["responseSchema"]
     assert set(schema["properties"]["intent"]["enum"]) == {intent.value for intent in Intent}
     assert schema["properties"]["angles"]["items"]["enum"] == list(ANGLES)
+    assert schema["properties"]["lang"]["enum"] == list(LANGUAGES)
     assert "subject" in schema["required"]
 
 

@@ -1,20 +1,22 @@
 """Phrase lexicon and matcher of the local analyser.
 
-The word tables live in `local_words_en/vi/uk.py` as a small text format, one block per tag:
+The word tables are TOML files in `words/` (`en.toml`, `vi.toml`, `uk.toml`, and
+`brands.toml` for car makes, shared by all three), one string of entries per tag:
 
-    "noun:person": '''
+    "noun:person" = '''
         cô gái | con gái = girl
         дівчин* = girl
     '''
 
-Each line is one entry: phrases separated by "|", optionally "= gloss" (the English word; by
-default the first phrase itself). A phrase is words separated by spaces; a word ending in "*"
-matches any word it begins (Ukrainian inflection). A tag key may join tags with "+", and may
-end in "#note" to open a second block of the same tag further down: when a word typed without
-diacritics fits entries of equal length, the one listed first wins. Everything
-is folded with `local_text.fold` when the module is imported, and matching picks, at each
-position, the longest phrase; ties go to the prompt's own language. A Vietnamese word typed
-with diacritics only matches entries spelt with the same ones (see `local_text.marks`).
+Each line is one entry (";" also separates entries): phrases separated by "|", optionally
+"= gloss" (the English word; by default the first phrase itself). A phrase is words separated
+by spaces; a word ending in "*" matches any word it begins (Ukrainian inflection). A tag key
+may join tags with "+", and may end in "#note" to open a second block of the same tag further
+down: when a word typed without diacritics fits entries of equal length, the one listed first
+wins, so the order of the keys in a file matters. The tables are read and folded with
+`text.fold` once, when this module is imported, and matching picks, at each position, the
+longest phrase; ties go to the prompt's own language. A Vietnamese word typed with diacritics
+only matches entries spelt with the same ones (see `text.marks`).
 An unknown word of five letters or more that is one typo (a letter missing, extra, wrong or
 two swapped) away from exactly one English single-word entry is read as that entry
 ("remvoe", "backgorund", "enchance").
@@ -22,13 +24,13 @@ two swapped) away from exactly one English single-word entry is read as that ent
 
 from __future__ import annotations
 
+import tomllib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 
-from prompt_svc import local_words_en, local_words_uk, local_words_vi
-from prompt_svc.local_brands import BRANDS
-from prompt_svc.local_text import Token, fold, marks
+from prompt_svc.local.text import Token, fold, marks
 
 _MIN_STEM = 2
 _MIN_TYPO = 5  # shorter words are too often another real word one letter away
@@ -78,6 +80,17 @@ class Match:
 
 
 UNKNOWN = frozenset({"unk"})
+WORDS = resources.files("prompt_svc.local") / "words"
+
+
+def load_table(name: str) -> dict[str, str]:
+    """The word table `words/<name>.toml`: tag -> its entries, in the file's order."""
+    table = tomllib.loads((WORDS / f"{name}.toml").read_text(encoding="utf-8"))
+    for tag, block in table.items():
+        if not isinstance(block, str):
+            msg = f"words/{name}.toml: {tag!r} must be a string of entries"
+            raise TypeError(msg)
+    return table
 
 
 def parse(table: Mapping[str, str], rank: int = 0) -> list[Entry]:
@@ -208,13 +221,13 @@ def _one_typo(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
-_EN = local_words_en.TABLE
-_VI = local_words_vi.TABLE
-_UK = local_words_uk.TABLE
+_EN = load_table("en")
+_VI = load_table("vi")
+_UK = load_table("uk")
 
 # Scripts keep Ukrainian apart, but plain-ASCII Vietnamese collides with English ("to", "do",
 # "ban"), so Vietnamese words are only active for Vietnamese prompts, and win there.
-_BRANDS = parse(BRANDS, 0)
+_BRANDS = parse(load_table("brands"), 0)
 _TYPO_SOURCE = _BRANDS + parse(_EN, 0)
 MATCHERS: dict[str, Matcher] = {
     "en": Matcher(_BRANDS + parse(_EN, 0) + parse(_UK, 1), _TYPO_SOURCE),

@@ -8,8 +8,8 @@ untranslated, so the caller can say so in the response metadata.
 from __future__ import annotations
 
 from prompt_svc.intents import Intent, Subject
-from prompt_svc.local_features import CONTENT_TAGS, Features, detect_language, extract
-from prompt_svc.local_lexicon import Match
+from prompt_svc.local.features import CONTENT_TAGS, Features, detect_language, extract
+from prompt_svc.local.lexicon import Match
 
 _STYLE_PHRASES: dict[str, str] = {
     "anime": "anime style",

@@ -1,6 +1,6 @@
 """Local intent analyser: the fallback that answers when Gemini cannot, with no network.
 
-Deterministic rules over a small en/vi/uk lexicon (`local_words_*.py`), matched after folding
+Deterministic rules over a small en/vi/uk lexicon (`words/`), matched after folding
 case, Vietnamese diacritics and Ukrainian apostrophes. In order:
 
 1. Several named views of one subject ("front, side and rear", "3/4 and from behind"), or a
@@ -27,16 +27,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mesh.vocabulary import LANGUAGES
 from prompt_svc.intents import Analysis, Intent
-from prompt_svc.local_features import Features, detect_language, extract
-from prompt_svc.local_prompt import build_subject, keywords, refine, untranslated
-from prompt_svc.local_subject import ALL_SIDES, DEFAULT_VIEWS
-from prompt_svc.local_text import normalize
+from prompt_svc.local.features import Features, detect_language, extract
+from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
+from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS
+from prompt_svc.local.text import normalize
 
 __all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "analyze", "detect_language"]
 
 MODEL_NAME = "local-rules v1"
-LANGUAGES = frozenset({"en", "vi", "uk"})
 
 NO_IMAGE_REPLY = "No image was attached, so I generated a new image instead of editing one."
 _ATTACH_VERB = {

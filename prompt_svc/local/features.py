@@ -6,9 +6,9 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from prompt_svc.local_lexicon import MATCHERS, Match
-from prompt_svc.local_subject import Vehicle, find_angles, find_vehicle
-from prompt_svc.local_text import Token, normalize, script_language, tokenize
+from prompt_svc.local.lexicon import MATCHERS, Match
+from prompt_svc.local.subject import Vehicle, find_angles, find_vehicle
+from prompt_svc.local.text import Token, normalize, script_language, tokenize
 
 # Tags whose words describe the picture itself (as opposed to what to do with it).
 CONTENT_TAGS = frozenset(

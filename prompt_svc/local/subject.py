@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from prompt_svc.local_lexicon import Match
-from prompt_svc.local_text import Token
+from prompt_svc.local.lexicon import Match
+from prompt_svc.local.text import Token
 
 _YEAR_RE = re.compile(r"(?<!\d)(19[5-9]\d|20[0-2]\d|203[0-5])(?!\d)")
 # A second model word only follows these ("Model Y", "Range Rover Sport" is out of scope).
