@@ -54,6 +54,7 @@ lint: env  ## ruff, mypy (strict), buf lint and breaking, tsc
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(BUF) lint
+	$(VENV)/bin/lint-imports --no-cache
 	$(BUF) breaking --against protos/released.binpb
 	node_modules/.bin/tsc -p web/tsconfig.json
 
