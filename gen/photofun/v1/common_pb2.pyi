@@ -147,6 +147,46 @@ IMAGE_FORMAT_WEBP: ImageFormat.ValueType  # 3
 """image/webp, quality 80."""
 Global___ImageFormat: _TypeAlias = ImageFormat  # noqa: Y015
 
+class _FollowUp:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _FollowUpEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FollowUp.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    FOLLOW_UP_UNSPECIFIED: _FollowUp.ValueType  # 0
+    """A new request: earlier turns may inform the wording, but nothing is continued."""
+    FOLLOW_UP_EDIT: _FollowUp.ValueType  # 1
+    """Edit the earlier result (restyle, background, enhance): its main image is the input."""
+    FOLLOW_UP_MORE_VIEWS: _FollowUp.ValueType  # 2
+    """More views of the same subject in the same session: the same session id, and the seeds
+    that session gives the new angles.
+    """
+    FOLLOW_UP_CHANGE_SUBJECT: _FollowUp.ValueType  # 3
+    """The earlier request with a changed subject ("make it red", "as a convertible"): a new
+    picture or set of the changed subject with the same framing (the same angles).
+    """
+    FOLLOW_UP_VARIATION: _FollowUp.ValueType  # 4
+    """Another take of the earlier result: the same subject and framing, new seeds."""
+
+class FollowUp(_FollowUp, metaclass=_FollowUpEnumTypeWrapper):
+    """What a message does with an earlier result of its conversation."""
+
+FOLLOW_UP_UNSPECIFIED: FollowUp.ValueType  # 0
+"""A new request: earlier turns may inform the wording, but nothing is continued."""
+FOLLOW_UP_EDIT: FollowUp.ValueType  # 1
+"""Edit the earlier result (restyle, background, enhance): its main image is the input."""
+FOLLOW_UP_MORE_VIEWS: FollowUp.ValueType  # 2
+"""More views of the same subject in the same session: the same session id, and the seeds
+that session gives the new angles.
+"""
+FOLLOW_UP_CHANGE_SUBJECT: FollowUp.ValueType  # 3
+"""The earlier request with a changed subject ("make it red", "as a convertible"): a new
+picture or set of the changed subject with the same framing (the same angles).
+"""
+FOLLOW_UP_VARIATION: FollowUp.ValueType  # 4
+"""Another take of the earlier result: the same subject and framing, new seeds."""
+Global___FollowUp: _TypeAlias = FollowUp  # noqa: Y015
+
 @_typing.final
 class Subject(_message.Message):
     """What is drawn. Free text always works; for vehicles the structured fields let every
@@ -274,6 +314,87 @@ class GenerationMetadata(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GenerationMetadata: _TypeAlias = GenerationMetadata  # noqa: Y015
+
+@_typing.final
+class ConversationTurn(_message.Message):
+    """One earlier turn of a conversation, given as context for understanding the next message.
+    Every string is at most 2000 characters.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROMPT_FIELD_NUMBER: _builtins.int
+    INTENT_FIELD_NUMBER: _builtins.int
+    REFINED_PROMPT_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    ANGLES_FIELD_NUMBER: _builtins.int
+    IMAGE_URLS_FIELD_NUMBER: _builtins.int
+    prompt: _builtins.str
+    """What the user wrote."""
+    intent: Global___Intent.ValueType
+    """What it was understood as."""
+    refined_prompt: _builtins.str
+    """The refined English prompt it was drawn from."""
+    session_id: _builtins.str
+    """The session of its views; empty for a single picture or an edit."""
+    @_builtins.property
+    def subject(self) -> Global___Subject:
+        """What was drawn."""
+
+    @_builtins.property
+    def angles(self) -> _containers.RepeatedScalarFieldContainer[Global___Angle.ValueType]:
+        """The views it drew, in the order asked."""
+
+    @_builtins.property
+    def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Its result images (Media Service URLs), the main one first; at most 9."""
+
+    def __init__(
+        self,
+        *,
+        prompt: _builtins.str = ...,
+        intent: Global___Intent.ValueType = ...,
+        refined_prompt: _builtins.str = ...,
+        subject: Global___Subject | None = ...,
+        session_id: _builtins.str = ...,
+        angles: _abc.Iterable[Global___Angle.ValueType] | None = ...,
+        image_urls: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["angles", b"angles", "image_urls", b"image_urls", "intent", b"intent", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "session_id", b"session_id", "subject", b"subject"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationTurn: _TypeAlias = ConversationTurn  # noqa: Y015
+
+@_typing.final
+class ConversationContext(_message.Message):
+    """The recent turns of a conversation, oldest first, the most recent last; at most 8 turns.
+    Callers send a bounded window (conversation_svc: the last 6 turns), so a long conversation
+    costs the same per message as a short one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TURNS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def turns(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationTurn]:
+        """The turns, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        turns: _abc.Iterable[Global___ConversationTurn] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["turns", b"turns"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConversationContext: _TypeAlias = ConversationContext  # noqa: Y015
 
 @_typing.final
 class Failure(_message.Message):

@@ -89,6 +89,34 @@ MESSAGE_EVENT_UPDATED: MessageEvent.ValueType  # 5
 """Any other change (e.g. a reply text)."""
 Global___MessageEvent: _TypeAlias = MessageEvent  # noqa: Y015
 
+class _ChangeType:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ChangeTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChangeType.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CHANGE_TYPE_UNSPECIFIED: _ChangeType.ValueType  # 0
+    """Not set."""
+    CHANGE_TYPE_CREATED: _ChangeType.ValueType  # 1
+    """It was created."""
+    CHANGE_TYPE_UPDATED: _ChangeType.ValueType  # 2
+    """It changed (for a message: analysed, an image added, finished ...)."""
+    CHANGE_TYPE_DELETED: _ChangeType.ValueType  # 3
+    """It was deleted; only its id is given."""
+
+class ChangeType(_ChangeType, metaclass=_ChangeTypeEnumTypeWrapper):
+    """What happened to a resource."""
+
+CHANGE_TYPE_UNSPECIFIED: ChangeType.ValueType  # 0
+"""Not set."""
+CHANGE_TYPE_CREATED: ChangeType.ValueType  # 1
+"""It was created."""
+CHANGE_TYPE_UPDATED: ChangeType.ValueType  # 2
+"""It changed (for a message: analysed, an image added, finished ...)."""
+CHANGE_TYPE_DELETED: ChangeType.ValueType  # 3
+"""It was deleted; only its id is given."""
+Global___ChangeType: _TypeAlias = ChangeType  # noqa: Y015
+
 @_typing.final
 class Conversation(_message.Message):
     """A conversation: an ordered series of messages owned by one user."""
@@ -130,6 +158,34 @@ class Conversation(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Conversation: _TypeAlias = Conversation  # noqa: Y015
+
+@_typing.final
+class ResultReference(_message.Message):
+    """An earlier result of the conversation: a message and one of its images."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    IMAGE_INDEX_FIELD_NUMBER: _builtins.int
+    message_id: _builtins.str
+    """The message (in the same conversation)."""
+    image_index: _builtins.int
+    """Index in the message's `images`; unset means its main image (or its only one)."""
+    def __init__(
+        self,
+        *,
+        message_id: _builtins.str = ...,
+        image_index: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_image_index", b"_image_index", "image_index", b"image_index"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_image_index", b"_image_index", "image_index", b"image_index", "message_id", b"message_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__image_index: _TypeAlias = _typing.Literal["image_index"]  # noqa: Y015
+    _WhichOneofArgType__image_index: _TypeAlias = _typing.Literal["_image_index", b"_image_index"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__image_index) -> _WhichOneofReturnType__image_index | None: ...
+
+Global___ResultReference: _TypeAlias = ResultReference  # noqa: Y015
 
 @_typing.final
 class MessageImage(_message.Message):
@@ -216,6 +272,10 @@ class Message(_message.Message):
     FINISH_TIME_FIELD_NUMBER: _builtins.int
     EXPECTED_ANGLES_FIELD_NUMBER: _builtins.int
     FAILED_VIEWS_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    VARIATION_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Server-assigned id (24 hexadecimal characters)."""
     conversation_id: _builtins.str
@@ -248,6 +308,12 @@ class Message(_message.Message):
     """Number of images the job will produce once the intent is known (e.g. the number of
     angles); 0 before that or for chat.
     """
+    seed: _builtins.int
+    """The seed the request asked for, if it did."""
+    follow_up: _common_pb2.FollowUp.ValueType
+    """What the message did with an earlier result; unspecified for a new request."""
+    variation: _builtins.int
+    """Which take of its subject this is: 0 the first, 1, 2 ... variations with new seeds."""
     @_builtins.property
     def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Keywords of the request."""
@@ -284,6 +350,10 @@ class Message(_message.Message):
         each fails (the message may still end DONE with the other views).
         """
 
+    @_builtins.property
+    def source(self) -> Global___ResultReference:
+        """The earlier result it acted on (edited, added views to, varied), when it did."""
+
     def __init__(
         self,
         *,
@@ -308,12 +378,18 @@ class Message(_message.Message):
         finish_time: _timestamp_pb2.Timestamp | None = ...,
         expected_angles: _abc.Iterable[_common_pb2.Angle.ValueType] | None = ...,
         failed_views: _abc.Iterable[Global___ViewFailure] | None = ...,
+        seed: _builtins.int | None = ...,
+        follow_up: _common_pb2.FollowUp.ValueType = ...,
+        source: Global___ResultReference | None = ...,
+        variation: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "failure", b"failure", "finish_time", b"finish_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "create_time", b"create_time", "failure", b"failure", "finish_time", b"finish_time", "seed", b"seed", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failed_views", b"failed_views", "failure", b"failure", "finish_time", b"finish_time", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failed_views", b"failed_views", "failure", b"failure", "finish_time", b"finish_time", "follow_up", b"follow_up", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "seed", b"seed", "source", b"source", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time", "variation", b"variation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
 
 Global___Message: _TypeAlias = Message  # noqa: Y015
 
@@ -562,6 +638,9 @@ class SendMessageRequest(_message.Message):
     IMAGE_URL_FIELD_NUMBER: _builtins.int
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    SEED_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    VARIATION_FIELD_NUMBER: _builtins.int
     conversation_id: _builtins.str
     """The conversation to post to."""
     prompt: _builtins.str
@@ -582,6 +661,21 @@ class SendMessageRequest(_message.Message):
     """
     format: _common_pb2.ImageFormat.ValueType
     """Output encoding of generated images; unspecified means PNG."""
+    seed: _builtins.int
+    """Optional seed: the same request with the same seed gives the same pixels again (with
+    the mock renderer and the providers whose seeds are reproducible). For a set of views it
+    is the base seed every view's seed derives from.
+    """
+    variation: _builtins.bool
+    """Ask for another take of the referenced (or last) result: the same subject and framing
+    with new seeds, whatever the prompt says. FAILED_PRECONDITION when there is no result.
+    """
+    @_builtins.property
+    def reference(self) -> Global___ResultReference:
+        """Optional earlier result of this conversation to act on instead of the last one (the
+        page's "Edit" and "Variation"). NOT_FOUND when it is not in this conversation.
+        """
+
     def __init__(
         self,
         *,
@@ -593,12 +687,17 @@ class SendMessageRequest(_message.Message):
         image_url: _builtins.str = ...,
         idempotency_key: _builtins.str = ...,
         format: _common_pb2.ImageFormat.ValueType = ...,
+        seed: _builtins.int | None = ...,
+        reference: Global___ResultReference | None = ...,
+        variation: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "reference", b"reference", "seed", b"seed"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "format", b"format", "idempotency_key", b"idempotency_key", "image_url", b"image_url", "lang", b"lang", "prompt", b"prompt", "style", b"style", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "conversation_id", b"conversation_id", "format", b"format", "idempotency_key", b"idempotency_key", "image_url", b"image_url", "lang", b"lang", "prompt", b"prompt", "reference", b"reference", "seed", b"seed", "style", b"style", "topic", b"topic", "variation", b"variation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
+    _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__seed) -> _WhichOneofReturnType__seed | None: ...
 
 Global___SendMessageRequest: _TypeAlias = SendMessageRequest  # noqa: Y015
 
@@ -846,6 +945,137 @@ class CancelMessageResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CancelMessageResponse: _TypeAlias = CancelMessageResponse  # noqa: Y015
+
+@_typing.final
+class WatchConversationRequest(_message.Message):
+    """Input of WatchConversation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    conversation_id: _builtins.str
+    """The conversation to watch."""
+    resume_token: _builtins.str
+    """Optional token from a previous response; the stream then continues after that change.
+    FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the change is too old to continue from:
+    list again and watch anew.
+    """
+    def __init__(
+        self,
+        *,
+        conversation_id: _builtins.str = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conversation_id", b"conversation_id", "resume_token", b"resume_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConversationRequest: _TypeAlias = WatchConversationRequest  # noqa: Y015
+
+@_typing.final
+class WatchConversationResponse(_message.Message):
+    """One change in a watched conversation."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    CONVERSATION_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    change: Global___ChangeType.ValueType
+    """What happened."""
+    message_id: _builtins.str
+    """The id of the changed message; empty when the conversation itself changed."""
+    resume_token: _builtins.str
+    """Opaque token to resume the watch after this change."""
+    @_builtins.property
+    def message(self) -> Global___Message:
+        """The message after the change; unset for a deleted message or a change of the
+        conversation itself.
+        """
+
+    @_builtins.property
+    def conversation(self) -> Global___Conversation:
+        """The conversation after the change, when it changed itself (title, deletion)."""
+
+    def __init__(
+        self,
+        *,
+        change: Global___ChangeType.ValueType = ...,
+        message: Global___Message | None = ...,
+        message_id: _builtins.str = ...,
+        conversation: Global___Conversation | None = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation", "message", b"message"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "conversation", b"conversation", "message", b"message", "message_id", b"message_id", "resume_token", b"resume_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConversationResponse: _TypeAlias = WatchConversationResponse  # noqa: Y015
+
+@_typing.final
+class WatchConversationsRequest(_message.Message):
+    """Input of WatchConversations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    resume_token: _builtins.str
+    """Optional token from a previous response; see WatchConversationRequest.resume_token."""
+    def __init__(
+        self,
+        *,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_token", b"resume_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConversationsRequest: _TypeAlias = WatchConversationsRequest  # noqa: Y015
+
+@_typing.final
+class WatchConversationsResponse(_message.Message):
+    """One change in the caller's list of conversations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANGE_FIELD_NUMBER: _builtins.int
+    CONVERSATION_FIELD_NUMBER: _builtins.int
+    CONVERSATION_ID_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    change: Global___ChangeType.ValueType
+    """What happened."""
+    conversation_id: _builtins.str
+    """The id of the changed conversation."""
+    resume_token: _builtins.str
+    """Opaque token to resume the watch after this change."""
+    @_builtins.property
+    def conversation(self) -> Global___Conversation:
+        """The conversation after the change; unset when it was deleted."""
+
+    def __init__(
+        self,
+        *,
+        change: Global___ChangeType.ValueType = ...,
+        conversation: Global___Conversation | None = ...,
+        conversation_id: _builtins.str = ...,
+        resume_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conversation", b"conversation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "conversation", b"conversation", "conversation_id", b"conversation_id", "resume_token", b"resume_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchConversationsResponse: _TypeAlias = WatchConversationsResponse  # noqa: Y015
 
 @_typing.final
 class UploadImageRequest(_message.Message):

@@ -89,6 +89,16 @@ class ConversationServiceStub:
                 request_serializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.SerializeToString,
                 response_deserializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.FromString,
                 _registered_method=True)
+        self.WatchConversation = channel.unary_stream(
+                '/photofun.v1.ConversationService/WatchConversation',
+                request_serializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationRequest.SerializeToString,
+                response_deserializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationResponse.FromString,
+                _registered_method=True)
+        self.WatchConversations = channel.unary_stream(
+                '/photofun.v1.ConversationService/WatchConversations',
+                request_serializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsRequest.SerializeToString,
+                response_deserializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsResponse.FromString,
+                _registered_method=True)
 
 
 class ConversationServiceServicer:
@@ -182,6 +192,25 @@ class ConversationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchConversation(self, request, context):
+        """Streams the changes of one conversation — messages created, changed and deleted, the
+        conversation itself changed or deleted — so several tabs or devices stay in step. The
+        stream starts empty once the response headers arrive: list the messages after that
+        (changes that happen meanwhile arrive on the stream too, so nothing is missed), or pass a
+        `resume_token` to continue after a reconnect. It ends after the conversation is deleted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchConversations(self, request, context):
+        """Streams the changes of the caller's list of conversations (created, changed, deleted),
+        with the same start and resume rules as WatchConversation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConversationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -234,6 +263,16 @@ def add_ConversationServiceServicer_to_server(servicer, server):
                     servicer.UploadImage,
                     request_deserializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.FromString,
                     response_serializer=photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.SerializeToString,
+            ),
+            'WatchConversation': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchConversation,
+                    request_deserializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationRequest.FromString,
+                    response_serializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationResponse.SerializeToString,
+            ),
+            'WatchConversations': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchConversations,
+                    request_deserializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsRequest.FromString,
+                    response_serializer=photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -511,6 +550,60 @@ class ConversationService:
             '/photofun.v1.ConversationService/UploadImage',
             photofun_dot_v1_dot_conversation__service__pb2.UploadImageRequest.SerializeToString,
             photofun_dot_v1_dot_conversation__service__pb2.UploadImageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/photofun.v1.ConversationService/WatchConversation',
+            photofun_dot_v1_dot_conversation__service__pb2.WatchConversationRequest.SerializeToString,
+            photofun_dot_v1_dot_conversation__service__pb2.WatchConversationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/photofun.v1.ConversationService/WatchConversations',
+            photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsRequest.SerializeToString,
+            photofun_dot_v1_dot_conversation__service__pb2.WatchConversationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -77,6 +77,17 @@ class ConversationServiceStub:
     otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
     comments. UNAVAILABLE when the Media Service cannot be reached.
     """
+    WatchConversation: _grpc.UnaryStreamMultiCallable[_conversation_service_pb2.WatchConversationRequest, _conversation_service_pb2.WatchConversationResponse]
+    """Streams the changes of one conversation — messages created, changed and deleted, the
+    conversation itself changed or deleted — so several tabs or devices stay in step. The
+    stream starts empty once the response headers arrive: list the messages after that
+    (changes that happen meanwhile arrive on the stream too, so nothing is missed), or pass a
+    `resume_token` to continue after a reconnect. It ends after the conversation is deleted.
+    """
+    WatchConversations: _grpc.UnaryStreamMultiCallable[_conversation_service_pb2.WatchConversationsRequest, _conversation_service_pb2.WatchConversationsResponse]
+    """Streams the changes of the caller's list of conversations (created, changed, deleted),
+    with the same start and resume rules as WatchConversation.
+    """
 
 @_typing.type_check_only
 class ConversationServiceAsyncStub(ConversationServiceStub):
@@ -126,6 +137,17 @@ class ConversationServiceAsyncStub(ConversationServiceStub):
     bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
     otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
     comments. UNAVAILABLE when the Media Service cannot be reached.
+    """
+    WatchConversation: _aio.UnaryStreamMultiCallable[_conversation_service_pb2.WatchConversationRequest, _conversation_service_pb2.WatchConversationResponse]  # type: ignore[assignment]
+    """Streams the changes of one conversation — messages created, changed and deleted, the
+    conversation itself changed or deleted — so several tabs or devices stay in step. The
+    stream starts empty once the response headers arrive: list the messages after that
+    (changes that happen meanwhile arrive on the stream too, so nothing is missed), or pass a
+    `resume_token` to continue after a reconnect. It ends after the conversation is deleted.
+    """
+    WatchConversations: _aio.UnaryStreamMultiCallable[_conversation_service_pb2.WatchConversationsRequest, _conversation_service_pb2.WatchConversationsResponse]  # type: ignore[assignment]
+    """Streams the changes of the caller's list of conversations (created, changed, deleted),
+    with the same start and resume rules as WatchConversation.
     """
 
 class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -233,6 +255,29 @@ class ConversationServiceServicer(metaclass=_abc_1.ABCMeta):
         bytes must be a still PNG, JPEG or WebP image within the size limits (INVALID_ARGUMENT
         otherwise). The stored file is rebuilt from the pixels: upright, without EXIF, XMP or
         comments. UNAVAILABLE when the Media Service cannot be reached.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchConversation(
+        self,
+        request: _conversation_service_pb2.WatchConversationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_conversation_service_pb2.WatchConversationResponse], _abc.AsyncIterator[_conversation_service_pb2.WatchConversationResponse]]:
+        """Streams the changes of one conversation — messages created, changed and deleted, the
+        conversation itself changed or deleted — so several tabs or devices stay in step. The
+        stream starts empty once the response headers arrive: list the messages after that
+        (changes that happen meanwhile arrive on the stream too, so nothing is missed), or pass a
+        `resume_token` to continue after a reconnect. It ends after the conversation is deleted.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchConversations(
+        self,
+        request: _conversation_service_pb2.WatchConversationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_conversation_service_pb2.WatchConversationsResponse], _abc.AsyncIterator[_conversation_service_pb2.WatchConversationsResponse]]:
+        """Streams the changes of the caller's list of conversations (created, changed, deleted),
+        with the same start and resume rules as WatchConversation.
         """
 
 def add_ConversationServiceServicer_to_server(servicer: ConversationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from photofun.v1 import common_pb2 as photofun_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fphotofun/v1/image_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x18photofun/v1/common.proto\"\xd6\x01\n\x0fGenerateRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x04seed\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12(\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\r\n\x05style\x18\x06 \x01(\t\x12%\n\x07subject\x18\x07 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\x12\n\nrequest_id\x18\x08 \x01(\tB\x07\n\x05_seed\"|\n\x10GenerateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.photofun.v1.Image\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadata\"\xc6\x02\n\x15GenerateAnglesRequest\x12%\n\x07subject\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\"\n\x06\x61ngles\x18\x02 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\x04seed\x18\x06 \x01(\rH\x00\x88\x01\x01\x12\r\n\x05width\x18\x07 \x01(\x05\x12\x0e\n\x06height\x18\x08 \x01(\x05\x12(\n\x06\x66ormat\x18\t \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\x36\n\x10\x63onsistency_mode\x18\n \x01(\x0e\x32\x1c.photofun.v1.ConsistencyMode\x12\x12\n\nrequest_id\x18\x0b \x01(\tB\x07\n\x05_seed\"\xb9\x02\n\x16GenerateAnglesResponse\x12!\n\x05\x61ngle\x18\x01 \x01(\x0e\x32\x12.photofun.v1.Angle\x12\r\n\x05index\x18\x02 \x01(\x05\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x0c\n\x04seed\x18\x05 \x01(\r\x12\x0f\n\x07is_main\x18\x06 \x01(\x08\x12\x0e\n\x06prompt\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12#\n\x05image\x18\t \x01(\x0b\x32\x12.photofun.v1.ImageH\x00\x12%\n\x05\x65rror\x18\n \x01(\x0b\x32\x14.photofun.v1.FailureH\x00\x12\x31\n\x08metadata\x18\x0b \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadataB\x08\n\x06result\"R\n\rStyleTransfer\x12/\n\x05style\x18\x01 \x01(\x0e\x32\x1a.photofun.v1.TransferStyleB\x04\xe2\x41\x01\x02\x12\x10\n\x08strength\x18\x02 \x01(\x02\"x\n\x0e\x42\x61\x63kgroundEdit\x12\x33\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1d.photofun.v1.BackgroundActionB\x04\xe2\x41\x01\x02\x12\r\n\x05\x63olor\x18\x02 \x01(\t\x12\r\n\x05scene\x18\x03 \x01(\t\x12\x13\n\x0b\x62lur_radius\x18\x04 \x01(\x05\"D\n\x0b\x45nhancement\x12\r\n\x05scale\x18\x01 \x01(\x05\x12\x0f\n\x07sharpen\x18\x02 \x01(\x08\x12\x15\n\rauto_contrast\x18\x03 \x01(\x08\"\xa5\x02\n\x10\x45\x64itImageRequest\x12\x17\n\timage_url\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x0estyle_transfer\x18\x02 \x01(\x0b\x32\x1a.photofun.v1.StyleTransferH\x00\x12\x36\n\x0f\x62\x61\x63kground_edit\x18\x03 \x01(\x0b\x32\x1b.photofun.v1.BackgroundEditH\x00\x12/\n\x0b\x65nhancement\x18\x04 \x01(\x0b\x32\x18.photofun.v1.EnhancementH\x00\x12(\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\x0e\n\x06prompt\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\tB\x0b\n\toperation\"}\n\x11\x45\x64itImageResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.photofun.v1.Image\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadata*r\n\x0f\x43onsistencyMode\x12 \n\x1c\x43ONSISTENCY_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONSISTENCY_MODE_PARALLEL\x10\x01\x12\x1e\n\x1a\x43ONSISTENCY_MODE_REFERENCE\x10\x02*\xbd\x01\n\rTransferStyle\x12\x1e\n\x1aTRANSFER_STYLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRANSFER_STYLE_CARTOON\x10\x01\x12\x1c\n\x18TRANSFER_STYLE_POSTERIZE\x10\x02\x12\x19\n\x15TRANSFER_STYLE_PENCIL\x10\x03\x12\x1d\n\x19TRANSFER_STYLE_WATERCOLOR\x10\x04\x12\x18\n\x14TRANSFER_STYLE_ANIME\x10\x05*\xb9\x01\n\x10\x42\x61\x63kgroundAction\x12!\n\x1d\x42\x41\x43KGROUND_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x42\x41\x43KGROUND_ACTION_REMOVE\x10\x01\x12#\n\x1f\x42\x41\x43KGROUND_ACTION_REPLACE_COLOR\x10\x02\x12#\n\x1f\x42\x41\x43KGROUND_ACTION_REPLACE_SCENE\x10\x03\x12\x1a\n\x16\x42\x41\x43KGROUND_ACTION_BLUR\x10\x04\x32\x80\x02\n\x0cImageService\x12G\n\x08Generate\x12\x1c.photofun.v1.GenerateRequest\x1a\x1d.photofun.v1.GenerateResponse\x12[\n\x0eGenerateAngles\x12\".photofun.v1.GenerateAnglesRequest\x1a#.photofun.v1.GenerateAnglesResponse0\x01\x12J\n\tEditImage\x12\x1d.photofun.v1.EditImageRequest\x1a\x1e.photofun.v1.EditImageResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fphotofun/v1/image_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x18photofun/v1/common.proto\"\xe9\x01\n\x0fGenerateRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x04seed\x18\x02 \x01(\rH\x00\x88\x01\x01\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12(\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\r\n\x05style\x18\x06 \x01(\t\x12%\n\x07subject\x18\x07 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x11\n\tvariation\x18\t \x01(\rB\x07\n\x05_seed\"|\n\x10GenerateResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.photofun.v1.Image\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadata\"\xd9\x02\n\x15GenerateAnglesRequest\x12%\n\x07subject\x18\x01 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\"\n\x06\x61ngles\x18\x02 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x0e\n\x06prompt\x18\x03 \x01(\t\x12\r\n\x05style\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x11\n\x04seed\x18\x06 \x01(\rH\x00\x88\x01\x01\x12\r\n\x05width\x18\x07 \x01(\x05\x12\x0e\n\x06height\x18\x08 \x01(\x05\x12(\n\x06\x66ormat\x18\t \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\x36\n\x10\x63onsistency_mode\x18\n \x01(\x0e\x32\x1c.photofun.v1.ConsistencyMode\x12\x12\n\nrequest_id\x18\x0b \x01(\t\x12\x11\n\tvariation\x18\x0c \x01(\rB\x07\n\x05_seed\"\xb9\x02\n\x16GenerateAnglesResponse\x12!\n\x05\x61ngle\x18\x01 \x01(\x0e\x32\x12.photofun.v1.Angle\x12\r\n\x05index\x18\x02 \x01(\x05\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x0c\n\x04seed\x18\x05 \x01(\r\x12\x0f\n\x07is_main\x18\x06 \x01(\x08\x12\x0e\n\x06prompt\x18\x07 \x01(\t\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12#\n\x05image\x18\t \x01(\x0b\x32\x12.photofun.v1.ImageH\x00\x12%\n\x05\x65rror\x18\n \x01(\x0b\x32\x14.photofun.v1.FailureH\x00\x12\x31\n\x08metadata\x18\x0b \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadataB\x08\n\x06result\"R\n\rStyleTransfer\x12/\n\x05style\x18\x01 \x01(\x0e\x32\x1a.photofun.v1.TransferStyleB\x04\xe2\x41\x01\x02\x12\x10\n\x08strength\x18\x02 \x01(\x02\"x\n\x0e\x42\x61\x63kgroundEdit\x12\x33\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1d.photofun.v1.BackgroundActionB\x04\xe2\x41\x01\x02\x12\r\n\x05\x63olor\x18\x02 \x01(\t\x12\r\n\x05scene\x18\x03 \x01(\t\x12\x13\n\x0b\x62lur_radius\x18\x04 \x01(\x05\"D\n\x0b\x45nhancement\x12\r\n\x05scale\x18\x01 \x01(\x05\x12\x0f\n\x07sharpen\x18\x02 \x01(\x08\x12\x15\n\rauto_contrast\x18\x03 \x01(\x08\"\xa5\x02\n\x10\x45\x64itImageRequest\x12\x17\n\timage_url\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x0estyle_transfer\x18\x02 \x01(\x0b\x32\x1a.photofun.v1.StyleTransferH\x00\x12\x36\n\x0f\x62\x61\x63kground_edit\x18\x03 \x01(\x0b\x32\x1b.photofun.v1.BackgroundEditH\x00\x12/\n\x0b\x65nhancement\x18\x04 \x01(\x0b\x32\x18.photofun.v1.EnhancementH\x00\x12(\n\x06\x66ormat\x18\x05 \x01(\x0e\x32\x18.photofun.v1.ImageFormat\x12\x0e\n\x06prompt\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\tB\x0b\n\toperation\"}\n\x11\x45\x64itImageResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x05image\x18\x02 \x01(\x0b\x32\x12.photofun.v1.Image\x12\x31\n\x08metadata\x18\x03 \x01(\x0b\x32\x1f.photofun.v1.GenerationMetadata*r\n\x0f\x43onsistencyMode\x12 \n\x1c\x43ONSISTENCY_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43ONSISTENCY_MODE_PARALLEL\x10\x01\x12\x1e\n\x1a\x43ONSISTENCY_MODE_REFERENCE\x10\x02*\xbd\x01\n\rTransferStyle\x12\x1e\n\x1aTRANSFER_STYLE_UNSPECIFIED\x10\x00\x12\x1a\n\x16TRANSFER_STYLE_CARTOON\x10\x01\x12\x1c\n\x18TRANSFER_STYLE_POSTERIZE\x10\x02\x12\x19\n\x15TRANSFER_STYLE_PENCIL\x10\x03\x12\x1d\n\x19TRANSFER_STYLE_WATERCOLOR\x10\x04\x12\x18\n\x14TRANSFER_STYLE_ANIME\x10\x05*\xb9\x01\n\x10\x42\x61\x63kgroundAction\x12!\n\x1d\x42\x41\x43KGROUND_ACTION_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x42\x41\x43KGROUND_ACTION_REMOVE\x10\x01\x12#\n\x1f\x42\x41\x43KGROUND_ACTION_REPLACE_COLOR\x10\x02\x12#\n\x1f\x42\x41\x43KGROUND_ACTION_REPLACE_SCENE\x10\x03\x12\x1a\n\x16\x42\x41\x43KGROUND_ACTION_BLUR\x10\x04\x32\x80\x02\n\x0cImageService\x12G\n\x08Generate\x12\x1c.photofun.v1.GenerateRequest\x1a\x1d.photofun.v1.GenerateResponse\x12[\n\x0eGenerateAngles\x12\".photofun.v1.GenerateAnglesRequest\x1a#.photofun.v1.GenerateAnglesResponse0\x01\x12J\n\tEditImage\x12\x1d.photofun.v1.EditImageRequest\x1a\x1e.photofun.v1.EditImageResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,30 +41,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BACKGROUNDEDIT'].fields_by_name['action']._serialized_options = b'\342A\001\002'
   _globals['_EDITIMAGEREQUEST'].fields_by_name['image_url']._loaded_options = None
   _globals['_EDITIMAGEREQUEST'].fields_by_name['image_url']._serialized_options = b'\342A\001\002'
-  _globals['_CONSISTENCYMODE']._serialized_start=1794
-  _globals['_CONSISTENCYMODE']._serialized_end=1908
-  _globals['_TRANSFERSTYLE']._serialized_start=1911
-  _globals['_TRANSFERSTYLE']._serialized_end=2100
-  _globals['_BACKGROUNDACTION']._serialized_start=2103
-  _globals['_BACKGROUNDACTION']._serialized_end=2288
+  _globals['_CONSISTENCYMODE']._serialized_start=1832
+  _globals['_CONSISTENCYMODE']._serialized_end=1946
+  _globals['_TRANSFERSTYLE']._serialized_start=1949
+  _globals['_TRANSFERSTYLE']._serialized_end=2138
+  _globals['_BACKGROUNDACTION']._serialized_start=2141
+  _globals['_BACKGROUNDACTION']._serialized_end=2326
   _globals['_GENERATEREQUEST']._serialized_start=108
-  _globals['_GENERATEREQUEST']._serialized_end=322
-  _globals['_GENERATERESPONSE']._serialized_start=324
-  _globals['_GENERATERESPONSE']._serialized_end=448
-  _globals['_GENERATEANGLESREQUEST']._serialized_start=451
-  _globals['_GENERATEANGLESREQUEST']._serialized_end=777
-  _globals['_GENERATEANGLESRESPONSE']._serialized_start=780
-  _globals['_GENERATEANGLESRESPONSE']._serialized_end=1093
-  _globals['_STYLETRANSFER']._serialized_start=1095
-  _globals['_STYLETRANSFER']._serialized_end=1177
-  _globals['_BACKGROUNDEDIT']._serialized_start=1179
-  _globals['_BACKGROUNDEDIT']._serialized_end=1299
-  _globals['_ENHANCEMENT']._serialized_start=1301
-  _globals['_ENHANCEMENT']._serialized_end=1369
-  _globals['_EDITIMAGEREQUEST']._serialized_start=1372
-  _globals['_EDITIMAGEREQUEST']._serialized_end=1665
-  _globals['_EDITIMAGERESPONSE']._serialized_start=1667
-  _globals['_EDITIMAGERESPONSE']._serialized_end=1792
-  _globals['_IMAGESERVICE']._serialized_start=2291
-  _globals['_IMAGESERVICE']._serialized_end=2547
+  _globals['_GENERATEREQUEST']._serialized_end=341
+  _globals['_GENERATERESPONSE']._serialized_start=343
+  _globals['_GENERATERESPONSE']._serialized_end=467
+  _globals['_GENERATEANGLESREQUEST']._serialized_start=470
+  _globals['_GENERATEANGLESREQUEST']._serialized_end=815
+  _globals['_GENERATEANGLESRESPONSE']._serialized_start=818
+  _globals['_GENERATEANGLESRESPONSE']._serialized_end=1131
+  _globals['_STYLETRANSFER']._serialized_start=1133
+  _globals['_STYLETRANSFER']._serialized_end=1215
+  _globals['_BACKGROUNDEDIT']._serialized_start=1217
+  _globals['_BACKGROUNDEDIT']._serialized_end=1337
+  _globals['_ENHANCEMENT']._serialized_start=1339
+  _globals['_ENHANCEMENT']._serialized_end=1407
+  _globals['_EDITIMAGEREQUEST']._serialized_start=1410
+  _globals['_EDITIMAGEREQUEST']._serialized_end=1703
+  _globals['_EDITIMAGERESPONSE']._serialized_start=1705
+  _globals['_EDITIMAGERESPONSE']._serialized_end=1830
+  _globals['_IMAGESERVICE']._serialized_start=2329
+  _globals['_IMAGESERVICE']._serialized_end=2585
 # @@protoc_insertion_point(module_scope)

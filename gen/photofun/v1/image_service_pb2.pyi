@@ -134,6 +134,7 @@ class GenerateRequest(_message.Message):
     STYLE_FIELD_NUMBER: _builtins.int
     SUBJECT_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VARIATION_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """The (refined) prompt. At most 4000 characters."""
     seed: _builtins.int
@@ -150,6 +151,8 @@ class GenerateRequest(_message.Message):
     """Id of the work this call belongs to (conversation_svc passes the message's request_id),
     echoed back and logged; empty means the server makes one.
     """
+    variation: _builtins.int
+    """Which take: 0 is the first; another number gives another seed (unless `seed` is set)."""
     @_builtins.property
     def subject(self) -> _common_pb2.Subject:
         """Optional structured subject; lets the renderer draw a vehicle as a vehicle."""
@@ -165,10 +168,11 @@ class GenerateRequest(_message.Message):
         style: _builtins.str = ...,
         subject: _common_pb2.Subject | None = ...,
         request_id: _builtins.str = ...,
+        variation: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "seed", b"seed", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "format", b"format", "height", b"height", "prompt", b"prompt", "request_id", b"request_id", "seed", b"seed", "style", b"style", "subject", b"subject", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "format", b"format", "height", b"height", "prompt", b"prompt", "request_id", b"request_id", "seed", b"seed", "style", b"style", "subject", b"subject", "variation", b"variation", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
@@ -227,6 +231,7 @@ class GenerateAnglesRequest(_message.Message):
     FORMAT_FIELD_NUMBER: _builtins.int
     CONSISTENCY_MODE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    VARIATION_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """Extra prompt text shared by all views (e.g. the refined prompt's style and scene)."""
     style: _builtins.str
@@ -248,6 +253,10 @@ class GenerateAnglesRequest(_message.Message):
     request_id: _builtins.str
     """Id of the work this call belongs to (conversation_svc passes the message's request_id),
     echoed back and logged; empty means the server makes one.
+    """
+    variation: _builtins.int
+    """Which take of the session: 0 is the first; another number gives every view new seeds
+    while the session, and so the subject, stays the same (unless `seed` is set).
     """
     @_builtins.property
     def subject(self) -> _common_pb2.Subject:
@@ -271,10 +280,11 @@ class GenerateAnglesRequest(_message.Message):
         format: _common_pb2.ImageFormat.ValueType = ...,
         consistency_mode: Global___ConsistencyMode.ValueType = ...,
         request_id: _builtins.str = ...,
+        variation: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "seed", b"seed", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "angles", b"angles", "consistency_mode", b"consistency_mode", "format", b"format", "height", b"height", "prompt", b"prompt", "request_id", b"request_id", "seed", b"seed", "session_id", b"session_id", "style", b"style", "subject", b"subject", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "angles", b"angles", "consistency_mode", b"consistency_mode", "format", b"format", "height", b"height", "prompt", b"prompt", "request_id", b"request_id", "seed", b"seed", "session_id", b"session_id", "style", b"style", "subject", b"subject", "variation", b"variation", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015

@@ -27,7 +27,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from photofun.v1 import common_pb2 as photofun_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n photofun/v1/prompt_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x18photofun/v1/common.proto\"d\n\rRefineRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05style\x18\x02 \x01(\t\x12\x0c\n\x04lang\x18\x03 \x01(\t\x12\r\n\x05topic\x18\x04 \x01(\t\x12\x11\n\timage_url\x18\x05 \x01(\t\"\x91\x02\n\x0eRefineResponse\x12\x16\n\x0erefined_prompt\x18\x01 \x01(\t\x12#\n\x06intent\x18\x02 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x19\n\x11intent_confidence\x18\x03 \x01(\x02\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12%\n\x07subject\x18\x05 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\"\n\x06\x61ngles\x18\x06 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x0c\n\x04lang\x18\x07 \x01(\t\x12\r\n\x05reply\x18\x08 \x01(\t\x12-\n\x08metadata\x18\t \x01(\x0b\x32\x1b.photofun.v1.RefineMetadata\"\xb1\x01\n\x0eRefineMetadata\x12\r\n\x05model\x18\x01 \x01(\t\x12\x32\n\x0fprocessing_time\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x15\n\rfallback_used\x18\x04 \x01(\x08\x12\x17\n\x0f\x66\x61llback_reason\x18\x05 \x01(\t\x12\x1a\n\x12untranslated_terms\x18\x06 \x03(\t\"L\n\x13\x44\x65tectIntentRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04lang\x18\x02 \x01(\t\x12\x11\n\timage_url\x18\x03 \x01(\t\"\x8c\x01\n\x14\x44\x65tectIntentResponse\x12#\n\x06intent\x18\x01 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x12\n\nconfidence\x18\x02 \x01(\x02\x12\x0c\n\x04lang\x18\x03 \x01(\t\x12-\n\x08metadata\x18\x04 \x01(\x0b\x32\x1b.photofun.v1.RefineMetadata2\xa7\x01\n\rPromptService\x12\x41\n\x06Refine\x12\x1a.photofun.v1.RefineRequest\x1a\x1b.photofun.v1.RefineResponse\x12S\n\x0c\x44\x65tectIntent\x12 .photofun.v1.DetectIntentRequest\x1a!.photofun.v1.DetectIntentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n photofun/v1/prompt_service.proto\x12\x0bphotofun.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x18photofun/v1/common.proto\"\x97\x01\n\rRefineRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\r\n\x05style\x18\x02 \x01(\t\x12\x0c\n\x04lang\x18\x03 \x01(\t\x12\r\n\x05topic\x18\x04 \x01(\t\x12\x11\n\timage_url\x18\x05 \x01(\t\x12\x31\n\x07\x63ontext\x18\x06 \x01(\x0b\x32 .photofun.v1.ConversationContext\"\xd0\x02\n\x0eRefineResponse\x12\x16\n\x0erefined_prompt\x18\x01 \x01(\t\x12#\n\x06intent\x18\x02 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x19\n\x11intent_confidence\x18\x03 \x01(\x02\x12\x10\n\x08keywords\x18\x04 \x03(\t\x12%\n\x07subject\x18\x05 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\"\n\x06\x61ngles\x18\x06 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x0c\n\x04lang\x18\x07 \x01(\t\x12\r\n\x05reply\x18\x08 \x01(\t\x12-\n\x08metadata\x18\t \x01(\x0b\x32\x1b.photofun.v1.RefineMetadata\x12(\n\tfollow_up\x18\n \x01(\x0e\x32\x15.photofun.v1.FollowUp\x12\x13\n\x0bsource_turn\x18\x0b \x01(\x05\"\xb1\x01\n\x0eRefineMetadata\x12\r\n\x05model\x18\x01 \x01(\t\x12\x32\n\x0fprocessing_time\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x10\n\x08provider\x18\x03 \x01(\t\x12\x15\n\rfallback_used\x18\x04 \x01(\x08\x12\x17\n\x0f\x66\x61llback_reason\x18\x05 \x01(\t\x12\x1a\n\x12untranslated_terms\x18\x06 \x03(\t\"\x7f\n\x13\x44\x65tectIntentRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04lang\x18\x02 \x01(\t\x12\x11\n\timage_url\x18\x03 \x01(\t\x12\x31\n\x07\x63ontext\x18\x04 \x01(\x0b\x32 .photofun.v1.ConversationContext\"\xcb\x01\n\x14\x44\x65tectIntentResponse\x12#\n\x06intent\x18\x01 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x12\n\nconfidence\x18\x02 \x01(\x02\x12\x0c\n\x04lang\x18\x03 \x01(\t\x12-\n\x08metadata\x18\x04 \x01(\x0b\x32\x1b.photofun.v1.RefineMetadata\x12(\n\tfollow_up\x18\x05 \x01(\x0e\x32\x15.photofun.v1.FollowUp\x12\x13\n\x0bsource_turn\x18\x06 \x01(\x05\x32\xa7\x01\n\rPromptService\x12\x41\n\x06Refine\x12\x1a.photofun.v1.RefineRequest\x1a\x1b.photofun.v1.RefineResponse\x12S\n\x0c\x44\x65tectIntent\x12 .photofun.v1.DetectIntentRequest\x1a!.photofun.v1.DetectIntentResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,16 +38,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REFINEREQUEST'].fields_by_name['prompt']._serialized_options = b'\342A\001\002'
   _globals['_DETECTINTENTREQUEST'].fields_by_name['prompt']._loaded_options = None
   _globals['_DETECTINTENTREQUEST'].fields_by_name['prompt']._serialized_options = b'\342A\001\002'
-  _globals['_REFINEREQUEST']._serialized_start=140
-  _globals['_REFINEREQUEST']._serialized_end=240
-  _globals['_REFINERESPONSE']._serialized_start=243
-  _globals['_REFINERESPONSE']._serialized_end=516
-  _globals['_REFINEMETADATA']._serialized_start=519
-  _globals['_REFINEMETADATA']._serialized_end=696
-  _globals['_DETECTINTENTREQUEST']._serialized_start=698
-  _globals['_DETECTINTENTREQUEST']._serialized_end=774
-  _globals['_DETECTINTENTRESPONSE']._serialized_start=777
-  _globals['_DETECTINTENTRESPONSE']._serialized_end=917
-  _globals['_PROMPTSERVICE']._serialized_start=920
-  _globals['_PROMPTSERVICE']._serialized_end=1087
+  _globals['_REFINEREQUEST']._serialized_start=141
+  _globals['_REFINEREQUEST']._serialized_end=292
+  _globals['_REFINERESPONSE']._serialized_start=295
+  _globals['_REFINERESPONSE']._serialized_end=631
+  _globals['_REFINEMETADATA']._serialized_start=634
+  _globals['_REFINEMETADATA']._serialized_end=811
+  _globals['_DETECTINTENTREQUEST']._serialized_start=813
+  _globals['_DETECTINTENTREQUEST']._serialized_end=940
+  _globals['_DETECTINTENTRESPONSE']._serialized_start=943
+  _globals['_DETECTINTENTRESPONSE']._serialized_end=1146
+  _globals['_PROMPTSERVICE']._serialized_start=1149
+  _globals['_PROMPTSERVICE']._serialized_end=1316
 # @@protoc_insertion_point(module_scope)

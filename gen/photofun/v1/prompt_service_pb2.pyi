@@ -31,6 +31,7 @@ class RefineRequest(_message.Message):
     LANG_FIELD_NUMBER: _builtins.int
     TOPIC_FIELD_NUMBER: _builtins.int
     IMAGE_URL_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """The user's raw text in any supported language. At most 2000 characters."""
     style: _builtins.str
@@ -43,6 +44,12 @@ class RefineRequest(_message.Message):
     """Optional input image (a Media Service URL); its presence makes the image-input
     intents (style transfer, background edit, enhance) possible. Never fetched here.
     """
+    @_builtins.property
+    def context(self) -> _common_pb2.ConversationContext:
+        """Optional recent turns of the conversation: "it", "now from the top", "another one"
+        are then read as follow-ups of the last result (see `follow_up`).
+        """
+
     def __init__(
         self,
         *,
@@ -51,10 +58,11 @@ class RefineRequest(_message.Message):
         lang: _builtins.str = ...,
         topic: _builtins.str = ...,
         image_url: _builtins.str = ...,
+        context: _common_pb2.ConversationContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["image_url", b"image_url", "lang", b"lang", "prompt", b"prompt", "style", b"style", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "image_url", b"image_url", "lang", b"lang", "prompt", b"prompt", "style", b"style", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -75,6 +83,8 @@ class RefineResponse(_message.Message):
     LANG_FIELD_NUMBER: _builtins.int
     REPLY_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
+    SOURCE_TURN_FIELD_NUMBER: _builtins.int
     refined_prompt: _builtins.str
     """English prompt for an image model: subject, style, composition, lighting, quality.
     For INTENT_CHAT this is the user's text, normalised.
@@ -89,6 +99,14 @@ class RefineResponse(_message.Message):
     """A short answer for INTENT_CHAT, or a note to the user, e.g. that an image-input
     request came without an image and a new image is generated instead. May be empty.
     """
+    follow_up: _common_pb2.FollowUp.ValueType
+    """What the message does with an earlier turn of `context`; unspecified for a new
+    request. For a follow-up, `subject` and `angles` are already those to draw: the earlier
+    subject with the asked changes, the new views for FOLLOW_UP_MORE_VIEWS, the earlier
+    views for FOLLOW_UP_CHANGE_SUBJECT and FOLLOW_UP_VARIATION.
+    """
+    source_turn: _builtins.int
+    """Index in `context.turns` of the turn the follow-up acts on; 0 unless `follow_up` is set."""
     @_builtins.property
     def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Salient words of the request, lower case, in English where known."""
@@ -119,10 +137,12 @@ class RefineResponse(_message.Message):
         lang: _builtins.str = ...,
         reply: _builtins.str = ...,
         metadata: Global___RefineMetadata | None = ...,
+        follow_up: _common_pb2.FollowUp.ValueType = ...,
+        source_turn: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["angles", b"angles", "intent", b"intent", "intent_confidence", b"intent_confidence", "keywords", b"keywords", "lang", b"lang", "metadata", b"metadata", "refined_prompt", b"refined_prompt", "reply", b"reply", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["angles", b"angles", "follow_up", b"follow_up", "intent", b"intent", "intent_confidence", b"intent_confidence", "keywords", b"keywords", "lang", b"lang", "metadata", b"metadata", "refined_prompt", b"refined_prompt", "reply", b"reply", "source_turn", b"source_turn", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -185,22 +205,28 @@ class DetectIntentRequest(_message.Message):
     PROMPT_FIELD_NUMBER: _builtins.int
     LANG_FIELD_NUMBER: _builtins.int
     IMAGE_URL_FIELD_NUMBER: _builtins.int
+    CONTEXT_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """The user's raw text. At most 2000 characters."""
     lang: _builtins.str
     """Language of `prompt`: "en", "vi" or "uk"; empty means detect it."""
     image_url: _builtins.str
     """Optional input image (a Media Service URL); see RefineRequest.image_url."""
+    @_builtins.property
+    def context(self) -> _common_pb2.ConversationContext:
+        """Optional recent turns of the conversation; see RefineRequest.context."""
+
     def __init__(
         self,
         *,
         prompt: _builtins.str = ...,
         lang: _builtins.str = ...,
         image_url: _builtins.str = ...,
+        context: _common_pb2.ConversationContext | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["context", b"context"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["image_url", b"image_url", "lang", b"lang", "prompt", b"prompt"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["context", b"context", "image_url", b"image_url", "lang", b"lang", "prompt", b"prompt"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -216,12 +242,18 @@ class DetectIntentResponse(_message.Message):
     CONFIDENCE_FIELD_NUMBER: _builtins.int
     LANG_FIELD_NUMBER: _builtins.int
     METADATA_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_FIELD_NUMBER: _builtins.int
+    SOURCE_TURN_FIELD_NUMBER: _builtins.int
     intent: _common_pb2.Intent.ValueType
     """What the user wants."""
     confidence: _builtins.float
     """Confidence of `intent`, from 0 to 1."""
     lang: _builtins.str
     """Language the prompt was read as: "en", "vi" or "uk"."""
+    follow_up: _common_pb2.FollowUp.ValueType
+    """What the message does with an earlier turn; see RefineResponse.follow_up."""
+    source_turn: _builtins.int
+    """Index in `context.turns` of the turn the follow-up acts on; see RefineResponse."""
     @_builtins.property
     def metadata(self) -> Global___RefineMetadata:
         """How the answer was produced."""
@@ -233,10 +265,12 @@ class DetectIntentResponse(_message.Message):
         confidence: _builtins.float = ...,
         lang: _builtins.str = ...,
         metadata: Global___RefineMetadata | None = ...,
+        follow_up: _common_pb2.FollowUp.ValueType = ...,
+        source_turn: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["metadata", b"metadata"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "intent", b"intent", "lang", b"lang", "metadata", b"metadata"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confidence", b"confidence", "follow_up", b"follow_up", "intent", b"intent", "lang", b"lang", "metadata", b"metadata", "source_turn", b"source_turn"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

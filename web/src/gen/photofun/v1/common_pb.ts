@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/common.proto.
  */
 export const file_photofun_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("ChhwaG90b2Z1bi92MS9jb21tb24ucHJvdG8SC3Bob3RvZnVuLnYxIncKB1N1YmplY3QSDAoEdGV4dBgBIAEoCRIQCghjYXRlZ29yeRgCIAEoCRINCgVicmFuZBgDIAEoCRINCgVtb2RlbBgEIAEoCRIMCgR5ZWFyGAUgASgFEg0KBWNvbG9yGAYgASgJEhEKCWJvZHlfdHlwZRgHIAEoCSJVCgVJbWFnZRIMCgRkYXRhGAEgASgMEhEKCW1pbWVfdHlwZRgCIAEoCRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUSDAoEc2VlZBgFIAEoDSKKAQoSR2VuZXJhdGlvbk1ldGFkYXRhEjIKD3Byb2Nlc3NpbmdfdGltZRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVtb2RlbBgCIAEoCRIMCgRzaXplGAMgASgJEhAKCHByb3ZpZGVyGAQgASgJEhEKCWZhbGxiYWNrcxgFIAMoCSIqCgdGYWlsdXJlEg4KBnJlYXNvbhgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrkBCgZJbnRlbnQSFgoSSU5URU5UX1VOU1BFQ0lGSUVEEAASGQoVSU5URU5UX0dFTkVSQVRFX0lNQUdFEAESGgoWSU5URU5UX0dFTkVSQVRFX0FOR0xFUxACEhkKFUlOVEVOVF9TVFlMRV9UUkFOU0ZFUhADEhoKFklOVEVOVF9FRElUX0JBQ0tHUk9VTkQQBBIYChRJTlRFTlRfRU5IQU5DRV9JTUFHRRAFEg8KC0lOVEVOVF9DSEFUEAYq+gEKBUFuZ2xlEhUKEUFOR0xFX1VOU1BFQ0lGSUVEEAASDwoLQU5HTEVfRlJPTlQQARIdChlBTkdMRV9GUk9OVF9USFJFRV9RVUFSVEVSEAISDgoKQU5HTEVfU0lERRADEhwKGEFOR0xFX1JFQVJfVEhSRUVfUVVBUlRFUhAEEg4KCkFOR0xFX1JFQVIQBRINCglBTkdMRV9UT1AQBhIiCh5BTkdMRV9SRUFSX1RIUkVFX1FVQVJURVJfUklHSFQQBxIUChBBTkdMRV9TSURFX1JJR0hUEAgSIwofQU5HTEVfRlJPTlRfVEhSRUVfUVVBUlRFUl9SSUdIVBAJKm8KC0ltYWdlRm9ybWF0EhwKGElNQUdFX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhQKEElNQUdFX0ZPUk1BVF9QTkcQARIVChFJTUFHRV9GT1JNQVRfSlBFRxACEhUKEUlNQUdFX0ZPUk1BVF9XRUJQEANiBnByb3RvMw", [file_google_protobuf_duration]);
+  fileDesc("ChhwaG90b2Z1bi92MS9jb21tb24ucHJvdG8SC3Bob3RvZnVuLnYxIncKB1N1YmplY3QSDAoEdGV4dBgBIAEoCRIQCghjYXRlZ29yeRgCIAEoCRINCgVicmFuZBgDIAEoCRINCgVtb2RlbBgEIAEoCRIMCgR5ZWFyGAUgASgFEg0KBWNvbG9yGAYgASgJEhEKCWJvZHlfdHlwZRgHIAEoCSJVCgVJbWFnZRIMCgRkYXRhGAEgASgMEhEKCW1pbWVfdHlwZRgCIAEoCRINCgV3aWR0aBgDIAEoBRIOCgZoZWlnaHQYBCABKAUSDAoEc2VlZBgFIAEoDSKKAQoSR2VuZXJhdGlvbk1ldGFkYXRhEjIKD3Byb2Nlc3NpbmdfdGltZRgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVtb2RlbBgCIAEoCRIMCgRzaXplGAMgASgJEhAKCHByb3ZpZGVyGAQgASgJEhEKCWZhbGxiYWNrcxgFIAMoCSLSAQoQQ29udmVyc2F0aW9uVHVybhIOCgZwcm9tcHQYASABKAkSIwoGaW50ZW50GAIgASgOMhMucGhvdG9mdW4udjEuSW50ZW50EhYKDnJlZmluZWRfcHJvbXB0GAMgASgJEiUKB3N1YmplY3QYBCABKAsyFC5waG90b2Z1bi52MS5TdWJqZWN0EhIKCnNlc3Npb25faWQYBSABKAkSIgoGYW5nbGVzGAYgAygOMhIucGhvdG9mdW4udjEuQW5nbGUSEgoKaW1hZ2VfdXJscxgHIAMoCSJDChNDb252ZXJzYXRpb25Db250ZXh0EiwKBXR1cm5zGAEgAygLMh0ucGhvdG9mdW4udjEuQ29udmVyc2F0aW9uVHVybiIqCgdGYWlsdXJlEg4KBnJlYXNvbhgBIAEoCRIPCgdtZXNzYWdlGAIgASgJKrkBCgZJbnRlbnQSFgoSSU5URU5UX1VOU1BFQ0lGSUVEEAASGQoVSU5URU5UX0dFTkVSQVRFX0lNQUdFEAESGgoWSU5URU5UX0dFTkVSQVRFX0FOR0xFUxACEhkKFUlOVEVOVF9TVFlMRV9UUkFOU0ZFUhADEhoKFklOVEVOVF9FRElUX0JBQ0tHUk9VTkQQBBIYChRJTlRFTlRfRU5IQU5DRV9JTUFHRRAFEg8KC0lOVEVOVF9DSEFUEAYq+gEKBUFuZ2xlEhUKEUFOR0xFX1VOU1BFQ0lGSUVEEAASDwoLQU5HTEVfRlJPTlQQARIdChlBTkdMRV9GUk9OVF9USFJFRV9RVUFSVEVSEAISDgoKQU5HTEVfU0lERRADEhwKGEFOR0xFX1JFQVJfVEhSRUVfUVVBUlRFUhAEEg4KCkFOR0xFX1JFQVIQBRINCglBTkdMRV9UT1AQBhIiCh5BTkdMRV9SRUFSX1RIUkVFX1FVQVJURVJfUklHSFQQBxIUChBBTkdMRV9TSURFX1JJR0hUEAgSIwofQU5HTEVfRlJPTlRfVEhSRUVfUVVBUlRFUl9SSUdIVBAJKm8KC0ltYWdlRm9ybWF0EhwKGElNQUdFX0ZPUk1BVF9VTlNQRUNJRklFRBAAEhQKEElNQUdFX0ZPUk1BVF9QTkcQARIVChFJTUFHRV9GT1JNQVRfSlBFRxACEhUKEUlNQUdFX0ZPUk1BVF9XRUJQEAMqigEKCEZvbGxvd1VwEhkKFUZPTExPV19VUF9VTlNQRUNJRklFRBAAEhIKDkZPTExPV19VUF9FRElUEAESGAoURk9MTE9XX1VQX01PUkVfVklFV1MQAhIcChhGT0xMT1dfVVBfQ0hBTkdFX1NVQkpFQ1QQAxIXChNGT0xMT1dfVVBfVkFSSUFUSU9OEARiBnByb3RvMw", [file_google_protobuf_duration]);
 
 /**
  * What is drawn. Free text always works; for vehicles the structured fields let every
@@ -180,6 +180,93 @@ export const GenerationMetadataSchema: GenMessage<GenerationMetadata> = /*@__PUR
   messageDesc(file_photofun_v1_common, 2);
 
 /**
+ * One earlier turn of a conversation, given as context for understanding the next message.
+ * Every string is at most 2000 characters.
+ *
+ * @generated from message photofun.v1.ConversationTurn
+ */
+export type ConversationTurn = Message<"photofun.v1.ConversationTurn"> & {
+  /**
+   * What the user wrote.
+   *
+   * @generated from field: string prompt = 1;
+   */
+  prompt: string;
+
+  /**
+   * What it was understood as.
+   *
+   * @generated from field: photofun.v1.Intent intent = 2;
+   */
+  intent: Intent;
+
+  /**
+   * The refined English prompt it was drawn from.
+   *
+   * @generated from field: string refined_prompt = 3;
+   */
+  refinedPrompt: string;
+
+  /**
+   * What was drawn.
+   *
+   * @generated from field: photofun.v1.Subject subject = 4;
+   */
+  subject?: Subject | undefined;
+
+  /**
+   * The session of its views; empty for a single picture or an edit.
+   *
+   * @generated from field: string session_id = 5;
+   */
+  sessionId: string;
+
+  /**
+   * The views it drew, in the order asked.
+   *
+   * @generated from field: repeated photofun.v1.Angle angles = 6;
+   */
+  angles: Angle[];
+
+  /**
+   * Its result images (Media Service URLs), the main one first; at most 9.
+   *
+   * @generated from field: repeated string image_urls = 7;
+   */
+  imageUrls: string[];
+};
+
+/**
+ * Describes the message photofun.v1.ConversationTurn.
+ * Use `create(ConversationTurnSchema)` to create a new message.
+ */
+export const ConversationTurnSchema: GenMessage<ConversationTurn> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_common, 3);
+
+/**
+ * The recent turns of a conversation, oldest first, the most recent last; at most 8 turns.
+ * Callers send a bounded window (conversation_svc: the last 6 turns), so a long conversation
+ * costs the same per message as a short one.
+ *
+ * @generated from message photofun.v1.ConversationContext
+ */
+export type ConversationContext = Message<"photofun.v1.ConversationContext"> & {
+  /**
+   * The turns, oldest first.
+   *
+   * @generated from field: repeated photofun.v1.ConversationTurn turns = 1;
+   */
+  turns: ConversationTurn[];
+};
+
+/**
+ * Describes the message photofun.v1.ConversationContext.
+ * Use `create(ConversationContextSchema)` to create a new message.
+ */
+export const ConversationContextSchema: GenMessage<ConversationContext> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_common, 4);
+
+/**
  * A failure a machine can switch on and a person can read (AIP-193 style).
  *
  * @generated from message photofun.v1.Failure
@@ -205,7 +292,7 @@ export type Failure = Message<"photofun.v1.Failure"> & {
  * Use `create(FailureSchema)` to create a new message.
  */
 export const FailureSchema: GenMessage<Failure> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_common, 3);
+  messageDesc(file_photofun_v1_common, 5);
 
 /**
  * What the user asked for. The JSON strings of the original design map one to one:
@@ -395,4 +482,54 @@ export enum ImageFormat {
  */
 export const ImageFormatSchema: GenEnum<ImageFormat> = /*@__PURE__*/
   enumDesc(file_photofun_v1_common, 2);
+
+/**
+ * What a message does with an earlier result of its conversation.
+ *
+ * @generated from enum photofun.v1.FollowUp
+ */
+export enum FollowUp {
+  /**
+   * A new request: earlier turns may inform the wording, but nothing is continued.
+   *
+   * @generated from enum value: FOLLOW_UP_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Edit the earlier result (restyle, background, enhance): its main image is the input.
+   *
+   * @generated from enum value: FOLLOW_UP_EDIT = 1;
+   */
+  EDIT = 1,
+
+  /**
+   * More views of the same subject in the same session: the same session id, and the seeds
+   * that session gives the new angles.
+   *
+   * @generated from enum value: FOLLOW_UP_MORE_VIEWS = 2;
+   */
+  MORE_VIEWS = 2,
+
+  /**
+   * The earlier request with a changed subject ("make it red", "as a convertible"): a new
+   * picture or set of the changed subject with the same framing (the same angles).
+   *
+   * @generated from enum value: FOLLOW_UP_CHANGE_SUBJECT = 3;
+   */
+  CHANGE_SUBJECT = 3,
+
+  /**
+   * Another take of the earlier result: the same subject and framing, new seeds.
+   *
+   * @generated from enum value: FOLLOW_UP_VARIATION = 4;
+   */
+  VARIATION = 4,
+}
+
+/**
+ * Describes the enum photofun.v1.FollowUp.
+ */
+export const FollowUpSchema: GenEnum<FollowUp> = /*@__PURE__*/
+  enumDesc(file_photofun_v1_common, 3);
 

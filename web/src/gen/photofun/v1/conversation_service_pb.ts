@@ -7,7 +7,7 @@ import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Angle, Failure, ImageFormat, Intent } from "./common_pb";
+import type { Angle, Failure, FollowUp, ImageFormat, Intent } from "./common_pb";
 import { file_photofun_v1_common } from "./common_pb";
 import type { Message as Message$1 } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/conversation_service.proto.
  */
 export const file_photofun_v1_conversation_service: GenFile = /*@__PURE__*/
-  fileDesc("CiZwaG90b2Z1bi92MS9jb252ZXJzYXRpb25fc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEixwEKDENvbnZlcnNhdGlvbhIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQgSDQoFdGl0bGUYAiABKAkSNQoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIbCg1tZXNzYWdlX2NvdW50GAUgASgFQgTiQQEDIosCCgxNZXNzYWdlSW1hZ2USFwoJaW1hZ2VfdXJsGAEgASgJQgTiQQEDEicKBWFuZ2xlGAIgASgOMhIucGhvdG9mdW4udjEuQW5nbGVCBOJBAQMSEgoEc2VlZBgDIAEoDUIE4kEBAxIYCgpzZXNzaW9uX2lkGAQgASgJQgTiQQEDEhcKCW1pbWVfdHlwZRgFIAEoCUIE4kEBAxIYCgpzaXplX2J5dGVzGAYgASgDQgTiQQEDEhMKBXdpZHRoGAcgASgFQgTiQQEDEhQKBmhlaWdodBgIIAEoBUIE4kEBAxIVCgdpc19tYWluGAkgASgIQgTiQQEDEhYKCHByb3ZpZGVyGAogASgJQgTiQQEDIocGCgdNZXNzYWdlEhgKCm1lc3NhZ2VfaWQYASABKAlCBOJBAQgSHQoPY29udmVyc2F0aW9uX2lkGAIgASgJQgTiQQEFEhQKBnByb21wdBgDIAEoCUIE4kEBBRITCgVzdHlsZRgEIAEoCUIE4kEBBRISCgRsYW5nGAUgASgJQgTiQQEFEhMKBXRvcGljGAYgASgJQgTiQQEFEh0KD2lucHV0X2ltYWdlX3VybBgHIAEoCUIE4kEBBRIwCgZzdGF0dXMYCCABKA4yGi5waG90b2Z1bi52MS5NZXNzYWdlU3RhdHVzQgTiQQEDEhgKCnJlcXVlc3RfaWQYCSABKAlCBOJBAQMSKQoGaW50ZW50GAogASgOMhMucGhvdG9mdW4udjEuSW50ZW50QgTiQQEDEhwKDnJlZmluZWRfcHJvbXB0GAsgASgJQgTiQQEDEhYKCGtleXdvcmRzGAwgAygJQgTiQQEDEhMKBXJlcGx5GA0gASgJQgTiQQEDEi8KBmltYWdlcxgOIAMoCzIZLnBob3RvZnVuLnYxLk1lc3NhZ2VJbWFnZUIE4kEBAxIiChRleHBlY3RlZF9pbWFnZV9jb3VudBgPIAEoBUIE4kEBAxIrCgdmYWlsdXJlGBAgASgLMhQucGhvdG9mdW4udjEuRmFpbHVyZUIE4kEBAxI1CgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNQoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC2ZpbmlzaF90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIxCg9leHBlY3RlZF9hbmdsZXMYFCADKA4yEi5waG90b2Z1bi52MS5BbmdsZUIE4kEBAxI0CgxmYWlsZWRfdmlld3MYFSADKAsyGC5waG90b2Z1bi52MS5WaWV3RmFpbHVyZUIE4kEBAyJjCgtWaWV3RmFpbHVyZRInCgVhbmdsZRgBIAEoDjISLnBob3RvZnVuLnYxLkFuZ2xlQgTiQQEDEisKB2ZhaWx1cmUYAiABKAsyFC5waG90b2Z1bi52MS5GYWlsdXJlQgTiQQEDIkMKGUNyZWF0ZUNvbnZlcnNhdGlvblJlcXVlc3QSDQoFdGl0bGUYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIk0KGkNyZWF0ZUNvbnZlcnNhdGlvblJlc3BvbnNlEi8KDGNvbnZlcnNhdGlvbhgBIAEoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbiI3ChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAiJKChdHZXRDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS5waG90b2Z1bi52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImYKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USMAoNY29udmVyc2F0aW9ucxgBIAMoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISFQoNb25seV9pZl9lbXB0eRgCIAEoCCIcChpEZWxldGVDb252ZXJzYXRpb25SZXNwb25zZSLLAQoSU2VuZE1lc3NhZ2VSZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAhIUCgZwcm9tcHQYAiABKAlCBOJBAQISDQoFc3R5bGUYAyABKAkSDAoEbGFuZxgEIAEoCRINCgV0b3BpYxgFIAEoCRIRCglpbWFnZV91cmwYBiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEigKBmZvcm1hdBgIIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0IjwKE1NlbmRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UiLQoRR2V0TWVzc2FnZVJlcXVlc3QSGAoKbWVzc2FnZV9pZBgBIAEoCUIE4kEBAiI7ChJHZXRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UibQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIb3JkZXJfYnkYBCABKAkiVwoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJgoIbWVzc2FnZXMYASADKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJFChNXYXRjaE1lc3NhZ2VSZXF1ZXN0EhgKCm1lc3NhZ2VfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIn0KFFdhdGNoTWVzc2FnZVJlc3BvbnNlEigKBWV2ZW50GAEgASgOMhkucGhvdG9mdW4udjEuTWVzc2FnZUV2ZW50EiUKB21lc3NhZ2UYAiABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhQKDHJlc3VtZV90b2tlbhgDIAEoCSIwChRDYW5jZWxNZXNzYWdlUmVxdWVzdBIYCgptZXNzYWdlX2lkGAEgASgJQgTiQQECIj4KFUNhbmNlbE1lc3NhZ2VSZXNwb25zZRIlCgdtZXNzYWdlGAEgASgLMhQucGhvdG9mdW4udjEuTWVzc2FnZSI6ChJVcGxvYWRJbWFnZVJlcXVlc3QSEgoEZGF0YRgBIAEoDEIE4kEBAhIQCghmaWxlbmFtZRgCIAEoCSJuChNVcGxvYWRJbWFnZVJlc3BvbnNlEhEKCWltYWdlX3VybBgBIAEoCRIRCgltaW1lX3R5cGUYAiABKAkSDQoFd2lkdGgYAyABKAUSDgoGaGVpZ2h0GAQgASgFEhIKCnNpemVfYnl0ZXMYBSABKAMqoAEKDU1lc3NhZ2VTdGF0dXMSHgoaTUVTU0FHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlNRVNTQUdFX1NUQVRVU19QUk9DRVNTSU5HEAESFwoTTUVTU0FHRV9TVEFUVVNfRE9ORRACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhwKGE1FU1NBR0VfU1RBVFVTX0NBTkNFTExFRBAEKrsBCgxNZXNzYWdlRXZlbnQSHQoZTUVTU0FHRV9FVkVOVF9VTlNQRUNJRklFRBAAEhoKFk1FU1NBR0VfRVZFTlRfU05BUFNIT1QQARIaChZNRVNTQUdFX0VWRU5UX0FOQUxZWkVEEAISHQoZTUVTU0FHRV9FVkVOVF9JTUFHRV9BRERFRBADEhoKFk1FU1NBR0VfRVZFTlRfRklOSVNIRUQQBBIZChVNRVNTQUdFX0VWRU5UX1VQREFURUQQBTKcBwoTQ29udmVyc2F0aW9uU2VydmljZRJlChJDcmVhdGVDb252ZXJzYXRpb24SJi5waG90b2Z1bi52MS5DcmVhdGVDb252ZXJzYXRpb25SZXF1ZXN0GicucGhvdG9mdW4udjEuQ3JlYXRlQ29udmVyc2F0aW9uUmVzcG9uc2USXAoPR2V0Q29udmVyc2F0aW9uEiMucGhvdG9mdW4udjEuR2V0Q29udmVyc2F0aW9uUmVxdWVzdBokLnBob3RvZnVuLnYxLkdldENvbnZlcnNhdGlvblJlc3BvbnNlEmIKEUxpc3RDb252ZXJzYXRpb25zEiUucGhvdG9mdW4udjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0GiYucGhvdG9mdW4udjEuTGlzdENvbnZlcnNhdGlvbnNSZXNwb25zZRJlChJEZWxldGVDb252ZXJzYXRpb24SJi5waG90b2Z1bi52MS5EZWxldGVDb252ZXJzYXRpb25SZXF1ZXN0GicucGhvdG9mdW4udjEuRGVsZXRlQ29udmVyc2F0aW9uUmVzcG9uc2USUAoLU2VuZE1lc3NhZ2USHy5waG90b2Z1bi52MS5TZW5kTWVzc2FnZVJlcXVlc3QaIC5waG90b2Z1bi52MS5TZW5kTWVzc2FnZVJlc3BvbnNlEk0KCkdldE1lc3NhZ2USHi5waG90b2Z1bi52MS5HZXRNZXNzYWdlUmVxdWVzdBofLnBob3RvZnVuLnYxLkdldE1lc3NhZ2VSZXNwb25zZRJTCgxMaXN0TWVzc2FnZXMSIC5waG90b2Z1bi52MS5MaXN0TWVzc2FnZXNSZXF1ZXN0GiEucGhvdG9mdW4udjEuTGlzdE1lc3NhZ2VzUmVzcG9uc2USVQoMV2F0Y2hNZXNzYWdlEiAucGhvdG9mdW4udjEuV2F0Y2hNZXNzYWdlUmVxdWVzdBohLnBob3RvZnVuLnYxLldhdGNoTWVzc2FnZVJlc3BvbnNlMAESVgoNQ2FuY2VsTWVzc2FnZRIhLnBob3RvZnVuLnYxLkNhbmNlbE1lc3NhZ2VSZXF1ZXN0GiIucGhvdG9mdW4udjEuQ2FuY2VsTWVzc2FnZVJlc3BvbnNlElAKC1VwbG9hZEltYWdlEh8ucGhvdG9mdW4udjEuVXBsb2FkSW1hZ2VSZXF1ZXN0GiAucGhvdG9mdW4udjEuVXBsb2FkSW1hZ2VSZXNwb25zZWIGcHJvdG8z", [file_google_api_field_behavior, file_google_protobuf_timestamp, file_photofun_v1_common]);
+  fileDesc("CiZwaG90b2Z1bi92MS9jb252ZXJzYXRpb25fc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEixwEKDENvbnZlcnNhdGlvbhIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQgSDQoFdGl0bGUYAiABKAkSNQoLY3JlYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC3VwZGF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIbCg1tZXNzYWdlX2NvdW50GAUgASgFQgTiQQEDIlUKD1Jlc3VsdFJlZmVyZW5jZRIYCgptZXNzYWdlX2lkGAEgASgJQgTiQQECEhgKC2ltYWdlX2luZGV4GAIgASgFSACIAQFCDgoMX2ltYWdlX2luZGV4IosCCgxNZXNzYWdlSW1hZ2USFwoJaW1hZ2VfdXJsGAEgASgJQgTiQQEDEicKBWFuZ2xlGAIgASgOMhIucGhvdG9mdW4udjEuQW5nbGVCBOJBAQMSEgoEc2VlZBgDIAEoDUIE4kEBAxIYCgpzZXNzaW9uX2lkGAQgASgJQgTiQQEDEhcKCW1pbWVfdHlwZRgFIAEoCUIE4kEBAxIYCgpzaXplX2J5dGVzGAYgASgDQgTiQQEDEhMKBXdpZHRoGAcgASgFQgTiQQEDEhQKBmhlaWdodBgIIAEoBUIE4kEBAxIVCgdpc19tYWluGAkgASgIQgTiQQEDEhYKCHByb3ZpZGVyGAogASgJQgTiQQEDIqYHCgdNZXNzYWdlEhgKCm1lc3NhZ2VfaWQYASABKAlCBOJBAQgSHQoPY29udmVyc2F0aW9uX2lkGAIgASgJQgTiQQEFEhQKBnByb21wdBgDIAEoCUIE4kEBBRITCgVzdHlsZRgEIAEoCUIE4kEBBRISCgRsYW5nGAUgASgJQgTiQQEFEhMKBXRvcGljGAYgASgJQgTiQQEFEh0KD2lucHV0X2ltYWdlX3VybBgHIAEoCUIE4kEBBRIwCgZzdGF0dXMYCCABKA4yGi5waG90b2Z1bi52MS5NZXNzYWdlU3RhdHVzQgTiQQEDEhgKCnJlcXVlc3RfaWQYCSABKAlCBOJBAQMSKQoGaW50ZW50GAogASgOMhMucGhvdG9mdW4udjEuSW50ZW50QgTiQQEDEhwKDnJlZmluZWRfcHJvbXB0GAsgASgJQgTiQQEDEhYKCGtleXdvcmRzGAwgAygJQgTiQQEDEhMKBXJlcGx5GA0gASgJQgTiQQEDEi8KBmltYWdlcxgOIAMoCzIZLnBob3RvZnVuLnYxLk1lc3NhZ2VJbWFnZUIE4kEBAxIiChRleHBlY3RlZF9pbWFnZV9jb3VudBgPIAEoBUIE4kEBAxIrCgdmYWlsdXJlGBAgASgLMhQucGhvdG9mdW4udjEuRmFpbHVyZUIE4kEBAxI1CgtjcmVhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQMSNQoLdXBkYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQgTiQQEDEjUKC2ZpbmlzaF90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEIE4kEBAxIxCg9leHBlY3RlZF9hbmdsZXMYFCADKA4yEi5waG90b2Z1bi52MS5BbmdsZUIE4kEBAxI0CgxmYWlsZWRfdmlld3MYFSADKAsyGC5waG90b2Z1bi52MS5WaWV3RmFpbHVyZUIE4kEBAxIXCgRzZWVkGBYgASgNQgTiQQEFSACIAQESLgoJZm9sbG93X3VwGBcgASgOMhUucGhvdG9mdW4udjEuRm9sbG93VXBCBOJBAQMSMgoGc291cmNlGBggASgLMhwucGhvdG9mdW4udjEuUmVzdWx0UmVmZXJlbmNlQgTiQQEDEhcKCXZhcmlhdGlvbhgZIAEoDUIE4kEBA0IHCgVfc2VlZCJjCgtWaWV3RmFpbHVyZRInCgVhbmdsZRgBIAEoDjISLnBob3RvZnVuLnYxLkFuZ2xlQgTiQQEDEisKB2ZhaWx1cmUYAiABKAsyFC5waG90b2Z1bi52MS5GYWlsdXJlQgTiQQEDIkMKGUNyZWF0ZUNvbnZlcnNhdGlvblJlcXVlc3QSDQoFdGl0bGUYASABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJIk0KGkNyZWF0ZUNvbnZlcnNhdGlvblJlc3BvbnNlEi8KDGNvbnZlcnNhdGlvbhgBIAEoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbiI3ChZHZXRDb252ZXJzYXRpb25SZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAiJKChdHZXRDb252ZXJzYXRpb25SZXNwb25zZRIvCgxjb252ZXJzYXRpb24YASABKAsyGS5waG90b2Z1bi52MS5Db252ZXJzYXRpb24iQQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImYKGUxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USMAoNY29udmVyc2F0aW9ucxgBIAMoCzIZLnBob3RvZnVuLnYxLkNvbnZlcnNhdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUQoZRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISFQoNb25seV9pZl9lbXB0eRgCIAEoCCIcChpEZWxldGVDb252ZXJzYXRpb25SZXNwb25zZSKrAgoSU2VuZE1lc3NhZ2VSZXF1ZXN0Eh0KD2NvbnZlcnNhdGlvbl9pZBgBIAEoCUIE4kEBAhIUCgZwcm9tcHQYAiABKAlCBOJBAQISDQoFc3R5bGUYAyABKAkSDAoEbGFuZxgEIAEoCRINCgV0b3BpYxgFIAEoCRIRCglpbWFnZV91cmwYBiABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAcgASgJEigKBmZvcm1hdBgIIAEoDjIYLnBob3RvZnVuLnYxLkltYWdlRm9ybWF0EhEKBHNlZWQYCSABKA1IAIgBARIvCglyZWZlcmVuY2UYCiABKAsyHC5waG90b2Z1bi52MS5SZXN1bHRSZWZlcmVuY2USEQoJdmFyaWF0aW9uGAsgASgIQgcKBV9zZWVkIjwKE1NlbmRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UiLQoRR2V0TWVzc2FnZVJlcXVlc3QSGAoKbWVzc2FnZV9pZBgBIAEoCUIE4kEBAiI7ChJHZXRNZXNzYWdlUmVzcG9uc2USJQoHbWVzc2FnZRgBIAEoCzIULnBob3RvZnVuLnYxLk1lc3NhZ2UibQoTTGlzdE1lc3NhZ2VzUmVxdWVzdBIdCg9jb252ZXJzYXRpb25faWQYASABKAlCBOJBAQISEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEAoIb3JkZXJfYnkYBCABKAkiVwoUTGlzdE1lc3NhZ2VzUmVzcG9uc2USJgoIbWVzc2FnZXMYASADKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJFChNXYXRjaE1lc3NhZ2VSZXF1ZXN0EhgKCm1lc3NhZ2VfaWQYASABKAlCBOJBAQISFAoMcmVzdW1lX3Rva2VuGAIgASgJIn0KFFdhdGNoTWVzc2FnZVJlc3BvbnNlEigKBWV2ZW50GAEgASgOMhkucGhvdG9mdW4udjEuTWVzc2FnZUV2ZW50EiUKB21lc3NhZ2UYAiABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhQKDHJlc3VtZV90b2tlbhgDIAEoCSIwChRDYW5jZWxNZXNzYWdlUmVxdWVzdBIYCgptZXNzYWdlX2lkGAEgASgJQgTiQQECIj4KFUNhbmNlbE1lc3NhZ2VSZXNwb25zZRIlCgdtZXNzYWdlGAEgASgLMhQucGhvdG9mdW4udjEuTWVzc2FnZSJPChhXYXRjaENvbnZlcnNhdGlvblJlcXVlc3QSHQoPY29udmVyc2F0aW9uX2lkGAEgASgJQgTiQQECEhQKDHJlc3VtZV90b2tlbhgCIAEoCSLGAQoZV2F0Y2hDb252ZXJzYXRpb25SZXNwb25zZRInCgZjaGFuZ2UYASABKA4yFy5waG90b2Z1bi52MS5DaGFuZ2VUeXBlEiUKB21lc3NhZ2UYAiABKAsyFC5waG90b2Z1bi52MS5NZXNzYWdlEhIKCm1lc3NhZ2VfaWQYAyABKAkSLwoMY29udmVyc2F0aW9uGAQgASgLMhkucGhvdG9mdW4udjEuQ29udmVyc2F0aW9uEhQKDHJlc3VtZV90b2tlbhgFIAEoCSIxChlXYXRjaENvbnZlcnNhdGlvbnNSZXF1ZXN0EhQKDHJlc3VtZV90b2tlbhgBIAEoCSKlAQoaV2F0Y2hDb252ZXJzYXRpb25zUmVzcG9uc2USJwoGY2hhbmdlGAEgASgOMhcucGhvdG9mdW4udjEuQ2hhbmdlVHlwZRIvCgxjb252ZXJzYXRpb24YAiABKAsyGS5waG90b2Z1bi52MS5Db252ZXJzYXRpb24SFwoPY29udmVyc2F0aW9uX2lkGAMgASgJEhQKDHJlc3VtZV90b2tlbhgEIAEoCSI6ChJVcGxvYWRJbWFnZVJlcXVlc3QSEgoEZGF0YRgBIAEoDEIE4kEBAhIQCghmaWxlbmFtZRgCIAEoCSJuChNVcGxvYWRJbWFnZVJlc3BvbnNlEhEKCWltYWdlX3VybBgBIAEoCRIRCgltaW1lX3R5cGUYAiABKAkSDQoFd2lkdGgYAyABKAUSDgoGaGVpZ2h0GAQgASgFEhIKCnNpemVfYnl0ZXMYBSABKAMqoAEKDU1lc3NhZ2VTdGF0dXMSHgoaTUVTU0FHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIdChlNRVNTQUdFX1NUQVRVU19QUk9DRVNTSU5HEAESFwoTTUVTU0FHRV9TVEFUVVNfRE9ORRACEhkKFU1FU1NBR0VfU1RBVFVTX0ZBSUxFRBADEhwKGE1FU1NBR0VfU1RBVFVTX0NBTkNFTExFRBAEKrsBCgxNZXNzYWdlRXZlbnQSHQoZTUVTU0FHRV9FVkVOVF9VTlNQRUNJRklFRBAAEhoKFk1FU1NBR0VfRVZFTlRfU05BUFNIT1QQARIaChZNRVNTQUdFX0VWRU5UX0FOQUxZWkVEEAISHQoZTUVTU0FHRV9FVkVOVF9JTUFHRV9BRERFRBADEhoKFk1FU1NBR0VfRVZFTlRfRklOSVNIRUQQBBIZChVNRVNTQUdFX0VWRU5UX1VQREFURUQQBSp0CgpDaGFuZ2VUeXBlEhsKF0NIQU5HRV9UWVBFX1VOU1BFQ0lGSUVEEAASFwoTQ0hBTkdFX1RZUEVfQ1JFQVRFRBABEhcKE0NIQU5HRV9UWVBFX1VQREFURUQQAhIXChNDSEFOR0VfVFlQRV9ERUxFVEVEEAMy6wgKE0NvbnZlcnNhdGlvblNlcnZpY2USZQoSQ3JlYXRlQ29udmVyc2F0aW9uEiYucGhvdG9mdW4udjEuQ3JlYXRlQ29udmVyc2F0aW9uUmVxdWVzdBonLnBob3RvZnVuLnYxLkNyZWF0ZUNvbnZlcnNhdGlvblJlc3BvbnNlElwKD0dldENvbnZlcnNhdGlvbhIjLnBob3RvZnVuLnYxLkdldENvbnZlcnNhdGlvblJlcXVlc3QaJC5waG90b2Z1bi52MS5HZXRDb252ZXJzYXRpb25SZXNwb25zZRJiChFMaXN0Q29udmVyc2F0aW9ucxIlLnBob3RvZnVuLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdBomLnBob3RvZnVuLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzcG9uc2USZQoSRGVsZXRlQ29udmVyc2F0aW9uEiYucGhvdG9mdW4udjEuRGVsZXRlQ29udmVyc2F0aW9uUmVxdWVzdBonLnBob3RvZnVuLnYxLkRlbGV0ZUNvbnZlcnNhdGlvblJlc3BvbnNlElAKC1NlbmRNZXNzYWdlEh8ucGhvdG9mdW4udjEuU2VuZE1lc3NhZ2VSZXF1ZXN0GiAucGhvdG9mdW4udjEuU2VuZE1lc3NhZ2VSZXNwb25zZRJNCgpHZXRNZXNzYWdlEh4ucGhvdG9mdW4udjEuR2V0TWVzc2FnZVJlcXVlc3QaHy5waG90b2Z1bi52MS5HZXRNZXNzYWdlUmVzcG9uc2USUwoMTGlzdE1lc3NhZ2VzEiAucGhvdG9mdW4udjEuTGlzdE1lc3NhZ2VzUmVxdWVzdBohLnBob3RvZnVuLnYxLkxpc3RNZXNzYWdlc1Jlc3BvbnNlElUKDFdhdGNoTWVzc2FnZRIgLnBob3RvZnVuLnYxLldhdGNoTWVzc2FnZVJlcXVlc3QaIS5waG90b2Z1bi52MS5XYXRjaE1lc3NhZ2VSZXNwb25zZTABElYKDUNhbmNlbE1lc3NhZ2USIS5waG90b2Z1bi52MS5DYW5jZWxNZXNzYWdlUmVxdWVzdBoiLnBob3RvZnVuLnYxLkNhbmNlbE1lc3NhZ2VSZXNwb25zZRJQCgtVcGxvYWRJbWFnZRIfLnBob3RvZnVuLnYxLlVwbG9hZEltYWdlUmVxdWVzdBogLnBob3RvZnVuLnYxLlVwbG9hZEltYWdlUmVzcG9uc2USZAoRV2F0Y2hDb252ZXJzYXRpb24SJS5waG90b2Z1bi52MS5XYXRjaENvbnZlcnNhdGlvblJlcXVlc3QaJi5waG90b2Z1bi52MS5XYXRjaENvbnZlcnNhdGlvblJlc3BvbnNlMAESZwoSV2F0Y2hDb252ZXJzYXRpb25zEiYucGhvdG9mdW4udjEuV2F0Y2hDb252ZXJzYXRpb25zUmVxdWVzdBonLnBob3RvZnVuLnYxLldhdGNoQ29udmVyc2F0aW9uc1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_api_field_behavior, file_google_protobuf_timestamp, file_photofun_v1_common]);
 
 /**
  * A conversation: an ordered series of messages owned by one user.
@@ -65,6 +65,34 @@ export type Conversation = Message$1<"photofun.v1.Conversation"> & {
  */
 export const ConversationSchema: GenMessage<Conversation> = /*@__PURE__*/
   messageDesc(file_photofun_v1_conversation_service, 0);
+
+/**
+ * An earlier result of the conversation: a message and one of its images.
+ *
+ * @generated from message photofun.v1.ResultReference
+ */
+export type ResultReference = Message$1<"photofun.v1.ResultReference"> & {
+  /**
+   * The message (in the same conversation).
+   *
+   * @generated from field: string message_id = 1;
+   */
+  messageId: string;
+
+  /**
+   * Index in the message's `images`; unset means its main image (or its only one).
+   *
+   * @generated from field: optional int32 image_index = 2;
+   */
+  imageIndex?: number | undefined;
+};
+
+/**
+ * Describes the message photofun.v1.ResultReference.
+ * Use `create(ResultReferenceSchema)` to create a new message.
+ */
+export const ResultReferenceSchema: GenMessage<ResultReference> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 1);
 
 /**
  * One image attached to a message, stored on the Media Service.
@@ -148,7 +176,7 @@ export type MessageImage = Message$1<"photofun.v1.MessageImage"> & {
  * Use `create(MessageImageSchema)` to create a new message.
  */
 export const MessageImageSchema: GenMessage<MessageImage> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 1);
+  messageDesc(file_photofun_v1_conversation_service, 2);
 
 /**
  * A user's message and what PhotoFun made of it.
@@ -307,6 +335,34 @@ export type Message = Message$1<"photofun.v1.Message"> & {
    * @generated from field: repeated photofun.v1.ViewFailure failed_views = 21;
    */
   failedViews: ViewFailure[];
+
+  /**
+   * The seed the request asked for, if it did.
+   *
+   * @generated from field: optional uint32 seed = 22;
+   */
+  seed?: number | undefined;
+
+  /**
+   * What the message did with an earlier result; unspecified for a new request.
+   *
+   * @generated from field: photofun.v1.FollowUp follow_up = 23;
+   */
+  followUp: FollowUp;
+
+  /**
+   * The earlier result it acted on (edited, added views to, varied), when it did.
+   *
+   * @generated from field: photofun.v1.ResultReference source = 24;
+   */
+  source?: ResultReference | undefined;
+
+  /**
+   * Which take of its subject this is: 0 the first, 1, 2 ... variations with new seeds.
+   *
+   * @generated from field: uint32 variation = 25;
+   */
+  variation: number;
 };
 
 /**
@@ -314,7 +370,7 @@ export type Message = Message$1<"photofun.v1.Message"> & {
  * Use `create(MessageSchema)` to create a new message.
  */
 export const MessageSchema: GenMessage<Message> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 2);
+  messageDesc(file_photofun_v1_conversation_service, 3);
 
 /**
  * One view of an angle set that could not be generated.
@@ -342,7 +398,7 @@ export type ViewFailure = Message$1<"photofun.v1.ViewFailure"> & {
  * Use `create(ViewFailureSchema)` to create a new message.
  */
 export const ViewFailureSchema: GenMessage<ViewFailure> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 3);
+  messageDesc(file_photofun_v1_conversation_service, 4);
 
 /**
  * Input of CreateConversation.
@@ -372,7 +428,7 @@ export type CreateConversationRequest = Message$1<"photofun.v1.CreateConversatio
  * Use `create(CreateConversationRequestSchema)` to create a new message.
  */
 export const CreateConversationRequestSchema: GenMessage<CreateConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 4);
+  messageDesc(file_photofun_v1_conversation_service, 5);
 
 /**
  * Output of CreateConversation.
@@ -393,7 +449,7 @@ export type CreateConversationResponse = Message$1<"photofun.v1.CreateConversati
  * Use `create(CreateConversationResponseSchema)` to create a new message.
  */
 export const CreateConversationResponseSchema: GenMessage<CreateConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 5);
+  messageDesc(file_photofun_v1_conversation_service, 6);
 
 /**
  * Input of GetConversation.
@@ -414,7 +470,7 @@ export type GetConversationRequest = Message$1<"photofun.v1.GetConversationReque
  * Use `create(GetConversationRequestSchema)` to create a new message.
  */
 export const GetConversationRequestSchema: GenMessage<GetConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 6);
+  messageDesc(file_photofun_v1_conversation_service, 7);
 
 /**
  * Output of GetConversation.
@@ -435,7 +491,7 @@ export type GetConversationResponse = Message$1<"photofun.v1.GetConversationResp
  * Use `create(GetConversationResponseSchema)` to create a new message.
  */
 export const GetConversationResponseSchema: GenMessage<GetConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 7);
+  messageDesc(file_photofun_v1_conversation_service, 8);
 
 /**
  * Input of ListConversations (AIP-158 pagination).
@@ -465,7 +521,7 @@ export type ListConversationsRequest = Message$1<"photofun.v1.ListConversationsR
  * Use `create(ListConversationsRequestSchema)` to create a new message.
  */
 export const ListConversationsRequestSchema: GenMessage<ListConversationsRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 8);
+  messageDesc(file_photofun_v1_conversation_service, 9);
 
 /**
  * Output of ListConversations.
@@ -493,7 +549,7 @@ export type ListConversationsResponse = Message$1<"photofun.v1.ListConversations
  * Use `create(ListConversationsResponseSchema)` to create a new message.
  */
 export const ListConversationsResponseSchema: GenMessage<ListConversationsResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 9);
+  messageDesc(file_photofun_v1_conversation_service, 10);
 
 /**
  * Input of DeleteConversation.
@@ -523,7 +579,7 @@ export type DeleteConversationRequest = Message$1<"photofun.v1.DeleteConversatio
  * Use `create(DeleteConversationRequestSchema)` to create a new message.
  */
 export const DeleteConversationRequestSchema: GenMessage<DeleteConversationRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 10);
+  messageDesc(file_photofun_v1_conversation_service, 11);
 
 /**
  * Output of DeleteConversation; empty on success.
@@ -538,7 +594,7 @@ export type DeleteConversationResponse = Message$1<"photofun.v1.DeleteConversati
  * Use `create(DeleteConversationResponseSchema)` to create a new message.
  */
 export const DeleteConversationResponseSchema: GenMessage<DeleteConversationResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 11);
+  messageDesc(file_photofun_v1_conversation_service, 12);
 
 /**
  * Input of SendMessage. Field names follow the original JSON contract.
@@ -603,6 +659,31 @@ export type SendMessageRequest = Message$1<"photofun.v1.SendMessageRequest"> & {
    * @generated from field: photofun.v1.ImageFormat format = 8;
    */
   format: ImageFormat;
+
+  /**
+   * Optional seed: the same request with the same seed gives the same pixels again (with
+   * the mock renderer and the providers whose seeds are reproducible). For a set of views it
+   * is the base seed every view's seed derives from.
+   *
+   * @generated from field: optional uint32 seed = 9;
+   */
+  seed?: number | undefined;
+
+  /**
+   * Optional earlier result of this conversation to act on instead of the last one (the
+   * page's "Edit" and "Variation"). NOT_FOUND when it is not in this conversation.
+   *
+   * @generated from field: photofun.v1.ResultReference reference = 10;
+   */
+  reference?: ResultReference | undefined;
+
+  /**
+   * Ask for another take of the referenced (or last) result: the same subject and framing
+   * with new seeds, whatever the prompt says. FAILED_PRECONDITION when there is no result.
+   *
+   * @generated from field: bool variation = 11;
+   */
+  variation: boolean;
 };
 
 /**
@@ -610,7 +691,7 @@ export type SendMessageRequest = Message$1<"photofun.v1.SendMessageRequest"> & {
  * Use `create(SendMessageRequestSchema)` to create a new message.
  */
 export const SendMessageRequestSchema: GenMessage<SendMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 12);
+  messageDesc(file_photofun_v1_conversation_service, 13);
 
 /**
  * Output of SendMessage.
@@ -631,7 +712,7 @@ export type SendMessageResponse = Message$1<"photofun.v1.SendMessageResponse"> &
  * Use `create(SendMessageResponseSchema)` to create a new message.
  */
 export const SendMessageResponseSchema: GenMessage<SendMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 13);
+  messageDesc(file_photofun_v1_conversation_service, 14);
 
 /**
  * Input of GetMessage.
@@ -652,7 +733,7 @@ export type GetMessageRequest = Message$1<"photofun.v1.GetMessageRequest"> & {
  * Use `create(GetMessageRequestSchema)` to create a new message.
  */
 export const GetMessageRequestSchema: GenMessage<GetMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 14);
+  messageDesc(file_photofun_v1_conversation_service, 15);
 
 /**
  * Output of GetMessage.
@@ -673,7 +754,7 @@ export type GetMessageResponse = Message$1<"photofun.v1.GetMessageResponse"> & {
  * Use `create(GetMessageResponseSchema)` to create a new message.
  */
 export const GetMessageResponseSchema: GenMessage<GetMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 15);
+  messageDesc(file_photofun_v1_conversation_service, 16);
 
 /**
  * Input of ListMessages (AIP-158 pagination).
@@ -719,7 +800,7 @@ export type ListMessagesRequest = Message$1<"photofun.v1.ListMessagesRequest"> &
  * Use `create(ListMessagesRequestSchema)` to create a new message.
  */
 export const ListMessagesRequestSchema: GenMessage<ListMessagesRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 16);
+  messageDesc(file_photofun_v1_conversation_service, 17);
 
 /**
  * Output of ListMessages.
@@ -747,7 +828,7 @@ export type ListMessagesResponse = Message$1<"photofun.v1.ListMessagesResponse">
  * Use `create(ListMessagesResponseSchema)` to create a new message.
  */
 export const ListMessagesResponseSchema: GenMessage<ListMessagesResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 17);
+  messageDesc(file_photofun_v1_conversation_service, 18);
 
 /**
  * Input of WatchMessage.
@@ -776,7 +857,7 @@ export type WatchMessageRequest = Message$1<"photofun.v1.WatchMessageRequest"> &
  * Use `create(WatchMessageRequestSchema)` to create a new message.
  */
 export const WatchMessageRequestSchema: GenMessage<WatchMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 18);
+  messageDesc(file_photofun_v1_conversation_service, 19);
 
 /**
  * One change of a watched message.
@@ -811,7 +892,7 @@ export type WatchMessageResponse = Message$1<"photofun.v1.WatchMessageResponse">
  * Use `create(WatchMessageResponseSchema)` to create a new message.
  */
 export const WatchMessageResponseSchema: GenMessage<WatchMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 19);
+  messageDesc(file_photofun_v1_conversation_service, 20);
 
 /**
  * Input of CancelMessage.
@@ -832,7 +913,7 @@ export type CancelMessageRequest = Message$1<"photofun.v1.CancelMessageRequest">
  * Use `create(CancelMessageRequestSchema)` to create a new message.
  */
 export const CancelMessageRequestSchema: GenMessage<CancelMessageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 20);
+  messageDesc(file_photofun_v1_conversation_service, 21);
 
 /**
  * Output of CancelMessage.
@@ -853,7 +934,150 @@ export type CancelMessageResponse = Message$1<"photofun.v1.CancelMessageResponse
  * Use `create(CancelMessageResponseSchema)` to create a new message.
  */
 export const CancelMessageResponseSchema: GenMessage<CancelMessageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 21);
+  messageDesc(file_photofun_v1_conversation_service, 22);
+
+/**
+ * Input of WatchConversation.
+ *
+ * @generated from message photofun.v1.WatchConversationRequest
+ */
+export type WatchConversationRequest = Message$1<"photofun.v1.WatchConversationRequest"> & {
+  /**
+   * The conversation to watch.
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * Optional token from a previous response; the stream then continues after that change.
+   * FAILED_PRECONDITION (RESUME_TOKEN_EXPIRED) when the change is too old to continue from:
+   * list again and watch anew.
+   *
+   * @generated from field: string resume_token = 2;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message photofun.v1.WatchConversationRequest.
+ * Use `create(WatchConversationRequestSchema)` to create a new message.
+ */
+export const WatchConversationRequestSchema: GenMessage<WatchConversationRequest> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 23);
+
+/**
+ * One change in a watched conversation.
+ *
+ * @generated from message photofun.v1.WatchConversationResponse
+ */
+export type WatchConversationResponse = Message$1<"photofun.v1.WatchConversationResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: photofun.v1.ChangeType change = 1;
+   */
+  change: ChangeType;
+
+  /**
+   * The message after the change; unset for a deleted message or a change of the
+   * conversation itself.
+   *
+   * @generated from field: photofun.v1.Message message = 2;
+   */
+  message?: Message | undefined;
+
+  /**
+   * The id of the changed message; empty when the conversation itself changed.
+   *
+   * @generated from field: string message_id = 3;
+   */
+  messageId: string;
+
+  /**
+   * The conversation after the change, when it changed itself (title, deletion).
+   *
+   * @generated from field: photofun.v1.Conversation conversation = 4;
+   */
+  conversation?: Conversation | undefined;
+
+  /**
+   * Opaque token to resume the watch after this change.
+   *
+   * @generated from field: string resume_token = 5;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message photofun.v1.WatchConversationResponse.
+ * Use `create(WatchConversationResponseSchema)` to create a new message.
+ */
+export const WatchConversationResponseSchema: GenMessage<WatchConversationResponse> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 24);
+
+/**
+ * Input of WatchConversations.
+ *
+ * @generated from message photofun.v1.WatchConversationsRequest
+ */
+export type WatchConversationsRequest = Message$1<"photofun.v1.WatchConversationsRequest"> & {
+  /**
+   * Optional token from a previous response; see WatchConversationRequest.resume_token.
+   *
+   * @generated from field: string resume_token = 1;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message photofun.v1.WatchConversationsRequest.
+ * Use `create(WatchConversationsRequestSchema)` to create a new message.
+ */
+export const WatchConversationsRequestSchema: GenMessage<WatchConversationsRequest> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 25);
+
+/**
+ * One change in the caller's list of conversations.
+ *
+ * @generated from message photofun.v1.WatchConversationsResponse
+ */
+export type WatchConversationsResponse = Message$1<"photofun.v1.WatchConversationsResponse"> & {
+  /**
+   * What happened.
+   *
+   * @generated from field: photofun.v1.ChangeType change = 1;
+   */
+  change: ChangeType;
+
+  /**
+   * The conversation after the change; unset when it was deleted.
+   *
+   * @generated from field: photofun.v1.Conversation conversation = 2;
+   */
+  conversation?: Conversation | undefined;
+
+  /**
+   * The id of the changed conversation.
+   *
+   * @generated from field: string conversation_id = 3;
+   */
+  conversationId: string;
+
+  /**
+   * Opaque token to resume the watch after this change.
+   *
+   * @generated from field: string resume_token = 4;
+   */
+  resumeToken: string;
+};
+
+/**
+ * Describes the message photofun.v1.WatchConversationsResponse.
+ * Use `create(WatchConversationsResponseSchema)` to create a new message.
+ */
+export const WatchConversationsResponseSchema: GenMessage<WatchConversationsResponse> = /*@__PURE__*/
+  messageDesc(file_photofun_v1_conversation_service, 26);
 
 /**
  * Input of UploadImage.
@@ -883,7 +1107,7 @@ export type UploadImageRequest = Message$1<"photofun.v1.UploadImageRequest"> & {
  * Use `create(UploadImageRequestSchema)` to create a new message.
  */
 export const UploadImageRequestSchema: GenMessage<UploadImageRequest> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 22);
+  messageDesc(file_photofun_v1_conversation_service, 27);
 
 /**
  * Output of UploadImage.
@@ -932,7 +1156,7 @@ export type UploadImageResponse = Message$1<"photofun.v1.UploadImageResponse"> &
  * Use `create(UploadImageResponseSchema)` to create a new message.
  */
 export const UploadImageResponseSchema: GenMessage<UploadImageResponse> = /*@__PURE__*/
-  messageDesc(file_photofun_v1_conversation_service, 23);
+  messageDesc(file_photofun_v1_conversation_service, 28);
 
 /**
  * Where a message is in its lifecycle.
@@ -1036,6 +1260,47 @@ export enum MessageEvent {
  */
 export const MessageEventSchema: GenEnum<MessageEvent> = /*@__PURE__*/
   enumDesc(file_photofun_v1_conversation_service, 1);
+
+/**
+ * What happened to a resource.
+ *
+ * @generated from enum photofun.v1.ChangeType
+ */
+export enum ChangeType {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: CHANGE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * It was created.
+   *
+   * @generated from enum value: CHANGE_TYPE_CREATED = 1;
+   */
+  CREATED = 1,
+
+  /**
+   * It changed (for a message: analysed, an image added, finished ...).
+   *
+   * @generated from enum value: CHANGE_TYPE_UPDATED = 2;
+   */
+  UPDATED = 2,
+
+  /**
+   * It was deleted; only its id is given.
+   *
+   * @generated from enum value: CHANGE_TYPE_DELETED = 3;
+   */
+  DELETED = 3,
+}
+
+/**
+ * Describes the enum photofun.v1.ChangeType.
+ */
+export const ChangeTypeSchema: GenEnum<ChangeType> = /*@__PURE__*/
+  enumDesc(file_photofun_v1_conversation_service, 2);
 
 /**
  * Conversations between a user and PhotoFun, and the messages in them. Every call needs a
@@ -1159,6 +1424,31 @@ export const ConversationService: GenService<{
     methodKind: "unary";
     input: typeof UploadImageRequestSchema;
     output: typeof UploadImageResponseSchema;
+  },
+  /**
+   * Streams the changes of one conversation — messages created, changed and deleted, the
+   * conversation itself changed or deleted — so several tabs or devices stay in step. The
+   * stream starts empty once the response headers arrive: list the messages after that
+   * (changes that happen meanwhile arrive on the stream too, so nothing is missed), or pass a
+   * `resume_token` to continue after a reconnect. It ends after the conversation is deleted.
+   *
+   * @generated from rpc photofun.v1.ConversationService.WatchConversation
+   */
+  watchConversation: {
+    methodKind: "server_streaming";
+    input: typeof WatchConversationRequestSchema;
+    output: typeof WatchConversationResponseSchema;
+  },
+  /**
+   * Streams the changes of the caller's list of conversations (created, changed, deleted),
+   * with the same start and resume rules as WatchConversation.
+   *
+   * @generated from rpc photofun.v1.ConversationService.WatchConversations
+   */
+  watchConversations: {
+    methodKind: "server_streaming";
+    input: typeof WatchConversationsRequestSchema;
+    output: typeof WatchConversationsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_photofun_v1_conversation_service, 0);

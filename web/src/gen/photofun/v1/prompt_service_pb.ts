@@ -7,7 +7,7 @@ import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2
 import { file_google_api_field_behavior } from "../../google/api/field_behavior_pb";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
-import type { Angle, Intent, Subject } from "./common_pb";
+import type { Angle, ConversationContext, FollowUp, Intent, Subject } from "./common_pb";
 import { file_photofun_v1_common } from "./common_pb";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file photofun/v1/prompt_service.proto.
  */
 export const file_photofun_v1_prompt_service: GenFile = /*@__PURE__*/
-  fileDesc("CiBwaG90b2Z1bi92MS9wcm9tcHRfc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEiZAoNUmVmaW5lUmVxdWVzdBIUCgZwcm9tcHQYASABKAlCBOJBAQISDQoFc3R5bGUYAiABKAkSDAoEbGFuZxgDIAEoCRINCgV0b3BpYxgEIAEoCRIRCglpbWFnZV91cmwYBSABKAkikQIKDlJlZmluZVJlc3BvbnNlEhYKDnJlZmluZWRfcHJvbXB0GAEgASgJEiMKBmludGVudBgCIAEoDjITLnBob3RvZnVuLnYxLkludGVudBIZChFpbnRlbnRfY29uZmlkZW5jZRgDIAEoAhIQCghrZXl3b3JkcxgEIAMoCRIlCgdzdWJqZWN0GAUgASgLMhQucGhvdG9mdW4udjEuU3ViamVjdBIiCgZhbmdsZXMYBiADKA4yEi5waG90b2Z1bi52MS5BbmdsZRIMCgRsYW5nGAcgASgJEg0KBXJlcGx5GAggASgJEi0KCG1ldGFkYXRhGAkgASgLMhsucGhvdG9mdW4udjEuUmVmaW5lTWV0YWRhdGEisQEKDlJlZmluZU1ldGFkYXRhEg0KBW1vZGVsGAEgASgJEjIKD3Byb2Nlc3NpbmdfdGltZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIQCghwcm92aWRlchgDIAEoCRIVCg1mYWxsYmFja191c2VkGAQgASgIEhcKD2ZhbGxiYWNrX3JlYXNvbhgFIAEoCRIaChJ1bnRyYW5zbGF0ZWRfdGVybXMYBiADKAkiTAoTRGV0ZWN0SW50ZW50UmVxdWVzdBIUCgZwcm9tcHQYASABKAlCBOJBAQISDAoEbGFuZxgCIAEoCRIRCglpbWFnZV91cmwYAyABKAkijAEKFERldGVjdEludGVudFJlc3BvbnNlEiMKBmludGVudBgBIAEoDjITLnBob3RvZnVuLnYxLkludGVudBISCgpjb25maWRlbmNlGAIgASgCEgwKBGxhbmcYAyABKAkSLQoIbWV0YWRhdGEYBCABKAsyGy5waG90b2Z1bi52MS5SZWZpbmVNZXRhZGF0YTKnAQoNUHJvbXB0U2VydmljZRJBCgZSZWZpbmUSGi5waG90b2Z1bi52MS5SZWZpbmVSZXF1ZXN0GhsucGhvdG9mdW4udjEuUmVmaW5lUmVzcG9uc2USUwoMRGV0ZWN0SW50ZW50EiAucGhvdG9mdW4udjEuRGV0ZWN0SW50ZW50UmVxdWVzdBohLnBob3RvZnVuLnYxLkRldGVjdEludGVudFJlc3BvbnNlYgZwcm90bzM", [file_google_api_field_behavior, file_google_protobuf_duration, file_photofun_v1_common]);
+  fileDesc("CiBwaG90b2Z1bi92MS9wcm9tcHRfc2VydmljZS5wcm90bxILcGhvdG9mdW4udjEilwEKDVJlZmluZVJlcXVlc3QSFAoGcHJvbXB0GAEgASgJQgTiQQECEg0KBXN0eWxlGAIgASgJEgwKBGxhbmcYAyABKAkSDQoFdG9waWMYBCABKAkSEQoJaW1hZ2VfdXJsGAUgASgJEjEKB2NvbnRleHQYBiABKAsyIC5waG90b2Z1bi52MS5Db252ZXJzYXRpb25Db250ZXh0ItACCg5SZWZpbmVSZXNwb25zZRIWCg5yZWZpbmVkX3Byb21wdBgBIAEoCRIjCgZpbnRlbnQYAiABKA4yEy5waG90b2Z1bi52MS5JbnRlbnQSGQoRaW50ZW50X2NvbmZpZGVuY2UYAyABKAISEAoIa2V5d29yZHMYBCADKAkSJQoHc3ViamVjdBgFIAEoCzIULnBob3RvZnVuLnYxLlN1YmplY3QSIgoGYW5nbGVzGAYgAygOMhIucGhvdG9mdW4udjEuQW5nbGUSDAoEbGFuZxgHIAEoCRINCgVyZXBseRgIIAEoCRItCghtZXRhZGF0YRgJIAEoCzIbLnBob3RvZnVuLnYxLlJlZmluZU1ldGFkYXRhEigKCWZvbGxvd191cBgKIAEoDjIVLnBob3RvZnVuLnYxLkZvbGxvd1VwEhMKC3NvdXJjZV90dXJuGAsgASgFIrEBCg5SZWZpbmVNZXRhZGF0YRINCgVtb2RlbBgBIAEoCRIyCg9wcm9jZXNzaW5nX3RpbWUYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEAoIcHJvdmlkZXIYAyABKAkSFQoNZmFsbGJhY2tfdXNlZBgEIAEoCBIXCg9mYWxsYmFja19yZWFzb24YBSABKAkSGgoSdW50cmFuc2xhdGVkX3Rlcm1zGAYgAygJIn8KE0RldGVjdEludGVudFJlcXVlc3QSFAoGcHJvbXB0GAEgASgJQgTiQQECEgwKBGxhbmcYAiABKAkSEQoJaW1hZ2VfdXJsGAMgASgJEjEKB2NvbnRleHQYBCABKAsyIC5waG90b2Z1bi52MS5Db252ZXJzYXRpb25Db250ZXh0IssBChREZXRlY3RJbnRlbnRSZXNwb25zZRIjCgZpbnRlbnQYASABKA4yEy5waG90b2Z1bi52MS5JbnRlbnQSEgoKY29uZmlkZW5jZRgCIAEoAhIMCgRsYW5nGAMgASgJEi0KCG1ldGFkYXRhGAQgASgLMhsucGhvdG9mdW4udjEuUmVmaW5lTWV0YWRhdGESKAoJZm9sbG93X3VwGAUgASgOMhUucGhvdG9mdW4udjEuRm9sbG93VXASEwoLc291cmNlX3R1cm4YBiABKAUypwEKDVByb21wdFNlcnZpY2USQQoGUmVmaW5lEhoucGhvdG9mdW4udjEuUmVmaW5lUmVxdWVzdBobLnBob3RvZnVuLnYxLlJlZmluZVJlc3BvbnNlElMKDERldGVjdEludGVudBIgLnBob3RvZnVuLnYxLkRldGVjdEludGVudFJlcXVlc3QaIS5waG90b2Z1bi52MS5EZXRlY3RJbnRlbnRSZXNwb25zZWIGcHJvdG8z", [file_google_api_field_behavior, file_google_protobuf_duration, file_photofun_v1_common]);
 
 /**
  * Input of Refine. Field names follow the original JSON contract.
@@ -58,6 +58,14 @@ export type RefineRequest = Message<"photofun.v1.RefineRequest"> & {
    * @generated from field: string image_url = 5;
    */
   imageUrl: string;
+
+  /**
+   * Optional recent turns of the conversation: "it", "now from the top", "another one"
+   * are then read as follow-ups of the last result (see `follow_up`).
+   *
+   * @generated from field: photofun.v1.ConversationContext context = 6;
+   */
+  context?: ConversationContext | undefined;
 };
 
 /**
@@ -138,6 +146,23 @@ export type RefineResponse = Message<"photofun.v1.RefineResponse"> & {
    * @generated from field: photofun.v1.RefineMetadata metadata = 9;
    */
   metadata?: RefineMetadata | undefined;
+
+  /**
+   * What the message does with an earlier turn of `context`; unspecified for a new
+   * request. For a follow-up, `subject` and `angles` are already those to draw: the earlier
+   * subject with the asked changes, the new views for FOLLOW_UP_MORE_VIEWS, the earlier
+   * views for FOLLOW_UP_CHANGE_SUBJECT and FOLLOW_UP_VARIATION.
+   *
+   * @generated from field: photofun.v1.FollowUp follow_up = 10;
+   */
+  followUp: FollowUp;
+
+  /**
+   * Index in `context.turns` of the turn the follow-up acts on; 0 unless `follow_up` is set.
+   *
+   * @generated from field: int32 source_turn = 11;
+   */
+  sourceTurn: number;
 };
 
 /**
@@ -230,6 +255,13 @@ export type DetectIntentRequest = Message<"photofun.v1.DetectIntentRequest"> & {
    * @generated from field: string image_url = 3;
    */
   imageUrl: string;
+
+  /**
+   * Optional recent turns of the conversation; see RefineRequest.context.
+   *
+   * @generated from field: photofun.v1.ConversationContext context = 4;
+   */
+  context?: ConversationContext | undefined;
 };
 
 /**
@@ -272,6 +304,20 @@ export type DetectIntentResponse = Message<"photofun.v1.DetectIntentResponse"> &
    * @generated from field: photofun.v1.RefineMetadata metadata = 4;
    */
   metadata?: RefineMetadata | undefined;
+
+  /**
+   * What the message does with an earlier turn; see RefineResponse.follow_up.
+   *
+   * @generated from field: photofun.v1.FollowUp follow_up = 5;
+   */
+  followUp: FollowUp;
+
+  /**
+   * Index in `context.turns` of the turn the follow-up acts on; see RefineResponse.
+   *
+   * @generated from field: int32 source_turn = 6;
+   */
+  sourceTurn: number;
 };
 
 /**
