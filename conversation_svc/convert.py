@@ -6,7 +6,7 @@ import datetime as dt
 
 from google.protobuf import timestamp_pb2
 
-from conversation_svc.model import Conversation, Failure, Message, Status
+from conversation_svc.model import Conversation, Failure, Message, ResultRef, Status
 from mesh.vocabulary import angle_value
 from photofun.v1 import common_pb2, conversation_service_pb2
 
@@ -30,6 +30,15 @@ def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
 def failure(value: Failure | None) -> common_pb2.Failure | None:
     """A failure as the API shows it."""
     return common_pb2.Failure(reason=value.reason, message=value.message) if value else None
+
+
+def result_ref(value: ResultRef | None) -> conversation_service_pb2.ResultReference | None:
+    """A reference to an earlier result as the API shows it."""
+    if value is None:
+        return None
+    return conversation_service_pb2.ResultReference(
+        message_id=value.message_id, image_index=value.image_index
+    )
 
 
 def conversation(value: Conversation) -> conversation_service_pb2.Conversation:
@@ -90,4 +99,8 @@ def message(value: Message) -> conversation_service_pb2.Message:
         create_time=timestamp(value.create_time),
         update_time=timestamp(value.update_time),
         finish_time=timestamp(value.finish_time),
+        seed=value.seed,
+        follow_up=value.follow_up.to_proto(),
+        source=result_ref(value.source),
+        variation=value.variation,
     )

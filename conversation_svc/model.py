@@ -4,6 +4,7 @@ with ``from_doc`` / ``to_doc`` here, so a misspelt field is a type error, not a 
 
     Conversation ──< Message ──< MessageImage
                         ├── Analysis ── Subject      (what prompt_svc understood)
+                        ├── ResultRef?               (the earlier result it acted on)
                         ├── ViewFailure*             (angles that could not be drawn)
                         └── Failure?                 (why it ended FAILED / CANCELLED)
 """
@@ -18,7 +19,7 @@ from typing import Any, TypedDict
 
 from bson import ObjectId
 
-from mesh.vocabulary import Intent
+from mesh.vocabulary import FollowUp, Intent
 
 RawDoc = Mapping[str, Any]  # a document exactly as PyMongo returns it (store.py only)
 
@@ -178,6 +179,26 @@ class MessageImage:
 
 
 @dataclass(frozen=True)
+class ResultRef:
+    """An earlier result of the conversation: a message and one of its images (None: main)."""
+
+    message_id: str
+    image_index: int | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any] | None) -> ResultRef | None:
+        """Read a stored reference (None when there is none)."""
+        if not doc:
+            return None
+        index = doc.get("image_index")
+        return cls(str(doc["message_id"]), int(index) if index is not None else None)
+
+    def to_doc(self) -> dict[str, object]:
+        """The stored form."""
+        return {"message_id": self.message_id, "image_index": self.image_index}
+
+
+@dataclass(frozen=True)
 class NewMessage:
     """A message as SendMessage accepted it, before it is stored."""
 
@@ -190,10 +211,14 @@ class NewMessage:
     input_image_url: str = ""
     format: str = "IMAGE_FORMAT_PNG"  # an ImageFormat enum name
     idempotency_key: str | None = None
+    seed: int | None = None  # the seed the caller asked for
+    reference: ResultRef | None = None  # the earlier result the caller picked
+    variation_requested: bool = False  # the caller asked for another take
 
     def to_doc(self) -> dict[str, object]:
         """The stored fields the request decides (the store adds state and times)."""
         doc = asdict(self)
+        doc["reference"] = self.reference.to_doc() if self.reference else None
         if self.idempotency_key is None:
             del doc["idempotency_key"]  # the unique index covers only messages that have one
         return doc
@@ -229,6 +254,12 @@ class Message:
     failed_views: tuple[ViewFailure, ...] = ()
     failure: Failure | None = None
     finish_time: dt.datetime | None = None
+    seed: int | None = None
+    reference: ResultRef | None = None
+    variation_requested: bool = False
+    follow_up: FollowUp = FollowUp.NONE
+    source: ResultRef | None = None  # the earlier result this message acted on
+    variation: int = 0  # which take of its subject: 0 the first
 
     @property
     def terminal(self) -> bool:
@@ -238,6 +269,19 @@ class Message:
     def has_image(self, key: str) -> bool:
         """True when an image with this key is stored."""
         return any(image.key == key for image in self.images)
+
+    def image_at(self, index: int | None) -> MessageImage | None:
+        """The image at ``index`` of ``images``, or the main one (else the first) for None."""
+        if index is None:
+            return next(
+                (i for i in self.images if i.is_main), self.images[0] if self.images else None
+            )
+        return self.images[index] if 0 <= index < len(self.images) else None
+
+    @property
+    def session_id(self) -> str:
+        """The session of its views ("" for a single picture or an edit)."""
+        return next((i.session_id for i in self.images if i.session_id), "")
 
     @classmethod
     def from_doc(cls, doc: RawDoc) -> Message:
@@ -274,6 +318,12 @@ class Message:
             ),
             failure=Failure(str(failure["reason"]), str(failure["message"])) if failure else None,
             finish_time=doc.get("finish_time"),
+            seed=int(doc["seed"]) if doc.get("seed") is not None else None,
+            reference=ResultRef.from_doc(doc.get("reference")),
+            variation_requested=bool(doc.get("variation_requested", False)),
+            follow_up=FollowUp(doc.get("follow_up", "")),
+            source=ResultRef.from_doc(doc.get("source")),
+            variation=int(doc.get("variation", 0)),
         )
 
 

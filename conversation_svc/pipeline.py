@@ -23,6 +23,7 @@ from conversation_svc.model import (
     Failure,
     Message,
     MessageImage,
+    ResultRef,
     Status,
     Subject,
     ViewFailure,
@@ -32,7 +33,7 @@ from mesh.errors import ServiceError
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient
 from mesh.retry import Backoff
-from mesh.vocabulary import Intent, angle_name, angle_value
+from mesh.vocabulary import FollowUp, Intent, angle_name, angle_value
 from photofun.v1 import common_pb2, image_service_pb2, prompt_service_pb2
 from photofun.v1 import image_service_pb2_grpc as image_grpc
 from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
@@ -46,6 +47,18 @@ TRANSIENT = {
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 DEFAULT_ANGLES = ("front", "side", "rear")
+# The conversation window a message is understood in: its last DONE messages, each cut to
+# size, so a long conversation costs the same per message as a short one.
+CONTEXT_TURNS = 6
+TURN_PROMPT_CHARS, TURN_REFINED_CHARS, TURN_IMAGES = 500, 1000, 9
+NOTHING_TO_VARY = (
+    "There is no earlier picture in this conversation to make another version of: "
+    "describe what to draw, or attach a photo."
+)
+EDITS_DO_NOT_VARY = (
+    "Edits give the same result every time, so there is no other version of this one: "
+    "ask for a different style or background instead."
+)
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
@@ -129,12 +142,16 @@ class Pipeline:
             await self._single(message, metadata)
 
     async def _analyse(self, message: Message, metadata: Metadata) -> Message:
+        window = await self._window(message)
         request = prompt_service_pb2.RefineRequest(
             prompt=message.prompt,
             style=message.style,
             lang=message.lang,
             topic=message.topic,
             image_url=message.input_image_url,
+            context=common_pb2.ConversationContext(
+                turns=[_turn(m, _picked(message, m)) for m in window]
+            ),
         )
         reply = await self._call(
             "PROMPT_SERVICE",
@@ -144,46 +161,94 @@ class Pipeline:
         )
         intent = Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE
         angles = tuple(name for name in map(angle_name, reply.angles) if name)
+        subject = _subject_of(reply.subject)
+        refined, text = reply.refined_prompt, reply.reply
+        follow_up = FollowUp.from_proto(reply.follow_up)
+        source = window[reply.source_turn] if 0 <= reply.source_turn < len(window) else None
+        if message.variation_requested:  # the page's Variation / Regenerate: whatever was typed
+            follow_up, source = FollowUp.VARIATION, _last_result(message, window)
+            if source is None:
+                intent, text = Intent.CHAT, NOTHING_TO_VARY
+        if source is None:
+            follow_up = FollowUp.NONE
+        variation, input_url = 0, None
+        if follow_up is FollowUp.VARIATION and source is not None:
+            if not source.images or source.intent is None:
+                intent, follow_up, text = Intent.CHAT, FollowUp.NONE, NOTHING_TO_VARY
+            elif source.intent.needs_image:
+                intent, follow_up, text = Intent.CHAT, FollowUp.NONE, EDITS_DO_NOT_VARY
+            else:
+                intent, refined = source.intent, source.refined_prompt or refined
+                subject = source.analysis.subject if source.analysis else subject
+                angles = _drawn_angles(source)
+                variation = await self._store.next_variation(message.conversation_id, _take(source))
+        elif follow_up is FollowUp.MORE_VIEWS and source is not None:
+            variation = source.variation  # the same take, so the new views match the old
+        elif follow_up is FollowUp.EDIT and source is not None and not message.input_image_url:
+            picked = source.image_at(_picked(message, source))
+            input_url = picked.image_url if picked else None
+            if input_url is None:
+                follow_up = FollowUp.NONE
         if intent is Intent.GENERATE_ANGLES and not angles:
             angles = DEFAULT_ANGLES
         expected = {Intent.CHAT: 0, Intent.GENERATE_ANGLES: len(angles)}.get(intent, 1)
-        subject = reply.subject
         updated = await self._store.record_analysis(
             message.id,
             intent=intent,
-            refined_prompt=reply.refined_prompt,
+            refined_prompt=refined,
             keywords=reply.keywords,
-            reply=reply.reply,
+            reply=text,
             expected_image_count=expected,
             analysis=Analysis(
                 angles=angles,
                 lang=reply.lang,
                 provider=reply.metadata.provider,
                 fallback_used=reply.metadata.fallback_used,
-                subject=Subject(
-                    text=subject.text,
-                    category=subject.category,
-                    brand=subject.brand,
-                    model=subject.model,
-                    year=subject.year,
-                    color=subject.color,
-                    body_type=subject.body_type,
-                ),
+                subject=subject,
             ),
+            follow_up=follow_up,
+            source=(
+                ResultRef(str(source.id), _picked(message, source))
+                if source is not None and follow_up is not FollowUp.NONE
+                else None
+            ),
+            variation=variation,
+            input_image_url=input_url,
         )
         if updated is None:
             raise Stop
-        log.info("analysed", intent=intent.value, provider=reply.metadata.provider)
+        log.info(
+            "analysed",
+            intent=intent.value,
+            follow_up=follow_up.value or None,
+            provider=reply.metadata.provider,
+        )
         return updated
+
+    async def _window(self, message: Message) -> list[Message]:
+        """The earlier results the message is understood with, oldest first; a picked
+        result comes last, so "it" means the picked one."""
+        window = await self._store.recent_results(
+            message.conversation_id, message.create_time, CONTEXT_TURNS
+        )
+        if message.reference is None:
+            return window
+        picked = await self._store.message_in(message.conversation_id, message.reference.message_id)
+        if picked is None:  # deleted since SendMessage checked it
+            return window
+        others = [m for m in window if m.id != picked.id]
+        return [*others[-(CONTEXT_TURNS - 1) :], picked]
 
     async def _single(self, message: Message, metadata: Metadata) -> None:
         if not message.has_image("single"):
             request = image_service_pb2.GenerateRequest(
                 prompt=message.refined_prompt or message.prompt,
+                seed=message.seed,
                 style=message.style,
                 format=edit_plan.image_format(message),
                 subject=_subject(message),
                 request_id=message.request_id,
+                variation=message.variation,
             )
             reply = await self._call(
                 "IMAGE_SERVICE",
@@ -210,6 +275,10 @@ class Pipeline:
 
     async def _angles(self, message: Message, metadata: Metadata) -> None:
         wanted = (message.analysis.angles if message.analysis else ()) or DEFAULT_ANGLES
+        session_id = ""
+        if message.follow_up is FollowUp.MORE_VIEWS and message.source is not None:
+            source = await self._store.message_by_id(message.source.message_id)
+            session_id = source.session_id if source is not None else ""
         stored = {image.key for image in message.images}
         failed = list(message.failed_views)
         failures: dict[str, str] = {}
@@ -222,8 +291,11 @@ class Pipeline:
                 angles=[angle_value(a) for a in missing],
                 prompt=message.refined_prompt,
                 style=message.style,
+                session_id=session_id,
+                seed=message.seed,
                 format=edit_plan.image_format(message),
                 request_id=message.request_id,
+                variation=message.variation,
             )
             call = self._image.GenerateAngles(
                 request, timeout=self._limits.image_timeout, metadata=metadata
@@ -327,7 +399,22 @@ class Pipeline:
 
 
 def _subject(message: Message) -> common_pb2.Subject:
-    s = message.analysis.subject if message.analysis else Subject()
+    return _subject_proto(message.analysis.subject if message.analysis else Subject())
+
+
+def _subject_of(s: common_pb2.Subject) -> Subject:
+    return Subject(
+        text=s.text,
+        category=s.category,
+        brand=s.brand,
+        model=s.model,
+        year=s.year,
+        color=s.color,
+        body_type=s.body_type,
+    )
+
+
+def _subject_proto(s: Subject) -> common_pb2.Subject:
     return common_pb2.Subject(
         text=s.text,
         category=s.category,
@@ -336,6 +423,52 @@ def _subject(message: Message) -> common_pb2.Subject:
         year=s.year,
         color=s.color,
         body_type=s.body_type,
+    )
+
+
+def _picked(message: Message, result: Message) -> int | None:
+    """The image of ``result`` the message picked, when it picked one of ``result``'s."""
+    ref = message.reference
+    return ref.image_index if ref is not None and ref.message_id == str(result.id) else None
+
+
+def _last_result(message: Message, window: list[Message]) -> Message | None:
+    """What "another one" varies: the picked result, else the latest one with images."""
+    if (
+        message.reference is not None
+        and window
+        and str(window[-1].id) == message.reference.message_id
+    ):
+        return window[-1]
+    return next((m for m in reversed(window) if m.images), None)
+
+
+def _drawn_angles(message: Message) -> tuple[str, ...]:
+    """The views a result drew, in the order asked."""
+    asked = message.analysis.angles if message.analysis else ()
+    return asked or tuple(i.angle for i in message.images if i.angle)
+
+
+def _take(message: Message) -> str:
+    """What identifies a subject's takes: its session, or the prompt a single one came from."""
+    return message.session_id or f"single:{message.refined_prompt or message.prompt}"
+
+
+def _turn(message: Message, picked: int | None) -> common_pb2.ConversationTurn:
+    """One earlier result as context, cut to size; a picked image comes first."""
+    images = list(message.images)
+    chosen = message.image_at(picked)
+    if chosen is not None:
+        images = [chosen] + [i for i in images if i is not chosen]
+    subject = message.analysis.subject if message.analysis else Subject()
+    return common_pb2.ConversationTurn(
+        prompt=message.prompt[:TURN_PROMPT_CHARS],
+        intent=message.intent.to_proto() if message.intent else common_pb2.INTENT_UNSPECIFIED,
+        refined_prompt=message.refined_prompt[:TURN_REFINED_CHARS],
+        subject=_subject_proto(subject),
+        session_id=message.session_id,
+        angles=[angle_value(a) for a in _drawn_angles(message) if angle_value(a)],
+        image_urls=[i.image_url for i in images[:TURN_IMAGES]],
     )
 
 

@@ -8,15 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+from bson import ObjectId
 
 from conversation_svc import convert
-from conversation_svc.model import Failure, NewMessage, Status
+from conversation_svc.model import Failure, NewMessage, ResultRef, Status
 from conversation_svc.queue import WorkQueue
-from conversation_svc.store import Store, now, page_size
+from conversation_svc.store import Store, now, object_id, page_size
 from conversation_svc.uploads import Uploader
-from conversation_svc.watch import watch
+from conversation_svc.watch import watch, watch_changes
 from mesh.auth import Authenticator
-from mesh.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url
 from mesh.vocabulary import LANGUAGE_CHOICES, Language
@@ -126,6 +127,8 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         user = self._user(context)
         conversation = await self._store.conversation(user, request.conversation_id)
         new = self._new_message(request)
+        if new.reference is not None:
+            await self._check_reference(conversation.id, new.reference)
         if new.idempotency_key:
             first = await self._store.message_by_key(conversation.id, new.idempotency_key)
             if first is not None:  # a retry: the same message, no second job
@@ -141,10 +144,18 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             try:
                 await self._queue.enqueue(str(message.id), message.request_id)
             except Exception:
-                await self._store.forget_message(message.id, conversation.id)
+                await self._store.forget_message(message)
                 raise
             log.info("message queued")
         return pb.SendMessageResponse(message=convert.message(message))
+
+    async def _check_reference(self, conversation_id: ObjectId, ref: ResultRef) -> None:
+        """A picked result must be an image of a message of this conversation (NOT_FOUND)."""
+        picked = await self._store.message_in(conversation_id, ref.message_id)
+        if picked is None:
+            raise NotFound(f"message {ref.message_id} is not in this conversation")
+        if ref.image_index is not None and picked.image_at(ref.image_index) is None:
+            raise NotFound(f"message {ref.message_id} has no image {ref.image_index}")
 
     def _new_message(self, request: pb.SendMessageRequest) -> NewMessage:
         prompt = request.prompt.strip()
@@ -170,6 +181,14 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             check_media_url(image_url, self._media, self._media_public, field="image_url")
         if request.format not in common_pb2.ImageFormat.values():
             raise InvalidArgument("format", f"unknown image format {request.format}")
+        reference = None
+        if request.HasField("reference"):
+            ref = request.reference
+            object_id(ref.message_id, "reference.message_id")
+            index = ref.image_index if ref.HasField("image_index") else None
+            if index is not None and index < 0:
+                raise InvalidArgument("reference.image_index", "must not be negative")
+            reference = ResultRef(ref.message_id, index)
         return NewMessage(
             prompt=prompt,
             style=request.style.strip(),
@@ -180,6 +199,9 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             request_id=uuid.uuid4().hex,
             deadline=now() + self._timeout,
             idempotency_key=request.idempotency_key.strip() or None,
+            seed=request.seed if request.HasField("seed") else None,
+            reference=reference,
+            variation_requested=request.variation,
         )
 
     async def GetMessage(
@@ -231,6 +253,48 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
                 event=change.event,
                 message=convert.message(change.message),
                 resume_token=change.resume_token,
+            )
+
+    async def WatchConversation(
+        self,
+        request: pb.WatchConversationRequest,
+        context: Context[pb.WatchConversationRequest, pb.WatchConversationResponse],
+    ) -> AsyncIterator[pb.WatchConversationResponse]:
+        """Every change of one of the caller's conversations, as it happens."""
+        user = self._user(context)
+
+        async def opened() -> None:
+            await context.send_initial_metadata(())
+
+        changes = watch_changes(
+            self._store, user, request.conversation_id, request.resume_token, opened
+        )
+        async for c in changes:
+            yield pb.WatchConversationResponse(
+                change=c.change,
+                message=convert.message(c.message) if c.message else None,
+                message_id=c.message_id,
+                conversation=convert.conversation(c.conversation) if c.conversation else None,
+                resume_token=c.resume_token,
+            )
+
+    async def WatchConversations(
+        self,
+        request: pb.WatchConversationsRequest,
+        context: Context[pb.WatchConversationsRequest, pb.WatchConversationsResponse],
+    ) -> AsyncIterator[pb.WatchConversationsResponse]:
+        """Every change of the caller's list of conversations, as it happens."""
+        user = self._user(context)
+
+        async def opened() -> None:
+            await context.send_initial_metadata(())
+
+        async for c in watch_changes(self._store, user, None, request.resume_token, opened):
+            yield pb.WatchConversationsResponse(
+                change=c.change,
+                conversation=convert.conversation(c.conversation) if c.conversation else None,
+                conversation_id=c.conversation_id,
+                resume_token=c.resume_token,
             )
 
     async def CancelMessage(

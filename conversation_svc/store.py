@@ -12,6 +12,12 @@ Schema (docs/api-contracts.md has the full table):
   Indexes: ``(conversation_id, create_time, _id)``, unique ``request_id``, unique
   ``(conversation_id, idempotency_key)`` when a key is given, ``(owner, status)``,
   ``(status, deadline)``.
+- ``events``: the outbox of live sync. Every change of a conversation or message appends one
+  (``owner``, ``conversation_id``, ``kind`` conversation|message, ``change``
+  CREATED|UPDATED|DELETED, ``message_id``, ``time``); WatchConversation(s) follow it through a
+  change stream filtered by owner, which carries deletions too (a deleted document has no
+  owner left to filter on). The sweeper trims events older than an hour; resuming relies on
+  the change stream's own history. Index: ``time``.
 - ``uploads``: one record per picture stored through UploadImage (``owner``, ``create_time``,
   ``status`` STORING then STORED, ``url``, ``mime_type``, ``size_bytes``, ``width``,
   ``height``): the per-user quota counts them, and they say which Media files came from users.
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -44,11 +51,12 @@ from conversation_svc.model import (
     Message,
     MessageImage,
     NewMessage,
+    ResultRef,
     Status,
     ViewFailure,
 )
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
-from mesh.vocabulary import Intent
+from mesh.vocabulary import FollowUp, Intent
 
 Doc = dict[str, Any]  # a raw MongoDB document: never leaves this module
 T = TypeVar("T")
@@ -96,6 +104,17 @@ def decode_token(token: str, field: str = "page_token") -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Event:
+    """One change of a conversation or a message, from the live-sync outbox."""
+
+    kind: str  # "conversation" | "message"
+    change: str  # "CREATED" | "UPDATED" | "DELETED"
+    conversation_id: ObjectId
+    message_id: ObjectId | None
+    resume: Doc  # the change stream's token, to resume after this event
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of items and the token of the next one ("" on the last)."""
 
@@ -112,6 +131,7 @@ class Store:
         self.conversations: AsyncCollection[Doc] = db["conversations"]
         self.messages: AsyncCollection[Doc] = db["messages"]
         self.uploads: AsyncCollection[Doc] = db["uploads"]
+        self.events: AsyncCollection[Doc] = db["events"]
 
     async def ensure_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
@@ -135,6 +155,61 @@ class Store:
         await self.messages.create_index([("owner", ASCENDING), ("status", ASCENDING)])
         await self.messages.create_index([("status", ASCENDING), ("deadline", ASCENDING)])
         await self.uploads.create_index([("owner", ASCENDING), ("create_time", ASCENDING)])
+        await self.events.create_index("time")
+
+    # -- live sync -----------------------------------------------------------------------
+
+    async def _emit(
+        self,
+        owner: str,
+        conversation_id: ObjectId,
+        kind: str,
+        change: str,
+        message_id: ObjectId | None = None,
+    ) -> None:
+        await self.events.insert_one(
+            {
+                "owner": owner,
+                "conversation_id": conversation_id,
+                "kind": kind,
+                "change": change,
+                "message_id": message_id,
+                "time": now(),
+            }
+        )
+
+    async def _emit_message(self, doc: Doc | None, change: str = "UPDATED") -> None:
+        if doc is not None:
+            await self._emit(doc["owner"], doc["conversation_id"], "message", change, doc["_id"])
+
+    @asynccontextmanager
+    async def watch_events(
+        self, owner: str, conversation_id: ObjectId | None, resume_after: Doc | None
+    ) -> AsyncIterator[AsyncIterator[Event]]:
+        """The owner's changes (of one conversation, or of all), as they are committed. The
+        stream is open when this yields; each event carries the token to resume after it."""
+        match: Doc = {"operationType": "insert", "fullDocument.owner": owner}
+        if conversation_id is not None:
+            match["fullDocument.conversation_id"] = conversation_id
+        options: Doc = {"resume_after": resume_after} if resume_after else {}
+        async with await self.events.watch([{"$match": match}], **options) as stream:
+
+            async def events() -> AsyncIterator[Event]:
+                async for change in stream:
+                    doc = change["fullDocument"]
+                    yield Event(
+                        kind=doc["kind"],
+                        change=doc["change"],
+                        conversation_id=doc["conversation_id"],
+                        message_id=doc.get("message_id"),
+                        resume=dict(change["_id"]),
+                    )
+
+            yield events()
+
+    async def trim_events(self, before: dt.datetime) -> int:
+        """Forget live-sync events older than ``before``; returns how many."""
+        return (await self.events.delete_many({"time": {"$lt": before}})).deleted_count
 
     # -- conversations -------------------------------------------------------------------
 
@@ -157,7 +232,13 @@ class Store:
             if idempotency_key is None or first is None:  # deleted between the two calls
                 raise
             return Conversation.from_doc(first)
+        await self._emit(owner, result.inserted_id, "conversation", "CREATED")
         return Conversation.from_doc({**doc, "_id": result.inserted_id})
+
+    async def conversation_by_id(self, conversation_id: ObjectId) -> Conversation | None:
+        """Any conversation by id (no owner check: for events already filtered by owner)."""
+        doc = await self.conversations.find_one({"_id": conversation_id})
+        return Conversation.from_doc(doc) if doc is not None else None
 
     async def conversation(self, owner: str, conversation_id: str) -> Conversation:
         """The owner's conversation; anyone else's is NOT_FOUND."""
@@ -200,7 +281,9 @@ class Store:
         conv = await self.conversation(owner, conversation_id)
         if only_if_empty:
             gone = await self.conversations.delete_one({"_id": conv.id, "message_count": 0})
-            if gone.deleted_count == 0:
+            if gone.deleted_count == 1:
+                await self._emit(owner, conv.id, "conversation", "DELETED")
+            else:
                 if await self.conversations.count_documents({"_id": conv.id}) == 0:
                     raise NotFound(f"conversation {conversation_id} does not exist")
                 raise FailedPrecondition(
@@ -212,6 +295,7 @@ class Store:
         ).to_list()
         await self.messages.delete_many({"conversation_id": conv.id})
         await self.conversations.delete_one({"_id": conv.id})
+        await self._emit(owner, conv.id, "conversation", "DELETED")
         return [m["request_id"] for m in running]
 
     # -- messages ------------------------------------------------------------------------
@@ -247,6 +331,10 @@ class Store:
             {"_id": conversation.id},
             {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
         )
+        await self._emit(
+            conversation.owner, conversation.id, "message", "CREATED", result.inserted_id
+        )
+        await self._emit(conversation.owner, conversation.id, "conversation", "UPDATED")
         return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
     async def message_by_key(self, conversation_id: ObjectId, key: str) -> Message | None:
@@ -256,12 +344,13 @@ class Store:
         )
         return Message.from_doc(doc) if doc is not None else None
 
-    async def forget_message(self, message_id: ObjectId, conversation_id: ObjectId) -> None:
+    async def forget_message(self, message: Message) -> None:
         """Undo ``insert_message`` when the work could not be queued (nothing half-written)."""
-        await self.messages.delete_one({"_id": message_id})
+        await self.messages.delete_one({"_id": message.id})
         await self.conversations.update_one(
-            {"_id": conversation_id}, {"$inc": {"message_count": -1}}
+            {"_id": message.conversation_id}, {"$inc": {"message_count": -1}}
         )
+        await self._emit(message.owner, message.conversation_id, "message", "DELETED", message.id)
 
     async def message(self, owner: str, message_id: str) -> Message:
         """The owner's message; anyone else's is NOT_FOUND."""
@@ -327,6 +416,7 @@ class Store:
             {"$set": {**fields, "update_time": now()}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        await self._emit_message(doc)
         return Message.from_doc(doc) if doc is not None else None
 
     async def record_analysis(
@@ -339,19 +429,69 @@ class Store:
         reply: str,
         expected_image_count: int,
         analysis: Analysis,
+        follow_up: FollowUp = FollowUp.NONE,
+        source: ResultRef | None = None,
+        variation: int = 0,
+        input_image_url: str | None = None,
     ) -> Message | None:
-        """Store what prompt_svc understood; None when the message is no longer PROCESSING."""
-        return await self._update_processing(
-            message_id,
-            {
-                "intent": intent.value,
-                "refined_prompt": refined_prompt,
-                "keywords": list(keywords),
-                "reply": reply,
-                "expected_image_count": expected_image_count,
-                "analysis": analysis.to_doc(),
-            },
+        """Store what prompt_svc understood, and what the message continues (the earlier
+        result, its take, the input image an edit follow-up takes from it); None when the
+        message is no longer PROCESSING."""
+        fields: Doc = {
+            "intent": intent.value,
+            "refined_prompt": refined_prompt,
+            "keywords": list(keywords),
+            "reply": reply,
+            "expected_image_count": expected_image_count,
+            "analysis": analysis.to_doc(),
+            "follow_up": follow_up.value,
+            "source": source.to_doc() if source else None,
+            "variation": variation,
+        }
+        if input_image_url is not None:
+            fields["input_image_url"] = input_image_url
+        return await self._update_processing(message_id, fields)
+
+    async def recent_results(
+        self, conversation_id: ObjectId, before: dt.datetime, limit: int
+    ) -> list[Message]:
+        """The conversation's last ``limit`` DONE messages created before ``before``, oldest
+        first: the window a follow-up is understood in (a fixed cost however long it is)."""
+        cursor = (
+            self.messages.find(
+                {
+                    "conversation_id": conversation_id,
+                    "create_time": {"$lt": before},
+                    "status": Status.DONE.value,
+                }
+            )
+            .sort([("create_time", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
         )
+        return [Message.from_doc(d) for d in reversed(await cursor.to_list())]
+
+    async def message_in(self, conversation_id: ObjectId, message_id: str) -> Message | None:
+        """A message of this conversation, or None (another conversation's is None too)."""
+        try:
+            oid = ObjectId(message_id)
+        except (InvalidId, TypeError):
+            return None
+        doc = await self.messages.find_one({"_id": oid, "conversation_id": conversation_id})
+        return Message.from_doc(doc) if doc is not None else None
+
+    async def next_variation(self, conversation_id: ObjectId, take_key: str) -> int:
+        """The next take number of one subject in a conversation (1, 2, ...), counted
+        atomically, so two variations asked at once never get the same seeds."""
+        field = "takes." + hashlib.blake2b(take_key.encode(), digest_size=8).hexdigest()
+        doc = await self.conversations.find_one_and_update(
+            {"_id": conversation_id},
+            {"$inc": {field: 1}},
+            projection={field: 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            raise NotFound("the conversation was deleted")
+        return int(doc["takes"][field.removeprefix("takes.")])
 
     async def record_failed_views(
         self, message_id: ObjectId, views: Sequence[ViewFailure]
@@ -368,15 +508,17 @@ class Store:
 
     async def append_image(self, message_id: ObjectId, image: MessageImage) -> bool:
         """Append an image unless one with the same ``key`` is there; False if not appended."""
-        result = await self.messages.update_one(
+        doc = await self.messages.find_one_and_update(
             {"_id": message_id, "status": PROCESSING, "images.key": {"$ne": image.key}},
             {
                 "$push": {"images": image.to_doc()},
                 "$set": {"update_time": now()},
                 "$inc": {"version": 1},
             },
+            projection={"owner": 1, "conversation_id": 1},
         )
-        return result.modified_count == 1
+        await self._emit_message(doc)
+        return doc is not None
 
     async def finish(
         self,
@@ -398,6 +540,7 @@ class Store:
             {"$set": fields, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        await self._emit_message(doc)
         return Message.from_doc(doc) if doc is not None else None
 
     async def expired(self, at: dt.datetime, limit: int = 100) -> list[Message]:

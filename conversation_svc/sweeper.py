@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 
 from conversation_svc.model import Failure, Status
 from conversation_svc.store import Store, now
@@ -19,8 +20,13 @@ log = get_logger(__name__)
 TIMED_OUT = Failure("TIMED_OUT", "the work did not finish before its deadline")
 
 
+EVENTS_KEPT = dt.timedelta(hours=1)  # live-sync events; resuming uses the change history
+
+
 async def sweep_once(store: Store) -> int:
-    """Fail every expired PROCESSING message; returns how many were settled."""
+    """Fail every expired PROCESSING message and trim old live-sync events; returns how many
+    messages were settled."""
+    await store.trim_events(now() - EVENTS_KEPT)
     settled = 0
     for message in await store.expired(now()):
         if await store.finish(message.id, Status.FAILED, failure=TIMED_OUT) is not None:

@@ -1,4 +1,7 @@
-"""WatchMessage: a message's changes from a MongoDB change stream, resumable by version.
+"""Live streams: WatchMessage (one message, resumable by version) and WatchConversation(s)
+(a conversation's, or the user's list's, changes from the live-sync outbox).
+
+WatchMessage:
 
 The change stream is opened *before* the current state is read, so no change can fall between
 the two. Every update increments the message's ``version``; the stream sends only versions it
@@ -12,9 +15,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from conversation_svc.model import Message
-from conversation_svc.store import Store, decode_token, encode_token
-from mesh.errors import InvalidArgument, NotFound
+from bson import ObjectId
+from pymongo.errors import OperationFailure
+
+from conversation_svc.model import Conversation, Message
+from conversation_svc.store import Event, Store, decode_token, encode_token
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from photofun.v1 import conversation_service_pb2 as pb
 
 
@@ -85,3 +91,82 @@ async def watch(
 
 def _token(message_id: str, message: Message) -> str:
     return encode_token({"m": message_id, "v": message.version})
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """One change of a conversation or of one of its messages, for a live view."""
+
+    change: pb.ChangeType.ValueType
+    resume_token: str
+    conversation_id: str
+    message_id: str = ""  # empty when the conversation itself changed
+    message: Message | None = None
+    conversation: Conversation | None = None
+
+
+_CHANGES = {
+    "CREATED": pb.CHANGE_TYPE_CREATED,
+    "UPDATED": pb.CHANGE_TYPE_UPDATED,
+    "DELETED": pb.CHANGE_TYPE_DELETED,
+}
+
+
+async def watch_changes(
+    store: Store,
+    owner: str,
+    conversation_id: str | None,
+    token: str,
+    opened: Callable[[], Awaitable[None]] | None = None,
+) -> AsyncIterator[ListChange]:
+    """Yield the owner's changes — of one conversation (its messages and itself), or of the
+    list of conversations when ``conversation_id`` is None — as they happen, starting after
+    ``token`` when given. A conversation's stream ends once it is deleted."""
+    scope = conversation_id or "*"
+    oid: ObjectId | None = None
+    if conversation_id is not None:
+        oid = (await store.conversation(owner, conversation_id)).id  # NOT_FOUND for others
+    resume = None
+    if token:
+        value = decode_token(token, "resume_token")
+        if value.get("s") != scope or not isinstance(value.get("r"), dict):
+            raise InvalidArgument("resume_token", "is not a token of this stream")
+        resume = value["r"]
+    try:
+        async with store.watch_events(owner, oid, resume) as events:
+            if opened is not None:
+                await opened()
+            async for event in events:
+                change = await _change(store, event, scope, list_only=oid is None)
+                if change is None:
+                    continue
+                yield change
+                if oid is not None and event.kind == "conversation" and event.change == "DELETED":
+                    return
+    except OperationFailure as exc:
+        # An unknown, forged or too old token: the change history cannot continue from it.
+        raise FailedPrecondition(
+            "the resume token is too old or not valid: list again and watch anew",
+            reason="RESUME_TOKEN_EXPIRED",
+        ) from exc
+
+
+async def _change(store: Store, event: Event, scope: str, *, list_only: bool) -> ListChange | None:
+    token = encode_token({"s": scope, "r": event.resume})
+    kind = _CHANGES[event.change]
+    conversation_id = str(event.conversation_id)
+    if event.kind == "conversation":
+        found = None
+        if kind != pb.CHANGE_TYPE_DELETED:
+            found = await store.conversation_by_id(event.conversation_id)
+            if found is None:
+                return None  # deleted since; its DELETED event follows
+        return ListChange(kind, token, conversation_id, conversation=found)
+    if list_only or event.message_id is None:
+        return None  # the list shows conversations; their UPDATED events carry the changes
+    message = None
+    if kind != pb.CHANGE_TYPE_DELETED:
+        message = await store.message_by_id(event.message_id)
+        if message is None:
+            return None  # deleted since (with its conversation, whose event follows)
+    return ListChange(kind, token, conversation_id, str(event.message_id), message=message)

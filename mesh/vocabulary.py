@@ -87,6 +87,35 @@ _ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
 }
 
 
+class FollowUp(StrEnum):
+    """What a message does with an earlier result of its conversation ("" = a new request)."""
+
+    NONE = ""
+    EDIT = "edit"
+    MORE_VIEWS = "moreViews"
+    CHANGE_SUBJECT = "changeSubject"
+    VARIATION = "variation"
+
+    def to_proto(self) -> common_pb2.FollowUp.ValueType:
+        """``moreViews`` → ``FOLLOW_UP_MORE_VIEWS``."""
+        return _FOLLOW_UP_TO_PROTO[self]
+
+    @classmethod
+    def from_proto(cls, value: int) -> FollowUp:
+        """``FOLLOW_UP_MORE_VIEWS`` → ``moreViews``; NONE for unspecified or unknown."""
+        return _FOLLOW_UP_FROM_PROTO.get(value, FollowUp.NONE)
+
+
+_FOLLOW_UP_TO_PROTO: dict[FollowUp, common_pb2.FollowUp.ValueType] = {
+    FollowUp.NONE: common_pb2.FOLLOW_UP_UNSPECIFIED,
+    FollowUp.EDIT: common_pb2.FOLLOW_UP_EDIT,
+    FollowUp.MORE_VIEWS: common_pb2.FOLLOW_UP_MORE_VIEWS,
+    FollowUp.CHANGE_SUBJECT: common_pb2.FOLLOW_UP_CHANGE_SUBJECT,
+    FollowUp.VARIATION: common_pb2.FOLLOW_UP_VARIATION,
+}
+_FOLLOW_UP_FROM_PROTO: dict[int, FollowUp] = {v: k for k, v in _FOLLOW_UP_TO_PROTO.items()}
+
+
 class Language(StrEnum):
     """The languages users write in and the product answers in (ISO 639-1)."""
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from mesh.vocabulary import ANGLES, LANGUAGES, Intent, Language, angle_name, angle_value
+from mesh.vocabulary import (
+    ANGLES,
+    LANGUAGES,
+    FollowUp,
+    Intent,
+    Language,
+    angle_name,
+    angle_value,
+)
 from photofun.v1 import common_pb2
 
 
@@ -50,3 +58,10 @@ def test_languages() -> None:
     assert Language.parse("") is None
     with pytest.raises(ValueError, match="fr"):
         Language.parse("fr")
+
+
+def test_every_follow_up_round_trips_and_the_contract_has_no_other() -> None:
+    for kind in FollowUp:
+        assert FollowUp.from_proto(kind.to_proto()) is kind
+    assert {k.to_proto() for k in FollowUp} == set(common_pb2.FollowUp.values())
+    assert FollowUp.from_proto(999) is FollowUp.NONE

@@ -270,6 +270,18 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         url = f"{self.media}/media/upload-{len(self.uploads)}.png"
         return pb.UploadImageResponse(image_url=url, mime_type="image/png", width=4, height=3)
 
+    async def WatchConversation(
+        self, request: pb.WatchConversationRequest, context: Any
+    ) -> AsyncIterator[pb.WatchConversationResponse]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the CLI does not follow lists")
+        yield pb.WatchConversationResponse()  # never reached: abort raises
+
+    async def WatchConversations(
+        self, request: pb.WatchConversationsRequest, context: Any
+    ) -> AsyncIterator[pb.WatchConversationsResponse]:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "the CLI does not follow lists")
+        yield pb.WatchConversationsResponse()  # never reached: abort raises
+
     async def CancelMessage(
         self, request: pb.CancelMessageRequest, context: Any
     ) -> pb.CancelMessageResponse:

@@ -668,7 +668,8 @@ class SendMessageRequest(_message.Message):
     """
     variation: _builtins.bool
     """Ask for another take of the referenced (or last) result: the same subject and framing
-    with new seeds, whatever the prompt says. FAILED_PRECONDITION when there is no result.
+    with new seeds, whatever the prompt says. With no earlier result the message ends DONE
+    with a reply that says so.
     """
     @_builtins.property
     def reference(self) -> Global___ResultReference:

@@ -679,7 +679,8 @@ export type SendMessageRequest = Message$1<"photofun.v1.SendMessageRequest"> & {
 
   /**
    * Ask for another take of the referenced (or last) result: the same subject and framing
-   * with new seeds, whatever the prompt says. FAILED_PRECONDITION when there is no result.
+   * with new seeds, whatever the prompt says. With no earlier result the message ends DONE
+   * with a reply that says so.
    *
    * @generated from field: bool variation = 11;
    */
