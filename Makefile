@@ -52,6 +52,7 @@ lint: env  ## ruff, mypy (strict), buf lint
 	$(VENV)/bin/mypy
 	$(BUF) lint
 	node_modules/.bin/tsc -p web/tsconfig.json
+	node_modules/.bin/biome check --error-on-warnings
 
 fmt: env  ## format and autofix
 	$(VENV)/bin/ruff format .

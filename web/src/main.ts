@@ -3,20 +3,20 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import {
+  type ConversationClient,
   createConversationClient,
   loadConfig,
   newIdempotencyKey,
-  tokenSubject,
   TokenStore,
-  type ConversationClient,
+  tokenSubject,
 } from "./api";
 import { Composer, type Draft } from "./composer";
 import { h } from "./dom";
 import { describe, isUnauthenticated, problemText } from "./errors";
 import {
-  MessageStatus,
   type Conversation,
   type Message,
+  MessageStatus,
 } from "./gen/photofun/v1/conversation_service_pb";
 import { MessageView } from "./message-view";
 import { confirmDialog, ErrorBanner, Lightbox } from "./overlays";
