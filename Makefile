@@ -57,6 +57,7 @@ lint: env  ## ruff, mypy (strict), buf lint and breaking, tsc
 	$(VENV)/bin/lint-imports --no-cache
 	$(BUF) breaking --against protos/released.binpb
 	node_modules/.bin/tsc -p web/tsconfig.json
+	node_modules/.bin/biome check --error-on-warnings
 
 fmt: env  ## format and autofix
 	$(VENV)/bin/ruff format .

@@ -1,6 +1,6 @@
 /** Where the API is, who the user is, and the typed client that talks gRPC-web to it. */
 
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 
 import { ConversationService } from "./gen/photofun/v1/conversation_service_pb";
@@ -133,7 +133,7 @@ export function tokenSubject(token: string): string | undefined {
   try {
     const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
     const json = atob(base64.padEnd(base64.length + ((4 - (base64.length % 4)) % 4), "="));
-    const sub = (JSON.parse(json) as Record<string, unknown>)["sub"];
+    const sub = (JSON.parse(json) as Record<string, unknown>).sub;
     return typeof sub === "string" && sub !== "" ? sub : undefined;
   } catch {
     return undefined;

@@ -276,12 +276,12 @@ export class Attachment {
       replaceChildren(this.name);
       replaceChildren(this.status);
       replaceChildren(this.actions);
-      delete chip.dataset["state"];
+      delete chip.dataset.state;
       return;
     }
     const hadFocus = chip.contains(document.activeElement);
     const state = current.state;
-    chip.dataset["state"] = state.kind;
+    chip.dataset.state = state.kind;
     chip.setAttribute("aria-busy", String(state.kind === "uploading"));
     if (fresh) {
       const preview = current.preview;

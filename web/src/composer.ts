@@ -3,13 +3,12 @@
  * adds a line; a picture comes from the paperclip, a drop, or a paste.
  */
 
-import { Attachment, STUDIO_IMAGE_TYPE, type Explain, type Uploader } from "./attachment";
+import { Attachment, type Explain, STUDIO_IMAGE_TYPE, type Uploader } from "./attachment";
 import { button, h, icon, on } from "./dom";
 import { LANGUAGES, STYLES } from "./format";
 import { ACCEPTED_TYPES } from "./image-file";
 
-const PLACEHOLDER =
-  "Describe a picture… e.g. “2019 Renault Clio blue hatchback, front side rear”";
+const PLACEHOLDER = "Describe a picture… e.g. “2019 Renault Clio blue hatchback, front side rear”";
 // A picture is sent with words saying what to do with it (the server needs a prompt): the
 // placeholder asks for them, and the hint says why Send waits.
 const PLACEHOLDER_WITH_IMAGE =
@@ -276,7 +275,9 @@ export class Composer {
       hint = `This is ${over} ${chars} over the ${MAX_PROMPT}-character limit. Shorten it to send.`;
     } else if (attachment.uploading) hint = "Send is available once the picture is uploaded";
     else if (attachment.blocked) {
-      hint = attachment.retryable ? "Retry or remove the picture to send" : "Remove the picture to send";
+      hint = attachment.retryable
+        ? "Retry or remove the picture to send"
+        : "Remove the picture to send";
     } else if (attachment.present && length === 0) hint = HINT_WITH_IMAGE;
     this.hint.textContent = hint;
     // Phones hide the usual hint for room; a reason why Send is off is shown there too.

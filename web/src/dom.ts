@@ -93,8 +93,7 @@ const ICONS = {
   paperclip:
     '<path d="M20.5 11.5l-8.1 8.1a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5' +
     'a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8"/>',
-  wand:
-    '<path d="M4 20L15 9M13 7l2 2M17 3v3M15.5 4.5h3M20 8v2M19 9h2M9 3v2M8 4h2"/>',
+  wand: '<path d="M4 20L15 9M13 7l2 2M17 3v3M15.5 4.5h3M20 8v2M19 9h2M9 3v2M8 4h2"/>',
 } as const;
 
 export type IconName = keyof typeof ICONS;

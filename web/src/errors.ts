@@ -1,7 +1,7 @@
 /** Turns any failed call into words a person can read: what went wrong, and the status in words. */
 
-import { Code, ConnectError } from "@connectrpc/connect";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 /** A failed call, described for people. */
 export interface Problem {

@@ -1,8 +1,8 @@
 /** Enum values, times and reasons in words for the page. */
 
-import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 
-import { Angle, Intent, type Failure } from "./gen/photofun/v1/common_pb";
+import { Angle, type Failure, Intent } from "./gen/photofun/v1/common_pb";
 import { MessageStatus } from "./gen/photofun/v1/conversation_service_pb";
 
 const INTENTS: Record<Intent, string> = {

@@ -20,9 +20,9 @@ import {
 } from "./format";
 import { Angle, type Failure, Intent } from "./gen/photofun/v1/common_pb";
 import {
-  MessageStatus,
   type Message,
   type MessageImage,
+  MessageStatus,
 } from "./gen/photofun/v1/conversation_service_pb";
 import type { LightboxImage } from "./overlays";
 
@@ -147,7 +147,7 @@ export class MessageView {
     const m = this.message;
     const active = document.activeElement;
     const focused = active instanceof HTMLElement && this.card.contains(active) ? active : null;
-    this.card.dataset["status"] = statusKey(m.status);
+    this.card.dataset.status = statusKey(m.status);
     this.card.setAttribute("aria-busy", String(this.processing));
     this.renderGrid();
     this.grid.hidden = this.tiles.size === 0;
@@ -216,8 +216,8 @@ export class MessageView {
     // "Reading your request…" only while it is still being read.
     const unread = m.intent === Intent.UNSPECIFIED && !this.processing;
     setText(intent, unread ? "" : intentWords(m.intent));
-    if (unread) delete intent.dataset["intent"];
-    else intent.dataset["intent"] = intentKey(m.intent);
+    if (unread) delete intent.dataset.intent;
+    else intent.dataset.intent = intentKey(m.intent);
     const ready = this.processing ? progress(m) : "";
     this.head.progress.hidden = ready === "";
     setText(this.head.progress, ready);
@@ -331,8 +331,10 @@ export class MessageView {
     const tile = h(
       "figure",
       { class: "tile arrived" },
-      button({ class: "tile-open", "aria-label": `Open ${openName(m, image)} large` }, [frame], () =>
-        this.openImage(image.imageUrl),
+      button(
+        { class: "tile-open", "aria-label": `Open ${openName(m, image)} large` },
+        [frame],
+        () => this.openImage(image.imageUrl),
       ),
       button(
         {

@@ -258,8 +258,8 @@ export class Sidebar {
     const rows = Array.from(this.ul.children);
     return {
       el: active,
-      id: li?.dataset["id"] ?? "",
-      role: active.dataset["focus"] ?? "",
+      id: li?.dataset.id ?? "",
+      role: active.dataset.focus ?? "",
       index: li !== null ? rows.indexOf(li) : -1,
     };
   }
@@ -277,7 +277,7 @@ export class Sidebar {
     else if (index >= 0) {
       // Its row went away (deleted): the row now in its place, or the last one.
       const li = this.ul.children[Math.min(index, this.ul.children.length - 1)];
-      const next = li instanceof HTMLElement ? li.dataset["id"] : undefined;
+      const next = li instanceof HTMLElement ? li.dataset.id : undefined;
       target = next !== undefined ? this.rows.get(next)?.open : undefined;
     }
     (target ?? this.list).focus({ preventScroll: true });

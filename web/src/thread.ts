@@ -195,7 +195,7 @@ export class ThreadView {
     // The first turn replaces a welcome; a loading or problem note stays above it.
     if (this.inner.querySelector(".turn") === null) {
       for (const child of Array.from(this.inner.children)) {
-        if (!(child instanceof HTMLElement) || child.dataset["stays"] === undefined) {
+        if (!(child instanceof HTMLElement) || child.dataset.stays === undefined) {
           child.remove();
         }
       }

@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 
 import type { ConversationClient } from "./api";
 import { isNetworkError, isProtocolError } from "./errors";
-import { MessageStatus, type Message } from "./gen/photofun/v1/conversation_service_pb";
+import { type Message, MessageStatus } from "./gen/photofun/v1/conversation_service_pb";
 
 /** Reconnects in a row before giving up; an opened stream or any event resets the count. */
 const MAX_RECONNECTS = 4;
