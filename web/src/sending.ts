@@ -4,6 +4,7 @@
  * server refused is deleted again. Also the attached picture's upload.
  */
 
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import { type ConversationClient, newIdempotencyKey } from "./api";
@@ -11,7 +12,10 @@ import type { Explain } from "./attachment";
 import type { Draft } from "./composer";
 import type { ConversationList } from "./conversations";
 import { describe, isUnauthenticated, problemText } from "./errors";
-import type { Conversation } from "./gen/photofun/v1/conversation_service_pb";
+import type {
+  Conversation,
+  CreateConversationRequestSchema,
+} from "./gen/photofun/v1/conversation_service_pb";
 import type { Navigator } from "./navigation";
 import type { Session } from "./session";
 
@@ -47,7 +51,7 @@ export class Sender {
    * after a lost answer makes no duplicate: CreateConversation's request id (AIP-155) when it
    * starts a conversation, and SendMessage's idempotency key per conversation.
    */
-  private pendingCreate: { draft: string; requestId: string } | undefined;
+  private pendingCreate: { draft: string; idempotencyKey: string } | undefined;
   private retry: { draft: string; conversationId: string; key: string } | undefined;
 
   constructor(
@@ -161,12 +165,15 @@ export class Sender {
 
   private async create(draft: string): Promise<Conversation | undefined> {
     const session = this.session.signal;
-    // A request id makes a retried create return the same conversation (AIP-155); it is kept
-    // for the same draft, so a resend after a lost answer makes no second conversation.
+    // An idempotency key makes a retried create return the same conversation (AIP-155); it is
+    // kept for the same draft, so a resend after a lost answer makes no second conversation.
     if (this.pendingCreate?.draft !== draft) {
-      this.pendingCreate = { draft, requestId: newIdempotencyKey() };
+      this.pendingCreate = { draft, idempotencyKey: newIdempotencyKey() };
     }
-    const request = { title: "", requestId: this.pendingCreate.requestId };
+    const request: MessageInitShape<typeof CreateConversationRequestSchema> = {
+      title: "",
+      idempotencyKey: this.pendingCreate.idempotencyKey,
+    };
     try {
       const res = await this.client.createConversation(request, { signal: session });
       const c = res.conversation;
