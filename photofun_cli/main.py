@@ -128,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
 
     chat = verbs.add_parser("chat", parents=[common], help="send a message and save its images")
-    chat.add_argument("prompt", help='what you want, e.g. "blue Renault Clio, front side rear"')
+    chat.add_argument(
+        "prompt",
+        nargs="?",
+        default="",
+        help='what you want, e.g. "blue Renault Clio, front side rear", or a follow-up in a '
+        'conversation: "now from the top", "make it anime style", "another one"',
+    )
     chat.add_argument("--style", default="", help='style word, e.g. "anime"')
     chat.add_argument(
         "--lang", choices=["en", "vi", "uk"], help="prompt language (default: detect)"
@@ -140,7 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     image.add_argument("--image-url", default="", help="input image (a Media Service URL)")
     chat.add_argument("--format", choices=sorted(FORMATS), help="image encoding (default png)")
-    chat.add_argument("--conversation", help="post to this conversation instead of a new one")
+    chat.add_argument(
+        "--conversation", help="continue this conversation: follow-ups act on its last result"
+    )
+    chat.add_argument(
+        "--from",
+        dest="source",
+        metavar="MESSAGE[:INDEX]",
+        help="act on this earlier result of the conversation instead of the last one "
+        "(its main image, or image INDEX counted from 0)",
+    )
+    chat.add_argument(
+        "--variation",
+        action="store_true",
+        help="another take of the last (or --from) result: same subject, new seeds",
+    )
+    chat.add_argument(
+        "--seed",
+        type=_seed,
+        help="seed (0..4294967295): the same request with the same seed draws the same image",
+    )
     chat.add_argument(
         "--out", type=Path, default=Path("photofun-out"), help="folder for the images"
     )
@@ -208,15 +233,57 @@ async def _connect(
         yield ConversationClient(channel, token, on_retry=lambda r: ui.note(retry_notice(r)))
 
 
+def _seed(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError("a seed is a whole number from 0 to 4294967295")
+    return value
+
+
+def _reference(text: str | None) -> pb.ResultReference | None:
+    """``MESSAGE`` or ``MESSAGE:INDEX`` → a ResultReference (ValueError when malformed)."""
+    if not text:
+        return None
+    message_id, _, index = text.partition(":")
+    if not message_id or (index and not index.isdigit()):
+        raise ValueError(f"--from takes MESSAGE or MESSAGE:INDEX, not {text!r}")
+    return pb.ResultReference(message_id=message_id, image_index=int(index) if index else None)
+
+
+def _read_and_fit(path: Path) -> Fitted:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+    return fit_for_upload(raw, path.name)
+
+
+async def _load_image(path: Path) -> Fitted:
+    """Read a picture to attach, scaled to the upload limit (ValueError says what is wrong)."""
+    return await asyncio.to_thread(_read_and_fit, path)
+
+
+def _chat_problem(args: argparse.Namespace) -> str:
+    """What is wrong with the chat command's arguments, or "" when nothing is."""
+    if (args.variation or args.source) and not args.conversation:
+        return "--variation and --from continue a --conversation"
+    if not args.prompt.strip() and not args.variation:
+        return "say what you want (or use --variation)"
+    try:
+        _reference(args.source)
+    except ValueError as exc:
+        return str(exc)
+    return ""
+
+
 async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    if problem := _chat_problem(args):
+        ui.err.print(Text(f"error: {problem}", style="bold red"))
+        return EXIT_FAILED
     image: Fitted | None = None
     if args.image is not None:
         try:
-            raw = args.image.read_bytes()
-            image = await asyncio.to_thread(fit_for_upload, raw, args.image.name)
-        except OSError as exc:
-            ui.err.print(Text(f"error: cannot read {args.image}: {exc.strerror}", style="bold red"))
-            return EXIT_FAILED
+            image = await _load_image(args.image)
         except ValueError as exc:
             ui.err.print(Text(f"error: {exc}", style="bold red"))
             return EXIT_FAILED
@@ -235,13 +302,16 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
             conversation_id = conversation.conversation_id
         request = pb.SendMessageRequest(
             conversation_id=conversation_id,
-            prompt=args.prompt,
+            prompt=args.prompt.strip() or "another version",
             style=args.style,
             lang=args.lang or "",
             topic=args.topic,
             image_url=image_url,
             idempotency_key=uuid.uuid4().hex,  # the same key on every retry of this send
             format=FORMATS[args.format] if args.format else common_pb2.IMAGE_FORMAT_UNSPECIFIED,
+            seed=args.seed,
+            reference=_reference(args.source),
+            variation=args.variation,
         )
         try:
             message = await client.send_message(request)

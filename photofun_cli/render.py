@@ -273,6 +273,8 @@ def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
     facts.add_row("message", f"{message.message_id} (conversation {message.conversation_id})")
     facts.add_row("request id", message.request_id or "-")
     facts.add_row("intent", intent_text(message.intent))
+    if message.follow_up != common_pb2.FOLLOW_UP_UNSPECIFIED:
+        facts.add_row("continues", follow_up_text(message))
     facts.add_row("refined prompt", message.refined_prompt or "-")
     if message.keywords:
         facts.add_row("keywords", ", ".join(message.keywords))
@@ -283,6 +285,23 @@ def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
         parts.append(ImagesView(saved))
     parts.append(final_line(message, saved))
     return Group(*parts)
+
+
+_FOLLOW_UPS = {
+    common_pb2.FOLLOW_UP_EDIT: "edits",
+    common_pb2.FOLLOW_UP_MORE_VIEWS: "adds views to",
+    common_pb2.FOLLOW_UP_CHANGE_SUBJECT: "changes the subject of",
+    common_pb2.FOLLOW_UP_VARIATION: "is another take of",
+}
+
+
+def follow_up_text(message: pb.Message) -> str:
+    """``adds views to message 65f… (take 0)``: what a follow-up did with which result."""
+    what = _FOLLOW_UPS.get(message.follow_up, "continues")
+    source = message.source
+    image = f", image {source.image_index}" if source.HasField("image_index") else ""
+    take = f" · take {message.variation}" if message.variation else ""
+    return f"{what} message {source.message_id}{image}{take}"
 
 
 def final_line(message: pb.Message, saved: Sequence[SavedImage]) -> Text:

@@ -32,7 +32,7 @@ from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun_cli.client import SavedImage
-from photofun_cli.main import run
+from photofun_cli.main import build_parser, run
 from photofun_cli.render import WatchView, summary
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
@@ -123,6 +123,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
     messages: dict[str, pb.Message] = field(default_factory=dict)
     sent: dict[str, pb.Message] = field(default_factory=dict)
     send_keys: list[str] = field(default_factory=list)
+    requests: list[pb.SendMessageRequest] = field(default_factory=list)
     formats: list[int] = field(default_factory=list)
     watch_tokens: list[str] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
@@ -205,6 +206,7 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.SendMessageRequest, context: Any
     ) -> pb.SendMessageResponse:
         conversation = self._own(context, request.conversation_id)
+        self.requests.append(request)
         self.send_keys.append(request.idempotency_key)
         self.formats.append(request.format)
         known = [m for m in self.messages.values() if m.request_id == request.idempotency_key]
@@ -733,3 +735,61 @@ async def test_chat_refuses_a_large_file_that_is_not_a_picture(
     assert result.code == 1
     assert "clip.mov is over the 3 MiB upload limit and not a picture" in result.err
     assert not stack.service.uploads
+
+
+async def test_chat_continues_a_conversation_with_a_picked_result_seed_and_variation(
+    stack: Stack, tmp_path: Path
+) -> None:
+    first = await photofun(*chat(stack, CLIO, tmp_path / "a"))
+    assert first.code == 0, first.err
+    (sent,) = stack.service.messages.values()
+    conversation = sent.conversation_id
+
+    again = await photofun(
+        *chat(
+            stack,
+            "",
+            tmp_path / "b",
+            "--conversation",
+            conversation,
+            "--from",
+            f"{sent.message_id}:2",
+            "--variation",
+            "--seed",
+            "4294967295",
+        )
+    )
+    assert again.code == 0, again.err
+    request = stack.service.requests[-1]
+    assert request.conversation_id == conversation
+    assert request.reference.message_id == sent.message_id
+    assert request.reference.image_index == 2
+    assert request.variation
+    assert request.seed == 4294967295
+    assert request.prompt  # a variation needs no words; one is sent for the record
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--variation"], "continue a --conversation"),
+        (["--conversation", "c1", "--from", "m1:x"], "MESSAGE:INDEX"),
+    ],
+)
+async def test_chat_refuses_follow_up_options_that_cannot_work(
+    stack: Stack, tmp_path: Path, extra: list[str], says: str
+) -> None:
+    result = await photofun(*chat(stack, CLIO, tmp_path, *extra))
+    assert result.code == 1
+    assert says in result.err
+    assert not stack.service.requests  # nothing was sent
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296", "seven"])
+def test_a_seed_outside_32_bits_is_refused_before_anything_runs(
+    seed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["chat", "a cat", "--seed", seed])
+    assert exited.value.code == 2
+    assert "seed" in capsys.readouterr().err
