@@ -24,7 +24,7 @@ import grpc
 
 from image_svc import app
 from image_svc.encoding import encode
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderSubject, render
 from image_svc.settings import Settings
 from mesh.logs import configure_logging
 from mesh.server import GrpcServer

@@ -17,7 +17,7 @@ from image_svc.providers.gemini_images import GeminiImagesProvider
 from image_svc.providers.mock import MockProvider, warm
 from image_svc.providers.openai_images import OpenAIImagesProvider
 from image_svc.providers.pollinations import PollinationsProvider
-from image_svc.render_pool import RenderPool
+from image_svc.render import RenderPool
 from image_svc.servicer import ImageServicer
 from image_svc.settings import Settings
 from mesh.media import MediaClient

@@ -16,8 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from image_svc import edits
 from image_svc.encoding import MIME_TYPES, encode
-from image_svc.render_pool import RenderPool
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderPool, RenderSubject, render
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.media import MediaClient
 
