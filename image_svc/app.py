@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from image_svc.brands import BrandKnowledge, HttpBrandLookup
 from image_svc.chain import ProviderChain
-from image_svc.editor import ImageEditor
+from image_svc.edit import ImageEditor
 from image_svc.generator import ImageGenerator
 from image_svc.providers import gemini_images, openai_images, pollinations
 from image_svc.providers.base import Provider

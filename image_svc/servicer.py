@@ -11,9 +11,8 @@ from google.protobuf import duration_pb2
 from image_svc import validation
 from image_svc.chain import Produced
 from image_svc.consistency import seed_for
-from image_svc.editor import MODEL as EDIT_MODEL
-from image_svc.editor import EditOp, ImageEditor
-from image_svc.edits import parse_hex_color
+from image_svc.edit import MODEL as EDIT_MODEL
+from image_svc.edit import EditOp, ImageEditor, parse_hex_color
 from image_svc.generator import AngleOutcome, ImageGenerator
 from mesh.errors import InvalidArgument
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
