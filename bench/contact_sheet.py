@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderSubject, render
 
 SUBJECT = RenderSubject(
     brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback"

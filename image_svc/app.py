@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from image_svc.brands import BrandKnowledge, HttpBrandLookup
 from image_svc.chain import ProviderChain
-from image_svc.editor import ImageEditor
+from image_svc.edit import ImageEditor
 from image_svc.generator import ImageGenerator
 from image_svc.providers import gemini_images, openai_images, pollinations
 from image_svc.providers.base import Provider
@@ -17,7 +17,7 @@ from image_svc.providers.gemini_images import GeminiImagesProvider
 from image_svc.providers.mock import MockProvider, warm
 from image_svc.providers.openai_images import OpenAIImagesProvider
 from image_svc.providers.pollinations import PollinationsProvider
-from image_svc.render_pool import RenderPool
+from image_svc.render import RenderPool
 from image_svc.servicer import ImageServicer
 from image_svc.settings import Settings
 from mesh.media import MediaClient

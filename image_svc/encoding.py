@@ -1,7 +1,7 @@
 """Image encoding for responses and uploads: PNG, JPEG and WebP with fast, deterministic settings.
 
 The settings favour speed because encoding sits on the latency path of every image. Measured
-on 1024x1024 mock renders, one core, Pillow 13 (compare RECIPES.md):
+on 1024x1024 mock renders, one core, Pillow 13 (see also docs/platform-notes.md, Pillow):
 
 - PNG ``compress_level=1``: 23-37 ms against 43-51 ms at the default level 6, for files about
   1.5x larger (~80-110 KiB); the renders are flat-shaded, so even level 1 compresses well.

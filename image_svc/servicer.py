@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
+import grpc
 from google.protobuf import duration_pb2
 
 from image_svc import validation
 from image_svc.chain import Produced
 from image_svc.consistency import seed_for
-from image_svc.editor import MODEL as EDIT_MODEL
-from image_svc.editor import EditOp, ImageEditor
-from image_svc.edits import parse_hex_color
+from image_svc.edit import MODEL as EDIT_MODEL
+from image_svc.edit import EditOp, ImageEditor, parse_hex_color
 from image_svc.generator import AngleOutcome, ImageGenerator
 from mesh.errors import InvalidArgument
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
-
-Context = Any  # grpc.aio.ServicerContext; only used for metadata by the interceptor
 
 _STYLES = {
     image_service_pb2.TRANSFER_STYLE_CARTOON: "cartoon",
@@ -69,7 +66,11 @@ class ImageServicer(image_service_pb2_grpc.ImageServiceServicer):
         self._editor = editor
 
     async def Generate(
-        self, request: image_service_pb2.GenerateRequest, context: Context
+        self,
+        request: image_service_pb2.GenerateRequest,
+        context: grpc.aio.ServicerContext[
+            image_service_pb2.GenerateRequest, image_service_pb2.GenerateResponse
+        ],
     ) -> image_service_pb2.GenerateResponse:
         """One image from a prompt."""
         prompt = validation.prompt(request.prompt)
@@ -86,7 +87,11 @@ class ImageServicer(image_service_pb2_grpc.ImageServiceServicer):
         )
 
     async def GenerateAngles(
-        self, request: image_service_pb2.GenerateAnglesRequest, context: Context
+        self,
+        request: image_service_pb2.GenerateAnglesRequest,
+        context: grpc.aio.ServicerContext[
+            image_service_pb2.GenerateAnglesRequest, image_service_pb2.GenerateAnglesResponse
+        ],
     ) -> AsyncIterator[image_service_pb2.GenerateAnglesResponse]:
         """Every requested view, each streamed as soon as it is ready."""
         subject = validation.subject(request.subject, required=True)
@@ -110,7 +115,11 @@ class ImageServicer(image_service_pb2_grpc.ImageServiceServicer):
             yield _angle_response(outcome, request_id)
 
     async def EditImage(
-        self, request: image_service_pb2.EditImageRequest, context: Context
+        self,
+        request: image_service_pb2.EditImageRequest,
+        context: grpc.aio.ServicerContext[
+            image_service_pb2.EditImageRequest, image_service_pb2.EditImageResponse
+        ],
     ) -> image_service_pb2.EditImageResponse:
         """Restyle, re-background or enhance a Media Service image."""
         if not request.image_url.strip():

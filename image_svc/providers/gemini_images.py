@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 from typing import Any
 
 import httpx
@@ -48,6 +47,7 @@ from image_svc.providers.base import (
     ProviderUnavailable,
 )
 from image_svc.providers.wire import decode_image, sniff_mime
+from mesh.retry import retry_info_delay
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
@@ -63,7 +63,6 @@ SAFETY_FINISH_REASONS = frozenset(
 )
 # Gemini answers a bad key with 400 INVALID_ARGUMENT; the ErrorInfo reason tells it apart.
 KEY_ERROR_REASONS = frozenset({"API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"})
-_RETRY_DELAY = re.compile(r"(\d+(?:\.\d+)?)s")
 
 
 class GeminiImagesProvider:
@@ -184,9 +183,8 @@ class GeminiImagesProvider:
     def _client_error(self, exc: errors.ClientError) -> ProviderError:
         detail = self._detail(exc)
         if exc.code == 429:
-            return ProviderRateLimited(
-                self.name, "GEMINI_RATE_LIMITED", detail, retry_after=_retry_delay(exc.details)
-            )
+            delay = retry_info_delay(_status_details(exc.details))
+            return ProviderRateLimited(self.name, "GEMINI_RATE_LIMITED", detail, retry_after=delay)
         if exc.code in (401, 403) or _error_reasons(exc.details) & KEY_ERROR_REASONS:
             return ProviderRejected(self.name, "GEMINI_UNAUTHORIZED", detail)
         if exc.code == 408:
@@ -210,16 +208,6 @@ def _status_details(details: Any) -> list[dict[str, Any]]:
     error = details.get("error") if isinstance(details, dict) else None
     items = error.get("details") if isinstance(error, dict) else None
     return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
-
-
-def _retry_delay(details: Any) -> float | None:
-    """Seconds from a ``google.rpc.RetryInfo`` entry (``"retryDelay": "17s"``), if any."""
-    for item in _status_details(details):
-        if str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            match = _RETRY_DELAY.fullmatch(str(item.get("retryDelay", "")))
-            if match:
-                return float(match.group(1))
-    return None
 
 
 def _error_reasons(details: Any) -> set[str]:

@@ -15,8 +15,7 @@ import random
 
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.providers.base import ImageJob, ProviderImage
-from image_svc.render_pool import RenderPool
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderPool, RenderSubject, render
 
 MODEL = "MockGenerator v1"
 

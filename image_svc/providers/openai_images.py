@@ -43,12 +43,8 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from image_svc.providers.wire import (
-    decode_image,
-    mapped_http_errors,
-    parse_retry_after,
-    sniff_mime,
-)
+from image_svc.providers.wire import decode_image, mapped_http_errors, sniff_mime
+from mesh.retry import retry_after_headers
 
 DEFAULT_BASE_URL = "https://api.openai.com"
 GENERATIONS_PATH = "/v1/images/generations"
@@ -182,7 +178,7 @@ class OpenAIImagesProvider:
                 self.name,
                 "OPENAI_QUOTA_EXCEEDED" if code == "insufficient_quota" else "OPENAI_RATE_LIMITED",
                 detail,
-                retry_after=_retry_after(response.headers),
+                retry_after=retry_after_headers(response.headers),
             )
         if status == 408 or status >= 500:
             return ProviderUnavailable(self.name, "OPENAI_UNAVAILABLE", detail)
@@ -222,12 +218,3 @@ def _error_fields(response: httpx.Response) -> tuple[str, str]:
     code = error.get("code") or error.get("type") or ""
     message = error.get("message") or ""
     return str(code), str(message)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    try:
-        return max(0.0, float(headers["retry-after-ms"]) / 1000)
-    except (KeyError, ValueError):
-        pass
-    return parse_retry_after(headers.get("retry-after"))

@@ -32,7 +32,8 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from image_svc.providers.wire import decode_image, mapped_http_errors, parse_retry_after
+from image_svc.providers.wire import decode_image, mapped_http_errors
+from mesh.retry import parse_retry_after
 
 DEFAULT_BASE_URL = "https://image.pollinations.ai"
 # Half of Cloudflare's ~8 KB URL limit, leaving room for the query string and the host.

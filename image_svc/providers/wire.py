@@ -3,7 +3,6 @@
 - ``probe_image`` / ``decode_image``: decode an answer fully with Pillow (JPEG, PNG or WebP) and
   read its MIME type and real size; bytes that do not decode are ``ProviderRejected``.
 - ``sniff_mime``: the MIME type of a reference image from its header, PNG when unknown.
-- ``parse_retry_after``: seconds from a ``Retry-After`` header (delta-seconds or an HTTP date).
 - ``mapped_http_errors``: turns httpx's transport errors and timeouts into ``base.py`` errors
   with the provider's own reason prefix.
 """
@@ -11,9 +10,7 @@
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import io
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,21 +53,6 @@ def sniff_mime(data: bytes) -> str:
             return Image.MIME.get(image.format or "", "image/png")
     except Exception:  # an unreadable reference is the provider's to refuse, with its own message
         return "image/png"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), if any."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 @contextmanager

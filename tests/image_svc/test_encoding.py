@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from image_svc.encoding import MIME_TYPES, encode
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderSubject, render
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 

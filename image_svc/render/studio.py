@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from image_svc.render_geometry import (
+from image_svc.render.geometry import (
     RGB,
     Camera,
     Decal,
@@ -26,9 +26,9 @@ from image_svc.render_geometry import (
     scale,
     unit,
 )
-from image_svc.render_subject import luma, mix, stable_rng
-from image_svc.render_vehicle import CarModel
-from image_svc.render_wheels import paint_wheel
+from image_svc.render.subject import luma, mix, stable_rng
+from image_svc.render.vehicle import CarModel
+from image_svc.render.wheels import paint_wheel
 
 # Backdrop palettes (wall top, wall at horizon, floor at horizon, floor near camera, shadow).
 BACKDROPS: tuple[tuple[RGB, RGB, RGB, RGB, RGB], ...] = (

@@ -2,7 +2,7 @@
 
 Car frame: x forward (front bumper at +L/2), y towards the car's LEFT side, z up, ground z = 0.
 Each solid is a side profile extruded across the car and rounded off by cutting planes
-(render_geometry), so back-face culling alone draws it correctly.
+(geometry.py), so back-face culling alone draws it correctly.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from image_svc.render_geometry import (
+from image_svc.render.geometry import (
     RGB,
     Solid,
     Vec2,

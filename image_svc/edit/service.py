@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from image_svc import edits
+from image_svc.edit import operations
 from image_svc.encoding import MIME_TYPES, encode
-from image_svc.render_pool import RenderPool
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderPool, RenderSubject, render
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.media import MediaClient
 
@@ -68,7 +67,7 @@ def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[byte
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _TooManyPixels from exc
     if op.kind == "style":
-        result = edits.style_transfer(image, op.style, op.strength)
+        result = operations.style_transfer(image, op.style, op.strength)
     elif op.kind == "background":
         scene = None
         if op.action == "replace_scene":
@@ -81,11 +80,11 @@ def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[byte
                 width=min(image.width, 2048),
                 height=min(image.height, 2048),
             )
-        result = edits.edit_background(
+        result = operations.edit_background(
             image, op.action, color=op.color, scene=scene, blur_radius=op.blur_radius
         )
     else:
-        result = edits.enhance(
+        result = operations.enhance(
             image, scale=op.scale, sharpen=op.sharpen, auto_contrast=op.auto_contrast
         )
     if result.mode == "RGBA" and fmt == "jpeg":

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from image_svc.encoding import encode
-from image_svc.render_subject import BODY_TYPES, parse_color
-from image_svc.render_vehicle import build_car, plate_text
-from image_svc.renderer import RenderSubject, render
+from image_svc.render import RenderSubject, render
+from image_svc.render.subject import BODY_TYPES, parse_color
+from image_svc.render.vehicle import build_car, plate_text
 
 CLIO = RenderSubject(brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback")
 VIEWS = {
@@ -104,7 +104,7 @@ def test_another_process_draws_the_same_pixels_and_bytes(subject: RenderSubject)
     code = (
         "import hashlib, sys\n"
         "from image_svc.encoding import encode\n"
-        "from image_svc.renderer import RenderSubject, render\n"
+        "from image_svc.render import RenderSubject, render\n"
         f"subject = RenderSubject(**{dataclasses.asdict(subject)!r})\n"
         "im = render(subject, azimuth=45.0, elevation=5.0, session_id='clio-demo', seed=7,"
         " width=160, height=120)\n"

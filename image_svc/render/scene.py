@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageDraw
 
-from image_svc.render_shapes import FIGURES, Pen, Spot
-from image_svc.render_style import Look
-from image_svc.render_subject import RGB, RenderSubject, find_words, mix, normalize, parse_color
-from image_svc.render_subject import stable_rng as _rng
+from image_svc.render.shapes import FIGURES, Pen, Spot
+from image_svc.render.style import Look
+from image_svc.render.subject import RGB, RenderSubject, find_words, mix, normalize, parse_color
+from image_svc.render.subject import stable_rng as _rng
 
 _TIME_WORDS = {
     "sunset": "sunset", "sundown": "sunset", "dusk": "sunset", "evening": "sunset",

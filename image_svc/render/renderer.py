@@ -4,21 +4,22 @@ Vehicles are drawn as one procedural car whose identity (body, paint, wheels, ba
 comes from the subject and ``session_id`` and whose viewpoint comes from azimuth/elevation, so
 the views of one session show one car. Anything else becomes a scene composed from the
 prompt's keywords and ``seed``. Everything is drawn at twice the size and halved with
-``reduce(2)`` (clean edges, few colours, small PNGs; see RECIPES.md).
+``reduce(2)``, a 2x2 box filter: edges come out smooth while flat areas keep their exact
+colours, so images have few colours and small PNGs (docs/platform-notes.md, Pillow).
 
 Same inputs give the same pixels in any process: every choice comes from BLAKE2b-seeded
-``random.Random`` instances (render_subject.stable_rng), never from ``hash()`` or the clock.
+``random.Random`` instances (subject.stable_rng), never from ``hash()`` or the clock.
 """
 
 from __future__ import annotations
 
 from PIL import Image
 
-from image_svc.render_scene import ScenePainter, plan_scene
-from image_svc.render_studio import StudioPainter
-from image_svc.render_style import finish, look_for
-from image_svc.render_subject import RenderSubject
-from image_svc.render_vehicle import build_car
+from image_svc.render.scene import ScenePainter, plan_scene
+from image_svc.render.studio import StudioPainter
+from image_svc.render.style import finish, look_for
+from image_svc.render.subject import RenderSubject
+from image_svc.render.vehicle import build_car
 
 __all__ = ["MAX_SIZE", "MIN_SIZE", "RenderSubject", "render"]
 

@@ -1,9 +1,9 @@
-"""Foreground segmentation by backdrop colour modelling, for ``edits.segment_foreground``.
+"""Foreground segmentation by backdrop colour modelling, for ``operations.segment_foreground``.
 
 All at a working size of at most ``WORK_SIDE`` pixels:
 
 1. Backdrop model: robust colour lines along the four sides, blended inward (a Coons
-   patch, ``edit_backdrop``), then grown inward on a coarse grid: pixels that match and
+   patch, ``backdrop``), then grown inward on a coarse grid: pixels that match and
    connect to the border become known backdrop and the model is re-estimated from them
    alone, so it follows spotlights, vignetting and soft shadows up to the subject's edge.
    Colours along three sides (wall and floor) are extra flat models, and the blends along
@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image, ImageChops, ImageFilter, ImageMath, ImageStat
 
-from image_svc.edit_backdrop import (
+from image_svc.edit.backdrop import (
     MIN_DISTANCE,
     blend_distance,
     border_model,
@@ -32,8 +32,8 @@ from image_svc.edit_backdrop import (
     rgb_to_ycc,
     shared_border_colors,
 )
-from image_svc.edit_common import binary, downscale, masked_blur, percentile
-from image_svc.edit_regions import border_reachable, fill_holes, keep_anchored
+from image_svc.edit.common import binary, downscale, masked_blur, percentile
+from image_svc.edit.regions import border_reachable, fill_holes, keep_anchored
 
 _COARSE_SIDE = 128  # grid on which the backdrop model is grown inward
 _GROW_ROUNDS = 10

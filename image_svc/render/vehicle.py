@@ -1,8 +1,8 @@
 """A procedural car, built once per session: body solids plus painted details.
 
 Identity (body type, paint, wheels, lights, badge, plate, tint) comes from the subject and the
-session id only; the viewpoint is applied later by render_studio, so every view of a session
-shows the same car.
+session id only; the viewpoint is applied later by the studio painter (studio.py), so every view
+of a session shows the same car.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, replace
 
-from image_svc.render_car_body import (
+from image_svc.render.car_body import (
     RIM_COLORS,
     SPECS,
     TINTS,
@@ -23,7 +23,7 @@ from image_svc.render_car_body import (
     build_rails,
     build_wheels,
 )
-from image_svc.render_car_details import (
+from image_svc.render.car_details import (
     add_bed,
     add_front_details,
     add_glass,
@@ -33,8 +33,8 @@ from image_svc.render_car_details import (
     badge_initials,
     plate_text,
 )
-from image_svc.render_geometry import RGB, Solid, Vec3
-from image_svc.render_subject import RenderSubject, luma, stable_rng
+from image_svc.render.geometry import RGB, Solid, Vec3
+from image_svc.render.subject import RenderSubject, luma, stable_rng
 
 __all__ = ["CarModel", "badge_initials", "build_car", "plate_text"]
 

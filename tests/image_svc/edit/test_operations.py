@@ -1,4 +1,4 @@
-"""Tests for the pure image edits, on synthetic photos built here (shapes on backdrops)."""
+"""The pure edits of edit/operations.py, on synthetic photos built here (shapes on backdrops)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
-from image_svc.edits import (
+from image_svc.edit.operations import (
     BACKGROUND_ACTIONS,
     STYLES,
     edit_background,

@@ -19,9 +19,9 @@ import re
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from image_svc.edit_common import WORK_SIDE, downscale, join_alpha, masked_blur, split_alpha
-from image_svc.edit_segment import foreground_mask
-from image_svc.edit_styles import FILTERS
+from image_svc.edit.common import WORK_SIDE, downscale, join_alpha, masked_blur, split_alpha
+from image_svc.edit.segment import foreground_mask
+from image_svc.edit.styles import FILTERS
 
 __all__ = [
     "BACKGROUND_ACTIONS",
@@ -57,7 +57,7 @@ def segment_foreground(image: Image.Image) -> Image.Image:
 
     Built for product and portrait photos: the background is modelled from the image border
     (a plain, graded or two-tone backdrop), pixels far from it in colour are the subject,
-    and specks, ragged borders and small holes are cleaned up (see ``edit_segment``).
+    and specks, ragged borders and small holes are cleaned up (see ``segment``).
     If the image already has meaningful transparency, its alpha channel is the answer.
 
     Copes with: plain, graded, spot-lit or vignetted backdrops, a wall with a table in front,

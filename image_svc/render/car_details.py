@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 
-from image_svc.render_car_body import (
+from image_svc.render.car_body import (
     HOUSING,
     LAMP,
     TAIL,
@@ -20,7 +20,7 @@ from image_svc.render_car_body import (
     window_outline,
     x_at,
 )
-from image_svc.render_geometry import (
+from image_svc.render.geometry import (
     RGB,
     Decal,
     Face,
@@ -40,8 +40,8 @@ from image_svc.render_geometry import (
     scale,
     unit,
 )
-from image_svc.render_subject import BRAND_EMBLEMS, stable_rng
-from image_svc.render_textures import badge_texture, plate_texture
+from image_svc.render.subject import BRAND_EMBLEMS, stable_rng
+from image_svc.render.textures import badge_texture, plate_texture
 
 
 def plate_text(session_id: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageEnhance, ImageFilter, ImageOps
 
-from image_svc.render_subject import RGB, find_words, mix, normalize
+from image_svc.render.subject import RGB, find_words, mix, normalize
 
 # Style words (in the style field or the prompt) -> look name.
 _STYLE_WORDS: dict[str, str] = {

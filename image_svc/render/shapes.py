@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from PIL import ImageDraw
 
-from image_svc.render_style import Look
-from image_svc.render_subject import RGB, mix
+from image_svc.render.style import Look
+from image_svc.render.subject import RGB, mix
 
 Point = tuple[float, float]
 

@@ -1,4 +1,4 @@
-"""The five local style filters behind ``edits.style_transfer``; RGB in, RGB of the same size out.
+"""The five local style filters behind ``operations.style_transfer``: RGB in, same-size RGB out.
 
 Each is a short chain of Pillow operations. Smoothing, colour flattening and line finding
 run on a copy shrunk to ``_SMOOTH_SIDE`` (which is also what keeps them fast); region
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageChops, ImageEnhance, ImageFilter, ImageMath, ImageOps
 
-from image_svc.edit_common import downscale, lut, noise, percentile
+from image_svc.edit.common import downscale, lut, noise, percentile
 
 _SOBEL_X = ImageFilter.Kernel((3, 3), [-1, 0, 1, -2, 0, 2, -1, 0, 1], scale=8, offset=128)
 _SOBEL_Y = ImageFilter.Kernel((3, 3), [-1, -2, -1, 0, 0, 0, 1, 2, 1], scale=8, offset=128)

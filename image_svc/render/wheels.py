@@ -6,10 +6,10 @@ import math
 
 from PIL import ImageDraw
 
-from image_svc.render_car_body import RUBBER, Wheel
-from image_svc.render_geometry import RGB, Vec2, Vec3, View, add, convex_hull, dot, scale
-from image_svc.render_subject import mix
-from image_svc.render_vehicle import CarModel
+from image_svc.render.car_body import RUBBER, Wheel
+from image_svc.render.geometry import RGB, Vec2, Vec3, View, add, convex_hull, dot, scale
+from image_svc.render.subject import mix
+from image_svc.render.vehicle import CarModel
 
 
 def paint_wheel(draw: ImageDraw.ImageDraw, view: View, wheel: Wheel, model: CarModel) -> None:
