@@ -5,6 +5,8 @@
 - Each view's seed is a stable digest of ``session_id`` and the view's name (BLAKE2b, not
   Python's ``hash()``, which is salted per process), so every worker on every machine derives
   the same seeds. A caller's own session id or base seed wins.
+- A *take* (``variation``) other than 0 is another version of the same subject: every view gets
+  a new seed, the session (and so the subject's identity) stays; take 0 keeps the seeds above.
 - Prompts carry the consistency hints of the seed document.
 """
 
@@ -44,9 +46,12 @@ def session_id_for(subject: SubjectSpec) -> str:
     return _digest(key, 6).hex()
 
 
-def seed_for(session_id: str, view_name: str, base_seed: int | None = None) -> int:
-    """The seed of one view: from the caller's base seed if given, else from the session."""
+def seed_for(session_id: str, view_name: str, base_seed: int | None = None, take: int = 0) -> int:
+    """The seed of one view: from the caller's base seed if given, else from the session and
+    the take (0, the first, gives the seeds it always gave)."""
     source = f"seed:{base_seed}" if base_seed is not None else f"session:{session_id}"
+    if take and base_seed is None:
+        source += f"|take:{take}"
     return int.from_bytes(_digest(f"{source}|{view_name}", 4), "big") % SEED_SPACE
 
 

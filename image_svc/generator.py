@@ -59,6 +59,7 @@ def _job(
     session_id: str,
     style: str,
     reference: Produced | None = None,
+    take: int = 0,
 ) -> ImageJob:
     return ImageJob(
         prompt=prompt,
@@ -71,6 +72,7 @@ def _job(
         azimuth=view.azimuth,
         elevation=view.elevation,
         session_id=session_id,
+        take=take,
         reference=reference.data if reference else None,
         reference_mime=reference.mime_type if reference else "",
     )
@@ -87,7 +89,14 @@ class ImageGenerator:
         self._limit = max_concurrency
 
     async def single(
-        self, prompt: str, canvas: Canvas, *, seed: int, style: str, subject: SubjectSpec
+        self,
+        prompt: str,
+        canvas: Canvas,
+        *,
+        seed: int,
+        style: str,
+        subject: SubjectSpec,
+        take: int = 0,
     ) -> Produced:
         """One image of ``prompt``; a structured vehicle subject is drawn as that vehicle."""
         session_id = session_id_for(subject) if subject.is_vehicle else ""
@@ -99,6 +108,7 @@ class ImageGenerator:
             seed=seed,
             session_id=session_id,
             style=style,
+            take=take,
         )
         return await self._chain.produce(job)
 
@@ -113,13 +123,14 @@ class ImageGenerator:
         session_id: str = "",
         base_seed: int | None = None,
         reference_mode: bool = False,
+        take: int = 0,
     ) -> AsyncIterator[AngleOutcome]:
         """Yield every view as soon as it is ready; the first view is the main one."""
         session = session_id or session_id_for(subject)
         logo = await self._brands.logo(subject.brand) if subject.is_vehicle else ""
         plans = []
         for index, view in enumerate(views):
-            seed = seed_for(session, view.name, base_seed)
+            seed = seed_for(session, view.name, base_seed, take)
             prompt = angle_prompt(
                 subject,
                 view,
@@ -144,6 +155,7 @@ class ImageGenerator:
                 session_id=session,
                 style=style,
                 reference=reference,
+                take=take,
             )
             async with semaphore:
                 try:

@@ -76,9 +76,10 @@ class ImageServicer(image_service_pb2_grpc.ImageServiceServicer):
         prompt = validation.prompt(request.prompt)
         canvas = validation.canvas(request.width, request.height, request.format)
         subject = validation.subject(request.subject, required=False)
-        seed = request.seed if request.HasField("seed") else seed_for(prompt, "single")
+        take = request.variation
+        seed = request.seed if request.HasField("seed") else seed_for(prompt, "single", take=take)
         produced = await self._generator.single(
-            prompt, canvas, seed=seed, style=request.style.strip(), subject=subject
+            prompt, canvas, seed=seed, style=request.style.strip(), subject=subject, take=take
         )
         return image_service_pb2.GenerateResponse(
             request_id=request.request_id or uuid.uuid4().hex,
@@ -110,6 +111,7 @@ class ImageServicer(image_service_pb2_grpc.ImageServiceServicer):
             session_id=session_id,
             base_seed=request.seed if request.HasField("seed") else None,
             reference_mode=reference_mode,
+            take=request.variation,
         )
         async for outcome in outcomes:
             yield _angle_response(outcome, request_id)

@@ -30,6 +30,8 @@ class ImageJob:
     azimuth: float = 0.0
     elevation: float = 5.0
     session_id: str = ""
+    # Which take of the session (0 the first): the mock renderer varies the studio by it.
+    take: int = 0
     # Consistency mode: the main view's image, for providers that take a reference image.
     reference: bytes | None = field(default=None, repr=False)
     reference_mime: str = ""

@@ -30,6 +30,7 @@ def render_encoded(job: ImageJob) -> bytes:
         elevation=job.elevation,
         session_id=job.session_id,
         seed=job.seed,
+        take=job.take,
         width=job.width,
         height=job.height,
         style=job.style,

@@ -37,20 +37,22 @@ def render(
     width: int,
     height: int,
     style: str = "",
+    take: int = 0,
 ) -> Image.Image:
     """Draw ``subject`` as an RGB image of ``width`` x ``height``.
 
     For vehicles, azimuth is in degrees from the car's front towards its left side (0 front,
     90 left profile, 180 rear, 270 right profile) and elevation from eye level (0) to straight
-    down (90); ``seed`` does not change the car. For other subjects the view is ignored and
-    ``seed`` varies the composition.
+    down (90); ``seed`` does not change the car, ``take`` (another version of the same set)
+    changes its studio. For other subjects the view is ignored and ``seed`` varies the
+    composition.
     """
     if not (MIN_SIZE <= width <= MAX_SIZE and MIN_SIZE <= height <= MAX_SIZE):
         raise ValueError(f"size {width}x{height} outside {MIN_SIZE}..{MAX_SIZE}")
     look = look_for(style, subject.text)
     if subject.is_vehicle:
         model = build_car(subject, session_id)
-        painter = StudioPainter(model, session_id, outline=look.outline)
+        painter = StudioPainter(model, session_id, outline=look.outline, take=take)
         canvas = painter.paint(azimuth % 360.0, elevation, width * 2, height * 2)
     else:
         canvas = ScenePainter(plan_scene(subject, seed), look).paint(width * 2, height * 2)

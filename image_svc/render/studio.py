@@ -44,10 +44,13 @@ DARK_BACKDROP: tuple[RGB, RGB, RGB, RGB, RGB] = (
 class StudioPainter:
     """Paints one view of a car onto a canvas drawn at twice the output size."""
 
-    def __init__(self, model: CarModel, session_id: str, outline: bool = False) -> None:
+    def __init__(
+        self, model: CarModel, session_id: str, outline: bool = False, take: int = 0
+    ) -> None:
         self.model = model
         self.session_id = session_id
         self.outline = outline
+        self.take = take
 
     def paint(self, azimuth: float, elevation: float, width: int, height: int) -> Image.Image:
         """The car seen from ``azimuth``/``elevation`` on a ``width`` x ``height`` canvas."""
@@ -97,14 +100,25 @@ class StudioPainter:
 
     # -- backdrop and shadow -------------------------------------------------------------
 
-    def _backdrop(self, view: View, width: int, height: int) -> Image.Image:
-        paint = self.model.paint
+    def _palette(self) -> tuple[RGB, RGB, RGB, RGB, RGB]:
+        """The studio's colours: one per session, so every view of a set shares them; another
+        take of the set tints walls and floor towards a colour of its own."""
         palette = (
             DARK_BACKDROP
-            if luma(paint) > 200
+            if luma(self.model.paint) > 200
             else stable_rng(self.session_id, "backdrop").choice(BACKDROPS)
         )
-        wall_top, wall_low, floor_far, floor_near, shadow = palette
+        if not self.take:
+            return palette
+        rng = stable_rng(self.session_id, "take", self.take)
+        tint = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+        k = 0.2 + 0.15 * rng.random()
+        *surfaces, shadow = palette
+        wall_top, wall_low, floor_far, floor_near = (mix(c, tint, k) for c in surfaces)
+        return wall_top, wall_low, floor_far, floor_near, shadow
+
+    def _backdrop(self, view: View, width: int, height: int) -> Image.Image:
+        wall_top, wall_low, floor_far, floor_near, shadow = self._palette()
         cam = view.camera
         down = math.degrees(math.asin(max(-1.0, min(1.0, -cam.forward[2]))))
         small_w, small_h = max(8, width // 4), max(8, height // 4)

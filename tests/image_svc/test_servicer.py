@@ -115,6 +115,59 @@ async def test_a_callers_session_and_seed_win(stub: Stub) -> None:
     assert {v.angle: v.seed for v in mine} == {v.angle: v.seed for v in again}
 
 
+async def test_another_take_keeps_the_session_and_changes_every_seed_and_pixel(
+    stub: Stub,
+) -> None:
+    def by_angle(
+        views: list[image_service_pb2.GenerateAnglesResponse],
+    ) -> dict[int, tuple[str, int, bytes]]:
+        return {v.angle: (v.session_id, v.seed, v.image.data) for v in views}
+
+    first = by_angle(
+        await _angles(stub, subject=CLIO, angles=FRONT_SIDE_REAR, width=256, height=256)
+    )
+    takes = [
+        by_angle(
+            await _angles(
+                stub, subject=CLIO, angles=FRONT_SIDE_REAR, width=256, height=256, variation=n
+            )
+        )
+        for n in (1, 2)
+    ]
+    again = by_angle(
+        await _angles(
+            stub, subject=CLIO, angles=FRONT_SIDE_REAR, width=256, height=256, variation=0
+        )
+    )
+    assert again == first  # take 0 is the first take, reproducibly
+    for take in takes:
+        assert {s for s, _, _ in take.values()} == {s for s, _, _ in first.values()}  # one car
+        for angle in FRONT_SIDE_REAR:
+            assert take[angle][1] != first[angle][1]  # new seeds
+            assert take[angle][2] != first[angle][2]  # new pixels
+    assert {a: t[1] for a, t in takes[0].items()} != {a: t[1] for a, t in takes[1].items()}
+    assert all(takes[0][a][2] != takes[1][a][2] for a in FRONT_SIDE_REAR)
+
+
+async def test_generate_takes_vary_and_an_explicit_seed_reproduces_bytes(stub: Stub) -> None:
+    async def one(*, seed: int | None = None, variation: int = 0) -> common_pb2.Image:
+        request = image_service_pb2.GenerateRequest(
+            prompt="a lighthouse on a cliff at dusk",
+            width=256,
+            height=256,
+            seed=seed,
+            variation=variation,
+        )
+        return (await stub.Generate(request)).image
+
+    first, second = await one(), await one(variation=1)
+    assert second.seed != first.seed
+    assert second.data != first.data
+    replay = await one(seed=second.seed)
+    assert replay.seed == second.seed
+    assert replay.data == second.data  # a result is reproduced from its seed
+
+
 async def test_another_process_derives_the_same_seeds_and_bytes(stub: Stub) -> None:
     views = await _angles(stub, subject=CLIO, angles=FRONT_SIDE_REAR, width=256, height=256)
     ours = {
