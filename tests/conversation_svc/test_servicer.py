@@ -428,3 +428,46 @@ async def test_a_message_nobody_works_on_is_failed_by_the_sweeper(start_stub: St
     final = events[-1].message
     assert final.status == pb.MESSAGE_STATUS_FAILED
     assert final.failure.reason == "TIMED_OUT"
+
+
+async def test_a_picked_result_must_be_in_the_callers_conversation(stub: Stub) -> None:
+    mine = await new_conversation(stub)
+    other = await new_conversation(stub)
+    elsewhere = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=other, prompt="a boat"), metadata=auth("alice")
+    )
+    here = await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=mine, prompt="a kite"), metadata=auth("alice")
+    )
+
+    def send(reference: pb.ResultReference) -> Any:
+        return stub.SendMessage(
+            pb.SendMessageRequest(
+                conversation_id=mine, prompt="make it anime style", reference=reference
+            ),
+            metadata=auth("alice"),
+        )
+
+    other_id = elsewhere.message.message_id
+    await expect(send(pb.ResultReference(message_id=other_id)), grpc.StatusCode.NOT_FOUND)
+    await expect(send(pb.ResultReference(message_id="f" * 24)), grpc.StatusCode.NOT_FOUND)
+    await expect(
+        send(pb.ResultReference(message_id="nope")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="reference.message_id",
+    )
+    here_id = here.message.message_id
+    await expect(
+        send(pb.ResultReference(message_id=here_id, image_index=-1)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="reference.image_index",
+    )
+    await expect(  # it has no images (yet): there is no image 0 to pick
+        send(pb.ResultReference(message_id=here_id, image_index=0)), grpc.StatusCode.NOT_FOUND
+    )
+    listed = await stub.ListMessages(
+        pb.ListMessagesRequest(conversation_id=mine), metadata=auth("alice")
+    )
+    assert [m.message_id for m in listed.messages] == [here_id]  # nothing stored on refusal
+    picked = await send(pb.ResultReference(message_id=here_id))
+    assert picked.message.status == pb.MESSAGE_STATUS_PROCESSING

@@ -1,0 +1,159 @@
+"""The worker's pipeline uses the conversation: variations, picked results, explicit seeds.
+
+Real parts: the MongoDB-wire server, the prompt service (local analyser), the image service
+(procedural renderer) and the Media stand-in, wired to the real pipeline in this process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from conversation_svc.model import Conversation, Message, NewMessage, ResultRef, Status
+from conversation_svc.pipeline import NOTHING_TO_VARY, Pipeline
+from conversation_svc.store import Store, now
+from devstack.media_server import create_app as media_app
+from image_svc import app as image_app
+from image_svc.settings import Settings as ImageSettings
+from mesh.media import MediaClient
+from mesh.vocabulary import FollowUp, Intent
+from photofun.v1 import image_service_pb2_grpc
+from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
+from prompt_svc import app as prompt_app
+from prompt_svc.settings import Settings as PromptSettings
+from tests.conftest import StartServer
+from tests.http_servers import serve_app
+
+CLIO = "2019 Renault Clio blue hatchback, front side rear"
+Send = Callable[..., Awaitable[Message]]
+
+
+@pytest.fixture
+async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+    store = Store(client, database)
+    await store.ensure_indexes()
+    yield store
+    await client.close()
+
+
+@pytest.fixture
+async def media_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with serve_app(media_app(tmp_path / "media")) as url:
+        yield url
+
+
+@pytest.fixture
+async def pipeline(
+    start_server: StartServer, store: Store, media_url: str
+) -> AsyncIterator[Pipeline]:
+    prompt = await start_server(
+        prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url=media_url)
+    )
+    image = await start_server(
+        image_app.build,
+        ImageSettings(render_mode="thread", media_service_url=media_url, mock_latency=0.0),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        media = MediaClient(media_url)
+        stack.push_async_callback(media.aclose)
+        channels = [grpc.aio.insecure_channel(s.address) for s in (prompt, image)]
+        for channel in channels:
+            stack.push_async_callback(channel.close)
+        yield Pipeline(
+            store,
+            prompt_grpc.PromptServiceStub(channels[0]),
+            image_service_pb2_grpc.ImageServiceStub(channels[1]),
+            media,
+        )
+
+
+@pytest.fixture
+async def conversation(store: Store) -> Conversation:
+    return await store.create_conversation("alice", "")
+
+
+@pytest.fixture
+def send(pipeline: Pipeline, store: Store, conversation: Conversation) -> Send:
+    """Store a message as SendMessage would, run the pipeline on it, return the result."""
+    count = 0
+
+    async def run(prompt: str, **fields: Any) -> Message:
+        nonlocal count
+        count += 1
+        new = NewMessage(
+            prompt=prompt,
+            request_id=f"req-{count}",
+            deadline=now() + dt.timedelta(minutes=5),
+            **fields,
+        )
+        sent, _ = await store.insert_message(conversation, new)
+        await pipeline.run(str(sent.id))
+        done = await store.message_by_id(sent.id)
+        assert done is not None
+        assert done.status is Status.DONE, done.failure
+        return done
+
+    return run
+
+
+def seeds(message: Message) -> dict[str, int]:
+    return {image.angle: image.seed for image in message.images}
+
+
+async def test_variations_keep_the_car_and_never_repeat_seeds(send: Send) -> None:
+    first = await send(CLIO)
+    assert first.intent is Intent.GENERATE_ANGLES
+    assert first.variation == 0
+    second = await send("again please", variation_requested=True)
+    third = await send("one more", variation_requested=True)
+
+    for take, (message, varied) in enumerate(((second, first), (third, second)), start=1):
+        assert message.follow_up is FollowUp.VARIATION
+        assert message.variation == take  # takes of one car are counted, whichever is varied
+        assert message.intent is Intent.GENERATE_ANGLES
+        assert message.source == ResultRef(str(varied.id), None)  # the last result
+        assert message.session_id == first.session_id  # the same car
+        assert set(seeds(message)) == set(seeds(first))  # the same framing
+    all_seeds = [seed for m in (first, second, third) for seed in seeds(m).values()]
+    assert len(all_seeds) == len(set(all_seeds)) == 9  # never the same seeds again
+
+
+async def test_a_variation_of_a_picked_result_varies_that_one(send: Send) -> None:
+    boat = await send("a red sailing boat on a calm lake")
+    await send("a lighthouse on a cliff at dusk")
+    varied = await send(
+        "another version", variation_requested=True, reference=ResultRef(str(boat.id), 0)
+    )
+    assert varied.source == ResultRef(str(boat.id), 0)
+    assert varied.refined_prompt == boat.refined_prompt
+    assert varied.variation == 1
+    assert varied.images[0].seed != boat.images[0].seed
+
+
+async def test_a_variation_with_nothing_to_vary_says_so_and_ends_done(send: Send) -> None:
+    answered = await send("another one", variation_requested=True)
+    assert answered.intent is Intent.CHAT
+    assert answered.follow_up is FollowUp.NONE
+    assert answered.reply == NOTHING_TO_VARY
+    assert not answered.images
+
+
+async def test_an_explicit_seed_reproduces_the_bytes(send: Send) -> None:
+    first = await send("a lighthouse on a cliff at dusk", seed=4242)
+    again = await send("a lighthouse on a cliff at dusk", seed=4242)
+    other = await send("a lighthouse on a cliff at dusk", seed=4243)
+    assert first.seed == again.seed == 4242
+    assert first.images[0].seed == 4242
+    async with httpx.AsyncClient() as http:
+        pixels = [(await http.get(m.images[0].image_url)).content for m in (first, again, other)]
+    assert pixels[0] == pixels[1]
+    assert pixels[0] != pixels[2]
