@@ -12,7 +12,7 @@ BUF := node_modules/.bin/buf
 PROTOS := $(wildcard protos/photofun/v1/*.proto)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help env gen gen-check api-release lint fmt test unit pytest run web bench clean
+.PHONY: help env gen gen-check api-release lint fmt test unit pytest run web bench diagram clean
 
 help:  ## list the verbs
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ gen-check: env  ## fail when gen/ is not what protos/ generate
 api-release: env  ## make the current protos the released API that `make lint` checks breaks against
 	$(BUF) build -o protos/released.binpb
 
-lint: env  ## ruff, mypy (strict), buf lint and breaking, tsc
+lint: env  ## ruff, mypy (strict), import layers, buf lint and breaking, tsc, biome
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -82,6 +82,9 @@ BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/
 
 bench: env  ## benchmarks with printed tables
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
+
+diagram: env  ## redraw docs/img/packages.png from the imports (needs Graphviz's dot)
+	$(PY) docs/img/packages.py
 
 clean:  ## remove environments and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var
