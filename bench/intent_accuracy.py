@@ -2,9 +2,11 @@
 
     python bench/intent_accuracy.py [files...]    # default: tests/data/intents_*.jsonl
 
-Prints overall and per-language accuracy, a confusion matrix (rows = expected intent,
-columns = predicted), the misclassified prompts, how often the optional "angles" and
-"subject" labels were extracted exactly, and the mean / p99 time of one analyze() call.
+Prints overall and per-language accuracy, a table per labelled set (intent accuracy per
+language, and for the cases that come with a conversation context the follow-up accuracy per
+language: intent, follow-up kind and source turn all right), a confusion matrix (rows =
+expected intent, columns = predicted), the misclassified prompts, how often the optional
+"angles" and "subject" labels were extracted exactly, and the mean / p99 time of one analyze() call.
 analyze() gets each case's labelled `lang`, as the API passes it; how well the language
 would have been guessed without it is reported on its own line. Each case is timed
 `REPEAT` times and its fastest run kept, so that other processes on a shared machine do not
@@ -22,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prompt_svc.intents import Intent
+from prompt_svc.intents import Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local import analyze, detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +51,14 @@ class Case:
     angles: tuple[str, ...] | None = None
     subject: dict[str, object] | None = None
     source: str = ""
+    context: Context | None = None  # earlier turns; None for a message without context
+    follow_up: FollowUp | None = None  # labelled follow-up kind (cases with a context)
+    source_turn: int | None = None
+
+    @property
+    def set_name(self) -> str:
+        """The labelled set (file name) the case comes from."""
+        return self.source.partition(":")[0]
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,8 @@ class Miss:
     case: Case
     predicted: Intent
     detail: str = ""
+    follow_up: FollowUp = FollowUp.NONE
+    source_turn: int = 0
 
 
 @dataclass
@@ -74,11 +86,24 @@ class Report:
     detected: tuple[int, int] = (0, 0)  # (right, total) of detect_language on the prompts
     micros: list[float] = field(default_factory=list)  # per case, fastest of `repeat` runs
     repeat: int = REPEAT
+    # (set, lang) -> (ok, total): intent per set, and follow-ups over the cases with a context
+    per_set: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+    follow_ups: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
+    follow_up_misses: list[Miss] = field(default_factory=list)
 
     @property
     def accuracy(self) -> float:
         """Share of cases whose intent was right."""
         return self.correct / self.total if self.total else 0.0
+
+    def follow_up_accuracy(self, lang: str = "", set_name: str = "") -> float:
+        """Share of right follow-ups (intent, kind, source turn) among the cases with a context."""
+        ok = total = 0
+        for (name, case_lang, right), count in self.follow_ups.items():
+            if (not lang or case_lang == lang) and (not set_name or name == set_name):
+                total += count
+                ok += count if right else 0
+        return ok / total if total else 0.0
 
     def lang_accuracy(self, lang: str) -> float:
         """Share of right intents among the cases in `lang`."""
@@ -112,6 +137,8 @@ def load(path: Path) -> list[Case]:
             continue
         row = json.loads(line)
         angles = row.get("angles")
+        context = row.get("context")
+        follow_up = row.get("follow_up")
         cases.append(
             Case(
                 prompt=row["prompt"],
@@ -121,9 +148,32 @@ def load(path: Path) -> list[Case]:
                 angles=tuple(angles) if angles is not None else None,
                 subject=row.get("subject"),
                 source=f"{path.name}:{number}",
+                context=None if context is None else _context(context),
+                follow_up=None if follow_up is None else FollowUp(follow_up),
+                source_turn=row.get("source_turn"),
             )
         )
     return cases
+
+
+def _context(turns: list[dict[str, object]]) -> Context:
+    """A context from its JSON form: a list of turns with the fields of `Turn`."""
+    out = []
+    for turn in turns:
+        subject = turn.get("subject") or {}
+        assert isinstance(subject, dict)
+        out.append(
+            Turn(
+                prompt=str(turn.get("prompt", "")),
+                intent=Intent.parse(str(turn.get("intent", ""))),
+                refined_prompt=str(turn.get("refined_prompt", "")),
+                subject=Subject(**subject),
+                session_id=str(turn.get("session_id", "")),
+                angles=tuple(turn.get("angles") or ()),  # type: ignore[arg-type]
+                image_urls=tuple(turn.get("image_urls") or ()),  # type: ignore[arg-type]
+            )
+        )
+    return Context(tuple(out))
 
 
 def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
@@ -137,7 +187,9 @@ def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
             fastest = math.inf
             for _ in range(report.repeat):
                 started = time.perf_counter()
-                result = analyze(case.prompt, lang=case.lang, has_image=case.has_image)
+                result = analyze(
+                    case.prompt, lang=case.lang, has_image=case.has_image, context=case.context
+                )
                 fastest = min(fastest, time.perf_counter() - started)
             report.micros.append(fastest * 1e6)
             ok = result.intent is case.intent
@@ -145,8 +197,20 @@ def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
             report.correct += ok
             per_lang[(case.lang, ok)] += 1
             report.confusion[(case.intent, result.intent)] += 1
+            report.per_set[(case.set_name, case.lang, ok)] += 1
             if not ok:
                 report.misses.append(Miss(case, result.intent))
+            if case.context is not None:
+                right = (
+                    ok
+                    and result.follow_up is (case.follow_up or FollowUp.NONE)
+                    and (case.source_turn is None or result.source_turn == case.source_turn)
+                )
+                report.follow_ups[(case.set_name, case.lang, right)] += 1
+                if not right:
+                    report.follow_up_misses.append(
+                        Miss(case, result.intent, "", result.follow_up, result.source_turn)
+                    )
             problems = _extraction_problems(case, result.angles, result.subject.__dict__)
             if case.angles is not None or case.subject:
                 labelled += 1
@@ -181,6 +245,7 @@ def format_report(report: Report) -> str:
     ]
     for lang, (ok, total) in report.per_lang.items():
         lines.append(f"  {lang}: {report.lang_accuracy(lang):.1%} ({ok}/{total})")
+    lines += ["", *_set_table(report)]
     lines += ["", "confusion matrix (rows = expected, columns = predicted):"]
     order = list(Intent)
     width = max(len(s) for s in _SHORT.values()) + 2
@@ -196,6 +261,15 @@ def format_report(report: Report) -> str:
             f"  [{case.lang} {image}] {case.prompt!r}: expected {case.intent}, "
             f"got {miss.predicted} ({case.source})"
         )
+    if report.follow_ups:
+        lines += ["", f"follow-ups wrong: {len(report.follow_up_misses)}"]
+    for miss in report.follow_up_misses:
+        case = miss.case
+        lines.append(
+            f"  [{case.lang}] {case.prompt!r}: expected {case.intent}/{case.follow_up}"
+            f"@{case.source_turn}, got {miss.predicted}/{miss.follow_up}@{miss.source_turn}"
+            f" ({case.source})"
+        )
     exact, labelled = report.extraction
     lines += ["", f"angles/subject labels extracted exactly: {exact}/{labelled}"]
     for miss in report.extraction_misses:
@@ -208,6 +282,34 @@ def format_report(report: Report) -> str:
         f"mean {report.mean_us:.0f} us, p99 {report.p99_us:.0f} us",
     ]
     return "\n".join(lines)
+
+
+def _set_table(report: Report) -> list[str]:
+    """Intent accuracy per set and language; follow-up accuracy where the set has contexts."""
+    langs = list(report.per_lang)
+    names = sorted({name for name, _, _ in report.per_set})
+    head = f"{'set':<32}{'cases':>6}{'intent':>8}" + "".join(f"{lang:>8}" for lang in langs)
+    head += f"{'follow-up':>11}" + "".join(f"{lang:>8}" for lang in langs)
+    lines = ["per set (follow-up = intent, follow-up kind and source turn all right):", head]
+    for name in names:
+        cells = [_share(report.per_set, name, lang) for lang in ("", *langs)]
+        row = f"{name:<32}{_count(report.per_set, name):>6}{cells[0]:>8}"
+        row += "".join(f"{c:>8}" for c in cells[1:])
+        if _count(report.follow_ups, name):
+            fu = [_share(report.follow_ups, name, lang) for lang in ("", *langs)]
+            row += f"{fu[0]:>11}" + "".join(f"{c:>8}" for c in fu[1:])
+        lines.append(row)
+    return lines
+
+
+def _count(counts: Counter[tuple[str, str, bool]], name: str, lang: str = "") -> int:
+    return sum(n for (s, lg, _), n in counts.items() if s == name and (not lang or lg == lang))
+
+
+def _share(counts: Counter[tuple[str, str, bool]], name: str, lang: str) -> str:
+    total = _count(counts, name, lang)
+    ok = sum(n for (s, lg, right), n in counts.items() if right and s == name and lang in ("", lg))
+    return f"{ok / total:.1%}" if total else "-"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

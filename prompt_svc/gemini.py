@@ -15,6 +15,7 @@ with the local analyser. Facts about google-genai 3.4 that this module relies on
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import json
 import math
@@ -30,7 +31,8 @@ from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
 from mesh.vocabulary import Language
-from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
+from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
+from prompt_svc.local.subject import ALL_SIDES
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
 GEMINI_RATE_LIMITED = "GEMINI_RATE_LIMITED"
@@ -47,6 +49,7 @@ _BLOCKING_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII
 # refiner's `max_retry_delay` caps the result.
 _BACKOFF = Backoff(first=0.5, factor=2.0, cap=math.inf, jitter=0.25)
 _FIRST_CAR_YEAR = 1886
+_HISTORY_CHARS = 300  # of an earlier turn's prompt and refined prompt sent as history
 
 _log = get_logger(__name__)
 
@@ -61,6 +64,7 @@ def _choice(vocabulary: type[StrEnum]) -> WithJsonSchema:
 
 
 IntentName = Annotated[Intent, _choice(Intent)]
+FollowUpName = Annotated[FollowUp, _choice(FollowUp)]
 LanguageName = Annotated[Language, _choice(Language)]
 # A Literal, as ANGLES is a tuple of names, not a type; a test keeps the two equal.
 AngleName = Literal[
@@ -120,6 +124,12 @@ class GeminiAnalysis(BaseModel):
     lang: LanguageName = Field(description="Language the prompt is written in.")
     confidence: float = Field(description="0..1, how sure the intent is.")
     reply: str = Field(description="Short English message for the user, or empty.")
+    follow_up: FollowUpName = Field(
+        default=FollowUp.NONE, description="What the message does with an earlier turn."
+    )
+    source_turn: int = Field(
+        default=0, description="Index of the earlier turn the follow-up acts on; 0 for none."
+    )
 
     @field_validator("angles", mode="before")
     @classmethod
@@ -168,6 +178,26 @@ Fields to return:
 - confidence: 0 to 1, how sure you are of the intent.
 - reply: one or two short English sentences for the user: the answer for chat, a note when
   something cannot be done (such as a missing image), otherwise empty.
+- follow_up and source_turn: see below; "none" and 0 for a new request.
+
+Conversation history: earlier turns of the same conversation may come before the user turn,
+oldest first, as pairs: a user message {{"turn": i, "prompt": ...}} and a model message with
+what it was understood as and drew ({{"turn": i, "intent", "subject", "angles", "images": how
+many result images, "refined_prompt"}}). They are context only: analyse the LAST user message.
+When it continues an earlier result, set follow_up and source_turn (the "turn" index i):
+- edit: restyle, change the background of or enhance the earlier result ("make it anime",
+  "remove the background") with no image attached: intent is that edit (the earlier result is
+  the input image; has_image false is then fine), source_turn the most recent turn with images.
+- moreViews: more views of the earlier subject ("now from the top", "from behind too"):
+  intent generateAngles, angles only the newly asked views, subject the earlier subject,
+  source_turn the most recent turn with that subject.
+- changeSubject: the earlier request with a changed subject ("make it red", "as a
+  convertible"): the earlier intent and angles, subject and refined_prompt the changed subject.
+- variation: another take of the earlier result ("another one", "try again"): the earlier
+  intent, subject and angles.
+- none: a new request (it names its own new subject, "draw a cat on the beach"), or no history.
+If a follow-up needs an earlier picture and the history has none, choose chat, follow_up none,
+and say in reply that there is no earlier picture: describe what to draw or attach a photo.
 """
 
 
@@ -218,8 +248,12 @@ class GeminiRefiner:
         lang: str = "",
         topic: str = "",
         has_image: bool = False,
+        context: Context | None = None,
     ) -> Analysis:
-        """Analyse one message; raises `GeminiFailure` on any failure, never returns a blank."""
+        """Analyse one message; raises `GeminiFailure` on any failure, never returns a blank.
+
+        The turns of `context` (the last `MAX_TURNS`) go first, as the conversation's history.
+        """
         try:
             self._breaker.before_call()
         except CircuitOpen as exc:
@@ -232,10 +266,17 @@ class GeminiRefiner:
             "topic": topic,
             "has_image": has_image,
         }
-        contents = json.dumps(document, ensure_ascii=False)
+        turns = context.turns[-MAX_TURNS:] if context is not None else ()
+        offset = len(context.turns) - len(turns) if context is not None else 0
+        text = json.dumps(document, ensure_ascii=False)
+        contents: str | list[types.Content] = text
+        if turns:
+            contents = [*_history(turns, offset), _user(text)]
         try:
             parsed, attempts = await self._generate(contents)
-            analysis = _to_analysis(parsed, prompt=prompt, has_image=has_image)
+            analysis = _to_analysis(
+                parsed, prompt=prompt, has_image=has_image, context=Context(turns), offset=offset
+            )
         except GeminiFailure as failure:
             # A safety block is a verdict on this prompt, not a sign the upstream is unwell.
             if failure.reason == GEMINI_BLOCKED:
@@ -267,7 +308,7 @@ class GeminiRefiner:
         if session is not None:
             await session.close()
 
-    async def _generate(self, contents: str) -> tuple[GeminiAnalysis, int]:
+    async def _generate(self, contents: str | list[types.Content]) -> tuple[GeminiAnalysis, int]:
         """Call Gemini up to ``attempts`` times; returns the parsed answer and the attempts used."""
         attempt = 0
         while True:
@@ -294,7 +335,7 @@ class GeminiRefiner:
             return None
         return min(_BACKOFF.delay(attempt, hint=hint), self._max_retry_delay)
 
-    async def _attempt(self, contents: str) -> GeminiAnalysis:
+    async def _attempt(self, contents: str | list[types.Content]) -> GeminiAnalysis:
         """One HTTP attempt, every error translated into a `GeminiFailure`."""
         client = self._ensure_client()
         try:
@@ -353,6 +394,31 @@ class GeminiRefiner:
         return text.replace(self._api_key, "[redacted]")
 
 
+def _user(text: str) -> types.Content:
+    return types.Content(role="user", parts=[types.Part(text=text)])
+
+
+def _history(turns: tuple[Turn, ...], offset: int) -> list[types.Content]:
+    """Earlier turns as user / model pairs, compact: what was asked, understood and drawn."""
+    contents = []
+    for i, turn in enumerate(turns, offset):
+        asked = {"turn": i, "prompt": turn.prompt[:_HISTORY_CHARS]}
+        subject = {k: v for k, v in turn.subject.__dict__.items() if v}
+        understood: dict[str, Any] = {
+            "turn": i,
+            "intent": turn.intent.value if turn.intent else "",
+            "subject": subject,
+            "angles": list(turn.angles),
+            "images": len(turn.image_urls),
+            "refined_prompt": turn.refined_prompt[:_HISTORY_CHARS],
+        }
+        understood = {k: v for k, v in understood.items() if v or k in ("turn", "images")}
+        contents.append(_user(json.dumps(asked, ensure_ascii=False)))
+        text = json.dumps(understood, ensure_ascii=False)
+        contents.append(types.Content(role="model", parts=[types.Part(text=text)]))
+    return contents
+
+
 def _parsed_or_failure(response: types.GenerateContentResponse) -> GeminiAnalysis:
     """The structured answer, or why there is none (``.parsed`` alone says nothing)."""
     feedback = response.prompt_feedback
@@ -385,12 +451,27 @@ def _server_delay(exc: errors.APIError) -> float | None:
     return parse_retry_after(headers.get("Retry-After") if headers is not None else None)
 
 
-def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Analysis:
-    """Map Gemini's answer to the domain type, clamping what a model can get wrong."""
+def _to_analysis(
+    parsed: GeminiAnalysis,
+    *,
+    prompt: str,
+    has_image: bool,
+    context: Context | None = None,
+    offset: int = 0,
+) -> Analysis:
+    """Map Gemini's answer to the domain type, clamping what a model can get wrong.
+
+    `context` holds the turns sent as history; the first of them is turn `offset` of the
+    caller's context.
+    """
     intent = parsed.intent
     refined = " ".join(parsed.refined_prompt.split())
     reply = " ".join(parsed.reply.split())
-    if intent.needs_image and not has_image:
+    follow_up, source = _follow_up(parsed, intent, has_image, context or Context(), offset)
+    turn = context.turns[source - offset] if context and follow_up is not FollowUp.NONE else None
+    if follow_up is FollowUp.MORE_VIEWS:
+        intent = Intent.GENERATE_ANGLES
+    if intent.needs_image and not has_image and follow_up is not FollowUp.EDIT:
         # The instruction says so already; this keeps a disobedient answer off the edit pipeline.
         intent = Intent.GENERATE_IMAGE if refined else Intent.CHAT
         reply = reply or "Attach an image to edit it; I can draw a new picture instead."
@@ -403,8 +484,15 @@ def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Ana
     year = subject.year
     if not _FIRST_CAR_YEAR <= year <= datetime.date.today().year + 2:
         year = 0
-    angles = tuple(dict.fromkeys(parsed.angles)) if intent is Intent.GENERATE_ANGLES else ()
-    return Analysis(
+    angles: tuple[str, ...] = ()
+    if intent is Intent.GENERATE_ANGLES:
+        angles = tuple(dict.fromkeys(parsed.angles))
+    if turn is not None and intent is Intent.GENERATE_ANGLES and not angles:
+        # The views a follow-up left out: the earlier ones, or for more views those not drawn.
+        angles = turn.angles
+        if follow_up is FollowUp.MORE_VIEWS or not angles:
+            angles = tuple(a for a in ALL_SIDES if a not in turn.angles) or ALL_SIDES
+    analysis = Analysis(
         intent=intent,
         confidence=min(1.0, max(0.0, parsed.confidence)),
         lang=parsed.lang.value,
@@ -422,4 +510,37 @@ def _to_analysis(parsed: GeminiAnalysis, *, prompt: str, has_image: bool) -> Ana
         refined_prompt=refined,
         reply=reply,
         untranslated_terms=(),
+        follow_up=follow_up,
+        source_turn=source,
     )
+    if turn is not None and not analysis.subject.known and follow_up is not FollowUp.EDIT:
+        analysis = dataclasses.replace(analysis, subject=turn.subject)
+    return analysis
+
+
+def _follow_up(
+    parsed: GeminiAnalysis, intent: Intent, has_image: bool, context: Context, offset: int
+) -> tuple[FollowUp, int]:
+    """The follow-up kind and source turn, made consistent with the context that was sent.
+
+    No history → none. A source turn outside the history → the last turn with a result (or,
+    failing that, the last that drew something). An edit needs an edit intent, no attached
+    image and a source with images.
+    """
+    follow_up = parsed.follow_up
+    if follow_up is FollowUp.NONE or not context.turns:
+        return FollowUp.NONE, 0
+    if follow_up is FollowUp.EDIT and (has_image or not intent.needs_image):
+        return FollowUp.NONE, 0
+    index = parsed.source_turn - offset
+    in_range = 0 <= index < len(context.turns) and context.turns[index].drew
+    if follow_up is FollowUp.EDIT and in_range and not context.turns[index].has_result:
+        in_range = False
+    if not in_range:
+        found = context.last(images=True)
+        if found is None and follow_up is not FollowUp.EDIT:
+            found = context.last()
+        if found is None:
+            return FollowUp.NONE, 0
+        index = found
+    return follow_up, index + offset

@@ -1,12 +1,46 @@
-"""Domain types of intent detection: what the user wants, about what, from which angles."""
+"""Domain types of intent detection: what the user wants, about what, from which angles, and
+what a message does with the earlier turns of its conversation."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mesh.vocabulary import ANGLES, Intent
+from photofun.v1 import common_pb2
 
-__all__ = ["ANGLES", "Analysis", "Intent", "Subject"]
+__all__ = ["ANGLES", "Analysis", "Context", "FollowUp", "Intent", "Subject", "Turn"]
+
+MAX_TURNS = 8  # turns of context read; callers send at most this many (the servicer checks)
+
+
+class FollowUp(StrEnum):
+    """What a message does with an earlier result; the values are the stored names."""
+
+    NONE = "none"  # a new request
+    EDIT = "edit"  # edit the earlier result (restyle, background, enhance)
+    MORE_VIEWS = "moreViews"  # more views of the same subject, same session
+    CHANGE_SUBJECT = "changeSubject"  # the earlier request with a changed subject
+    VARIATION = "variation"  # another take: same subject and framing, new seeds
+
+    def to_proto(self) -> common_pb2.FollowUp.ValueType:
+        """``moreViews`` → ``FOLLOW_UP_MORE_VIEWS``."""
+        return _FOLLOW_UP_TO_PROTO[self]
+
+    @classmethod
+    def from_proto(cls, value: int) -> FollowUp:
+        """``FOLLOW_UP_EDIT`` → ``edit``; NONE for unspecified or unknown."""
+        return _FOLLOW_UP_FROM_PROTO.get(value, cls.NONE)
+
+
+_FOLLOW_UP_TO_PROTO: dict[FollowUp, common_pb2.FollowUp.ValueType] = {
+    FollowUp.NONE: common_pb2.FOLLOW_UP_UNSPECIFIED,
+    FollowUp.EDIT: common_pb2.FOLLOW_UP_EDIT,
+    FollowUp.MORE_VIEWS: common_pb2.FOLLOW_UP_MORE_VIEWS,
+    FollowUp.CHANGE_SUBJECT: common_pb2.FOLLOW_UP_CHANGE_SUBJECT,
+    FollowUp.VARIATION: common_pb2.FOLLOW_UP_VARIATION,
+}
+_FOLLOW_UP_FROM_PROTO: dict[int, FollowUp] = {v: k for k, v in _FOLLOW_UP_TO_PROTO.items()}
 
 
 @dataclass(frozen=True)
@@ -20,6 +54,54 @@ class Subject:
     year: int = 0
     color: str = ""  # English, lower case
     body_type: str = ""  # English, lower case: hatchback, sedan, suv, coupe, pickup, van, ...
+
+    @property
+    def known(self) -> bool:
+        """True when something about the subject is stated (colour alone is not a subject)."""
+        return any((self.text, self.category, self.brand, self.model, self.year))
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier turn of the conversation, as the caller remembers it."""
+
+    prompt: str = ""
+    intent: Intent | None = None  # None: not known
+    refined_prompt: str = ""
+    subject: Subject = Subject()
+    session_id: str = ""
+    angles: tuple[str, ...] = ()  # names from ANGLES, in the order drawn
+    image_urls: tuple[str, ...] = ()  # its result images, the main one first; never fetched
+
+    @property
+    def has_result(self) -> bool:
+        """True when the turn produced images a follow-up can act on."""
+        return bool(self.image_urls)
+
+    @property
+    def drew(self) -> bool:
+        """True when the turn drew something (not a chat turn) with a result or a subject."""
+        return self.intent is not Intent.CHAT and (self.has_result or self.subject.known)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The recent turns of a conversation, oldest first; at most `MAX_TURNS` are read."""
+
+    turns: tuple[Turn, ...] = ()
+
+    def last(self, *, images: bool = False, subject: bool = False) -> int | None:
+        """Index of the most recent turn that drew something (with images / a subject)."""
+        for i in range(len(self.turns) - 1, -1, -1):
+            turn = self.turns[i]
+            if not turn.drew:
+                continue
+            if images and not turn.has_result:
+                continue
+            if subject and not turn.subject.known:
+                continue
+            return i
+        return None
 
 
 @dataclass(frozen=True)
@@ -35,3 +117,5 @@ class Analysis:
     refined_prompt: str  # English prompt for the image model (normalised text for chat)
     reply: str  # short English message for the user, "" when nothing needs saying
     untranslated_terms: tuple[str, ...]  # vi/uk words kept as written in refined_prompt
+    follow_up: FollowUp = FollowUp.NONE  # what it does with an earlier turn of the context
+    source_turn: int = 0  # index into Context.turns of that turn; 0 unless follow_up is set

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from mesh.logs import get_logger
 from prompt_svc import local
-from prompt_svc.intents import Analysis
+from prompt_svc.intents import Analysis, Context
 
 log = get_logger(__name__)
 
@@ -25,7 +25,14 @@ class RemoteAnalyzer(Protocol):
     model: str
 
     async def analyze(
-        self, prompt: str, *, style: str, lang: str, topic: str, has_image: bool
+        self,
+        prompt: str,
+        *,
+        style: str,
+        lang: str,
+        topic: str,
+        has_image: bool,
+        context: Context | None = None,
     ) -> Analysis:
         """Analyse one prompt or raise an exception carrying a ``reason``."""
         ...
@@ -58,6 +65,7 @@ class Refiner:
         topic: str,
         has_image: bool,
         budget: float | None = None,
+        context: Context | None = None,
     ) -> Refined:
         """Analyse ``prompt``: remotely if possible within ``budget`` seconds, locally otherwise."""
         started = time.perf_counter()
@@ -66,7 +74,12 @@ class Refiner:
             try:
                 async with asyncio.timeout(budget):
                     analysis = await self._remote.analyze(
-                        prompt, style=style, lang=lang, topic=topic, has_image=has_image
+                        prompt,
+                        style=style,
+                        lang=lang,
+                        topic=topic,
+                        has_image=has_image,
+                        context=context,
                     )
             except TimeoutError:
                 reason = "GEMINI_DEADLINE"
@@ -83,7 +96,9 @@ class Refiner:
                     fallback_reason="",
                     seconds=time.perf_counter() - started,
                 )
-        analysis = local.analyze(prompt, style=style, lang=lang, topic=topic, has_image=has_image)
+        analysis = local.analyze(
+            prompt, style=style, lang=lang, topic=topic, has_image=has_image, context=context
+        )
         return Refined(
             analysis,
             "local",

@@ -1,4 +1,10 @@
-"""PromptService over gRPC: proto in → validation → the refiner → proto out."""
+"""PromptService over gRPC: proto in → validation → the refiner → proto out.
+
+The conversation context is checked at the door (at most `MAX_TURNS` turns, every string of a
+turn at most `MAX_TURN_CHARS` characters, at most `MAX_TURN_IMAGES` image URLs of at most
+`MAX_URL_CHARS` characters each) and converted to the domain's `Context`; its image URLs are
+passed through, never fetched.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,16 @@ from google.protobuf import duration_pb2
 
 from mesh.errors import InvalidArgument
 from mesh.media import check_media_url
-from mesh.vocabulary import ANGLES, LANGUAGE_CHOICES, Language, angle_value
+from mesh.vocabulary import ANGLES, LANGUAGE_CHOICES, Intent, Language, angle_name, angle_value
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
+from prompt_svc.intents import MAX_TURNS, Context, Subject, Turn
 from prompt_svc.refiner import Refined, Refiner
 
 LOCAL_MARGIN = 0.25  # seconds kept for the local analyser when Gemini runs out of time
+MAX_TURN_CHARS = 2000  # every string of a context turn
+MAX_TURN_IMAGES = 9
+MAX_URL_CHARS = 2048
+_SUBJECT_FIELDS = ("text", "category", "brand", "model", "color", "body_type")
 
 
 class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
@@ -61,6 +72,7 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
             topic=request.topic.strip()[:200],
             has_image=has_image,
             budget=_budget(context.time_remaining()),
+            context=_context(request.context) if request.HasField("context") else None,
         )
         a = refined.analysis
         return prompt_service_pb2.RefineResponse(
@@ -81,6 +93,8 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
             lang=a.lang,
             reply=a.reply,
             metadata=_metadata(refined),
+            follow_up=a.follow_up.to_proto(),
+            source_turn=a.source_turn,
         )
 
     async def DetectIntent(
@@ -99,13 +113,59 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
             topic="",
             has_image=has_image,
             budget=_budget(context.time_remaining()),
+            context=_context(request.context) if request.HasField("context") else None,
         )
+        a = refined.analysis
         return prompt_service_pb2.DetectIntentResponse(
-            intent=refined.analysis.intent.to_proto(),
-            confidence=refined.analysis.confidence,
-            lang=refined.analysis.lang,
+            intent=a.intent.to_proto(),
+            confidence=a.confidence,
+            lang=a.lang,
             metadata=_metadata(refined),
+            follow_up=a.follow_up.to_proto(),
+            source_turn=a.source_turn,
         )
+
+
+def _context(message: common_pb2.ConversationContext) -> Context:
+    """The checked context as domain types; INVALID_ARGUMENT naming the first field over a cap."""
+    if len(message.turns) > MAX_TURNS:
+        raise InvalidArgument("context.turns", f"must be at most {MAX_TURNS} turns")
+    return Context(
+        tuple(_turn(turn, f"context.turns[{i}]") for i, turn in enumerate(message.turns))
+    )
+
+
+def _turn(turn: common_pb2.ConversationTurn, where: str) -> Turn:
+    strings = {"prompt": turn.prompt, "refined_prompt": turn.refined_prompt}
+    strings |= {f"subject.{name}": getattr(turn.subject, name) for name in _SUBJECT_FIELDS}
+    strings["session_id"] = turn.session_id
+    for name, value in strings.items():
+        if len(value) > MAX_TURN_CHARS:
+            raise InvalidArgument(f"{where}.{name}", f"must be at most {MAX_TURN_CHARS} characters")
+    if len(turn.image_urls) > MAX_TURN_IMAGES:
+        raise InvalidArgument(f"{where}.image_urls", f"must be at most {MAX_TURN_IMAGES} URLs")
+    for j, url in enumerate(turn.image_urls):
+        if len(url) > MAX_URL_CHARS:
+            msg = f"must be at most {MAX_URL_CHARS} characters"
+            raise InvalidArgument(f"{where}.image_urls[{j}]", msg)
+    subject = turn.subject
+    return Turn(
+        prompt=" ".join(turn.prompt.split()),
+        intent=Intent.from_proto(turn.intent),
+        refined_prompt=" ".join(turn.refined_prompt.split()),
+        subject=Subject(
+            text=" ".join(subject.text.split()),
+            category=subject.category.strip().lower(),
+            brand=subject.brand.strip(),
+            model=subject.model.strip(),
+            year=subject.year,
+            color=subject.color.strip().lower(),
+            body_type=subject.body_type.strip().lower(),
+        ),
+        session_id=turn.session_id.strip(),
+        angles=tuple(name for name in map(angle_name, turn.angles) if name),
+        image_urls=tuple(url.strip() for url in turn.image_urls if url.strip()),
+    )
 
 
 def _budget(remaining: float | None) -> float | None:

@@ -21,6 +21,9 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
    A style word alone is a parameter, not an edit: "an anime girl" is generateImage.
 4. Greetings, thanks, goodbyes, complaints and "ok"/"cool" with nothing to draw → chat.
 5. Anything else that names something to draw → generateImage; nothing recognisable → chat.
+
+With a conversation context, `followup.resolve` first reads the message as a follow-up of an
+earlier turn (edit it, more views, a changed subject, another take); see that module.
 """
 
 from __future__ import annotations
@@ -28,13 +31,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.vocabulary import LANGUAGES
-from prompt_svc.intents import Analysis, Intent
+from prompt_svc.intents import Analysis, Context, FollowUp, Intent, Subject
+from prompt_svc.local import followup
 from prompt_svc.local.features import Features, detect_language, extract
 from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
 from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS
 from prompt_svc.local.text import normalize
 
-__all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "analyze", "detect_language"]
+__all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "NO_SOURCE_REPLY", "analyze", "detect_language"]
+
+NO_SOURCE_REPLY = followup.NO_SOURCE_REPLY
 
 MODEL_NAME = "local-rules v1"
 
@@ -77,19 +83,32 @@ class _Decision:
 
 
 def analyze(
-    prompt: str, *, style: str = "", lang: str = "", topic: str = "", has_image: bool = False
+    prompt: str,
+    *,
+    style: str = "",
+    lang: str = "",
+    topic: str = "",
+    has_image: bool = False,
+    context: Context | None = None,
 ) -> Analysis:
     """Detect the intent of `prompt` and build an English prompt for the image model.
 
     `lang` is "en", "vi" or "uk"; anything else (or "") is detected from the text. `style`
     and `topic` enrich the refined prompt; `has_image` says whether an input image came
-    with the message.
+    with the message. `context` holds the recent turns of the conversation; without it
+    (None) no message is read as a follow-up.
     """
     text = normalize(prompt)
     lang = lang.strip().lower()
     if lang not in LANGUAGES:
         lang = detect_language(text)
     features = extract(text, lang)
+    if context is not None:
+        plan = followup.resolve(
+            features, context, has_image=has_image, edit=lambda: _edit_decision(features)
+        )
+        if plan is not None:
+            return _follow_up(plan, features, lang, style, topic)
     decision = _decide(features, has_image)
     intent = decision.intent
     own_words = lang == "en" and intent is Intent.GENERATE_IMAGE and not decision.stands_in
@@ -109,6 +128,62 @@ def analyze(
         reply=decision.reply,
         untranslated_terms=kept,
     )
+
+
+def _follow_up(plan: followup.Plan, f: Features, lang: str, style: str, topic: str) -> Analysis:
+    """The analysis of a follow-up: what the plan says to draw, worded for the image model."""
+    intent, subject, turn = plan.intent, plan.subject, plan.turn
+    refined = f.text
+    if plan.follow_up is FollowUp.EDIT:
+        # The instruction is about the edit; the subject is what the earlier image shows.
+        edited = subject
+        if intent is Intent.EDIT_BACKGROUND:
+            edited = build_subject(f, own_words=False)  # the new background, if named
+        refined = refine(intent, f, edited, style, topic)
+    elif turn is not None:
+        refined = _reworded(turn.refined_prompt, turn.subject, subject) or refine(
+            intent, f, subject, style, topic
+        )
+    words = (subject.brand, subject.model, subject.color, subject.body_type)
+    return Analysis(
+        intent=intent,
+        confidence=plan.confidence,
+        lang=lang,
+        keywords=tuple(dict.fromkeys((*keywords(f), *(w.lower() for w in words if w)))),
+        subject=subject,
+        angles=plan.angles,
+        refined_prompt=refined,
+        reply=plan.reply,
+        untranslated_terms=untranslated(f) if intent is not Intent.CHAT else (),
+        follow_up=plan.follow_up,
+        source_turn=plan.source,
+    )
+
+
+def _reworded(earlier: str, old: Subject, new: Subject) -> str:
+    """The earlier refined prompt about `new` instead of `old`; "" when it cannot be reused."""
+    if not earlier:
+        return ""
+    if new == old:
+        return earlier
+    if old.text and old.text in earlier:
+        return earlier.replace(old.text, new.text, 1)
+    return ""
+
+
+def _edit_decision(f: Features) -> tuple[Intent, float] | None:
+    """The image intent the message would have with an image attached, if any.
+
+    A restyle needs a named style here: "turn it into a convertible" changes the subject.
+    """
+    scores = _edit_scores(f, has_image=True)
+    if not f.has("style"):
+        scores[Intent.STYLE_TRANSFER] = 0
+    best = max(scores, key=lambda k: scores[k])
+    if not scores[best]:
+        return None
+    margin = scores[best] - sorted(scores.values())[-2]
+    return best, round(min(0.95, 0.55 + 0.1 * margin), 2)
 
 
 def _angles(features: Features) -> tuple[str, ...]:

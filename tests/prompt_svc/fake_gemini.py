@@ -41,10 +41,19 @@ class Received:
 
     @property
     def user_document(self) -> dict[str, Any]:
-        """The JSON document the client sent as the user turn."""
-        text = self.body["contents"][0]["parts"][0]["text"]
-        document: dict[str, Any] = json.loads(text)
+        """The JSON document the client sent as the (last) user turn."""
+        last = self.body["contents"][-1]
+        assert last.get("role", "user") == "user"
+        document: dict[str, Any] = json.loads(last["parts"][0]["text"])
         return document
+
+    @property
+    def history(self) -> list[tuple[str, dict[str, Any]]]:
+        """The turns sent before the user turn, as (role, JSON document), oldest first."""
+        return [
+            (content["role"], json.loads(content["parts"][0]["text"]))
+            for content in self.body["contents"][:-1]
+        ]
 
 
 def answer(payload: dict[str, Any] | str, *, finish: str = "STOP") -> Reply:

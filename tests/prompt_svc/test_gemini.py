@@ -27,7 +27,7 @@ from prompt_svc.gemini import (
     GeminiFailure,
     GeminiRefiner,
 )
-from prompt_svc.intents import ANGLES, Intent, Subject
+from prompt_svc.intents import ANGLES, Context, FollowUp, Intent, Subject, Turn
 from tests.prompt_svc.fake_gemini import (
     FakeGemini,
     Reply,
@@ -439,3 +439,146 @@ async def test_cancelled_trial_does_not_wedge_the_circuit(
     fake.script(answer(GOOD))
     await refiner.analyze("a red car")
     assert state(breaker) == "closed"
+
+
+CAR_TURN = Turn(
+    prompt="2019 Renault Clio blue hatchback, front side rear",
+    intent=Intent.GENERATE_ANGLES,
+    refined_prompt="2019 Renault Clio hatchback, blue paint, studio",
+    subject=Subject(
+        text="2019 Renault Clio hatchback, blue paint",
+        category="vehicle",
+        brand="Renault",
+        model="Clio",
+        year=2019,
+        color="blue",
+        body_type="hatchback",
+    ),
+    session_id="sess-clio",
+    angles=("front", "side", "rear"),
+    image_urls=("http://media/f.png", "http://media/s.png", "http://media/r.png"),
+)
+CHAT_TURN = Turn(prompt="thanks!", intent=Intent.CHAT, refined_prompt="thanks!")
+
+
+async def test_the_context_goes_first_as_compact_history(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    fake.script(answer(good(intent="generateAngles", angles=["top"], follow_up="moreViews")))
+    chat_turns = tuple(Turn(prompt=f"hello {i}", intent=Intent.CHAT) for i in range(9))
+    context = Context((*chat_turns, CAR_TURN, CHAT_TURN))  # 11 turns: the last 8 are sent
+    analysis = await refiners().analyze("now from the top", context=context)
+
+    [request] = fake.received
+    assert request.user_document["prompt"] == "now from the top"
+    history = request.history
+    assert [role for role, _ in history] == ["user", "model"] * 8
+    assert [doc["turn"] for _, doc in history] == [i for i in range(3, 11) for _ in (0, 1)]
+    car_asked, car_understood = history[12:14]
+    assert car_asked[1] == {"turn": 9, "prompt": CAR_TURN.prompt}
+    assert car_understood[1] == {
+        "turn": 9,
+        "intent": "generateAngles",
+        "subject": {
+            "text": "2019 Renault Clio hatchback, blue paint",
+            "category": "vehicle",
+            "brand": "Renault",
+            "model": "Clio",
+            "year": 2019,
+            "color": "blue",
+            "body_type": "hatchback",
+        },
+        "angles": ["front", "side", "rear"],
+        "images": 3,
+        "refined_prompt": CAR_TURN.refined_prompt,
+    }
+    assert "http://media" not in str(request.body["contents"])  # URLs are not the model's business
+    assert history[-1][1] == {
+        "turn": 10,
+        "intent": "chat",
+        "images": 0,
+        "refined_prompt": "thanks!",
+    }
+    schema = request.body["generationConfig"]["responseSchema"]
+    assert schema["properties"]["follow_up"]["enum"] == [kind.value for kind in FollowUp]
+    assert schema["properties"]["source_turn"]["type"] == "INTEGER"
+    assert "Conversation history" in request.body["systemInstruction"]["parts"][0]["text"]
+    # An out-of-range source turn (0 is not among the turns sent) becomes the last with images.
+    assert (analysis.follow_up, analysis.source_turn) == (FollowUp.MORE_VIEWS, 9)
+    assert analysis.angles == ("top",)
+    assert analysis.subject == Subject(text="anime girl", category="person")
+
+
+async def test_no_context_sends_one_user_turn(fake: FakeGemini, refiners: Refiners) -> None:
+    fake.script(answer(good(follow_up="variation", source_turn=3)))
+    analysis = await refiners().analyze("another one")
+
+    [request] = fake.received
+    assert len(request.body["contents"]) == 1
+    assert request.history == []
+    assert (analysis.follow_up, analysis.source_turn) == (FollowUp.NONE, 0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "has_image", "expected"),
+    [
+        # A source turn out of range: the last turn with a result.
+        ({"follow_up": "variation", "source_turn": 7}, False, (FollowUp.VARIATION, 0)),
+        ({"follow_up": "variation", "source_turn": -1}, False, (FollowUp.VARIATION, 0)),
+        # A chat turn is no source either.
+        ({"follow_up": "changeSubject", "source_turn": 1}, False, (FollowUp.CHANGE_SUBJECT, 0)),
+        # An edit of an earlier result keeps its edit intent without an attached image ...
+        (
+            {"intent": "styleTransfer", "follow_up": "edit", "source_turn": 0},
+            False,
+            (FollowUp.EDIT, 0),
+        ),
+        # ... but with one attached the attachment is edited.
+        (
+            {"intent": "styleTransfer", "follow_up": "edit", "source_turn": 0},
+            True,
+            (FollowUp.NONE, 0),
+        ),
+        ({"follow_up": "none", "source_turn": 1}, False, (FollowUp.NONE, 0)),
+    ],
+)
+async def test_what_a_model_gets_wrong_about_follow_ups_is_clamped(
+    fake: FakeGemini,
+    refiners: Refiners,
+    changes: dict[str, Any],
+    has_image: bool,
+    expected: tuple[FollowUp, int],
+) -> None:
+    fake.script(answer(good(**changes)))
+    analysis = await refiners().analyze(
+        "again", has_image=has_image, context=Context((CAR_TURN, CHAT_TURN))
+    )
+
+    assert (analysis.follow_up, analysis.source_turn) == expected
+    if expected[0] is FollowUp.EDIT:
+        assert analysis.intent is Intent.STYLE_TRANSFER
+        assert analysis.reply == ""
+
+
+async def test_more_views_without_views_or_subject_are_filled_from_the_source(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    blank = {k: (0 if k == "year" else "none" if k == "category" else "") for k in GOOD["subject"]}
+    fake.script(answer(good(intent="generateImage", follow_up="moreViews", subject=blank)))
+    analysis = await refiners().analyze("the other sides too", context=Context((CAR_TURN,)))
+
+    assert analysis.intent is Intent.GENERATE_ANGLES
+    assert analysis.angles == ("front_three_quarter", "rear_three_quarter")
+    assert analysis.subject == CAR_TURN.subject
+    assert (analysis.follow_up, analysis.source_turn) == (FollowUp.MORE_VIEWS, 0)
+
+
+async def test_a_follow_up_with_no_usable_turn_is_a_new_request(
+    fake: FakeGemini, refiners: Refiners
+) -> None:
+    fake.script(answer(good(intent="styleTransfer", follow_up="edit", source_turn=0)))
+    analysis = await refiners().analyze("make it anime", context=Context((CHAT_TURN,)))
+
+    assert analysis.follow_up is FollowUp.NONE
+    assert analysis.intent is Intent.GENERATE_IMAGE  # the usual redirect of an imageless edit
+    assert "image" in analysis.reply.lower()

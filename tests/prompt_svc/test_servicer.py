@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 import pytest
+from google.protobuf import json_format
 from pydantic import SecretStr
 
 from mesh.server import GrpcServer
@@ -148,6 +149,15 @@ async def test_detect_intent_needs_the_image_for_image_intents(
     assert (chat.intent, chat.lang) == (common_pb2.INTENT_CHAT, "vi")
 
 
+TURN_URL = MEDIA + "/api/v1/files/t.png"
+
+
+def turns(count: int, **overrides: object) -> dict[str, object]:
+    """A context of `count` small turns; `overrides` replace fields of the last one."""
+    base: dict[str, object] = {"prompt": "a cat", "intent": "INTENT_GENERATE_IMAGE"}
+    return {"turns": [*([base] * (count - 1)), {**base, **overrides}]}
+
+
 @pytest.mark.parametrize(
     ("request_fields", "field"),
     [
@@ -156,22 +166,104 @@ async def test_detect_intent_needs_the_image_for_image_intents(
         ({"prompt": "a cat", "lang": "fr"}, "lang"),
         ({"prompt": "make it anime", "image_url": "http://169.254.169.254/x.png"}, "image_url"),
         ({"prompt": "make it anime", "image_url": "file:///etc/passwd"}, "image_url"),
+        ({"prompt": "again", "context": turns(9)}, "context.turns"),
+        ({"prompt": "again", "context": turns(4, prompt="x" * 2001)}, "context.turns[3].prompt"),
+        (
+            {"prompt": "again", "context": turns(2, refined_prompt="y" * 2001)},
+            "context.turns[1].refined_prompt",
+        ),
+        (
+            {"prompt": "again", "context": turns(1, subject={"text": "z" * 2001})},
+            "context.turns[0].subject.text",
+        ),
+        (
+            {"prompt": "again", "context": turns(3, session_id="s" * 2001)},
+            "context.turns[2].session_id",
+        ),
+        (
+            {"prompt": "again", "context": turns(1, image_urls=[TURN_URL] * 10)},
+            "context.turns[0].image_urls",
+        ),
+        (
+            {"prompt": "again", "context": turns(2, image_urls=[TURN_URL, "h" * 2049])},
+            "context.turns[1].image_urls[1]",
+        ),
     ],
 )
 async def test_bad_input_names_the_field(
-    serve: Callable[..., object], request_fields: dict[str, str], field: str
+    serve: Callable[..., object], request_fields: dict[str, object], field: str
 ) -> None:
     _, stub = await serve()  # type: ignore[misc]
-    for call in (stub.Refine, stub.DetectIntent):
-        request_type = (
-            prompt_service_pb2.RefineRequest
-            if call == stub.Refine
-            else prompt_service_pb2.DetectIntentRequest
-        )
-        fields = {
-            k: v for k, v in request_fields.items() if k in request_type.DESCRIPTOR.fields_by_name
-        }
+    requests = (
+        (stub.Refine, prompt_service_pb2.RefineRequest()),
+        (stub.DetectIntent, prompt_service_pb2.DetectIntentRequest()),
+    )
+    for call, request in requests:
+        names = request.DESCRIPTOR.fields_by_name
+        json_format.ParseDict({k: v for k, v in request_fields.items() if k in names}, request)
         with pytest.raises(grpc.aio.AioRpcError) as caught:
-            await call(request_type(**fields))
+            await call(request)
         got = details_of(caught.value)
         assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, field)
+        assert field in got.message
+
+
+async def test_a_context_at_its_caps_is_accepted_and_its_urls_are_not_checked(
+    serve: Callable[..., object],
+) -> None:
+    # Context URLs are never fetched, so any string within the cap passes (unlike image_url).
+    full = {
+        "prompt": "p" * 2000,
+        "intent": "INTENT_GENERATE_IMAGE",
+        "refined_prompt": "r" * 2000,
+        "subject": {"text": "t" * 2000, "category": "animal"},
+        "image_urls": ["http://elsewhere.example/" + "u" * 2023] * 9,
+    }
+    request = prompt_service_pb2.RefineRequest(prompt="another one")
+    json_format.ParseDict({"context": {"turns": [full] * 8}}, request)
+    _, stub = await serve()  # type: ignore[misc]
+    reply = await stub.Refine(request)
+    assert len(full["image_urls"][0]) == 2048  # type: ignore[index]
+    assert reply.follow_up == common_pb2.FOLLOW_UP_VARIATION
+    assert reply.source_turn == 7
+
+
+async def test_gemini_gets_the_context_as_history_and_its_follow_up_comes_back(
+    serve: Callable[..., object], gemini: FakeGemini
+) -> None:
+    gemini.script(answer({**GOOD, "follow_up": "variation", "source_turn": 0}))
+    _, stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)  # type: ignore[misc]
+    request = prompt_service_pb2.RefineRequest(prompt="another one")
+    json_format.ParseDict(
+        {
+            "context": {
+                "turns": [
+                    {
+                        "prompt": "a cute girl on the beach",
+                        "intent": "INTENT_GENERATE_IMAGE",
+                        "subject": {"text": "cute girl on the beach", "category": "person"},
+                        "image_urls": [TURN_URL],
+                    }
+                ]
+            }
+        },
+        request,
+    )
+    reply = await stub.Refine(request)
+
+    assert reply.metadata.provider == "gemini"
+    assert (reply.follow_up, reply.source_turn) == (common_pb2.FOLLOW_UP_VARIATION, 0)
+    [received] = gemini.received
+    assert received.history == [
+        ("user", {"turn": 0, "prompt": "a cute girl on the beach"}),
+        (
+            "model",
+            {
+                "turn": 0,
+                "intent": "generateImage",
+                "subject": {"text": "cute girl on the beach", "category": "person"},
+                "images": 1,
+            },
+        ),
+    ]
+    assert received.user_document["prompt"] == "another one"

@@ -7,11 +7,13 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
-from prompt_svc.intents import ANGLES, Analysis, Intent, Subject
-from prompt_svc.local import MODEL_NAME, NO_IMAGE_REPLY, analyze, detect_language
+from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject, Turn
+from prompt_svc.local import MODEL_NAME, NO_IMAGE_REPLY, NO_SOURCE_REPLY, analyze, detect_language
+from prompt_svc.local.followup import changed
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
@@ -374,3 +376,69 @@ def test_accuracy_on_every_labelled_set() -> None:
     assert report.accuracy >= 0.95
     for lang in ("en", "vi", "uk"):
         assert report.lang_accuracy(lang) >= 0.90, lang
+
+
+def test_follow_up_accuracy_on_the_labelled_sets() -> None:
+    paths = sorted(DATA.glob("intents_followup_*.jsonl"))
+    assert len(paths) == 2, "dev and held-out follow-up sets"
+    report = _bench().evaluate(paths, repeat=1)
+
+    assert sum(report.follow_ups.values()) >= 140
+    for lang in ("en", "vi", "uk"):
+        assert report.follow_up_accuracy(lang) >= 0.95, lang
+
+
+def test_only_the_last_turns_of_a_long_context_are_read() -> None:
+    car = Turn(
+        prompt="a red car",
+        intent=Intent.GENERATE_IMAGE,
+        subject=Subject(text="red car", category="vehicle", color="red"),
+        image_urls=("u",),
+    )
+    chat = Turn(prompt="ok", intent=Intent.CHAT)
+    old = analyze("another one", context=Context((car, *[chat] * 19)))
+    recent = analyze("another one", context=Context((*[chat] * 15, car, *[chat] * 4)))
+
+    assert (old.intent, old.follow_up, old.reply) == (Intent.CHAT, FollowUp.NONE, NO_SOURCE_REPLY)
+    assert (recent.follow_up, recent.source_turn) == (FollowUp.VARIATION, 15)
+
+
+@pytest.mark.parametrize(
+    ("before", "change", "after"),
+    [
+        (
+            Subject(text="red sports car", category="vehicle", color="red"),
+            {"color": "blue"},
+            "blue sports car",
+        ),
+        (
+            Subject(text="cute cat on a sofa", category="animal"),
+            {"color": "white"},
+            "white cute cat on a sofa",
+        ),
+        (
+            Subject(
+                text="2020 Toyota Camry",
+                category="vehicle",
+                brand="Toyota",
+                model="Camry",
+                year=2020,
+            ),
+            {"brand": "BMW", "model": "X5", "year": 2024},
+            "2024 BMW X5",
+        ),
+        (
+            Subject(
+                text="Kia Morning hatchback", category="vehicle", brand="Kia", body_type="hatchback"
+            ),
+            {"body_type": "suv"},
+            "Kia Morning SUV",
+        ),
+    ],
+)
+def test_a_changed_subject_says_so(before: Subject, change: dict[str, Any], after: str) -> None:
+    result = changed(before, **change)
+
+    assert result.text == after
+    for key, value in change.items():
+        assert getattr(result, key) == value
