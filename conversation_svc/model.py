@@ -321,7 +321,7 @@ class Message:
             seed=int(doc["seed"]) if doc.get("seed") is not None else None,
             reference=ResultRef.from_doc(doc.get("reference")),
             variation_requested=bool(doc.get("variation_requested", False)),
-            follow_up=FollowUp(doc.get("follow_up", "")),
+            follow_up=FollowUp(doc.get("follow_up") or FollowUp.NONE),
             source=ResultRef.from_doc(doc.get("source")),
             variation=int(doc.get("variation", 0)),
         )

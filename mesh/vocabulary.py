@@ -88,13 +88,14 @@ _ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
 
 
 class FollowUp(StrEnum):
-    """What a message does with an earlier result of its conversation ("" = a new request)."""
+    """What a message does with an earlier result of its conversation; the values are the
+    stored names."""
 
-    NONE = ""
-    EDIT = "edit"
-    MORE_VIEWS = "moreViews"
-    CHANGE_SUBJECT = "changeSubject"
-    VARIATION = "variation"
+    NONE = "none"  # a new request
+    EDIT = "edit"  # edit the earlier result (restyle, background, enhance)
+    MORE_VIEWS = "moreViews"  # more views of the same subject, in the same session
+    CHANGE_SUBJECT = "changeSubject"  # the earlier request with a changed subject
+    VARIATION = "variation"  # another take: the same subject and framing, new seeds
 
     def to_proto(self) -> common_pb2.FollowUp.ValueType:
         """``moreViews`` → ``FOLLOW_UP_MORE_VIEWS``."""

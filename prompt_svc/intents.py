@@ -4,43 +4,12 @@ what a message does with the earlier turns of its conversation."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from mesh.vocabulary import ANGLES, Intent
-from photofun.v1 import common_pb2
+from mesh.vocabulary import ANGLES, FollowUp, Intent
 
 __all__ = ["ANGLES", "Analysis", "Context", "FollowUp", "Intent", "Subject", "Turn"]
 
 MAX_TURNS = 8  # turns of context read; callers send at most this many (the servicer checks)
-
-
-class FollowUp(StrEnum):
-    """What a message does with an earlier result; the values are the stored names."""
-
-    NONE = "none"  # a new request
-    EDIT = "edit"  # edit the earlier result (restyle, background, enhance)
-    MORE_VIEWS = "moreViews"  # more views of the same subject, same session
-    CHANGE_SUBJECT = "changeSubject"  # the earlier request with a changed subject
-    VARIATION = "variation"  # another take: same subject and framing, new seeds
-
-    def to_proto(self) -> common_pb2.FollowUp.ValueType:
-        """``moreViews`` → ``FOLLOW_UP_MORE_VIEWS``."""
-        return _FOLLOW_UP_TO_PROTO[self]
-
-    @classmethod
-    def from_proto(cls, value: int) -> FollowUp:
-        """``FOLLOW_UP_EDIT`` → ``edit``; NONE for unspecified or unknown."""
-        return _FOLLOW_UP_FROM_PROTO.get(value, cls.NONE)
-
-
-_FOLLOW_UP_TO_PROTO: dict[FollowUp, common_pb2.FollowUp.ValueType] = {
-    FollowUp.NONE: common_pb2.FOLLOW_UP_UNSPECIFIED,
-    FollowUp.EDIT: common_pb2.FOLLOW_UP_EDIT,
-    FollowUp.MORE_VIEWS: common_pb2.FOLLOW_UP_MORE_VIEWS,
-    FollowUp.CHANGE_SUBJECT: common_pb2.FOLLOW_UP_CHANGE_SUBJECT,
-    FollowUp.VARIATION: common_pb2.FOLLOW_UP_VARIATION,
-}
-_FOLLOW_UP_FROM_PROTO: dict[int, FollowUp] = {v: k for k, v in _FOLLOW_UP_TO_PROTO.items()}
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,9 @@ def dot_source() -> str:
         tails[f"cluster_{package}"] = next((m for m in members if m not in importers), members[0])
         heads[f"cluster_{package}"] = next((m for m in members if m not in imported), members[0])
         lines.append(f'  subgraph "cluster_{package}" {{')
-        lines.append(f'    label="{package}/"; style="rounded,filled"; fillcolor="{COLOURS[package]}";')
+        lines.append(
+            f'    label="{package}/"; style="rounded,filled"; fillcolor="{COLOURS[package]}";'
+        )
         for member in members:
             label = member.split(".", 1)[1]
             label += "/" if graph.find_children(member) else ".py"
