@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import grpc
@@ -82,6 +82,21 @@ class Limits:
     prompt_timeout: float = 30.0
     image_timeout: float = 180.0
     retry: Backoff = field(default_factory=lambda: Backoff(attempts=3, first=0.5, jitter=0.2))
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What a message asks for, once its follow-up (if any) is resolved."""
+
+    intent: Intent
+    refined: str
+    text: str  # the reply to show
+    subject: Subject
+    angles: tuple[str, ...]
+    follow_up: FollowUp = FollowUp.NONE
+    source: Message | None = None  # the earlier result it continues
+    variation: int = 0
+    input_url: str | None = None  # the image an edit follow-up takes
 
 
 class Pipeline:
@@ -159,52 +174,37 @@ class Pipeline:
                 request, timeout=self._limits.prompt_timeout, metadata=metadata
             ),
         )
-        intent = Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE
-        angles = tuple(name for name in map(angle_name, reply.angles) if name)
-        subject = _subject_of(reply.subject)
-        refined, text = reply.refined_prompt, reply.reply
-        follow_up = FollowUp.from_proto(reply.follow_up)
         source = window[reply.source_turn] if 0 <= reply.source_turn < len(window) else None
-        if message.variation_requested:  # the page's Variation / Regenerate: whatever was typed
-            follow_up, source = FollowUp.VARIATION, _last_result(message, window)
-            if source is None:
-                intent, text = Intent.CHAT, NOTHING_TO_VARY
-        if source is None:
-            follow_up = FollowUp.NONE
-        variation, input_url = 0, None
-        if follow_up is FollowUp.VARIATION and source is not None:
-            if not source.images or source.intent is None:
-                intent, follow_up, text = Intent.CHAT, FollowUp.NONE, NOTHING_TO_VARY
-            elif source.intent.needs_image:
-                intent, follow_up, text = Intent.CHAT, FollowUp.NONE, EDITS_DO_NOT_VARY
-            else:
-                intent, refined = source.intent, source.refined_prompt or refined
-                subject = source.analysis.subject if source.analysis else subject
-                angles = _drawn_angles(source)
-                variation = await self._store.next_variation(message.conversation_id, _take(source))
-        elif follow_up is FollowUp.MORE_VIEWS and source is not None:
-            variation = source.variation  # the same take, so the new views match the old
-        elif follow_up is FollowUp.EDIT and source is not None and not message.input_image_url:
-            picked = source.image_at(_picked(message, source))
-            input_url = picked.image_url if picked else None
-            if input_url is None:
-                follow_up = FollowUp.NONE
+        u = await self._continue(
+            message,
+            window,
+            Understood(
+                intent=Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE,
+                refined=reply.refined_prompt,
+                text=reply.reply,
+                subject=_subject_of(reply.subject),
+                angles=tuple(name for name in map(angle_name, reply.angles) if name),
+                follow_up=FollowUp.from_proto(reply.follow_up) if source else FollowUp.NONE,
+                source=source,
+            ),
+        )
+        intent, angles, follow_up, source = u.intent, u.angles, u.follow_up, u.source
         if intent is Intent.GENERATE_ANGLES and not angles:
             angles = DEFAULT_ANGLES
         expected = {Intent.CHAT: 0, Intent.GENERATE_ANGLES: len(angles)}.get(intent, 1)
         updated = await self._store.record_analysis(
             message.id,
             intent=intent,
-            refined_prompt=refined,
+            refined_prompt=u.refined,
             keywords=reply.keywords,
-            reply=text,
+            reply=u.text,
             expected_image_count=expected,
             analysis=Analysis(
                 angles=angles,
                 lang=reply.lang,
                 provider=reply.metadata.provider,
                 fallback_used=reply.metadata.fallback_used,
-                subject=subject,
+                subject=u.subject,
             ),
             follow_up=follow_up,
             source=(
@@ -212,8 +212,8 @@ class Pipeline:
                 if source is not None and follow_up is not FollowUp.NONE
                 else None
             ),
-            variation=variation,
-            input_image_url=input_url,
+            variation=u.variation,
+            input_image_url=u.input_url,
         )
         if updated is None:
             raise Stop
@@ -224,6 +224,51 @@ class Pipeline:
             provider=reply.metadata.provider,
         )
         return updated
+
+    async def _continue(self, message: Message, window: list[Message], u: Understood) -> Understood:
+        """Apply what the message continues: the earlier result's subject and views for a
+        variation (with its next take), its take for more views, its image for an edit."""
+        if message.variation_requested:  # the page's Variation / Regenerate: whatever was typed
+            source = _last_result(message, window)
+            if source is None:
+                return replace(u, intent=Intent.CHAT, text=NOTHING_TO_VARY, follow_up=FollowUp.NONE)
+            u = replace(u, follow_up=FollowUp.VARIATION, source=source)
+        source = u.source
+        if source is None:
+            return replace(u, follow_up=FollowUp.NONE)
+        if u.follow_up is FollowUp.VARIATION:
+            return await self._vary(message, window, u, source)
+        if u.follow_up is FollowUp.MORE_VIEWS:
+            return replace(u, variation=source.variation)  # the same take: the views match
+        if u.follow_up is FollowUp.EDIT and not message.input_image_url:
+            picked = source.image_at(_picked(message, source))
+            return (
+                replace(u, input_url=picked.image_url)
+                if picked
+                else replace(u, follow_up=FollowUp.NONE)
+            )
+        return u
+
+    async def _vary(
+        self, message: Message, window: list[Message], u: Understood, source: Message
+    ) -> Understood:
+        """Another take of ``source``: its request again, with the next take number."""
+        if source.intent and source.intent.needs_image and not _picked_message(message, source):
+            # "Another one" after an edit means another take of the last drawn picture.
+            source = _last_drawn(window) or source
+        if not source.images or source.intent is None:
+            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=NOTHING_TO_VARY)
+        if source.intent.needs_image:
+            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=EDITS_DO_NOT_VARY)
+        return replace(
+            u,
+            source=source,
+            intent=source.intent,
+            refined=source.refined_prompt or u.refined,
+            subject=source.analysis.subject if source.analysis else u.subject,
+            angles=_drawn_angles(source),
+            variation=await self._store.next_variation(message.conversation_id, _take(source)),
+        )
 
     async def _window(self, message: Message) -> list[Message]:
         """The earlier results the message is understood with, oldest first; a picked
@@ -441,6 +486,18 @@ def _last_result(message: Message, window: list[Message]) -> Message | None:
     ):
         return window[-1]
     return next((m for m in reversed(window) if m.images), None)
+
+
+def _picked_message(message: Message, result: Message) -> bool:
+    """True when the caller picked ``result`` itself."""
+    return message.reference is not None and message.reference.message_id == str(result.id)
+
+
+def _last_drawn(window: list[Message]) -> Message | None:
+    """The latest result that was drawn (not an edit of a picture)."""
+    return next(
+        (m for m in reversed(window) if m.images and m.intent and not m.intent.needs_image), None
+    )
 
 
 def _drawn_angles(message: Message) -> tuple[str, ...]:
