@@ -6,7 +6,7 @@ import datetime as dt
 
 from google.protobuf import timestamp_pb2
 
-from conversation_svc.model import Conversation, Failure, Message, ResultRef, Status
+from conversation_svc.model import Conversation, Failure, Message, ResultRef, Status, Subject
 from mesh.vocabulary import angle_value
 from photofun.v1 import common_pb2, conversation_service_pb2
 
@@ -30,6 +30,32 @@ def timestamp(value: dt.datetime | None) -> timestamp_pb2.Timestamp | None:
 def failure(value: Failure | None) -> common_pb2.Failure | None:
     """A failure as the API shows it."""
     return common_pb2.Failure(reason=value.reason, message=value.message) if value else None
+
+
+def subject_from_proto(s: common_pb2.Subject) -> Subject:
+    """A subject from the wire."""
+    return Subject(
+        text=s.text,
+        category=s.category,
+        brand=s.brand,
+        model=s.model,
+        year=s.year,
+        color=s.color,
+        body_type=s.body_type,
+    )
+
+
+def subject_to_proto(s: Subject) -> common_pb2.Subject:
+    """A subject for the wire."""
+    return common_pb2.Subject(
+        text=s.text,
+        category=s.category,
+        brand=s.brand,
+        model=s.model,
+        year=s.year,
+        color=s.color,
+        body_type=s.body_type,
+    )
 
 
 def result_ref(value: ResultRef | None) -> conversation_service_pb2.ResultReference | None:

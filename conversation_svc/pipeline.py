@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import grpc
 
-from conversation_svc import edit_plan
+from conversation_svc import convert, edit_plan
 from conversation_svc.model import (
     Analysis,
     Failure,
@@ -182,7 +182,7 @@ class Pipeline:
                 intent=Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE,
                 refined=reply.refined_prompt,
                 text=reply.reply,
-                subject=_subject_of(reply.subject),
+                subject=convert.subject_from_proto(reply.subject),
                 angles=tuple(name for name in map(angle_name, reply.angles) if name),
                 follow_up=FollowUp.from_proto(reply.follow_up) if source else FollowUp.NONE,
                 source=source,
@@ -444,31 +444,7 @@ class Pipeline:
 
 
 def _subject(message: Message) -> common_pb2.Subject:
-    return _subject_proto(message.analysis.subject if message.analysis else Subject())
-
-
-def _subject_of(s: common_pb2.Subject) -> Subject:
-    return Subject(
-        text=s.text,
-        category=s.category,
-        brand=s.brand,
-        model=s.model,
-        year=s.year,
-        color=s.color,
-        body_type=s.body_type,
-    )
-
-
-def _subject_proto(s: Subject) -> common_pb2.Subject:
-    return common_pb2.Subject(
-        text=s.text,
-        category=s.category,
-        brand=s.brand,
-        model=s.model,
-        year=s.year,
-        color=s.color,
-        body_type=s.body_type,
-    )
+    return convert.subject_to_proto(message.analysis.subject if message.analysis else Subject())
 
 
 def _picked(message: Message, result: Message) -> int | None:
@@ -522,7 +498,7 @@ def _turn(message: Message, picked: int | None) -> common_pb2.ConversationTurn:
         prompt=message.prompt[:TURN_PROMPT_CHARS],
         intent=message.intent.to_proto() if message.intent else common_pb2.INTENT_UNSPECIFIED,
         refined_prompt=message.refined_prompt[:TURN_REFINED_CHARS],
-        subject=_subject_proto(subject),
+        subject=convert.subject_to_proto(subject),
         session_id=message.session_id,
         angles=[angle_value(a) for a in _drawn_angles(message) if angle_value(a)],
         image_urls=[i.image_url for i in images[:TURN_IMAGES]],

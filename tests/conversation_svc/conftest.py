@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
+from pymongo import AsyncMongoClient
 
 from conversation_svc import app
 from conversation_svc.settings import Settings
+from conversation_svc.store import Store
 from mesh.server import GrpcServer
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 from tests.conftest import StartServer
@@ -47,3 +49,13 @@ def start_stub(
 @pytest.fixture
 async def stub(start_stub: StartStub) -> Stub:
     return await start_stub(max_processing_per_user=3)
+
+
+@pytest.fixture
+async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
+    """The store on a fresh database, indexes made, as the worker uses it."""
+    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
+    store = Store(client, database)
+    await store.ensure_indexes()
+    yield store
+    await client.close()

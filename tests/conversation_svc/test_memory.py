@@ -15,7 +15,6 @@ from typing import Any
 import grpc
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
 from conversation_svc.model import Conversation, Message, NewMessage, ResultRef, Status
 from conversation_svc.pipeline import NOTHING_TO_VARY, Pipeline
@@ -34,15 +33,6 @@ from tests.http_servers import serve_app
 
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 Send = Callable[..., Awaitable[Message]]
-
-
-@pytest.fixture
-async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
-    store = Store(client, database)
-    await store.ensure_indexes()
-    yield store
-    await client.close()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from typing import Any
 import grpc
 import pytest
 from PIL import Image
-from pymongo import AsyncMongoClient
 
 from conversation_svc import convert
 from conversation_svc.model import NewMessage, Status
@@ -65,15 +64,6 @@ class SideFails(image_service_pb2_grpc.ImageServiceServicer):
                     )
                 )
             yield view
-
-
-@pytest.fixture
-async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
-    client: AsyncMongoClient[Any] = AsyncMongoClient(mongo_uri)
-    store = Store(client, database)
-    await store.ensure_indexes()
-    yield store
-    await client.close()
 
 
 @pytest.fixture
