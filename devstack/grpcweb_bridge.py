@@ -327,6 +327,8 @@ def _cors_headers(request: web.Request) -> dict[str, str]:
 
 async def _preflight(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin", "")
+    if not origin or "Access-Control-Request-Method" not in request.headers:
+        return await _only_post(request)  # not a CORS preflight, as Envoy answers it
     if not request.app[CONFIG_KEY].origins.allows(origin):
         return web.Response(status=403, text=f"origin {origin!r} is not allowed\n")
     return web.Response(
@@ -339,6 +341,12 @@ async def _preflight(request: web.Request) -> web.Response:
             "Vary": "Origin",
         },
     )
+
+
+async def _only_post(request: web.Request) -> web.Response:
+    """What a service path answers to anything but a gRPC-web POST or a preflight."""
+    del request
+    return web.Response(status=405, headers={"Allow": "POST, OPTIONS"}, text="only POST\n")
 
 
 async def _call(request: web.Request) -> web.StreamResponse:
@@ -521,6 +529,7 @@ def create_app(config: BridgeConfig) -> web.Application:
     for service in config.upstreams:
         app.router.add_post(f"/{service}/{{method}}", _call)
         app.router.add_route("OPTIONS", f"/{service}/{{method}}", _preflight)
+        app.router.add_route("*", f"/{service}/{{method}}", _only_post)
     app.router.add_post("/{path:.*}", _call)  # any other service: UNIMPLEMENTED, as Envoy
     app.router.add_get("/config.json", _page_config)
     app.router.add_get("/", _static)

@@ -25,10 +25,18 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class LocalEnvoy:
-    """A running Envoy: its listener URL and process id."""
+    """A running Envoy: its listener URL, process id and admin URL (stats, config dump)."""
 
     url: str
     pid: int
+    admin: str = ""
+
+    async def counter(self, name: str) -> int:
+        """The value of one of Envoy's counters, e.g. ``cluster.prompt_svc.upstream_rq_total``."""
+        async with httpx.AsyncClient(timeout=5) as client:
+            reply = await client.get(f"{self.admin}/stats", params={"filter": f"^{name}$"})
+        _, _, value = reply.text.strip().partition(": ")
+        return int(value or 0)
 
 
 def find_envoy() -> Path | None:
@@ -90,7 +98,7 @@ async def running_envoy(
     try:
         clusters = list(ports) if healthy is None else healthy
         url = await _ready(process, admin_file, log, clusters)
-        yield LocalEnvoy(url, process.pid)
+        yield LocalEnvoy(url, process.pid, "http://" + _read(admin_file))
     finally:
         if process.returncode is None:
             process.terminate()

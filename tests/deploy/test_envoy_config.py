@@ -66,20 +66,46 @@ def _clusters(config: Json) -> dict[str, Json]:
     return {c["name"]: c for c in config["static_resources"]["clusters"]}
 
 
-def _matches(match: Json, path: str) -> bool:
-    """Envoy's route match on a path (the kinds this config may use)."""
+GRPC_WEB_POST = {":method": "POST", "content-type": "application/grpc-web+proto"}
+
+
+def _header_matches(matcher: Json, headers: dict[str, str]) -> bool:
+    """Envoy's header matcher (the kinds this config may use); absent headers never match,
+    so an inverted matcher matches them."""
+    value = headers.get(matcher["name"])
+    if matcher.get("present_match"):
+        return value is not None
+    string = matcher["string_match"]
+    if value is None:
+        found = False
+    elif "exact" in string:
+        found = value == string["exact"]
+    elif "prefix" in string:
+        found = value.startswith(string["prefix"])
+    elif "safe_regex" in string:
+        found = re.fullmatch(string["safe_regex"]["regex"], value) is not None
+    else:
+        raise AssertionError(f"unexpected header match {matcher}")
+    return found != bool(matcher.get("invert_match"))
+
+
+def _matches(match: Json, path: str, headers: dict[str, str]) -> bool:
+    """Envoy's route match on a request (the kinds this config may use)."""
     if "prefix" in match:
-        return path.startswith(match["prefix"])
-    if "path" in match:
-        return bool(path == match["path"])
-    if "safe_regex" in match:
-        return re.fullmatch(match["safe_regex"]["regex"], path) is not None
-    raise AssertionError(f"unexpected route match {match}")
+        found = path.startswith(match["prefix"])
+    elif "path" in match:
+        found = path == match["path"]
+    elif "safe_regex" in match:
+        found = re.fullmatch(match["safe_regex"]["regex"], path) is not None
+    else:
+        raise AssertionError(f"unexpected route match {match}")
+    return found and all(_header_matches(h, headers) for h in match.get("headers", []))
 
 
-def _first_route(config: Json, path: str) -> Json:
+def _first_route(config: Json, path: str, headers: dict[str, str] | None = None) -> Json:
+    request = GRPC_WEB_POST if headers is None else headers
     for route in _routes(config):
-        if _matches(route["match"], path):
+        if _matches(route["match"], path, request):
             return route
     raise AssertionError(f"no route matches {path}: Envoy would answer 404 itself")
 
@@ -112,7 +138,7 @@ def _origin_allowed(policy: Json, origin: str) -> bool:
 @pytest.mark.parametrize("service", public_services())
 def test_every_public_service_is_routed_to_a_defined_cluster(config: Json, service: str) -> None:
     route = _first_route(config, f"/{service}/AnyMethod")
-    assert route["match"] == {"prefix": f"/{service}/"}
+    assert route["match"]["prefix"] == f"/{service}/"
     cluster = route["route"]["cluster"]
     assert cluster in _clusters(config), f"{service} routes to undefined cluster {cluster}"
 
@@ -170,6 +196,47 @@ def test_health_reflection_and_anything_else_get_a_404(config: Json, path: str) 
     route = _first_route(config, path)
     assert "route" not in route, f"{path} must not reach a service"
     assert route["direct_response"]["status"] == 404
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({":method": "GET"}, 405),
+        ({":method": "POST", "content-type": "application/json"}, 415),
+        ({":method": "POST"}, 415),
+        ({**GRPC_WEB_POST, "origin": "https://evil.example"}, 403),
+        ({":method": "OPTIONS", "origin": "https://evil.example"}, 403),
+        ({":method": "OPTIONS"}, 405),
+    ],
+)
+def test_only_grpc_posts_from_allowed_origins_reach_a_service(
+    config: Json, headers: dict[str, str], status: int
+) -> None:
+    route = _first_route(config, "/photofun.v1.PromptService/DetectIntent", headers)
+    assert "route" not in route
+    assert route["direct_response"]["status"] == status
+
+
+def test_preflights_of_allowed_origins_are_answered_by_the_cors_filter(config: Json) -> None:
+    preflight = {
+        ":method": "OPTIONS",
+        "origin": ALLOWED_ORIGIN,
+        "access-control-request-method": "POST",
+    }
+    route = _first_route(config, "/photofun.v1.PromptService/DetectIntent", preflight)
+    assert "route" in route  # the cors filter acts on routes, not on direct responses ...
+    assert _cors(config)["forward_not_matching_preflights"] is False  # ... and forwards none
+
+
+def test_the_origin_refusal_and_the_cors_list_name_the_same_origins(config: Json) -> None:
+    refusal = next(r for r in _routes(config) if r.get("direct_response", {}).get("status") == 403)
+    regexes = [
+        h["string_match"]["safe_regex"]["regex"]
+        for h in refusal["match"]["headers"]
+        if "string_match" in h
+    ]
+    allowed = [m["safe_regex"]["regex"] for m in _cors(config)["allow_origin_string_match"]]
+    assert regexes == allowed
 
 
 def test_admin_is_only_on_loopback(config: Json) -> None:

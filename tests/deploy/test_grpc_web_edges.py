@@ -28,7 +28,7 @@ import pytest
 from google.protobuf.message import Message
 
 from devstack import grpcweb_bridge
-from devstack.local_envoy import running_envoy
+from devstack.local_envoy import LocalEnvoy, running_envoy
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.errors import Unavailable, decode_details
@@ -102,9 +102,10 @@ def unframe(body: bytes) -> tuple[list[bytes], dict[str, str]]:
 class Edge:
     """A running edge (``envoy`` or ``bridge``) and its listener URL."""
 
-    def __init__(self, kind: str, url: str) -> None:
+    def __init__(self, kind: str, url: str, envoy: LocalEnvoy | None = None) -> None:
         self.kind = kind
         self.url = url
+        self.envoy = envoy  # the running Envoy, for its counters
 
     async def call(
         self, client: httpx.AsyncClient, path: str, request: Message, **headers: str
@@ -227,7 +228,7 @@ async def edge(
 @contextlib.asynccontextmanager
 async def _envoy(binary: Path, ports: dict[str, int], tmp_path: Path) -> AsyncIterator[Edge]:
     async with running_envoy(binary, ports, tmp_path) as envoy:
-        yield Edge("envoy", envoy.url)
+        yield Edge("envoy", envoy.url, envoy)
 
 
 @contextlib.asynccontextmanager
@@ -537,3 +538,39 @@ async def test_the_bridge_forwards_call_metadata_only(
     assert "x-tenant" in forwarded
     assert not forwarded & {"x-hop", "proxy-authorization", "x-envoy-original-path", "forwarded"}
     assert echoed.request_id == reply.headers["x-request-id"] != ""  # a blank id is replaced
+
+
+EVIL = "https://evil.example"
+PREFLIGHT = {
+    "access-control-request-method": "POST",
+    "access-control-request-headers": "x-grpc-web",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "headers", "grpc_body", "status"),
+    [
+        ("GET", {}, False, 405),
+        ("POST", {"content-type": "application/json"}, False, 415),  # JSON is not gRPC-web
+        ("OPTIONS", {**PREFLIGHT, "origin": EVIL}, False, 403),  # a foreign preflight
+        ("OPTIONS", PREFLIGHT, False, 405),  # no Origin: not a CORS preflight at all
+        ("POST", {**GRPC_WEB, "origin": EVIL}, True, 403),  # a call from a foreign page
+    ],
+    ids=["get", "json-post", "foreign-preflight", "options-without-origin", "foreign-call"],
+)
+async def test_what_is_not_an_allowed_grpc_web_call_is_answered_by_the_edge(
+    edge: Edge,
+    client: httpx.AsyncClient,
+    method: str,
+    headers: dict[str, str],
+    grpc_body: bool,
+    status: int,
+) -> None:
+    body = frame(prompt_service_pb2.DetectIntentRequest(prompt="a red car")) if grpc_body else b""
+    envoy = edge.envoy
+    before = await envoy.counter("cluster.prompt_svc.upstream_rq_total") if envoy else 0
+    reply = await client.request(method, edge.url + DETECT, headers=headers, content=body)
+    assert reply.status_code == status, reply.text
+    assert "access-control-allow-origin" not in reply.headers
+    if envoy is not None:  # Envoy answered it itself: nothing went to the service
+        assert await envoy.counter("cluster.prompt_svc.upstream_rq_total") == before
