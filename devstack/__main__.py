@@ -63,6 +63,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--ephemeral-ports", action="store_true", help="pick free ports instead of the defaults"
     )
     parser.add_argument("--memory", action="store_true", help="throwaway databases")
+    parser.add_argument(
+        "--edge",
+        choices=["auto", "envoy", "bridge"],
+        default=os.environ.get("PHOTOFUN_EDGE", "auto"),
+        help="the gRPC-web edge: Envoy with envoy/envoy.yaml where it is installed (auto), or "
+        "the Python bridge (env PHOTOFUN_EDGE)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
     cfg = StackConfig(
@@ -72,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         media_service_url=os.environ.get("MEDIA_SERVICE_URL") or None,
         ports=Ports.ephemeral() if args.ephemeral_ports else Ports(),
         memory=args.memory,
+        edge=args.edge,
     )
     os.environ.update(watching_pace())
     children, env = plan(cfg)
@@ -91,6 +99,13 @@ def pace_line() -> str:
     )
 
 
+def edge_words(env: dict[str, str], web_port: int) -> str:
+    """Which edge the page talks to, in words."""
+    if env["GRPC_WEB_URL"].endswith(f":{web_port}"):
+        return "the Python dev bridge: no Envoy binary here (it installs on Linux x86_64)"
+    return "Envoy running the production envoy/envoy.yaml"
+
+
 def banner(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to reach each part of the running stack."""
     p = cfg.ports
@@ -100,7 +115,8 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  prompt_svc        grpc  {env['PROMPT_SERVICE_URL']}",
         f"  image_svc         grpc  {env['IMAGE_SERVICE_URL']}",
         f"  conversation_svc  grpc  {env['CONVERSATION_SERVICE_URL']}",
-        f"  web page          http://{cfg.host}:{p.web}/   (gRPC-web on the same port)",
+        f"  web page          http://{cfg.host}:{p.web}/",
+        f"  gRPC-web edge     {env['GRPC_WEB_URL']}   ({edge_words(env, p.web)})",
         f"  MongoDB           {env['MONGODB_URI']}",
         f"  Celery broker     {env['CELERY_BROKER_URL']}",
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",

@@ -602,10 +602,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--allow-host", action="append", default=[], help="another name this bridge answers to"
     )
     parser.add_argument("--web-root", type=Path, default=None, help="folder with the built page")
+    parser.add_argument(
+        "--grpc-web-url",
+        default="",
+        help="where the page sends its gRPC-web calls (config.json's grpcWebUrl), e.g. a local "
+        "Envoy; empty: this bridge",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
-    page_config = {"grpcWebUrl": ""}
+    page_config = {"grpcWebUrl": args.grpc_web_url}
     if token := os.environ.get("PHOTOFUN_DEV_TOKEN"):
         page_config["devToken"] = token  # local runs only: the page signs in as dev-user
     config = BridgeConfig(

