@@ -23,7 +23,7 @@ const FILLER = new Set(
     "angle angles front side rear back top left right three quarter"
   ).split(" "),
 );
-const MAX_WORDS = 4;
+const MAX_WORDS = 3;
 const MAX_STEM = 48;
 
 // Ukrainian letters in Latin (the national system, simplified), for file names.
@@ -113,12 +113,17 @@ function extension(image: MessageImage): string {
  * picture is still saved under its name, another origin's opens in a new tab ("opened").
  */
 export async function downloadImage(url: string, fileName: string): Promise<"saved" | "opened"> {
+  const origin = new URL(url, document.baseURI).origin;
   let blob: Blob | undefined;
-  try {
-    const response = await fetch(url, { mode: "cors", credentials: "omit" });
-    if (response.ok) blob = await response.blob();
-  } catch {
-    // Not readable from this page (no CORS, a content policy, the network): the link below.
+  // An origin that refused once (it would log the same refusal again) is not asked again.
+  if (!unreadable.has(origin)) {
+    try {
+      const response = await fetch(url, { mode: "cors", credentials: "omit" });
+      if (response.ok) blob = await response.blob();
+    } catch {
+      // Not readable from this page (no CORS, a content policy): the link below.
+      unreadable.add(origin);
+    }
   }
   if (blob !== undefined) {
     const objectUrl = URL.createObjectURL(blob);
@@ -128,8 +133,11 @@ export async function downloadImage(url: string, fileName: string): Promise<"sav
     return "saved";
   }
   clickLink(url, fileName, true);
-  return new URL(url, document.baseURI).origin === window.location.origin ? "saved" : "opened";
+  return origin === window.location.origin ? "saved" : "opened";
 }
+
+/** Origins whose pictures this page may not read (see downloadImage). */
+const unreadable = new Set<string>();
 
 function clickLink(href: string, fileName: string, newTab: boolean): void {
   const a = h("a", {

@@ -130,7 +130,12 @@ export class MessageView {
     this.card = h(
       "section",
       // Focusable from script only: where focus goes when the button it was on goes away.
-      { class: "card assistant", "data-testid": "message-card", tabindex: "-1" },
+      {
+        class: "card assistant",
+        "data-testid": "message-card",
+        "data-message-id": message.messageId,
+        tabindex: "-1",
+      },
       this.head.el,
       analysis,
       reply,
