@@ -137,11 +137,12 @@ export class OpenConversation {
   private apply(response: WatchConversationResponse): void {
     if (this.closed) return;
     const { message, conversation } = response;
-    if (response.messageId === "" && conversation !== undefined) {
-      if (response.change === ChangeType.DELETED) {
-        this.parts.gone(this.id);
-        return;
-      }
+    const itself = response.messageId === "" && message === undefined;
+    if (itself && response.change === ChangeType.DELETED) {
+      this.parts.gone(this.id);
+      return;
+    }
+    if (itself && conversation !== undefined) {
       this.parts.list.upsert(conversation, false);
       this.showHeading(conversation);
       return;
