@@ -13,6 +13,18 @@ import { acceptedType, ImageRefused, prepareImage, refusalText } from "./image-f
  */
 export const STUDIO_IMAGE_TYPE = "application/x-photofun-image";
 
+/**
+ * A result of a conversation: a message and one of its images (ResultReference, with the
+ * conversation it is in). A picture attached from a result carries it, so that a message sent
+ * into that same conversation names the result it works on.
+ */
+export interface ResultSource {
+  conversationId: string;
+  messageId: string;
+  /** Index in the message's `images` (the server's order, not the grid's). */
+  imageIndex: number;
+}
+
 /** Stores the bytes (UploadImage) and returns the image's URL; throws what the call threw. */
 export type Uploader = (data: Uint8Array, filename: string, signal: AbortSignal) => Promise<string>;
 
@@ -31,6 +43,8 @@ interface Current {
   /** Ours to revoke when the attachment goes. */
   objectUrl: string | undefined;
   file: File | undefined;
+  /** The conversation's result it is, when attached from one ("Edit this picture"). */
+  source: ResultSource | undefined;
   state: State;
   abort: AbortController;
 }
@@ -160,20 +174,27 @@ export class Attachment {
       preview: objectUrl,
       objectUrl,
       file,
+      source: undefined,
       state: { kind: "uploading" },
       abort: new AbortController(),
     });
     void this.send();
   }
 
-  /** Attaches a picture already on the Media Service (no upload). */
-  attachUrl(url: string, name: string): void {
+  /** The result the attached picture is (see ResultSource), if it is one. */
+  get source(): ResultSource | undefined {
+    return this.current?.source;
+  }
+
+  /** Attaches a picture already on the Media Service (no upload); `source` when a result. */
+  attachUrl(url: string, name: string, source?: ResultSource): void {
     this.say("");
     this.replace({
       name,
       preview: safeUrl(url),
       objectUrl: undefined,
       file: undefined,
+      source,
       state: { kind: "ready", url },
       abort: new AbortController(),
     });

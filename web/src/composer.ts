@@ -3,8 +3,14 @@
  * adds a line; a picture comes from the paperclip, a drop, or a paste.
  */
 
-import { Attachment, type Explain, STUDIO_IMAGE_TYPE, type Uploader } from "./attachment";
-import { button, h, icon, on } from "./dom";
+import {
+  Attachment,
+  type Explain,
+  type ResultSource,
+  STUDIO_IMAGE_TYPE,
+  type Uploader,
+} from "./attachment";
+import { button, h, icon, on, replaceChildren } from "./dom";
 import { LANGUAGES, STYLES } from "./format";
 import { ACCEPTED_TYPES } from "./image-file";
 
@@ -27,6 +33,8 @@ export interface Draft {
   lang: string;
   /** The attached picture's Media Service URL, or "" for none. */
   imageUrl: string;
+  /** The result the attached picture is, when attached from one ("Edit this picture"). */
+  source?: ResultSource | undefined;
 }
 
 /** What the composer needs from the app besides sending. */
@@ -35,6 +43,8 @@ export interface ComposerHooks {
   submit(draft: Draft): Promise<boolean>;
   upload: Uploader;
   explain: Explain;
+  /** The attached picture changed (the result the next message continues from may have). */
+  attachmentChanged(): void;
 }
 
 export class Composer {
@@ -46,14 +56,24 @@ export class Composer {
   private readonly counter: HTMLElement;
   private readonly hint: HTMLElement;
   private readonly attachment: Attachment;
+  /** "Continuing from …" with its ×: the result picked for the next message, if any. */
+  private readonly continuation: HTMLElement;
   private busy = false;
 
   constructor(private readonly hooks: ComposerHooks) {
     this.attachment = new Attachment({
       upload: hooks.upload,
       explain: hooks.explain,
-      changed: () => this.refresh(),
+      changed: () => {
+        this.refresh();
+        hooks.attachmentChanged();
+      },
       removed: () => this.input.focus(),
+    });
+    this.continuation = h("div", {
+      class: "continuation",
+      "data-testid": "continuation",
+      hidden: true,
     });
     this.input = h("textarea", {
       id: "prompt",
@@ -102,6 +122,7 @@ export class Composer {
     this.el = h(
       "form",
       { class: "composer", "aria-label": "New message" },
+      this.continuation,
       this.attachment.el,
       h("label", { class: "visually-hidden", for: "prompt" }, "Describe the picture you want"),
       this.input,
@@ -147,10 +168,51 @@ export class Composer {
     this.input.focus();
   }
 
-  /** Attaches a picture the studio made ("Edit this picture") and asks what to do with it. */
-  attachUrl(url: string, name: string): void {
-    this.attachment.attachUrl(url, name);
+  /**
+   * Attaches a picture the studio made ("Edit this picture") and asks what to do with it;
+   * `source` when it is a result of a conversation.
+   */
+  attachUrl(url: string, name: string, source?: ResultSource): void {
+    this.attachment.attachUrl(url, name, source);
     this.input.focus();
+  }
+
+  /** The attached picture: none, a result of a conversation, or another picture. */
+  get attached(): ResultSource | "other" | undefined {
+    if (!this.attachment.present) return undefined;
+    return this.attachment.source ?? "other";
+  }
+
+  /**
+   * Shows which result the next message continues from when the person picked one
+   * ("Continuing from the front view", with × to go back to the latest), or nothing.
+   */
+  setContinuation(pick: { name: string; clear: () => void } | undefined): void {
+    this.continuation.hidden = pick === undefined;
+    if (pick === undefined) {
+      replaceChildren(this.continuation);
+      return;
+    }
+    const hadFocus = this.continuation.contains(document.activeElement);
+    replaceChildren(
+      this.continuation,
+      icon("continue"),
+      h("span", { class: "continuation-text" }, "Continuing from ", h("strong", {}, pick.name)),
+      button(
+        {
+          class: "icon-btn continuation-clear",
+          "aria-label": `Stop continuing from ${pick.name}; continue from the latest result`,
+          title: "Continue from the latest result instead",
+          "data-testid": "continuation-clear",
+        },
+        [icon("close")],
+        () => {
+          pick.clear();
+          this.input.focus();
+        },
+      ),
+    );
+    if (hadFocus) this.input.focus();
   }
 
   /** Attaches a file (picker, drop, paste); one that is not a picture is refused in words. */
@@ -197,7 +259,7 @@ export class Composer {
       event.preventDefault();
       const studio = studioImage(event.dataTransfer?.getData(STUDIO_IMAGE_TYPE) ?? "");
       if (studio !== undefined) {
-        this.attachUrl(studio.url, studio.name);
+        this.attachUrl(studio.url, studio.name, studio.source);
         return;
       }
       const files = Array.from(event.dataTransfer?.files ?? []);
@@ -244,7 +306,13 @@ export class Composer {
     try {
       const imageUrl = this.attachment.imageUrl;
       const ticket = this.attachment.ticket;
-      const draft = { prompt, style: this.style.value, lang: this.lang.value, imageUrl };
+      const draft: Draft = {
+        prompt,
+        style: this.style.value,
+        lang: this.lang.value,
+        imageUrl,
+        source: this.attachment.source,
+      };
       const accepted = await this.hooks.submit(draft);
       if (accepted) {
         // Unless the person typed on, or attached another picture, while it was on its way.
@@ -300,16 +368,32 @@ function promptLength(text: string): number {
   return count;
 }
 
-/** The `{url, name}` of a dragged studio picture, or undefined for anything else. */
-function studioImage(json: string): { url: string; name: string } | undefined {
+/** The `{url, name, source}` of a dragged studio picture, or undefined for anything else. */
+function studioImage(
+  json: string,
+): { url: string; name: string; source: ResultSource | undefined } | undefined {
   if (json === "") return undefined;
   try {
-    const { url, name } = JSON.parse(json) as Record<string, unknown>;
+    const { url, name, source } = JSON.parse(json) as Record<string, unknown>;
     if (typeof url !== "string" || url === "") return undefined;
-    return { url, name: typeof name === "string" && name !== "" ? name : "Picture" };
+    return {
+      url,
+      name: typeof name === "string" && name !== "" ? name : "Picture",
+      source: resultSource(source),
+    };
   } catch {
     return undefined;
   }
+}
+
+function resultSource(value: unknown): ResultSource | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { conversationId, messageId, imageIndex } = value as Record<string, unknown>;
+  if (typeof conversationId !== "string" || typeof messageId !== "string") return undefined;
+  if (typeof imageIndex !== "number" || !Number.isInteger(imageIndex) || imageIndex < 0) {
+    return undefined;
+  }
+  return { conversationId, messageId, imageIndex };
 }
 
 function select(

@@ -1,13 +1,20 @@
 /**
  * The person's conversations as the sidebar lists them: loaded a page at a time, kept fresh
  * (a conversation that changed moves to the top), deleted, and kept off the list once deleted.
+ * Live: WatchConversations brings what other tabs and devices do (created, renamed, deleted).
  */
 
 import { Code, ConnectError } from "@connectrpc/connect";
 
 import type { ConversationClient } from "./api";
 import { describe, isUnauthenticated, problemText } from "./errors";
-import type { Conversation } from "./gen/photofun/v1/conversation_service_pb";
+import { isNewer } from "./format";
+import {
+  ChangeType,
+  type Conversation,
+  type WatchConversationsResponse,
+} from "./gen/photofun/v1/conversation_service_pb";
+import { followChanges } from "./live";
 import { confirmDialog } from "./overlays";
 import type { Session } from "./session";
 import { conversationTitle, type Sidebar } from "./sidebar";
@@ -22,6 +29,8 @@ export interface ConversationListHooks {
   creating(): boolean;
   /** The person deleted this conversation: leave it if it is on screen. */
   removed(conversationId: string): void;
+  /** It was deleted elsewhere (another tab or device): leave it if it is on screen. */
+  gone(conversationId: string): void;
 }
 
 export class ConversationList {
@@ -53,6 +62,55 @@ export class ConversationList {
     this.discarded.clear();
   }
 
+  /**
+   * Follows the person's list live for the session (WatchConversations; ended on sign-out) and
+   * lists it once the stream is open, so no change falls between the two; again after the
+   * stream had to start afresh. If it cannot be opened, the list is loaded all the same.
+   */
+  follow(): void {
+    const signal = this.session.signal;
+    let listed = false;
+    const list = (): void => {
+      listed = true;
+      void this.load(false);
+    };
+    void followChanges<WatchConversationsResponse>(
+      (resumeToken, options) => this.client.watchConversations({ resumeToken }, options),
+      signal,
+      true,
+      {
+        opened: (fresh) => {
+          if (fresh || !listed) list();
+        },
+        change: (response) => this.apply(response),
+        reconnecting: () => {
+          if (!listed) list();
+        },
+        stopped: (err) => {
+          if (signal.aborted) return;
+          if (isUnauthenticated(err)) this.session.requireSignIn(err);
+          else if (!listed) list();
+        },
+      },
+    );
+  }
+
+  /** One change of the list, applied by id: it may repeat what a listing already shows. */
+  private apply(response: WatchConversationsResponse): void {
+    const c = response.conversation;
+    const id = response.conversationId || c?.conversationId || "";
+    if (response.change === ChangeType.DELETED) {
+      if (id === "") return;
+      this.drop(id);
+      this.render();
+      this.hooks.gone(id);
+      return;
+    }
+    if (c === undefined) return;
+    const known = this.find(c.conversationId);
+    this.upsert(c, known === undefined || isNewer(c.updateTime, known.updateTime));
+  }
+
   /** Signed out: the list is emptied on screen. */
   clear(): void {
     this.conversations = [];
@@ -80,10 +138,14 @@ export class ConversationList {
         { signal },
       );
       const fresh = more ? this.conversations : [];
-      for (const c of res.conversations) {
-        // Deleted here while this list was on its way.
-        if (this.discarded.has(c.conversationId)) continue;
-        if (!fresh.some((known) => known.conversationId === c.conversationId)) fresh.push(c);
+      for (const listed of res.conversations) {
+        // Deleted here (or elsewhere, as the live stream said) while this list was on its way.
+        if (this.discarded.has(listed.conversationId)) continue;
+        // A change the live stream brought meanwhile is newer than the listing's state.
+        const known = this.find(listed.conversationId);
+        const c =
+          known !== undefined && isNewer(known.updateTime, listed.updateTime) ? known : listed;
+        if (!fresh.some((x) => x.conversationId === c.conversationId)) fresh.push(c);
       }
       // One created while the first page was loading stays on top.
       if (!more) {
@@ -112,6 +174,9 @@ export class ConversationList {
   upsert(c: Conversation, toTop: boolean): void {
     if (this.discarded.has(c.conversationId)) return;
     const at = this.conversations.findIndex((x) => x.conversationId === c.conversationId);
+    // An older state than the one shown (a call answered after a live change) is not shown.
+    const known = this.conversations[at];
+    if (known !== undefined && isNewer(known.updateTime, c.updateTime)) return;
     if (at >= 0 && !toTop) this.conversations[at] = c;
     else {
       if (at >= 0) this.conversations.splice(at, 1);

@@ -94,6 +94,11 @@ const ICONS = {
     '<path d="M20.5 11.5l-8.1 8.1a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5' +
     'a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8"/>',
   wand: '<path d="M4 20L15 9M13 7l2 2M17 3v3M15.5 4.5h3M20 8v2M19 9h2M9 3v2M8 4h2"/>',
+  continue: '<path d="M5 4v7a4 4 0 0 0 4 4h10M15 11l4 4-4 4"/>',
+  shuffle:
+    '<path d="M4 7h3a5 5 0 0 1 4 2l2 6a5 5 0 0 0 4 2h3M17 4l3 3-3 3M4 17h3l2-2M13 9l2-2h5"/>',
+  copy: '<rect x="9" y="9" width="11" height="11" rx="2"/><path d="M5 15V6a2 2 0 0 1 2-2h8"/>',
+  check: '<path d="M5 12.5l4.5 4.5L19 7"/>',
 } as const;
 
 export type IconName = keyof typeof ICONS;

@@ -119,6 +119,13 @@ export function failureText(failure: Failure | undefined): string {
   return sentence !== "" ? sentence : reasonWords(reason);
 }
 
+/** True when `a` is a later time than `b` (an unset time is the earliest). */
+export function isNewer(a: Timestamp | undefined, b: Timestamp | undefined): boolean {
+  if (a === undefined) return false;
+  if (b === undefined) return true;
+  return a.seconds > b.seconds || (a.seconds === b.seconds && a.nanos > b.nanos);
+}
+
 export function toDate(ts: Timestamp | undefined): Date | undefined {
   return ts === undefined ? undefined : timestampDate(ts);
 }

@@ -31,6 +31,7 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
     submit: (draft) => sender.send(draft),
     upload: (data, filename, signal) => sender.upload(data, filename, signal),
     explain: explainUploadFailure,
+    attachmentChanged: () => nav.current?.markContinuation(),
   });
   const thread: ThreadView = new ThreadView(
     composer.el,
@@ -40,7 +41,14 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
   );
   const signIn = new SignInPanel((token) => session.signIn(token));
   composer.acceptDrops(thread.el);
-  const shell = h("div", { class: "app", hidden: true }, sidebar.el, thread.el);
+  // The first thing Tab reaches: straight to the prompt box, past the list.
+  const skip = h("a", { class: "skip-link", href: "#prompt" }, "Skip to the prompt box");
+  skip.addEventListener("click", (event) => {
+    // Not by the address: `#prompt` would leave the conversation in it (`#/c/<id>`).
+    event.preventDefault();
+    composer.focus();
+  });
+  const shell = h("div", { class: "app", hidden: true }, skip, sidebar.el, thread.el);
   root.replaceChildren(shell, signIn.el, lightbox.el);
   // A picture dropped beside the drop areas must not replace the page with the file.
   for (const kind of ["dragover", "drop"] as const) {
@@ -52,8 +60,10 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
   const session: Session = new Session(tokens, signIn, shell, banner, {
     started: () => {
       list.reset();
-      void list.load(false);
+      list.follow();
       nav.route();
+      // Ready to type: the prompt box has focus when the page opens.
+      composer.focus();
     },
     stopped: () => {
       nav.close();
@@ -77,6 +87,8 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
     selectedId: () => nav.current?.id ?? "",
     creating: () => sender.creating,
     removed: (id) => nav.leave(id, "push"),
+    // Deleted in another tab or device: Back must not lead to it.
+    gone: (id) => nav.leave(id, "replace"),
   });
   const nav: Navigator = new Navigator({
     client,
@@ -86,6 +98,8 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
     sidebar,
     composer,
     lightbox,
+    sendVariation: (conversationId, message, imageIndex) =>
+      sender.sendVariation(conversationId, message, imageIndex),
   });
   const sender: Sender = new Sender(client, session, list, nav);
   return session;

@@ -1,7 +1,7 @@
 /** One turn of a conversation: the user's prompt, then PhotoFun's card that fills in live. */
 
-import { STUDIO_IMAGE_TYPE } from "./attachment";
-import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
+import { type ResultSource, STUDIO_IMAGE_TYPE } from "./attachment";
+import { button, type Child, h, type IconName, icon, on, replaceChildren, safeUrl } from "./dom";
 import {
   ago,
   angleKey,
@@ -11,6 +11,7 @@ import {
   fullDate,
   intentKey,
   intentWords,
+  isNewer,
   languageWords,
   statusKey,
   statusWords,
@@ -24,6 +25,7 @@ import {
   type MessageImage,
   MessageStatus,
 } from "./gen/photofun/v1/conversation_service_pb";
+import { announce, copyText, downloadImage, imageFileName } from "./image-actions";
 import type { LightboxImage } from "./overlays";
 
 /** What the card says about its live connection. */
@@ -37,11 +39,37 @@ export type LiveState =
 export interface MessageActions {
   cancel(messageId: string): void;
   openImage(images: LightboxImage[], index: number): void;
-  /** "Edit this picture": attach the image at `url` (named `name`) to the next message. */
-  editImage(url: string, name: string): void;
+  /**
+   * "Edit this picture": attach the image at `url` (named `name`) to the next message; `source`
+   * says which result of the conversation it is (none for a picture the person sent).
+   */
+  editImage(url: string, name: string, source?: ResultSource): void;
+  /** "Continue from this": the next message acts on this image of this message. */
+  continueFrom(messageId: string, imageIndex: number, name: string): void;
+  /**
+   * "Regenerate" (no image) or "Variation" (one image): another take of the result, sent as a
+   * message of its own; resolves true when it was accepted.
+   */
+  vary(message: Message, imageIndex: number | undefined): Promise<boolean>;
 }
 
-type Part = "analysis" | "reply" | "failure" | "live" | "foot";
+/**
+ * This message's result is what the next message continues from: the latest result, or one the
+ * person picked (`imageIndex`: which of its images, when one was picked).
+ */
+export interface Continuation {
+  picked: boolean;
+  imageIndex: number | undefined;
+}
+
+type Part = "analysis" | "reply" | "context" | "failure" | "live" | "foot";
+
+/** Intents that edit an attached picture: their results have no seed to vary. */
+const EDITS: ReadonlySet<Intent> = new Set([
+  Intent.STYLE_TRANSFER,
+  Intent.EDIT_BACKGROUND,
+  Intent.ENHANCE_IMAGE,
+]);
 
 /** A place in the image grid: one expected view, filled once its image arrives. */
 interface Slot {
@@ -78,6 +106,9 @@ export class MessageView {
   private readonly tiles = new Map<string, Tile>();
   private live: LiveState = { kind: "ok" };
   private cancelling = false;
+  private continuation: Continuation | undefined;
+  /** A Regenerate or Variation of this message is on its way (clicks are ignored meanwhile). */
+  private varying = false;
 
   constructor(
     message: Message,
@@ -90,18 +121,25 @@ export class MessageView {
     this.parts = {
       analysis: part(),
       reply: part(),
+      context: part(),
       failure: part(),
       live: part(),
       foot: part(),
     };
-    const { analysis, reply, failure, live, foot } = this.parts;
+    const { analysis, reply, context, failure, live, foot } = this.parts;
     this.card = h(
       "section",
       // Focusable from script only: where focus goes when the button it was on goes away.
-      { class: "card assistant", "data-testid": "message-card", tabindex: "-1" },
+      {
+        class: "card assistant",
+        "data-testid": "message-card",
+        "data-message-id": message.messageId,
+        tabindex: "-1",
+      },
       this.head.el,
       analysis,
       reply,
+      context,
       this.grid,
       failure,
       live,
@@ -119,10 +157,40 @@ export class MessageView {
     return this.message.status;
   }
 
-  /** Shows a newer state of the message. */
+  /** The message as last shown. */
+  get current(): Message {
+    return this.message;
+  }
+
+  /** True when the message has a result a follow-up can act on (finished, with pictures). */
+  get hasResult(): boolean {
+    const m = this.message;
+    return m.status === MessageStatus.DONE && m.images.length > 0 && this.live.kind !== "deleted";
+  }
+
+  /**
+   * Shows a newer state of the message. The same message comes from several streams (its own
+   * watch, the conversation's), in any order: a state older than the one shown is ignored.
+   */
   update(message: Message): void {
+    const shown = this.message;
+    if (isNewer(shown.updateTime, message.updateTime)) return;
+    // A finished message never goes back to processing.
+    if (shown.status !== MessageStatus.PROCESSING && message.status === MessageStatus.PROCESSING) {
+      return;
+    }
     this.message = message;
     if (message.status !== MessageStatus.PROCESSING) this.cancelling = false;
+    this.render();
+  }
+
+  /** Marks (or unmarks) this message as what the next message continues from. */
+  setContinuation(continuation: Continuation | undefined): void {
+    const was = this.continuation;
+    if (was?.picked === continuation?.picked && was?.imageIndex === continuation?.imageIndex) {
+      return;
+    }
+    this.continuation = continuation;
     this.render();
   }
 
@@ -152,15 +220,21 @@ export class MessageView {
     this.renderGrid();
     this.grid.hidden = this.tiles.size === 0;
     this.renderHead();
+    this.markContinuation();
     this.show("analysis", this.analysis());
     this.show("reply", m.reply.trim() !== "" && h("p", { class: "reply" }, m.reply));
+    this.show("context", this.contextNote());
     this.show("failure", this.failure());
     this.show("live", this.liveNote());
     this.show("foot", this.footer());
     // A button that went away (Cancel once finished, Retry once reconnected) would drop
     // keyboard focus to the page; keep it on the card instead.
     if (focused !== null && (!focused.isConnected || focused.closest("[hidden]") !== null)) {
-      this.card.focus({ preventScroll: true });
+      // Regenerate is rebuilt when its state changes: focus goes to the new one.
+      const again = focused.classList.contains("regenerate")
+        ? this.card.querySelector<HTMLElement>(".regenerate")
+        : null;
+      (again ?? this.card).focus({ preventScroll: true });
     }
   }
 
@@ -306,6 +380,74 @@ export class MessageView {
     while (this.grid.children.length > wanted.length) this.grid.lastElementChild?.remove();
   }
 
+  /**
+   * Marks the card, and the picked picture's tile, as what the next message continues from;
+   * offers Variation once the result is done.
+   */
+  private markContinuation(): void {
+    const c = this.continuation;
+    if (c === undefined) delete this.card.dataset.continues;
+    else this.card.dataset.continues = c.picked ? "picked" : "last";
+    const canVary = this.canVary;
+    for (const tile of this.tiles.values()) {
+      const vary = tile.el.querySelector<HTMLElement>(".vary-action");
+      if (vary !== null) vary.hidden = !canVary;
+      const index = tile.el.dataset.index;
+      const picked = c?.picked === true && index !== undefined && Number(index) === c.imageIndex;
+      tile.el.classList.toggle("picked", picked);
+      if (picked) tile.el.dataset.picked = "true";
+      else delete tile.el.dataset.picked;
+    }
+  }
+
+  /** "Next message continues from this", on the card whose result that is. */
+  private contextNote(): HTMLElement | false {
+    const c = this.continuation;
+    if (c === undefined) return false;
+    const image = c.imageIndex !== undefined ? this.message.images[c.imageIndex] : undefined;
+    const which = c.picked && image !== undefined ? viewPhrase(this.message, image) : "";
+    return h(
+      "p",
+      { class: `continues${c.picked ? " picked" : ""}`, "data-testid": "continues-from" },
+      icon("continue"),
+      h("span", {}, "Next message continues from this"),
+      which !== "" && h("span", { class: "continues-which" }, `${which}, as picked`),
+    );
+  }
+
+  /** Where the image is in the message's `images` (the server's order), or -1. */
+  private indexOf(imageUrl: string): number {
+    return this.message.images.findIndex((image) => image.imageUrl === imageUrl);
+  }
+
+  /** This image as a result of its conversation (for a reference to it). */
+  private sourceOf(imageUrl: string): ResultSource | undefined {
+    const imageIndex = this.indexOf(imageUrl);
+    if (imageIndex < 0) return undefined;
+    const { conversationId, messageId } = this.message;
+    return { conversationId, messageId, imageIndex };
+  }
+
+  /** Regenerate (no image) or Variation (an image): one at a time per message. */
+  private async vary(imageUrl: string | undefined): Promise<void> {
+    if (this.varying) return;
+    const imageIndex = imageUrl === undefined ? undefined : this.indexOf(imageUrl);
+    if (imageIndex === -1) return;
+    this.varying = true;
+    this.render();
+    try {
+      await this.actions.vary(this.message, imageIndex);
+    } finally {
+      this.varying = false;
+      this.render();
+    }
+  }
+
+  /** True when another take of this result can be asked for (not of an edit: it has no seed). */
+  private get canVary(): boolean {
+    return this.hasResult && !EDITS.has(this.message.intent);
+  }
+
   /** A drawn view; `url` is its address, already passed through safeUrl. */
   private imageTile(image: MessageImage, url: string): HTMLElement {
     const m = this.message;
@@ -326,7 +468,11 @@ export class MessageView {
     const name = imageName(m, image);
     // Dropped on the composer, it is attached as "Edit this picture" would.
     on(img, "dragstart", (event) => {
-      event.dataTransfer?.setData(STUDIO_IMAGE_TYPE, JSON.stringify({ url: image.imageUrl, name }));
+      const source = this.sourceOf(image.imageUrl);
+      event.dataTransfer?.setData(
+        STUDIO_IMAGE_TYPE,
+        JSON.stringify({ url: image.imageUrl, name, source }),
+      );
     });
     const tile = h(
       "figure",
@@ -344,7 +490,7 @@ export class MessageView {
           "data-testid": "edit-image",
         },
         [icon("wand"), h("span", {}, "Edit")],
-        () => this.actions.editImage(image.imageUrl, name),
+        () => this.actions.editImage(image.imageUrl, name, this.sourceOf(image.imageUrl)),
       ),
       // The provider is for people debugging: it is in the viewer's details, not on every tile.
       h(
@@ -353,12 +499,86 @@ export class MessageView {
         h("span", { class: "angle" }, label),
         image.seed !== 0 && h("span", { class: "seed" }, `seed ${image.seed}`),
       ),
+      this.tileActions(image, url),
     );
+    const index = this.indexOf(image.imageUrl);
+    if (index >= 0) tile.dataset.index = String(index);
     // A lone picture is shown whole, in its own shape (see .grid.single in styles.css).
     if (image.width > 0 && image.height > 0) {
       tile.style.setProperty("--ratio", String(image.width / image.height));
     }
     return tile;
+  }
+
+  /** Continue from this, Variation, Copy seed and Download, under a drawn view. */
+  private tileActions(image: MessageImage, url: string): HTMLElement {
+    const m = this.message;
+    const the = openName(m, image);
+    const variation = actionButton(
+      "shuffle",
+      "Variation",
+      `Variation: another take of ${the}`,
+      "variation",
+      () => void this.vary(image.imageUrl),
+    );
+    variation.hidden = !this.canVary;
+    variation.classList.add("vary-action");
+    const copy =
+      image.seed !== 0 &&
+      actionButton(
+        "copy",
+        "Copy seed",
+        `Copy the seed of ${the} (${image.seed})`,
+        "copy-seed",
+        () => void this.copySeed(copy as HTMLButtonElement, image.seed, the),
+      );
+    return h(
+      "div",
+      { class: "tile-actions", role: "group", "aria-label": `Actions for ${the}` },
+      actionButton(
+        "continue",
+        "Continue from this",
+        `Continue from this: the next message acts on ${the}`,
+        "continue-from",
+        () => {
+          const index = this.indexOf(image.imageUrl);
+          if (index >= 0) this.actions.continueFrom(m.messageId, index, imageName(m, image));
+        },
+      ),
+      variation,
+      copy,
+      actionButton("download", "Download", `Download ${the}`, "download-image", () => {
+        void this.download(image, url, the);
+      }),
+    );
+  }
+
+  private async copySeed(button: HTMLButtonElement, seed: number, the: string): Promise<void> {
+    const copied = await copyText(String(seed));
+    const words = copied ? `Seed ${seed} copied` : `The seed could not be copied: ${seed}`;
+    button.dataset.copied = String(copied);
+    button.title = words;
+    replaceChildren(
+      button,
+      icon(copied ? "check" : "alert"),
+      h("span", { class: "action-done" }, copied ? "Copied" : "Not copied"),
+    );
+    announce(copied ? `${words} (${the}).` : `${words}.`);
+    window.setTimeout(() => {
+      delete button.dataset.copied;
+      button.title = "Copy seed";
+      replaceChildren(button, icon("copy"));
+    }, 2500);
+  }
+
+  private async download(image: MessageImage, url: string, the: string): Promise<void> {
+    const name = imageFileName(this.message, image);
+    const how = await downloadImage(url, name);
+    announce(
+      how === "saved"
+        ? `Downloading ${name}.`
+        : `${capitalize(the)} opened in a new tab: save it from there.`,
+    );
   }
 
   /**
@@ -376,7 +596,7 @@ export class MessageView {
       const name = imageName(this.message, image);
       shown.push({
         ...lightboxImage(this.message, image, url),
-        edit: () => this.actions.editImage(image.imageUrl, name),
+        edit: () => this.actions.editImage(image.imageUrl, name, this.sourceOf(image.imageUrl)),
       });
     }
     this.actions.openImage(shown, index);
@@ -489,14 +709,56 @@ export class MessageView {
     const m = this.message;
     if (m.status === MessageStatus.PROCESSING) return false;
     const duration = took(toDate(m.createTime), toDate(m.finishTime));
-    const parts = [
-      duration !== "" ? `${statusWords(m.status)} in ${duration}` : "",
-      // The id support asks for (Message.request_id).
-      m.requestId !== "" ? `Request ${m.requestId}` : "",
-    ].filter((p) => p !== "");
-    if (parts.length === 0) return false;
-    return h("footer", { class: "card-foot" }, parts.join(" · "));
+    // The id support asks for (Message.request_id): there when needed, out of the way.
+    const wasOpen = this.parts.foot.querySelector("details")?.open === true;
+    const details =
+      m.requestId !== "" &&
+      h(
+        "details",
+        { class: "request", open: wasOpen },
+        h("summary", {}, "Details"),
+        h("span", {}, "Request id ", h("code", { "data-testid": "request-id" }, m.requestId)),
+      );
+    const regenerate =
+      this.canVary &&
+      button(
+        {
+          class: "btn ghost small regenerate",
+          "aria-label": this.varying
+            ? "Regenerating…"
+            : "Regenerate: another take of this request, with new seeds",
+          "aria-disabled": String(this.varying),
+          "data-testid": "regenerate",
+        },
+        [icon("retry"), this.varying ? "Regenerating…" : "Regenerate"],
+        () => void this.vary(undefined),
+      );
+    if (duration === "" && details === false && regenerate === false) return false;
+    return h(
+      "footer",
+      { class: "card-foot" },
+      duration !== "" && h("span", {}, `${statusWords(m.status)} in ${duration}`),
+      details,
+      h("span", { class: "spacer" }),
+      regenerate,
+    );
   }
+}
+
+/** A small button under a picture: an icon, its words in a tooltip and for screen readers. */
+function actionButton(
+  name: IconName,
+  title: string,
+  label: string,
+  testId: string,
+  onClick: () => void,
+): HTMLButtonElement {
+  const children: Child[] = [icon(name)];
+  return button(
+    { class: "icon-btn tile-action", title, "aria-label": label, "data-testid": testId },
+    children,
+    onClick,
+  );
 }
 
 /** Expected views in the order asked, each with its image once it arrived; then any extras. */

@@ -30,7 +30,7 @@ export function clearAddress(how: "push" | "replace"): void {
 }
 
 /** What the navigator works with, besides what it hands to each open conversation. */
-export interface NavigatorParts extends Omit<ConversationParts, "refresh"> {
+export interface NavigatorParts extends Omit<ConversationParts, "refresh" | "gone"> {
   sidebar: Sidebar;
 }
 
@@ -40,7 +40,15 @@ export class Navigator {
   private readonly conversationParts: ConversationParts;
 
   constructor(private readonly parts: NavigatorParts) {
-    this.conversationParts = { ...parts, refresh: (id) => void this.refresh(id) };
+    this.conversationParts = {
+      ...parts,
+      refresh: (id) => void this.refresh(id),
+      gone: (id) => {
+        parts.list.drop(id);
+        parts.list.render();
+        this.leave(id, "replace");
+      },
+    };
     window.addEventListener("popstate", () => this.route());
     window.addEventListener("hashchange", () => this.route());
   }
@@ -59,7 +67,7 @@ export class Navigator {
       this.showWelcome();
       this.parts.list.render();
     } else if (this.open?.id !== id) {
-      void this.openConversation(id);
+      this.openConversation(id);
     }
   }
 
@@ -98,10 +106,8 @@ export class Navigator {
     // A retried request id returns the conversation the first attempt made, which may have
     // messages by now (sent from another tab): they are listed, as when it is opened.
     if (c.messageCount === 0) this.parts.thread.showEmpty();
-    else {
-      this.parts.thread.showLoading();
-      void open.load();
-    }
+    else this.parts.thread.showLoading();
+    open.start(c.messageCount !== 0);
   }
 
   /** A conversation that is gone: if it is on screen, the welcome screen replaces it. */
@@ -141,10 +147,10 @@ export class Navigator {
     return open;
   }
 
-  private async openConversation(id: string): Promise<void> {
+  private openConversation(id: string): void {
     const open = this.begin(id);
     open.showHeading(this.parts.list.find(id));
     this.parts.thread.showLoading();
-    await open.load();
+    open.start(true);
   }
 }

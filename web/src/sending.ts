@@ -1,7 +1,9 @@
 /**
  * Sending the draft: into the conversation on screen, or into one created for it; a resend after
  * a lost answer makes no duplicate (the same keys), and a conversation made for a message the
- * server refused is deleted again. Also the attached picture's upload.
+ * server refused is deleted again. A message names the earlier result it acts on (`reference`)
+ * when the person picked one; Regenerate and Variation send another take. Also the attached
+ * picture's upload.
  */
 
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -15,6 +17,8 @@ import { describe, isUnauthenticated, problemText } from "./errors";
 import type {
   Conversation,
   CreateConversationRequestSchema,
+  Message,
+  SendMessageRequestSchema,
 } from "./gen/photofun/v1/conversation_service_pb";
 import type { Navigator } from "./navigation";
 import type { Session } from "./session";
@@ -28,6 +32,12 @@ const REFUSED: ReadonlySet<Code> = new Set([
   Code.ResourceExhausted,
   Code.FailedPrecondition,
 ]);
+/** SendMessageRequest.reference: a message of the conversation and one of its images. */
+interface Reference {
+  messageId: string;
+  imageIndex?: number | undefined;
+}
+
 /** UploadImage's hourly quota: trying again fails for up to an hour (the message says so). */
 const UPLOAD_QUOTA_EXCEEDED = "UPLOAD_QUOTA_EXCEEDED";
 
@@ -77,9 +87,20 @@ export class Sender {
    * screen; true when accepted. Its card shows if that conversation is (still) on screen.
    */
   async send(draft: Draft): Promise<boolean> {
-    const session = this.session.signal;
-    // A different picture is a different draft: it gets its own keys.
-    const text = JSON.stringify([draft.prompt, draft.style, draft.lang, draft.imageUrl]);
+    // A different picture, or another picked result, is a different draft: it gets its own keys.
+    const pick = this.nav.current?.pick;
+    const source = draft.source;
+    const text = JSON.stringify([
+      draft.prompt,
+      draft.style,
+      draft.lang,
+      draft.imageUrl,
+      source?.conversationId,
+      source?.messageId,
+      source?.imageIndex,
+      pick?.messageId,
+      pick?.imageIndex,
+    ]);
     let conversationId = this.nav.current?.id;
     /**
      * Created for this message just now, and empty: only such a conversation is deleted when
@@ -93,6 +114,57 @@ export class Sender {
       conversationId = created.conversationId;
       fresh = created.messageCount === 0;
     }
+    // The result it acts on: a picture of this conversation attached with "Edit this picture"
+    // (its URL goes too, as the picture to edit), else the one picked ("Continue from this");
+    // none means the latest, which the server knows.
+    let reference: Reference | undefined;
+    let sentPick: typeof pick;
+    if (source !== undefined && source.conversationId === conversationId) {
+      reference = { messageId: source.messageId, imageIndex: source.imageIndex };
+    } else if (pick !== undefined && this.nav.current?.id === conversationId) {
+      reference = { messageId: pick.messageId, imageIndex: pick.imageIndex };
+      sentPick = pick;
+    }
+    const { prompt, style, lang, imageUrl } = draft;
+    const request = { conversationId, prompt, style, lang, imageUrl, reference };
+    const accepted = await this.deliver(request, text, "Your message was not sent", fresh);
+    if (accepted) {
+      const open = this.nav.current;
+      if (open?.id === conversationId) open.sent(sentPick);
+    }
+    return accepted;
+  }
+
+  /**
+   * Regenerate (no `imageIndex`) or Variation (one image): another take of `message`'s result,
+   * with new seeds, as a message of its own in the same conversation, in the same words.
+   */
+  async sendVariation(
+    conversationId: string,
+    message: Message,
+    imageIndex?: number,
+  ): Promise<boolean> {
+    const { prompt, style, lang, topic, messageId } = message;
+    const reference: Reference = { messageId, imageIndex };
+    const text = JSON.stringify(["variation", messageId, imageIndex]);
+    const request = { conversationId, prompt, style, lang, topic, reference, variation: true };
+    const what = imageIndex === undefined ? "regenerated" : "varied";
+    return this.deliver(request, text, `The picture could not be ${what}`, false);
+  }
+
+  /**
+   * SendMessage with a resend key (the same for the same draft until it is accepted), its card
+   * shown if the conversation is (still) on screen; true when accepted. `fresh`: the conversation
+   * was created for it just now, empty, and is deleted again if the message is refused.
+   */
+  private async deliver(
+    request: MessageInitShape<typeof SendMessageRequestSchema> & { conversationId: string },
+    text: string,
+    failure: string,
+    fresh: boolean,
+  ): Promise<boolean> {
+    const session = this.session.signal;
+    const conversationId = request.conversationId;
     const last = this.retry;
     const key =
       last?.draft === text && last.conversationId === conversationId
@@ -101,7 +173,7 @@ export class Sender {
     this.retry = { draft: text, conversationId, key };
     try {
       const res = await this.client.sendMessage(
-        { conversationId, ...draft, idempotencyKey: key },
+        { ...request, idempotencyKey: key },
         { signal: session },
       );
       this.retry = undefined;
@@ -112,7 +184,7 @@ export class Sender {
       return true;
     } catch (err) {
       if (session.aborted) return false;
-      this.session.fail("Your message was not sent", err);
+      this.session.fail(failure, err);
       if (fresh && REFUSED.has(describe(err).code)) {
         this.retry = undefined;
         void this.discard(conversationId);

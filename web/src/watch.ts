@@ -75,18 +75,18 @@ export async function watchMessage(
 }
 
 /** The live connection broke after it was open (a proxy or the network, not the server). */
-function cut(cause: unknown): ConnectError {
+export function cut(cause: unknown): ConnectError {
   return new ConnectError("the live connection was cut", Code.Unavailable, undefined, [], cause);
 }
 
 /** False for an answer that is plainly something else, such as an HTML page. */
-function isGrpcWeb(headers: Headers): boolean {
+export function isGrpcWeb(headers: Headers): boolean {
   const type = headers.get("content-type") ?? "";
   return type === "" || /^application\/grpc-web/i.test(type);
 }
 
 /** Errors worth a reconnect: the network or a proxy, not the server saying no. */
-function isTransient(err: unknown): boolean {
+export function isTransient(err: unknown): boolean {
   if (isProtocolError(err)) return false; // not gRPC-web at all: reconnecting will not help
   switch (ConnectError.from(err).code) {
     case Code.Unavailable:
@@ -100,7 +100,7 @@ function isTransient(err: unknown): boolean {
 }
 
 /** Waits `ms`; false when the signal aborted first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve(false);
