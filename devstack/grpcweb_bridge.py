@@ -137,6 +137,9 @@ class BridgeConfig:
     origins: OriginPolicy = field(default_factory=OriginPolicy)
     web_root: Path | None = None
     page_config: Mapping[str, str] = field(default_factory=dict)  # served as /config.json
+    # Other origins the page may read from (its content policy's connect-src): the Media
+    # Service, whose pictures Download saves.
+    connect_origins: tuple[str, ...] = ()
     max_request_bytes: int = MAX_REQUEST_BYTES
     # Names the bridge answers to (the Host header): a DNS-rebinding page, whose name resolves
     # to 127.0.0.1, must not read the dev token in /config.json or call as dev-user.
@@ -478,7 +481,8 @@ async def _read_body(request: web.Request, text: bool) -> bytes:
 def _page_headers(config: BridgeConfig) -> dict[str, str]:
     # The page may call gRPC-web on another origin (config.json's grpcWebUrl, e.g. Envoy).
     edge = config.page_config.get("grpcWebUrl", "")
-    connect = "'self'" + (f" {yarl.URL(edge).origin()}" if edge else "")
+    others = [edge, *config.connect_origins]
+    connect = " ".join(["'self'", *(str(yarl.URL(url).origin()) for url in others if url)])
     return {
         "Cache-Control": "no-cache",
         "X-Content-Type-Options": "nosniff",
@@ -603,6 +607,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--web-root", type=Path, default=None, help="folder with the built page")
     parser.add_argument(
+        "--connect-origin",
+        action="append",
+        default=[],
+        help="another origin the page may read from, e.g. the Media Service (repeatable)",
+    )
+    parser.add_argument(
         "--grpc-web-url",
         default="",
         help="where the page sends its gRPC-web calls (config.json's grpcWebUrl), e.g. a local "
@@ -619,6 +629,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         origins=OriginPolicy(frozenset(args.allow_origin), not args.no_loopback_origins),
         web_root=args.web_root,
         page_config=page_config,
+        connect_origins=tuple(args.connect_origin),
         hosts=LOOPBACK_HOSTS | set(args.allow_host) | {args.host},
     )
 

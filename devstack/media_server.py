@@ -64,7 +64,14 @@ async def _download(request: web.Request) -> web.StreamResponse:
     path = request.app[ROOT_KEY] / name
     if not _NAME.match(name) or not path.is_file():
         return web.json_response({"error": "no such file"}, status=404)
-    return web.FileResponse(path, headers={"Cache-Control": "public, max-age=31536000, immutable"})
+    # Public, immutable pictures: any page may read them (the web page's Download saves them).
+    return web.FileResponse(
+        path,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
 
 
 async def _health(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from devstack.processes import Child
 from devstack.stack import Ports, StackConfig, plan
@@ -44,9 +45,15 @@ class RunningStack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(root: Path, extra_env: Mapping[str, str]) -> AsyncIterator[RunningStack]:
-    """Start every part on free ports with throwaway data; stop them all afterwards."""
-    cfg = StackConfig(root=root, ports=Ports.ephemeral(), memory=True, extra_env=dict(extra_env))
+async def running_stack(
+    root: Path, extra_env: Mapping[str, str], *, edge: Literal["envoy", "bridge"] = "bridge"
+) -> AsyncIterator[RunningStack]:
+    """Start every part on free ports with throwaway data; stop them all afterwards. The page's
+    gRPC-web edge is the bridge unless ``edge="envoy"`` (tests that need Envoy start their own,
+    next to the bridge, to hold both to the same behaviour)."""
+    cfg = StackConfig(
+        root=root, ports=Ports.ephemeral(), memory=True, extra_env=dict(extra_env), edge=edge
+    )
     children, env = plan(cfg)
     started: list[Child] = []
     try:

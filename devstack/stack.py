@@ -164,6 +164,8 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     bridge_argv = [PY, "-m", "devstack.grpcweb_bridge", "--host", host, "--port", str(p.web)]
     for service, port in routes:
         bridge_argv += ["--upstream", f"{service}={host}:{port}"]
+    # The page reads pictures from the Media Service as browsers reach it (Download).
+    bridge_argv += ["--connect-origin", env.get("MEDIA_PUBLIC_URL") or media]
     envoy = cfg.envoy_binary()
     if envoy is not None:
         clusters = {

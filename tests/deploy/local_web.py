@@ -42,18 +42,23 @@ def find_nginx() -> str | None:
     return os.environ.get("NGINX_BIN") or shutil.which("nginx") or shutil.which("/usr/sbin/nginx")
 
 
-def render(public_grpc_web_url: str) -> str:
+def render(public_grpc_web_url: str, public_media_url: str = "http://localhost:8090") -> str:
     """The server block as the container gets it."""
-    return TEMPLATE.read_text().replace("${PUBLIC_GRPC_WEB_URL}", public_grpc_web_url)
+    text = TEMPLATE.read_text().replace("${PUBLIC_GRPC_WEB_URL}", public_grpc_web_url)
+    return text.replace("${PUBLIC_MEDIA_URL}", public_media_url)
 
 
 @contextlib.asynccontextmanager
 async def running_web(
-    nginx: str, dist: Path, public_grpc_web_url: str, workdir: Path
+    nginx: str,
+    dist: Path,
+    public_grpc_web_url: str,
+    workdir: Path,
+    public_media_url: str = "http://localhost:8090",
 ) -> AsyncIterator[str]:
     """nginx serving ``dist`` with the image's configuration; yields the page's base URL."""
     port = free_port()
-    server = render(public_grpc_web_url)
+    server = render(public_grpc_web_url, public_media_url)
     server = server.replace("listen 8080;", f"listen 127.0.0.1:{port};")
     server = server.replace("root /usr/share/nginx/html;", f"root {dist};")
     (workdir / "default.conf").write_text(server)

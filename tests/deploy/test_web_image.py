@@ -58,7 +58,7 @@ async def test_the_page_is_told_where_the_edge_is(site: str) -> None:
     assert "<script" in page.text
     assert "no-cache" in page.headers["cache-control"]
     policy = page.headers["content-security-policy"]
-    assert f"connect-src 'self' {EDGE};" in policy
+    assert f"connect-src 'self' {EDGE} http://localhost:8090;" in policy
     assert "script-src 'self'" in policy
     assert script.headers["content-type"] == "application/javascript"
     assert script.headers["x-content-type-options"] == "nosniff"  # set on every location
