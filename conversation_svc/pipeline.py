@@ -175,16 +175,22 @@ class Pipeline:
             ),
         )
         source = window[reply.source_turn] if 0 <= reply.source_turn < len(window) else None
+        follow_up = FollowUp.from_proto(reply.follow_up) if source else FollowUp.NONE
+        intent = Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE
+        attached = _attached_pick(message, window)
+        if attached is not None and follow_up is FollowUp.NONE and intent.needs_image:
+            # The picked result is also the attached picture (the page's "Edit"): an edit of it.
+            follow_up, source = FollowUp.EDIT, attached
         u = await self._continue(
             message,
             window,
             Understood(
-                intent=Intent.from_proto(reply.intent) or Intent.GENERATE_IMAGE,
+                intent=intent,
                 refined=reply.refined_prompt,
                 text=reply.reply,
                 subject=convert.subject_from_proto(reply.subject),
                 angles=tuple(name for name in map(angle_name, reply.angles) if name),
-                follow_up=FollowUp.from_proto(reply.follow_up) if source else FollowUp.NONE,
+                follow_up=follow_up,
                 source=source,
             ),
         )
@@ -462,6 +468,15 @@ def _last_result(message: Message, window: list[Message]) -> Message | None:
     ):
         return window[-1]
     return next((m for m in reversed(window) if m.images), None)
+
+
+def _attached_pick(message: Message, window: list[Message]) -> Message | None:
+    """The picked result, when the image attached to the message is that result's picture."""
+    if message.reference is None or not message.input_image_url:
+        return None
+    picked = next((m for m in window if str(m.id) == message.reference.message_id), None)
+    image = picked.image_at(message.reference.image_index) if picked else None
+    return picked if image is not None and image.image_url == message.input_image_url else None
 
 
 def _picked_message(message: Message, result: Message) -> bool:

@@ -147,3 +147,19 @@ async def test_an_explicit_seed_reproduces_the_bytes(send: Send) -> None:
         pixels = [(await http.get(m.images[0].image_url)).content for m in (first, again, other)]
     assert pixels[0] == pixels[1]
     assert pixels[0] != pixels[2]
+
+
+async def test_a_picked_result_that_is_also_attached_is_recorded_as_its_source(
+    send: Send,
+) -> None:
+    cars = await send(CLIO)
+    rear = next(n for n, i in enumerate(cars.images) if i.angle == "rear")
+    edited = await send(
+        "make it anime style",
+        input_image_url=cars.images[rear].image_url,
+        reference=ResultRef(str(cars.id), rear),
+    )
+    assert edited.intent is Intent.STYLE_TRANSFER
+    assert edited.follow_up is FollowUp.EDIT
+    assert edited.source == ResultRef(str(cars.id), rear)
+    assert edited.input_image_url == cars.images[rear].image_url
