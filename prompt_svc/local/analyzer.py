@@ -5,8 +5,8 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
 
 1. Several named views of one subject ("front, side and rear", "3/4 and from behind"), or a
    request for many views ("from all sides", "nhiều góc", "з усіх боків") → generateAngles.
-   "All sides" with no list means front, front 3/4, side, rear 3/4, rear; any other request
-   for views with fewer than two named means front, side, rear.
+   "All sides" with no list means front, front 3/4, side, rear 3/4, rear; "N views" exactly N
+   (`views`); any other request for views with fewer than two named means front, side, rear.
 2. A real question ("how do I ...", "tại sao ...", "скільки коштує ..."), or asking whether
    it can draw with nothing to draw ("can you draw?", "bạn có vẽ được không?") → chat.
 3. Words that work on an input image — restyle ("make it anime", "biến ảnh này thành ..."),
@@ -20,7 +20,10 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
      reply asks the user to attach the image.
    A style word alone is a parameter, not an edit: "an anime girl" is generateImage.
 4. Greetings, thanks, goodbyes, complaints and "ok"/"cool" with nothing to draw → chat.
-5. Anything else that names something to draw → generateImage; nothing recognisable → chat.
+5. One named view of a vehicle ("Camry, three-quarter rear view") → generateAngles with that
+   view; anything else that names something to draw → generateImage; nothing recognisable →
+   chat. Changing the sky or scene of a photo ("swap the sky for a starry night") is a
+   background edit (rule 3).
 
 With a conversation context, `followup.resolve` first reads the message as a follow-up of an
 earlier turn (edit it, more views, a changed subject, another take); see that module.
