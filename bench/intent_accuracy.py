@@ -8,7 +8,10 @@ language: intent, follow-up kind and source turn all right), a confusion matrix 
 expected intent, columns = predicted), the misclassified prompts, how often the optional
 "angles" and "subject" labels were extracted exactly, and the mean / p99 time of one analyze() call.
 analyze() gets each case's labelled `lang`, as the API passes it; how well the language
-would have been guessed without it is reported on its own line. Each case is timed
+would have been guessed without it is reported on its own line. A second table reads every
+prompt again with no language hint (as a caller that sends none) and scores each field on its
+own, per set and language: intent, language, the exact set of angles (cases labelled with
+angles) and the brand (cases whose subject label names one, "" included). Each case is timed
 `REPEAT` times and its fastest run kept, so that other processes on a shared machine do not
 show up as the analyser's own latency.
 """
@@ -30,6 +33,7 @@ from prompt_svc.local import analyze, detect_language
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GLOB = "tests/data/intents_*.jsonl"
 REPEAT = 5
+FIELDS = ("intent", "language", "angles", "brand")
 _SHORT = {
     Intent.GENERATE_IMAGE: "gen",
     Intent.GENERATE_ANGLES: "angles",
@@ -90,6 +94,8 @@ class Report:
     per_set: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
     follow_ups: Counter[tuple[str, str, bool]] = field(default_factory=Counter)
     follow_up_misses: list[Miss] = field(default_factory=list)
+    # (set, lang, field, right) -> count, read with no language hint (see `FIELDS`)
+    by_field: Counter[tuple[str, str, str, bool]] = field(default_factory=Counter)
 
     @property
     def accuracy(self) -> float:
@@ -211,6 +217,7 @@ def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
                     report.follow_up_misses.append(
                         Miss(case, result.intent, "", result.follow_up, result.source_turn)
                     )
+            _score_fields(report, case)
             problems = _extraction_problems(case, result.angles, result.subject.__dict__)
             if case.angles is not None or case.subject:
                 labelled += 1
@@ -225,6 +232,47 @@ def evaluate(paths: Sequence[Path | str], *, repeat: int = REPEAT) -> Report:
     report.extraction = (exact, labelled)
     report.detected = (detected, report.total)
     return report
+
+
+def _score_fields(report: Report, case: Case) -> None:
+    """Score each field of one case read with no language hint."""
+    blind = analyze(case.prompt, has_image=case.has_image, context=case.context)
+    name, lang = case.set_name, case.lang
+    report.by_field[(name, lang, "intent", blind.intent is case.intent)] += 1
+    report.by_field[(name, lang, "language", blind.lang == case.lang)] += 1
+    if case.angles is not None:
+        report.by_field[(name, lang, "angles", set(blind.angles) == set(case.angles))] += 1
+    if case.subject and "brand" in case.subject:
+        report.by_field[(name, lang, "brand", blind.subject.brand == case.subject["brand"])] += 1
+
+
+def field_accuracy(report: Report, name: str, lang: str, field_name: str) -> tuple[int, int]:
+    """(right, scored) of one field over one set ("" = every set) and language ("" = all)."""
+    ok = total = 0
+    for (s, lg, f, right), n in report.by_field.items():
+        if f == field_name and name in ("", s) and lang in ("", lg):
+            total += n
+            ok += n if right else 0
+    return ok, total
+
+
+def _field_table(report: Report) -> list[str]:
+    names = sorted({s for s, _, _, _ in report.by_field})
+    langs = sorted({lg for _, lg, _, _ in report.by_field})
+    head = f"{'set':<32}{'lang':>5}{'cases':>7}" + "".join(f"{f:>10}" for f in FIELDS)
+    lines = ["by field, read with no language hint (angles = exact set):", head]
+    for name in names:
+        for lang in ("", *langs):
+            cases = field_accuracy(report, name, lang, "intent")[1]
+            if not cases:
+                continue
+            cells = []
+            for f in FIELDS:
+                ok, total = field_accuracy(report, name, lang, f)
+                cells.append(f"{ok / total:.1%}" if total else "-")
+            row = f"{name:<32}{lang or 'all':>5}{cases:>7}" + "".join(f"{c:>10}" for c in cells)
+            lines.append(row)
+    return lines
 
 
 def _extraction_problems(case: Case, angles: tuple[str, ...], subject: dict[str, object]) -> str:
@@ -246,6 +294,7 @@ def format_report(report: Report) -> str:
     for lang, (ok, total) in report.per_lang.items():
         lines.append(f"  {lang}: {report.lang_accuracy(lang):.1%} ({ok}/{total})")
     lines += ["", *_set_table(report)]
+    lines += ["", *_field_table(report)]
     lines += ["", "confusion matrix (rows = expected, columns = predicted):"]
     order = list(Intent)
     width = max(len(s) for s in _SHORT.values()) + 2

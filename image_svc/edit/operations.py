@@ -16,8 +16,9 @@ about 350 ms, most of it the Lanczos resize itself).
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from PIL import Image, ImageChops, ImageFilter, ImageOps
+from PIL import Image, ImageChops, ImageFilter, ImageMath, ImageOps
 
 from image_svc.edit.common import WORK_SIDE, downscale, join_alpha, masked_blur, split_alpha
 from image_svc.edit.segment import foreground_mask
@@ -135,11 +136,19 @@ def enhance(
     auto_contrast: bool = False,
     max_side: int = 4096,
 ) -> Image.Image:
-    """Upscale (``scale`` 1..4, Lanczos), sharpen and/or stretch contrast.
+    """Upscale (``scale`` 1..4, Lanczos), sharpen and/or stretch contrast, keeping the colours.
 
     The result never exceeds ``max_side`` on either side (the aspect ratio is kept, so an
     image already larger than that is scaled down). With no step requested it applies
-    auto-contrast and sharpening.
+    contrast and sharpening.
+
+    Faithful to the original: contrast and sharpening work on the luminance only, and each
+    pixel's colour is put back as its offset from the luminance (so its hue is kept), scaled
+    down where the full offset would leave 0..255, so no channel is clipped (a pale blue stays
+    blue rather than turning cyan, a saturated red keeps its shading). The tone curve stretches
+    the 0.5..99.5 % luminance range towards 12..243 with at most 4.5x the contrast, compressing
+    the tails instead of cutting them, and moves the middle half-way to mid-grey (a dark photo
+    is brightened, a pale one deepened, neither pushed to the ends).
     """
     if isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE:
         raise ValueError(f"scale must be a whole number from 1 to {MAX_SCALE}, got {scale!r}")
@@ -152,22 +161,119 @@ def enhance(
     w, h = rgb.size
     factor = min(float(scale), max_side / max(w, h))
     size = (max(1, min(max_side, round(w * factor))), max(1, min(max_side, round(h * factor))))
-    if auto_contrast:
-        # On the luminance, so stretching contrast does not also shift the colour balance.
-        rgb = ImageOps.autocontrast(rgb, cutoff=0.5, preserve_tone=True)
     # Sharpen whichever side of the resize is smaller: the same look (Lanczos carries it up)
     # for a sixteenth of the work when upscaling 4x.
     sharpen_first = sharpen and size[0] * size[1] > w * h
-    if sharpen_first:
-        rgb = rgb.filter(_SHARPEN)
+    if auto_contrast or sharpen_first:
+        rgb = _retone(rgb, contrast=auto_contrast, sharpen=sharpen_first)
     if size != rgb.size:
         rgb = rgb.resize(size, Image.Resampling.LANCZOS)
     if sharpen and not sharpen_first:
-        rgb = rgb.filter(_SHARPEN)
+        rgb = _retone(rgb, contrast=False, sharpen=True)
     return join_alpha(rgb, alpha)
 
 
-_SHARPEN = ImageFilter.UnsharpMask(radius=2.0, percent=110, threshold=3)
+# The unsharp mask of the luminance: Pillow's UnsharpMask(radius=2, percent=110, threshold=3).
+_SHARPEN_RADIUS = 2.0
+_SHARPEN_AMOUNT = 1.1
+_SHARPEN_THRESHOLD = 3.0
+_TONE_RANGE = (12.0, 243.0)  # where the 0.5..99.5 % luminance range is stretched to
+_MAX_GAIN = 4.5  # contrast grows at most 4.5x (a nearly flat image is not blown up)
+_MAX_CHROMA_GAIN = 2.0  # colour grows with a brightened pixel, at most this much
+_TAIL = 0.005
+# Share of the room between the luminance and 0 / 255 that colour may use: a saturated pixel
+# approaches the end of the range but never lands on it (no flat 0 or 255 channel).
+_HEADROOM = 0.96
+# The output's luminance and channels stay within these: no pixel lands on 0 or 255.
+_BOTTOM, _TOP = 1.0, 254.0
+
+
+def _retone(rgb: Image.Image, *, contrast: bool, sharpen: bool) -> Image.Image:
+    """New luminance (tone curve, unsharp mask) with each pixel's colour offset kept."""
+    luma = rgb.convert("L")
+    toned = luma.point(_tone_curve(luma)) if contrast else luma
+    blurred = toned.filter(ImageFilter.GaussianBlur(_SHARPEN_RADIUS)) if sharpen else toned
+    r, g, b = rgb.split()
+
+    def sharpened(args: dict[str, Any]) -> Any:
+        # Unsharp mask whose overshoot fades out towards black and white instead of being
+        # cut off there (a cut overshoot is a flat 0 or 255 halo).
+        fl, mn, mx = args["float"], args["min"], args["max"]
+        y2 = fl(args["t"])
+        detail = (y2 - fl(args["blur"])) * _SHARPEN_AMOUNT
+        detail = detail * (abs(detail) > _SHARPEN_THRESHOLD)
+        up = (_TOP - y2) * _HEADROOM
+        down = (y2 - _BOTTOM) * -_HEADROOM
+        return y2 + mx(mn(detail, up), down)
+
+    target = ImageMath.lambda_eval(sharpened, t=toned, blur=blurred) if sharpen else toned
+
+    def scale(args: dict[str, Any]) -> Any:
+        fl, mn, mx = args["float"], args["min"], args["max"]
+        y, y2 = fl(args["y"]), fl(args["y2"])
+        cr, cg, cb = fl(args["r"]) - y, fl(args["g"]) - y, fl(args["b"]) - y
+        top = mx(mx(cr, cg), cb)
+        bottom = mn(mn(cr, cg), cb)
+        # Colour grows with the luminance when a pixel is brightened (a dark photo keeps its
+        # saturation), never beyond the room left above and below the new luminance.
+        grow = mn(mx(y2 / mx(y, 1.0), 1.0), _MAX_CHROMA_GAIN)
+        room_up = (_TOP - y2) * _HEADROOM / mx(top, 0.5)
+        room_down = (y2 - _BOTTOM) * _HEADROOM / mx(bottom * -1.0, 0.5)
+        return mx(mn(mn(grow, room_up), room_down), 0.0)
+
+    factor = ImageMath.lambda_eval(scale, y=luma, y2=target, r=r, g=g, b=b)
+    out = [
+        ImageMath.lambda_eval(
+            lambda a: a["convert"](
+                a["float"](a["y2"]) + (a["float"](a["c"]) - a["float"](a["y"])) * a["s"] + 0.5,
+                "L",
+            ),
+            y=luma,
+            y2=target,
+            c=channel,
+            s=factor,
+        )
+        for channel in (r, g, b)
+    ]
+    return Image.merge("RGB", out)
+
+
+def _tone_curve(luma: Image.Image) -> list[int]:
+    """A monotone 256-entry curve: the middle range stretched, the tails compressed."""
+    hist = luma.histogram()
+    total = sum(hist)
+    lo, hi = _percentile(hist, total * _TAIL), _percentile(hist, total * (1 - _TAIL))
+    t_lo, t_hi = _TONE_RANGE
+    span = max(hi - lo, 1)
+    gain = max(1.0, min(_MAX_GAIN, (t_hi - t_lo) / span))
+    middle = (lo + hi) / 2
+    centre = (middle + 127.5) / 2
+    out_lo = centre - span * gain / 2
+    out_hi = centre + span * gain / 2
+    # Keep the stretched range inside the target, shifting it rather than cutting it.
+    shift = max(0.0, t_lo - out_lo) - max(0.0, out_hi - t_hi)
+    out_lo, out_hi = out_lo + shift, out_hi + shift
+    curve = []
+    for v in range(256):
+        if v < lo:
+            out = _BOTTOM + (out_lo - _BOTTOM) * v / lo
+        elif v > hi:
+            out = out_hi + (v - hi) * (_TOP - out_hi) / (255 - hi)
+        else:
+            out = out_lo + (v - lo) * (out_hi - out_lo) / span
+        curve.append(round(min(_TOP, max(_BOTTOM, out))))
+    return curve
+
+
+def _percentile(hist: list[int], rank: float) -> int:
+    seen = 0
+    for value, count in enumerate(hist):
+        seen += count
+        if seen > rank:
+            return value
+    return 255
+
+
 _HEX_COLOR = re.compile(r"#?([0-9a-fA-F]{6})|#([0-9a-fA-F]{3})")
 
 

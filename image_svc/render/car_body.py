@@ -78,6 +78,9 @@ SPECS: dict[str, BodySpec] = {
     "convertible": BodySpec(4.40, 1.80, 1.24, 2.60, 0.90, 0.33, 0.13, 0.85, 0.64, 0.14,
                             1.62, 2.02, 2.06, 2.10, 0.89, 0.82, 0.10, doors=2,
                             open_top=True),
+    # Low, wide and long-nosed: a mid-engined sports car's wedge with a fast rear screen.
+    "sports": BodySpec(4.45, 1.95, 1.17, 2.62, 0.98, 0.35, 0.10, 0.76, 0.55, 0.22, 1.88,
+                       2.50, 3.05, 3.98, 0.82, 0.78, 0.22, doors=2, pillars=(0.78,)),
 }  # fmt: skip
 
 

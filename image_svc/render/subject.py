@@ -17,7 +17,17 @@ from image_svc.subject import SubjectSpec
 
 RGB = tuple[int, int, int]
 
-BODY_TYPES = ("hatchback", "sedan", "suv", "coupe", "pickup", "van", "wagon", "convertible")
+BODY_TYPES = (
+    "hatchback",
+    "sedan",
+    "suv",
+    "coupe",
+    "sports",
+    "pickup",
+    "van",
+    "wagon",
+    "convertible",
+)
 
 # Words that mean a body type, longest first when matched (so "pick-up truck" beats "truck").
 _BODY_WORDS: dict[str, str] = {
@@ -31,7 +41,18 @@ _BODY_WORDS: dict[str, str] = {
     "jeep": "suv",
     "coupe": "coupe",
     "coupé": "coupe",
-    "sports car": "coupe",
+    "sports car": "sports",
+    "sports": "sports",
+    "supercar": "sports",
+    "hypercar": "sports",
+    "race car": "sports",
+    "racing car": "sports",
+    "muscle car": "coupe",
+    "limousine": "sedan",
+    "limo": "sedan",
+    "people carrier": "van",
+    "microcar": "hatchback",
+    "city car": "hatchback",
     "pickup": "pickup",
     "pick-up": "pickup",
     "pickup truck": "pickup",

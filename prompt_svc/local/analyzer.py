@@ -5,8 +5,8 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
 
 1. Several named views of one subject ("front, side and rear", "3/4 and from behind"), or a
    request for many views ("from all sides", "nhiều góc", "з усіх боків") → generateAngles.
-   "All sides" with no list means front, front 3/4, side, rear 3/4, rear; any other request
-   for views with fewer than two named means front, side, rear.
+   "All sides" with no list means front, front 3/4, side, rear 3/4, rear; "N views" exactly N
+   (`views`); any other request for views with fewer than two named means front, side, rear.
 2. A real question ("how do I ...", "tại sao ...", "скільки коштує ..."), or asking whether
    it can draw with nothing to draw ("can you draw?", "bạn có vẽ được không?") → chat.
 3. Words that work on an input image — restyle ("make it anime", "biến ảnh này thành ..."),
@@ -20,7 +20,10 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
      reply asks the user to attach the image.
    A style word alone is a parameter, not an edit: "an anime girl" is generateImage.
 4. Greetings, thanks, goodbyes, complaints and "ok"/"cool" with nothing to draw → chat.
-5. Anything else that names something to draw → generateImage; nothing recognisable → chat.
+5. One named view of a vehicle ("Camry, three-quarter rear view") → generateAngles with that
+   view; anything else that names something to draw → generateImage; nothing recognisable →
+   chat. Changing the sky or scene of a photo ("swap the sky for a starry night") is a
+   background edit (rule 3).
 
 With a conversation context, `followup.resolve` first reads the message as a follow-up of an
 earlier turn (edit it, more views, a changed subject, another take); see that module.
@@ -31,7 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mesh.vocabulary import LANGUAGES
-from prompt_svc.intents import Analysis, Context, FollowUp, Intent, Subject
+from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject
 from prompt_svc.local import followup
 from prompt_svc.local.features import Features, detect_language, extract
 from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
@@ -64,6 +67,8 @@ _REPLIES = {
     "or attach a photo to edit.",
 }
 _TASK_TAGS = ("gen", "make", "want")
+# The views added after all sides when more than five are asked for, in this order.
+_MORE_VIEWS = ("top", "side_right", "front_three_quarter_right", "rear_three_quarter_right")
 # Content that names a thing to draw, as opposed to describing it ("гарне", "beautiful").
 _NAMING_TAGS = frozenset(
     {"noun:person", "noun:animal", "noun:scene", "noun:object", "vehicle", "brand", "unk"}
@@ -187,9 +192,24 @@ def _edit_decision(f: Features) -> tuple[Intent, float] | None:
 
 
 def _angles(features: Features) -> tuple[str, ...]:
-    if len(features.angles) >= 2:
+    if len(features.angles) >= 2 or (features.angles and not features.multiview):
         return features.angles
+    if features.multiview.startswith("n"):
+        return views(int(features.multiview[1:]))
     return ALL_SIDES if features.multiview == "all" else DEFAULT_VIEWS
+
+
+def views(count: int) -> tuple[str, ...]:
+    """`count` views of one subject, in the canonical order: 2 the two three-quarters, 3 front,
+    side and rear, 4 the four sides, 5 all sides, then top and the right-hand views."""
+    if count <= 2:
+        return ("front_three_quarter", "rear_three_quarter")
+    if count == 3:
+        return DEFAULT_VIEWS
+    if count == 4:
+        return ("front", "side", "rear", "side_right")
+    wanted = set(ALL_SIDES) | set(_MORE_VIEWS[: count - len(ALL_SIDES)])
+    return tuple(a for a in ANGLES if a in wanted)
 
 
 def _decide(f: Features, has_image: bool) -> _Decision:
@@ -228,11 +248,17 @@ def _small_talk(f: Features, task: bool) -> _Decision | None:
 
 
 def _new_picture(f: Features, task: bool) -> _Decision:
+    if len(f.angles) == 1 and _is_vehicle(f):
+        return _Decision(Intent.GENERATE_ANGLES, 0.75)  # "Camry, three-quarter rear view"
     if f.content:
         return _Decision(Intent.GENERATE_IMAGE, 0.85 if task else 0.7)
     if task or f.has("style") or f.has("img"):
         return _Decision(Intent.GENERATE_IMAGE, 0.5)
     return _Decision(Intent.CHAT, 0.3, _REPLIES["unknown"])
+
+
+def _is_vehicle(f: Features) -> bool:
+    return bool(f.vehicle.brand) or f.has("vehicle") or f.has("body")
 
 
 def _is_question(f: Features, *, task: bool, editing: bool) -> bool:
@@ -260,6 +286,10 @@ def _edit_scores(f: Features, has_image: bool) -> dict[Intent, int]:
     # picture ("replace", "put me", "turn into") make it an edit when the user also says "draw".
     drawing = f.has("gen") and not f.has("ref")
     background = f.has("place") or (f.has("bg") and (f.has("bgop") or (has_image and not drawing)))
+    # "swap the sky for a starry night", "thay bầu trời", "заміни небо": the sky or the scene
+    # of the photo, asked to change; "a dragon in the night sky" stays a new picture.
+    swap = f.has("bgop") or f.has("transform") or (f.has("make") and (has_image or f.has("ref")))
+    background = background or (f.has("bgalt") and swap)
     bg = _STRONG * background + (1 if background and f.has("bgop") else 0)
     enh = 0 if drawing or not f.has("enh") else _STRONG + f.count("enh") - 1
     style = 0

@@ -6,7 +6,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from prompt_svc.local.lexicon import MATCHERS, Match
+from prompt_svc.local import catalogue
+from prompt_svc.local.lexicon import MATCHERS, Match, angle_typo
 from prompt_svc.local.subject import Vehicle, find_angles, find_vehicle
 from prompt_svc.local.text import Token, normalize, script_language, tokenize
 
@@ -26,6 +27,7 @@ CONTENT_TAGS = frozenset(
         "unk",
     }
 )
+_VIEW_TAGS = frozenset({"angle", "wangle"})
 # Words that may stand before a question word without hiding it ("hey, what ...", "а які").
 _LEAD_SKIP = frozenset({"stop", "greet", "ack", "thanks"})
 _TAIL_QUESTION = 3  # Vietnamese "không" near the end makes a yes/no question
@@ -72,12 +74,15 @@ class Features:
 def extract(text: str, lang: str) -> Features:
     """Tokenise, match against the lexicon of `lang` and collect the features."""
     tokens = tokenize(text)
-    matches = _resolve_context(MATCHERS[lang].match(tokens), tokens)
+    hits = catalogue.find(tokens)
+    names = {t for hit in hits for t in range(hit.start, hit.end)}
+    matches = _resolve_context(MATCHERS[lang].match(tokens, names), tokens)
     glosses: dict[str, list[str]] = defaultdict(list)
     for match in matches:
         for tag in match.tags:
             glosses[tag].append(match.gloss)
-    angles, multiview = find_angles(matches)
+    matches = _angle_typos(matches, tokens, lang)
+    angles, multiview = find_angles(matches, tokens, text)
     content = tuple(
         i
         for i, m in enumerate(matches)
@@ -93,7 +98,7 @@ def extract(text: str, lang: str) -> Features:
         soft_question="qweak" in glosses,
         angles=angles,
         multiview=multiview,
-        vehicle=find_vehicle(text, tokens, matches),
+        vehicle=find_vehicle(text, tokens, matches, hits),
         content=content,
     )
 
@@ -105,7 +110,8 @@ def detect_language(text: str) -> str:
     typed without diacritics when more of its words are Vietnamese-only (known to the
     Vietnamese lexicon, unknown to the English one: "tang chat luong anh") than English-only
     (known only to the English lexicon, or not even shaped like a Vietnamese syllable).
-    Words both know ("a", "cat" / "cắt", "on" / "ổn") count for neither.
+    Words both know ("a", "cat" / "cắt", "on" / "ổn") count for neither, and neither do car
+    makes and models ("Xpander", "Corolla").
     """
     text = normalize(text)
     by_script = script_language(text)
@@ -114,9 +120,10 @@ def detect_language(text: str) -> str:
     tokens = tokenize(text)
     vi_known = _known(tokens, "vi")
     en_known = _known(tokens, "en")
+    names = {i for hit in catalogue.find(tokens) for i in range(hit.start, hit.end)}
     vi_only = en_only = 0
     for i, token in enumerate(tokens):
-        if not token.folded.isalpha():
+        if not token.folded.isalpha() or i in names:
             continue
         if i in vi_known and i not in en_known:
             vi_only += 1
@@ -143,6 +150,23 @@ def _leading_question(matches: list[Match]) -> bool:
     return False
 
 
+def _angle_typos(matches: list[Match], tokens: list[Token], lang: str) -> list[Match]:
+    """Read an unknown word one typo from a view word as that view, in a list of views.
+
+    "front side rera", "спреду і ззаду": only when the prompt names another view, so that
+    ordinary words one letter from a view word ("wide", "read") stay what they are.
+    """
+    if not any(m.tags & _VIEW_TAGS for m in matches):
+        return matches
+    out = list(matches)
+    for i, match in enumerate(matches):
+        if "unk" in match.tags:
+            entry = angle_typo(tokens[match.start], lang)
+            if entry is not None:
+                out[i] = Match(match.start, match.end, entry.tags, entry.gloss, entry.rank)
+    return out
+
+
 def _resolve_context(matches: list[Match], tokens: list[Token]) -> list[Match]:
     """Give the few position-dependent Vietnamese words their meaning.
 
@@ -163,6 +187,13 @@ def _resolve_context(matches: list[Match], tokens: list[Token]) -> list[Match]:
         elif "ctx:nha" in tags:
             particle = typed != "nhà" and i == last
             tags = frozenset({"stop"} if particle else {"noun:object"})
+        elif "ctx:hong" in tags:
+            views = any(m.tags & _VIEW_TAGS for k, m in enumerate(matches) if k != i)
+            side = typed == "hông" or (typed == "hong" and views)
+            tags = frozenset({"stop", "wangle"} if side else {"color"})
+            gloss = "side" if side else "pink"
+            out.append(Match(match.start, match.end, tags, gloss, match.rank))
+            continue
         elif "ctx:khong" in tags:
             tags = frozenset({"qweak"} if last - i < _TAIL_QUESTION else {"stop"})
         out.append(Match(match.start, match.end, tags, match.gloss, match.rank))

@@ -1,7 +1,8 @@
 """Phrase lexicon and matcher of the local analyser.
 
-The word tables are TOML files in `words/` (`en.toml`, `vi.toml`, `uk.toml`, and
-`brands.toml` for car makes, shared by all three), one string of entries per tag:
+The word tables are TOML files in `words/` (`en.toml`, `vi.toml`, `uk.toml`; the car makes,
+shared by all three, come from the vehicle catalogue, `catalogue.py`), one string of entries per
+tag:
 
     "noun:person" = '''
         cô gái | con gái = girl
@@ -26,10 +27,11 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from importlib import resources
 
+from prompt_svc.local.catalogue import brand_spellings
 from prompt_svc.local.text import Token, fold, marks
 
 _MIN_STEM = 2
@@ -135,8 +137,12 @@ class Matcher:
             found.extend(self._prefix.get(word[:size], ()))
         return found
 
-    def match(self, tokens: Sequence[Token]) -> list[Match]:
-        """Cover `tokens` left to right with the best entries; unknown words stand alone."""
+    def match(self, tokens: Sequence[Token], names: Set[int] = frozenset()) -> list[Match]:
+        """Cover `tokens` left to right with the best entries; unknown words stand alone.
+
+        Tokens in `names` (car makes and models) are never read as typos of another word
+        ("Range Rover" is not "orange river").
+        """
         out: list[Match] = []
         i = 0
         while i < len(tokens):
@@ -144,7 +150,7 @@ class Matcher:
             for entry in self._candidates(tokens[i].folded):
                 if (best is None or entry.weight > best.weight) and _fits(entry, tokens, i):
                     best = entry
-            if best is None:
+            if best is None and i not in names:
                 best = self._typos.find(tokens[i])
             if best is None:
                 out.append(Match(i, i + 1, UNKNOWN, tokens[i].folded))
@@ -221,14 +227,79 @@ def _one_typo(a: str, b: str) -> bool:
     return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
 
 
+@dataclass(frozen=True)
+class _AngleWords:
+    """Single view words ("front", "rear", "спереду") that a typo may stand for, indexed by
+    their one-letter deletions so that a look-up costs O(length of the word)."""
+
+    by_word: dict[str, Entry]
+    by_deletion: dict[str, list[str]]
+
+
+def _angle_words(entries: Sequence[Entry]) -> _AngleWords:
+    found: dict[str, Entry] = {}
+    for entry in entries:
+        if "angle" in entry.tags and len(entry.pattern) == 1:
+            word, is_prefix, _ = entry.pattern[0]
+            if not is_prefix and len(word) >= _MIN_ANGLE_TYPO and word.isalpha():
+                found.setdefault(word, entry)
+    deletions: dict[str, list[str]] = defaultdict(list)
+    for word in found:
+        for variant in _deletions(word):
+            deletions[variant].append(word)
+    return _AngleWords(found, dict(deletions))
+
+
+# Real words one typo from a view word, never read as one.
+_REAL_WORDS_NEAR_VIEWS = (
+    "wide ride site read real rare bear dear fear near hear year tear wear aside slide tide "
+    "font fronts sides rears backs pack rack sack lack hack tack lift loft left right bright "
+    "fright eight fight light night sight tight might rights"
+)
+_NOT_ANGLE_TYPOS = frozenset(_REAL_WORDS_NEAR_VIEWS.split())
+_MIN_ANGLE_TYPO = 4
+
+
+def angle_typo(token: Token, lang: str) -> Entry | None:
+    """The view word `token` is one typo of ("rera" rear, "спреду" спереду), or None."""
+    word = token.folded
+    if len(word) < _MIN_ANGLE_TYPO or not word.isalpha() or word in _NOT_ANGLE_TYPOS:
+        return None
+    index = _ANGLE_WORDS[lang]
+    candidates = set(index.by_deletion.get(word, ()))  # a letter missing
+    for variant in _deletions(word):
+        if variant in index.by_word:
+            candidates.add(variant)  # a letter extra
+        candidates.update(index.by_deletion.get(variant, ()))  # swapped or wrong
+    slip = _one_typo if word.isascii() else _one_slip
+    close = {index.by_word[c].gloss: index.by_word[c] for c in candidates if slip(word, c)}
+    return next(iter(close.values())) if len(close) == 1 else None
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """A letter missing or extra, or two swapped (any alphabet)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
 _EN = load_table("en")
 _VI = load_table("vi")
 _UK = load_table("uk")
 
 # Scripts keep Ukrainian apart, but plain-ASCII Vietnamese collides with English ("to", "do",
 # "ban"), so Vietnamese words are only active for Vietnamese prompts, and win there.
-_BRANDS = parse(load_table("brands"), 0)
+_BRANDS = parse({"brand": "\n".join(f"{n} = {b}" for n, b in brand_spellings())}, 0)
 _TYPO_SOURCE = _BRANDS + parse(_EN, 0)
+_ANGLE_WORDS = {
+    "en": _angle_words(parse(_EN)),
+    "vi": _angle_words(parse(_VI) + parse(_EN)),
+    "uk": _angle_words(parse(_UK) + parse(_EN)),
+}
 MATCHERS: dict[str, Matcher] = {
     "en": Matcher(_BRANDS + parse(_EN, 0) + parse(_UK, 1), _TYPO_SOURCE),
     "vi": Matcher(_BRANDS + parse(_VI, 0) + parse(_EN, 1) + parse(_UK, 2), _TYPO_SOURCE),

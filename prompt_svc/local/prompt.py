@@ -62,7 +62,7 @@ ENHANCEMENTS: dict[str, str] = {
 }
 _QUALITY = "highly detailed, high quality"
 _BODY_DISPLAY = {"suv": "SUV"}
-_VEHICLE_TAGS = frozenset({"brand", "vehicle", "body", "color"})
+_VEHICLE_TAGS = frozenset({"brand", "vehicle", "body", "color", "sporty"})
 # Edges of an English phrase worth keeping: what describes the picture, not the request.
 _PHRASE_TAGS = CONTENT_TAGS | {"style", "color", "quality"}
 _MODIFIER_TAGS = frozenset({"adj", "color"})
@@ -103,8 +103,18 @@ def build_subject(features: Features, *, own_words: bool) -> Subject:
         model=vehicle.model,
         year=vehicle.year,
         color=features.first("color"),
-        body_type=features.first("body"),
+        body_type=said_body(features) or vehicle.body,
     )
+
+
+def said_body(features: Features) -> str:
+    """The body type the prompt names: a body word, or "sports" / "спортивний" with a car."""
+    body = features.first("body")
+    if body:
+        return body
+    if features.has("sporty") and (features.has("vehicle") or features.vehicle.brand):
+        return "sports car"
+    return ""
 
 
 def keywords(features: Features) -> tuple[str, ...]:
@@ -184,7 +194,7 @@ def _style_said(features: Features, style: str, text: str) -> bool:
     return bool(said) and said.casefold() in text.casefold()
 
 
-def _background_instruction(features: Features, target: str) -> str:
+def _background_instruction(features: Features, target: str) -> str:  # noqa: PLR0911
     ops = features.glosses.get("bgop", [])
     # "make the background blurry" / "фон розмитим": the blur adjective, not a sharpen request.
     if "blur" in ops or "sharpen" in features.glosses.get("enh", []):
@@ -192,6 +202,10 @@ def _background_instruction(features: Features, target: str) -> str:
     named = any(
         tag.startswith("noun:") for i in features.content for tag in features.matches[i].tags
     )
+    swapped = features.first("bgalt")
+    if swapped == "sky":
+        rest = ", ".join(p for p in target.split(", ") if p and p != "sky")
+        return f"sky replaced with {rest or 'a dramatic sky'}"
     if target and named:
         return f"background replaced with {target}"
     color = features.first("color")
@@ -244,7 +258,7 @@ def _subject_text(features: Features, category: str, *, own_words: bool) -> str:
 def _vehicle_text(features: Features) -> tuple[str, set[int]]:
     vehicle = features.vehicle
     year = str(vehicle.year) if vehicle.year else ""
-    body = features.first("body")
+    body = said_body(features)
     noun = "" if vehicle.brand or body else features.first("vehicle")
     head = " ".join(
         p for p in (year, vehicle.brand, vehicle.model, _BODY_DISPLAY.get(body, body), noun) if p
