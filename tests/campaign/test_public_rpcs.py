@@ -310,6 +310,7 @@ def _scalar(world: World, f: pbd.FieldDescriptor, plausible: bool) -> st.SearchS
     if t in (pbd.FieldDescriptor.TYPE_FLOAT, pbd.FieldDescriptor.TYPE_DOUBLE):
         return st.floats(allow_nan=True, allow_infinity=True, width=32)
     if t == pbd.FieldDescriptor.TYPE_ENUM:
+        assert f.enum_type is not None
         known = [v.number for v in f.enum_type.values]
         if plausible:
             return st.sampled_from(known[1:] or known)
@@ -362,19 +363,19 @@ def messages(
         if not (plausible and f.name in NEEDED) and not draw(st.booleans()):
             continue
         if f.type == pbd.FieldDescriptor.TYPE_MESSAGE:
-            if depth >= 2 or f.message_type.full_name.startswith("google.protobuf"):
+            sub_desc = f.message_type
+            assert sub_desc is not None
+            if depth >= 2 or sub_desc.full_name.startswith("google.protobuf"):
                 continue
             sub_cls = type(getattr(msg, f.name)) if not _repeated(f) else None
             if _repeated(f):
                 for _ in range(draw(st.integers(0, 3))):
                     item = getattr(msg, f.name).add()
-                    sub = messages(
-                        world, f.message_type, type(item), depth + 1, plausible=plausible
-                    )
+                    sub = messages(world, sub_desc, type(item), depth + 1, plausible=plausible)
                     item.CopyFrom(draw(sub))
             else:
                 assert sub_cls is not None
-                sub = messages(world, f.message_type, sub_cls, depth + 1, plausible=plausible)
+                sub = messages(world, sub_desc, sub_cls, depth + 1, plausible=plausible)
                 getattr(msg, f.name).CopyFrom(draw(sub))
         elif _repeated(f):
             values = st.lists(_scalar(world, f, plausible), max_size=4, unique=plausible)
@@ -385,7 +386,7 @@ def messages(
 
 
 def _repeated(f: pbd.FieldDescriptor) -> bool:
-    return bool(f.is_repeated) if hasattr(f, "is_repeated") else f.label == f.LABEL_REPEATED
+    return bool(f.is_repeated)
 
 
 # -- the properties -----------------------------------------------------------------------------
