@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import statistics
 import sys
 import tempfile
@@ -26,7 +27,8 @@ from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
-SECRET = Settings().jwt_secret.get_secret_value()
+# The stack is started with this secret (JWT_SECRET when set, else one for this run).
+SECRET = Settings().jwt_secret.get_secret_value() or secrets.token_hex(32)
 
 
 def meta(user: str) -> tuple[tuple[str, str], ...]:
@@ -86,7 +88,7 @@ async def throughput(stub: rpc.ConversationServiceAsyncStub, users: int, per_use
 
 
 async def run(messages: int) -> None:
-    env = {"IMAGE_SVC_MOCK_LATENCY": "0", "LOG_LEVEL": "WARNING"}
+    env = {"IMAGE_SVC_MOCK_LATENCY": "0", "LOG_LEVEL": "WARNING", "JWT_SECRET": SECRET}
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             running_stack(Path(tmp), env) as stack,

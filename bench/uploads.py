@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import secrets
 import statistics
 import sys
 import tempfile
@@ -30,7 +31,8 @@ from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 
-SECRET = Settings().jwt_secret.get_secret_value()
+# The stack is started with this secret (JWT_SECRET when set, else one for this run).
+SECRET = Settings().jwt_secret.get_secret_value() or secrets.token_hex(32)
 META = (("authorization", f"Bearer {mint_token(SECRET, 'bench')}"),)
 MiB = 1024 * 1024
 
@@ -84,7 +86,11 @@ async def run(uploads: int, callers: int) -> None:
     exif[ExifTags.Base.Orientation] = 6
     exif[ExifTags.IFD.GPSInfo] = {1: "N", 2: (48.0, 51.0, 24.0)}
     page, phone, worst = page_jpeg(), page_jpeg(exif), worst_png()
-    env = {"LOG_LEVEL": "WARNING", "CONVERSATION_SVC_MAX_UPLOADS_PER_HOUR": "100000"}
+    env = {
+        "LOG_LEVEL": "WARNING",
+        "CONVERSATION_SVC_MAX_UPLOADS_PER_HOUR": "100000",
+        "JWT_SECRET": SECRET,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         async with (
             running_stack(Path(tmp), env) as stack,

@@ -9,29 +9,45 @@ from typing import Any
 
 from celery import Celery
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from conversation_svc import sweeper
 from conversation_svc.queue import CeleryQueue
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
-from conversation_svc.store import Store
+from conversation_svc.store import Store, database_unavailable, hosts_of
 from conversation_svc.uploads import Uploader
 from mesh.auth import Authenticator
+from mesh.errors import StartupError
+from mesh.logs import get_logger
 from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import conversation_service_pb2, conversation_service_pb2_grpc
 
 SERVICE_NAME = conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name
+log = get_logger(__name__)
 
 
 async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequence[ServiceBinding]:
-    """Connect to MongoDB and the broker, start the sweeper; all closed by ``stack``."""
+    """Connect to MongoDB and the broker, start the sweeper; all closed by ``stack``. Missing
+    token configuration or an unreachable MongoDB is a ``StartupError`` (one line)."""
+    auth = Authenticator.from_settings(settings)
+    token_key = settings.token_key_bytes()
+    timeout_ms = int(settings.mongodb_timeout * 1000)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_uri, tz_aware=True, serverSelectionTimeoutMS=10_000
+        settings.mongodb_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
     )
     stack.push_async_callback(client.close)
-    store = Store(client, settings.mongodb_database)
-    await store.ensure_indexes()
+    store = Store(client, settings.mongodb_database, token_key=token_key)
+    try:
+        await store.ensure_indexes()
+    except PyMongoError as exc:
+        where = hosts_of(settings.mongodb_uri)
+        raise StartupError(f"MongoDB at {where} is unreachable ({type(exc).__name__})") from exc
+    log.info("tokens verified", mode=auth.mode)
     celery = Celery("photofun", broker=settings.celery_broker_url)
     celery.conf.broker_connection_timeout = 3
     stack.callback(celery.close)
@@ -55,7 +71,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     servicer = ConversationServicer(
         store,
         CeleryQueue(celery),
-        Authenticator(settings.jwt_secret.get_secret_value()),
+        auth,
         media_service_url=settings.media_service_url,
         media_public_url=settings.media_public_url,
         uploader=uploader,
@@ -67,5 +83,6 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
             servicer,
             conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server,
             SERVICE_NAME,
+            translators=[database_unavailable],
         )
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conversation_svc.model import Message
+from mesh.limits import MAX_REFINED_PROMPT_CHARS, MAX_SUBJECT_CHARS, cut
 from mesh.vocabulary import Intent
 from photofun.v1 import common_pb2
 from photofun.v1 import image_service_pb2 as pb
@@ -60,7 +61,7 @@ def request_for(message: Message) -> pb.EditImageRequest:
     words = _words(message)
     fields: dict[str, Any] = {
         "image_url": message.input_image_url,
-        "prompt": message.refined_prompt,
+        "prompt": cut(message.refined_prompt, MAX_REFINED_PROMPT_CHARS),
         "request_id": message.request_id,
         "format": image_format(message),
     }
@@ -78,9 +79,9 @@ def request_for(message: Message) -> pb.EditImageRequest:
                 action=pb.BACKGROUND_ACTION_REPLACE_COLOR, color=color
             )
         else:
-            scene = message.refined_prompt or message.prompt
+            scene = cut(message.refined_prompt or message.prompt, MAX_SUBJECT_CHARS)
             fields["background_edit"] = pb.BackgroundEdit(
-                action=pb.BACKGROUND_ACTION_REPLACE_SCENE, scene=scene[:500]
+                action=pb.BACKGROUND_ACTION_REPLACE_SCENE, scene=scene or "a plain studio"
             )
     else:
         fields["enhancement"] = pb.Enhancement(

@@ -30,6 +30,7 @@ from conversation_svc.model import (
 )
 from conversation_svc.store import Store, now
 from mesh.errors import ServiceError
+from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient
 from mesh.retry import Backoff
@@ -293,7 +294,7 @@ class Pipeline:
     async def _single(self, message: Message, metadata: Metadata) -> None:
         if not message.has_image("single"):
             request = image_service_pb2.GenerateRequest(
-                prompt=message.refined_prompt or message.prompt,
+                prompt=_image_prompt(message),
                 seed=message.seed,
                 style=message.style,
                 format=edit_plan.image_format(message),
@@ -340,7 +341,7 @@ class Pipeline:
             request = image_service_pb2.GenerateAnglesRequest(
                 subject=_subject(message),
                 angles=[angle_value(a) for a in missing],
-                prompt=message.refined_prompt,
+                prompt=cut(message.refined_prompt, MAX_REFINED_PROMPT_CHARS),
                 style=message.style,
                 session_id=session_id,
                 seed=message.seed,
@@ -449,8 +450,16 @@ class Pipeline:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _image_prompt(message: Message) -> str:
+    """What image_svc is asked to draw, cut to its limit."""
+    return cut(message.refined_prompt or message.prompt, MAX_REFINED_PROMPT_CHARS)
+
+
 def _subject(message: Message) -> common_pb2.Subject:
-    return convert.subject_to_proto(message.analysis.subject if message.analysis else Subject())
+    """The subject for image_svc, cut to its limits; the prompt names it when the analysis
+    did not (GenerateAngles needs one)."""
+    subject = message.analysis.subject if message.analysis else Subject()
+    return fit_subject(convert.subject_to_proto(subject), fallback=_image_prompt(message))
 
 
 def _picked(message: Message, result: Message) -> int | None:

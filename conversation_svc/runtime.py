@@ -81,7 +81,9 @@ class WorkerRuntime:
         if self._pipeline is None:
             s = self._settings
             client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-                s.mongodb_uri, tz_aware=True
+                s.mongodb_uri,
+                tz_aware=True,
+                serverSelectionTimeoutMS=int(s.mongodb_timeout * 1000),
             )
             prompt = grpc.aio.insecure_channel(
                 _target(s.prompt_service_url), options=_CHANNEL_OPTIONS

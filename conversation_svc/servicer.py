@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import grpc
@@ -18,6 +19,7 @@ from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch, watch_changes
 from mesh.auth import Authenticator
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url
 from mesh.vocabulary import LANGUAGE_CHOICES, Language
@@ -26,7 +28,16 @@ from photofun.v1 import conversation_service_pb2 as pb
 
 log = get_logger(__name__)
 Context = grpc.aio.ServicerContext
-MAX_PROMPT, MAX_TITLE, MAX_KEY, MAX_STYLE, MAX_TOPIC = 2000, 200, 128, 100, 200
+
+
+async def _quietly(step: Awaitable[None]) -> None:
+    """Undo a step while another error is on its way out (the sweeper frees what this misses)."""
+    with contextlib.suppress(Exception):
+        await step
+
+
+MAX_PROMPT, MAX_STYLE, MAX_TOPIC = MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
+MAX_TITLE, MAX_KEY = 200, 128
 # ListMessages.order_by (AIP-132) -> newest first?
 MESSAGE_ORDERS = {
     "": False,
@@ -60,8 +71,8 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self._cap = max_processing_per_user
         self._timeout = dt.timedelta(seconds=message_timeout)
 
-    def _user(self, context: Context[Any, Any]) -> str:
-        user = self._auth.user_of(context.invocation_metadata())
+    async def _user(self, context: Context[Any, Any]) -> str:
+        user = await self._auth.authenticate(context.invocation_metadata())
         bind_context(user=user)
         return user
 
@@ -71,7 +82,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.CreateConversationRequest, pb.CreateConversationResponse],
     ) -> pb.CreateConversationResponse:
         """Start a conversation owned by the caller."""
-        user = self._user(context)
+        user = await self._user(context)
         title = request.title.strip()
         if len(title) > MAX_TITLE:
             raise InvalidArgument("title", f"must be at most {MAX_TITLE} characters")
@@ -87,7 +98,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.GetConversationRequest, pb.GetConversationResponse],
     ) -> pb.GetConversationResponse:
         """One of the caller's conversations."""
-        found = await self._store.conversation(self._user(context), request.conversation_id)
+        found = await self._store.conversation(await self._user(context), request.conversation_id)
         return pb.GetConversationResponse(conversation=convert.conversation(found))
 
     async def ListConversations(
@@ -96,7 +107,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.ListConversationsRequest, pb.ListConversationsResponse],
     ) -> pb.ListConversationsResponse:
         """The caller's conversations, most recently updated first."""
-        user = self._user(context)
+        user = await self._user(context)
         page = await self._store.list_conversations(
             user, page_size(request.page_size), request.page_token
         )
@@ -112,7 +123,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> pb.DeleteConversationResponse:
         """Delete a conversation and its messages; unfinished work is revoked."""
         running = await self._store.delete_conversation(
-            self._user(context), request.conversation_id, only_if_empty=request.only_if_empty
+            await self._user(context), request.conversation_id, only_if_empty=request.only_if_empty
         )
         for request_id in running:
             await self._queue.revoke(request_id)
@@ -124,7 +135,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.SendMessageRequest, pb.SendMessageResponse],
     ) -> pb.SendMessageResponse:
         """Store the message as PROCESSING, queue the work, return at once."""
-        user = self._user(context)
+        user = await self._user(context)
         conversation = await self._store.conversation(user, request.conversation_id)
         new = self._new_message(request)
         if new.reference is not None:
@@ -133,12 +144,21 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             first = await self._store.message_by_key(conversation.id, new.idempotency_key)
             if first is not None:  # a retry: the same message, no second job
                 return pb.SendMessageResponse(message=convert.message(first))
-        if await self._store.processing_count(user) >= self._cap:
+        message_id = ObjectId()
+        if not await self._store.reserve_processing(user, message_id, new.deadline, self._cap):
             raise ResourceExhausted(
                 f"you already have {self._cap} messages processing; wait for one to finish",
                 reason="TOO_MANY_PROCESSING",
             )
-        message, created = await self._store.insert_message(conversation, new)
+        try:
+            message, created = await self._store.insert_message(
+                conversation, new, message_id=message_id
+            )
+        except Exception:
+            await _quietly(self._store.release_processing(user, message_id))
+            raise
+        if not created:  # the same idempotency key won a race: its first message holds a slot
+            await self._store.release_processing(user, message_id)
         if created:
             bind_context(message_id=str(message.id), job=message.request_id)
             try:
@@ -210,7 +230,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.GetMessageRequest, pb.GetMessageResponse],
     ) -> pb.GetMessageResponse:
         """One message of one of the caller's conversations."""
-        message = await self._store.message(self._user(context), request.message_id)
+        message = await self._store.message(await self._user(context), request.message_id)
         return pb.GetMessageResponse(message=convert.message(message))
 
     async def ListMessages(
@@ -219,7 +239,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.ListMessagesRequest, pb.ListMessagesResponse],
     ) -> pb.ListMessagesResponse:
         """A conversation's messages, oldest first, or newest first with ``create_time desc``."""
-        user = self._user(context)
+        user = await self._user(context)
         order = " ".join(request.order_by.split()).lower()
         if order not in MESSAGE_ORDERS:
             raise InvalidArgument(
@@ -242,7 +262,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.WatchMessageRequest, pb.WatchMessageResponse],
     ) -> AsyncIterator[pb.WatchMessageResponse]:
         """The message's state, then every change until it is terminal."""
-        user = self._user(context)
+        user = await self._user(context)
 
         async def opened() -> None:
             await context.send_initial_metadata(())
@@ -261,7 +281,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.WatchConversationRequest, pb.WatchConversationResponse],
     ) -> AsyncIterator[pb.WatchConversationResponse]:
         """Every change of one of the caller's conversations, as it happens."""
-        user = self._user(context)
+        user = await self._user(context)
 
         async def opened() -> None:
             await context.send_initial_metadata(())
@@ -284,7 +304,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.WatchConversationsRequest, pb.WatchConversationsResponse],
     ) -> AsyncIterator[pb.WatchConversationsResponse]:
         """Every change of the caller's list of conversations, as it happens."""
-        user = self._user(context)
+        user = await self._user(context)
 
         async def opened() -> None:
             await context.send_initial_metadata(())
@@ -303,7 +323,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.CancelMessageRequest, pb.CancelMessageResponse],
     ) -> pb.CancelMessageResponse:
         """Stop the work and mark the message CANCELLED."""
-        message = await self._store.message(self._user(context), request.message_id)
+        message = await self._store.message(await self._user(context), request.message_id)
         finished = await self._store.finish(
             message.id,
             Status.CANCELLED,
@@ -325,7 +345,9 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         context: Context[pb.UploadImageRequest, pb.UploadImageResponse],
     ) -> pb.UploadImageResponse:
         """Check the image, store it on the Media Service, return its URL."""
-        stored = await self._uploader.store(self._user(context), request.data, request.filename)
+        stored = await self._uploader.store(
+            await self._user(context), request.data, request.filename
+        )
         log.info(
             "image uploaded", url=stored.url, mime_type=stored.mime_type, size=stored.size_bytes
         )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from mesh.auth import DEV_SECRET
+from conversation_svc.tokens import derive_key
+from mesh.auth import AuthConfigError, AuthSettings
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
-class Settings(ServerSettings, MediaSettings):
+class Settings(ServerSettings, MediaSettings, AuthSettings):
     """Listening address, storage, broker, the services it calls, auth and limits."""
 
     model_config = SettingsConfigDict(env_prefix="CONVERSATION_SVC_")
@@ -26,18 +27,36 @@ class Settings(ServerSettings, MediaSettings):
         "127.0.0.1:50051", validation_alias=shared("PROMPT_SERVICE_URL")
     )
     image_service_url: str = Field("127.0.0.1:50052", validation_alias=shared("IMAGE_SERVICE_URL"))
-    jwt_secret: SecretStr = Field(
-        SecretStr(DEV_SECRET),
-        validation_alias=shared("JWT_SECRET"),
-        description="HS256 key of bearer tokens; at least 32 bytes (RFC 7518 §3.2).",
+    mongodb_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="Seconds a MongoDB call waits for a reachable server before UNAVAILABLE.",
+    )
+    token_key: SecretStr | None = Field(
+        None,
+        description="HMAC key of page and resume tokens (at least 32 bytes; the same on every "
+        "replica). Derived from JWT_SECRET when unset; required with JWT_JWKS_URL.",
     )
 
-    @field_validator("jwt_secret")
+    @field_validator("token_key")
     @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < 32:
-            raise ValueError("JWT_SECRET must be at least 32 bytes long")
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and len(value.get_secret_value().encode()) < 32:
+            raise ValueError("CONVERSATION_SVC_TOKEN_KEY must be at least 32 bytes long")
         return value
+
+    def token_key_bytes(self) -> bytes:
+        """The key page and resume tokens are signed with; ``AuthConfigError`` when none."""
+        if self.token_key is not None:
+            return self.token_key.get_secret_value().encode()
+        if self.jwt_secret.get_secret_value():
+            return derive_key(self.jwt_secret.get_secret_value().encode())
+        raise AuthConfigError(
+            "CONVERSATION_SVC_TOKEN_KEY must be set (at least 32 bytes, the same on every "
+            "replica) when tokens are verified with JWT_JWKS_URL"
+        )
 
     max_processing_per_user: int = Field(
         5, ge=1, description="Messages one user may have PROCESSING at once."

@@ -18,6 +18,11 @@ Schema (docs/api-contracts.md has the full table):
   change stream filtered by owner, which carries deletions too (a deleted document has no
   owner left to filter on). The sweeper trims events older than an hour; resuming relies on
   the change stream's own history. Index: ``time``.
+- ``quotas``: one document per user (``_id`` the owner) whose ``slots`` list the user's
+  PROCESSING messages (``message_id``, ``deadline``): SendMessage takes a slot with one
+  conditional push before it stores the message (``slots.<cap-1>`` must not exist, so the
+  cap holds under any concurrency), and the slot is pulled when the message reaches a terminal
+  state, is forgotten or deleted; the sweeper pulls slots past their deadline.
 - ``uploads``: one record per picture stored through UploadImage (``owner``, ``create_time``,
   ``status`` STORING then STORED, ``url``, ``mime_type``, ``size_bytes``, ``width``,
   ``height``): the per-user quota counts them, and they say which Media files came from users.
@@ -29,11 +34,9 @@ state is reached exactly once whatever races happen (cancel vs finish, a redeliv
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
-import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -42,7 +45,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from conversation_svc.model import (
     Analysis,
@@ -55,12 +58,23 @@ from conversation_svc.model import (
     Status,
     ViewFailure,
 )
-from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from conversation_svc.tokens import TokenSigner
+from mesh.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
 from mesh.vocabulary import FollowUp, Intent
 
 Doc = dict[str, Any]  # a raw MongoDB document: never leaves this module
 T = TypeVar("T")
 MAX_PAGE, DEFAULT_PAGE = 100, 20
+# The times a stored document can have: page tokens carry one, and nothing outside this range
+# was ever issued (BSON dates are milliseconds since 1970; Python's stop at year 9999).
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 PROCESSING = Status.PROCESSING.value
 
 
@@ -87,20 +101,43 @@ def page_size(value: int) -> int:
     return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
-def encode_token(payload: Mapping[str, Any]) -> str:
-    """An opaque page token."""
-    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+def database_unavailable(exc: BaseException) -> ServiceError | None:
+    """MongoDB unreachable (no server selected in time, a dropped connection, a network
+    timeout) → UNAVAILABLE, which clients retry; None for anything else."""
+    if isinstance(exc, ConnectionFailure):
+        return Unavailable(
+            "the database is unavailable; retry later", reason="DATABASE_UNAVAILABLE"
+        )
+    return None
 
 
-def decode_token(token: str, field: str = "page_token") -> dict[str, Any]:
-    """Decode an opaque token; anything malformed → INVALID_ARGUMENT."""
+def hosts_of(uri: str) -> str:
+    """The hosts of a MongoDB URI, without its credentials (for messages and logs)."""
+    rest = uri.partition("://")[2]
+    hosts = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    return hosts or "the configured MONGODB_URI"
+
+
+def token_time(value: object) -> dt.datetime:
+    """A time read back from a token: an aware ISO 8601 string BSON can hold (UTC), else
+    ValueError (a token's reader turns it into INVALID_ARGUMENT)."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
     try:
-        value = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidArgument(field, "is not a token this service issued") from exc
-    if not isinstance(value, dict):
-        raise InvalidArgument(field, "is not a token this service issued")
-    return value
+        t = dt.datetime.fromisoformat(value)
+        if t.tzinfo is None:
+            raise ValueError("a naive time")
+        t = t.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ValueError("out of range") from exc
+    if not EPOCH <= t <= LATEST:
+        raise ValueError("out of range")
+    return t
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    """BSON dates are UTC; PyMongo gives naive ones unless the client is tz_aware."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -125,13 +162,17 @@ class Page(Generic[T]):
 class Store:
     """Conversations and messages of every user; callers pass the owner for isolation."""
 
-    def __init__(self, client: AsyncMongoClient[Doc], database: str) -> None:
+    def __init__(
+        self, client: AsyncMongoClient[Doc], database: str, *, token_key: bytes | None = None
+    ) -> None:
         self.client = client
+        self.tokens = TokenSigner(token_key)
         db = client[database]
         self.conversations: AsyncCollection[Doc] = db["conversations"]
         self.messages: AsyncCollection[Doc] = db["messages"]
         self.uploads: AsyncCollection[Doc] = db["uploads"]
         self.events: AsyncCollection[Doc] = db["events"]
+        self.quotas: AsyncCollection[Doc] = db["quotas"]
 
     async def ensure_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
@@ -156,6 +197,7 @@ class Store:
         await self.messages.create_index([("status", ASCENDING), ("deadline", ASCENDING)])
         await self.uploads.create_index([("owner", ASCENDING), ("create_time", ASCENDING)])
         await self.events.create_index("time")
+        await self.quotas.create_index("slots.deadline")
 
     # -- live sync -----------------------------------------------------------------------
 
@@ -252,9 +294,11 @@ class Store:
         """Most recently updated first; keyset pagination on (update_time, _id)."""
         query: Doc = {"owner": owner}
         if token:
-            after = decode_token(token)
+            after = self.tokens.decode("conversations", token, "page_token")
             try:
-                t = dt.datetime.fromisoformat(after["t"])
+                if after.get("u") != owner:
+                    raise ValueError("token of another user")
+                t = token_time(after.get("t"))
                 oid = ObjectId(after["id"])
             except (KeyError, ValueError, InvalidId, TypeError) as exc:
                 raise InvalidArgument("page_token", "is not a token this service issued") from exc
@@ -267,7 +311,12 @@ class Store:
         items = [Conversation.from_doc(d) for d in docs[:size]]
         last = items[-1] if more else None
         next_token = (
-            encode_token({"t": last.update_time.isoformat(), "id": str(last.id)}) if last else ""
+            self.tokens.encode(
+                "conversations",
+                {"u": owner, "t": _aware(last.update_time).isoformat(), "id": str(last.id)},
+            )
+            if last
+            else ""
         )
         return Page(items, next_token)
 
@@ -295,18 +344,22 @@ class Store:
         ).to_list()
         await self.messages.delete_many({"conversation_id": conv.id})
         await self.conversations.delete_one({"_id": conv.id})
+        for m in running:  # releasing is idempotent: one that finished meanwhile is no harm
+            await self.release_processing(owner, m["_id"])
         await self._emit(owner, conv.id, "conversation", "DELETED")
         return [m["request_id"] for m in running]
 
     # -- messages ------------------------------------------------------------------------
 
     async def insert_message(
-        self, conversation: Conversation, new: NewMessage
+        self, conversation: Conversation, new: NewMessage, *, message_id: ObjectId | None = None
     ) -> tuple[Message, bool]:
-        """Store a new PROCESSING message; returns (message, created). An idempotency key
-        already used in this conversation returns the first message and ``created=False``."""
+        """Store a new PROCESSING message (under ``message_id`` when given: the id its slot was
+        reserved for); returns (message, created). An idempotency key already used in this
+        conversation returns the first message and ``created=False``."""
         t = now()
         doc: Doc = {
+            "_id": message_id or ObjectId(),
             **new.to_doc(),
             "conversation_id": conversation.id,
             "owner": conversation.owner,
@@ -347,6 +400,7 @@ class Store:
     async def forget_message(self, message: Message) -> None:
         """Undo ``insert_message`` when the work could not be queued (nothing half-written)."""
         await self.messages.delete_one({"_id": message.id})
+        await self.release_processing(message.owner, message.id)
         await self.conversations.update_one(
             {"_id": message.conversation_id}, {"$inc": {"message_count": -1}}
         )
@@ -373,9 +427,9 @@ class Store:
         query: Doc = {"conversation_id": conv.id}
         order = "desc" if newest_first else "asc"
         if token:
-            after = decode_token(token)
+            after = self.tokens.decode("messages", token, "page_token")
             try:
-                t = dt.datetime.fromisoformat(after["t"])
+                t = token_time(after.get("t"))
                 oid = ObjectId(after["id"])
                 if after.get("c") != conversation_id:
                     raise ValueError("token of another conversation")
@@ -392,22 +446,53 @@ class Store:
         items = [Message.from_doc(d) for d in docs[:size]]
         last = items[-1] if more else None
         next_token = (
-            encode_token(
+            self.tokens.encode(
+                "messages",
                 {
                     "c": conversation_id,
                     "o": order,
-                    "t": last.create_time.isoformat(),
+                    "t": _aware(last.create_time).isoformat(),
                     "id": str(last.id),
-                }
+                },
             )
             if last
             else ""
         )
         return Page(items, next_token)
 
-    async def processing_count(self, owner: str) -> int:
-        """How many of the owner's messages are still PROCESSING."""
-        return await self.messages.count_documents({"owner": owner, "status": PROCESSING})
+    # -- the per-user PROCESSING cap -----------------------------------------------------
+
+    async def reserve_processing(
+        self, owner: str, message_id: ObjectId, deadline: dt.datetime, cap: int
+    ) -> bool:
+        """Take one of the owner's ``cap`` PROCESSING slots for ``message_id``, atomically:
+        one conditional push on the owner's quota document (``slots.<cap-1>`` must not exist),
+        so concurrent calls can never take more than ``cap``. False when all are taken."""
+        slot = {"message_id": message_id, "deadline": deadline}
+        full = {"_id": owner, f"slots.{cap - 1}": {"$exists": False}}
+        for _ in range(2):
+            try:
+                await self.quotas.update_one(full, {"$push": {"slots": slot}}, upsert=True)
+            except DuplicateKeyError:
+                # The document exists and is full (the upsert collided with it), or a racing
+                # first reservation created it a moment ago: one more try tells which.
+                continue
+            return True
+        return False
+
+    async def release_processing(self, owner: str, message_id: ObjectId) -> None:
+        """Give the message's slot back (idempotent: releasing twice, or a slot never taken,
+        changes nothing, so redelivered tasks and racing sweepers are harmless)."""
+        await self.quotas.update_one(
+            {"_id": owner}, {"$pull": {"slots": {"message_id": message_id}}}
+        )
+
+    async def prune_slots(self, at: dt.datetime) -> None:
+        """Free slots past their message's deadline: the sweeper's net for a reservation whose
+        message was never stored (a crash between the two) or deleted without a release."""
+        await self.quotas.update_many(
+            {"slots.deadline": {"$lt": at}}, {"$pull": {"slots": {"deadline": {"$lt": at}}}}
+        )
 
     async def _update_processing(self, message_id: ObjectId, fields: Doc) -> Message | None:
         """Set fields on a message that is still PROCESSING; None when it is not any more."""
@@ -540,6 +625,8 @@ class Store:
             {"$set": fields, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
+        if doc is not None:  # it left PROCESSING now, exactly once: its slot is free
+            await self.release_processing(doc["owner"], doc["_id"])
         await self._emit_message(doc)
         return Message.from_doc(doc) if doc is not None else None
 

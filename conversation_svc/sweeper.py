@@ -28,10 +28,12 @@ async def sweep_once(store: Store) -> int:
     messages were settled."""
     await store.trim_events(now() - EVENTS_KEPT)
     settled = 0
-    for message in await store.expired(now()):
+    at = now()
+    for message in await store.expired(at):
         if await store.finish(message.id, Status.FAILED, failure=TIMED_OUT) is not None:
             settled += 1
             log.warning("settled a stale message", message_id=str(message.id))
+    await store.prune_slots(at)
     return settled
 
 

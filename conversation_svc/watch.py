@@ -19,7 +19,7 @@ from bson import ObjectId
 from pymongo.errors import OperationFailure
 
 from conversation_svc.model import Conversation, Message
-from conversation_svc.store import Event, Store, decode_token, encode_token
+from conversation_svc.store import Event, Store
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from photofun.v1 import conversation_service_pb2 as pb
 
@@ -59,14 +59,18 @@ async def watch(
     first = await store.message(owner, message_id)  # ownership check: NOT_FOUND for others
     seen = 0
     if token:
-        value = decode_token(token, "resume_token")
-        if value.get("m") != message_id or not isinstance(value.get("v"), int):
+        value = store.tokens.decode("message", token, "resume_token")
+        version = value.get("v")
+        if value.get("m") != message_id or type(version) is not int or version < 1:
             raise InvalidArgument("resume_token", "is not a token of this message")
-        seen = value["v"]
+        seen = version
     async with store.watch_message(first.id) as changes:
         current = await store.message_by_id(first.id)
         if current is None:
             raise NotFound(f"message {message_id} was deleted")
+        if seen > current.version:
+            # Versions only grow: a token from the future was never issued for this message.
+            raise InvalidArgument("resume_token", "is not a token of this message")
         if opened is not None:
             await opened()
         sent: Message | None = None
@@ -74,7 +78,7 @@ async def watch(
             event = classify(None, current) if token else pb.MESSAGE_EVENT_SNAPSHOT
             if current.terminal:
                 event = pb.MESSAGE_EVENT_FINISHED if token else pb.MESSAGE_EVENT_SNAPSHOT
-            yield Change(event, current, _token(message_id, current))
+            yield Change(event, current, _token(store, message_id, current))
             sent, seen = current, current.version
         if current.terminal:
             return
@@ -83,14 +87,14 @@ async def watch(
                 raise NotFound(f"message {message_id} was deleted")
             if state.version <= seen:
                 continue  # already sent (the stream returns the latest state)
-            yield Change(classify(sent, state), state, _token(message_id, state))
+            yield Change(classify(sent, state), state, _token(store, message_id, state))
             sent, seen = state, state.version
             if state.terminal:
                 return
 
 
-def _token(message_id: str, message: Message) -> str:
-    return encode_token({"m": message_id, "v": message.version})
+def _token(store: Store, message_id: str, message: Message) -> str:
+    return store.tokens.encode("message", {"m": message_id, "v": message.version})
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ async def watch_changes(
         oid = (await store.conversation(owner, conversation_id)).id  # NOT_FOUND for others
     resume = None
     if token:
-        value = decode_token(token, "resume_token")
+        value = store.tokens.decode("changes", token, "resume_token")
         if value.get("s") != scope or not isinstance(value.get("r"), dict):
             raise InvalidArgument("resume_token", "is not a token of this stream")
         resume = value["r"]
@@ -152,7 +156,7 @@ async def watch_changes(
 
 
 async def _change(store: Store, event: Event, scope: str, *, list_only: bool) -> ListChange | None:
-    token = encode_token({"s": scope, "r": event.resume})
+    token = store.tokens.encode("changes", {"s": scope, "r": event.resume})
     kind = _CHANGES[event.change]
     conversation_id = str(event.conversation_id)
     if event.kind == "conversation":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,13 +70,36 @@ class StackConfig:
         return found
 
 
-def dev_token(cfg: StackConfig) -> str:
-    """A token for ``dev-user`` signed with the stack's JWT secret (configured or default)."""
+SECRET_FILE = "jwt-secret"  # noqa: S105 (a file name): var/jwt-secret for `make run`
+
+
+def jwt_secret(cfg: StackConfig) -> str:
+    """The stack's HS256 secret: JWT_SECRET when set (extra_env, the environment or .env),
+    else one made for this stack on first start and kept in ``<root>/jwt-secret`` (mode 0600),
+    so tokens outlive a restart and `photofun token` finds it (mesh.auth.DEV_SECRET_FILE)."""
     from conversation_svc.settings import Settings
+
+    given = cfg.extra_env.get("JWT_SECRET") or Settings().jwt_secret.get_secret_value()
+    if given:
+        return given
+    path = cfg.root / SECRET_FILE
+    with contextlib.suppress(OSError):
+        kept = path.read_text().strip()
+        if len(kept) >= 32:
+            return kept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(secret + "\n")
+    return secret
+
+
+def dev_token(cfg: StackConfig) -> str:
+    """A token for ``dev-user`` signed with the stack's JWT secret."""
     from mesh.auth import mint_token
 
-    secret = cfg.extra_env.get("JWT_SECRET") or Settings().jwt_secret.get_secret_value()
-    return mint_token(secret, "dev-user")
+    return mint_token(jwt_secret(cfg), "dev-user")
 
 
 def _redis_server() -> str:
@@ -135,6 +161,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         "IMAGE_SERVICE_URL": f"{host}:{p.image}",
         "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
         **cfg.extra_env,
+        "JWT_SECRET": jwt_secret(cfg),
     }
     for name, port in (("prompt", p.prompt), ("image", p.image), ("conversation", p.conversation)):
         children.append(

@@ -9,11 +9,11 @@ from image_svc.angles import VIEWS, View
 from image_svc.consistency import SubjectSpec
 from image_svc.generator import Canvas
 from mesh.errors import InvalidArgument
+from mesh.limits import MAX_REFINED_PROMPT_CHARS, MAX_SUBJECT_CHARS, MAX_YEAR, MIN_YEAR
 from photofun.v1 import common_pb2, image_service_pb2
 
 MIN_SIDE, MAX_SIDE, DEFAULT_SIDE = 64, 2048, 1024
-MAX_PROMPT_CHARS = 4000
-MAX_SUBJECT_CHARS = 500
+MAX_PROMPT_CHARS = MAX_REFINED_PROMPT_CHARS  # the limits the services agree on: mesh.limits
 _SESSION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FORMATS: dict[int, str] = {
     common_pb2.IMAGE_FORMAT_UNSPECIFIED: "png",
@@ -60,8 +60,10 @@ def subject(msg: common_pb2.Subject, *, required: bool) -> SubjectSpec:
     for name in ("text", "brand", "model", "color", "body_type", "category"):
         if len(getattr(spec, name)) > MAX_SUBJECT_CHARS:
             raise InvalidArgument(f"subject.{name}", f"must be at most {MAX_SUBJECT_CHARS} chars")
-    if spec.year and not 1886 <= spec.year <= 2100:
-        raise InvalidArgument("subject.year", "must be a plausible model year (1886..2100)")
+    if spec.year and not MIN_YEAR <= spec.year <= MAX_YEAR:
+        raise InvalidArgument(
+            "subject.year", f"must be a plausible model year ({MIN_YEAR}..{MAX_YEAR})"
+        )
     if required and not (spec.text or spec.brand or spec.model or spec.body_type):
         raise InvalidArgument("subject", "give the subject's text or its brand, model or body type")
     return spec

@@ -14,6 +14,8 @@ escapes a handler becomes ``INTERNAL`` with a generic message; the traceback goe
     ├── Unavailable                   UNAVAILABLE        (an upstream is down; safe to retry)
     └── DeadlineExceeded              DEADLINE_EXCEEDED
 
+``StartupError`` is not sent to anyone: a process that cannot start prints its one line.
+
 Clients read the reason back with ``error_info`` (a failed call) or ``decode_details`` (the raw
 ``grpc-status-details-bin`` bytes, e.g. from a gRPC-web trailer).
 """
@@ -104,6 +106,11 @@ class DeadlineExceeded(ServiceError):
 
     code = grpc.StatusCode.DEADLINE_EXCEEDED
     default_reason = "DEADLINE_EXCEEDED"
+
+
+class StartupError(Exception):
+    """The process cannot start (configuration missing, a dependency unreachable); its
+    message is the one line ``mesh.server.run`` prints instead of a traceback."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ Every unary and server-streaming handler is wrapped so that:
   ``google.rpc.ErrorInfo`` (the machine-readable reason) and, for a bad field,
   ``google.rpc.BadRequest``;
 - ``NotImplementedError`` (the generated base servicers raise it) becomes UNIMPLEMENTED;
+- a request whose bytes are not a valid message of the method's request type becomes
+  INVALID_ARGUMENT (field ``request``), before the handler runs (gRPC itself would answer
+  UNKNOWN with the parser's class name);
+- an exception a service's translator recognises (e.g. its database being unreachable)
+  becomes the ``ServiceError`` it returns (UNAVAILABLE ...);
 - anything else becomes INTERNAL with a generic message; the traceback is logged, not sent.
 """
 
@@ -17,7 +22,7 @@ import contextlib
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
@@ -32,6 +37,36 @@ _MAX_REQUEST_ID = 128
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 log = get_logger(__name__)
+# Turns an exception of a service's own dependencies into the error callers should see;
+# None when it does not know the exception.
+Translator = Callable[[BaseException], ServiceError | None]
+
+
+class _Undecodable:
+    """What the wrapped deserializer returns for bytes that are not a valid request."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as exc:  # DecodeError, or invalid UTF-8 in a string field
+            return _Undecodable(type(exc).__name__)
+
+    return deserialize
+
+
+def _refuse_undecodable(request: Any) -> None:
+    if isinstance(request, _Undecodable):
+        raise InvalidArgument(
+            "request", "is not a valid protobuf message of this method's request type"
+        )
 
 
 class _Status(grpc.Status):
@@ -53,8 +88,12 @@ def request_id_of(metadata: Any) -> str:
     return uuid.uuid4().hex
 
 
-def status_for(exc: BaseException, request_id: str) -> _Status:
+def status_for(
+    exc: BaseException, request_id: str, translators: Sequence[Translator] = ()
+) -> _Status:
     """Map an exception to the status the client sees."""
+    if not isinstance(exc, ServiceError):
+        exc = next((e for e in (t(exc) for t in translators) if e is not None), exc)
     if isinstance(exc, ServiceError):
         code, message, reason = exc.code, exc.message, exc.reason
         metadata = {**exc.metadata, "request_id": request_id}
@@ -99,6 +138,9 @@ def status_for(exc: BaseException, request_id: str) -> _Status:
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Binds the request id, logs each call once, and maps errors (see module docstring)."""
 
+    def __init__(self, translators: Sequence[Translator] = ()) -> None:
+        self._translators = tuple(translators)
+
     async def intercept_service(
         self,
         continuation: Callable[
@@ -112,14 +154,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method: str = handler_call_details.method
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                _wrap_unary(method, handler.unary_unary, self._translators),
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                _wrap_stream(method, handler.unary_stream, self._translators),
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return handler  # client-streaming methods (reflection) keep their own handling
@@ -138,18 +180,27 @@ def _finish(method: str, started: float, code: grpc.StatusCode, request_id: str)
 
 
 async def _abort(
-    context: grpc.aio.ServicerContext[Any, Any], exc: Exception, request_id: str
+    context: grpc.aio.ServicerContext[Any, Any],
+    exc: Exception,
+    request_id: str,
+    translators: Sequence[Translator],
 ) -> None:
-    status = status_for(exc, request_id)
+    status = status_for(exc, request_id, translators)
     if isinstance(exc, ServiceError):
         log.info("rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message)
-    elif not isinstance(exc, NotImplementedError):
+    elif isinstance(exc, NotImplementedError):
+        pass
+    elif status.code != grpc.StatusCode.INTERNAL:  # translated: a dependency is down
+        log.warning("rpc failed", code=status.code.name, error=type(exc).__name__)
+    else:
         log.exception("unhandled error in handler")
     await context.abort_with_status(status)
 
 
 @contextlib.asynccontextmanager
-async def _handling(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[str]:
+async def _handling(
+    method: str, context: grpc.aio.ServicerContext[Any, Any], translators: Sequence[Translator]
+) -> AsyncIterator[str]:
     """Around one call: bind its id, map what escapes the handler, log it once."""
     request_id = _begin(method, context)
     started, code = time.perf_counter(), grpc.StatusCode.OK
@@ -165,26 +216,32 @@ async def _handling(method: str, context: grpc.aio.ServicerContext[Any, Any]) ->
         code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
         raise
     except Exception as exc:
-        code = status_for(exc, request_id).code
-        await _abort(context, exc, request_id)
+        code = status_for(exc, request_id, translators).code
+        await _abort(context, exc, request_id, translators)
     finally:
         _finish(method, started, code, request_id)
 
 
-def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_unary(
+    method: str, behavior: Callable[..., Any], translators: Sequence[Translator] = ()
+) -> Callable[..., Any]:
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        async with _handling(method, context):
+        async with _handling(method, context, translators):
+            _refuse_undecodable(request)
             result = behavior(request, context)
             return await result if inspect.isawaitable(result) else result
 
     return handler
 
 
-def _wrap_stream(method: str, behavior: Callable[..., Any]) -> Callable[..., AsyncIterator[Any]]:
+def _wrap_stream(
+    method: str, behavior: Callable[..., Any], translators: Sequence[Translator] = ()
+) -> Callable[..., AsyncIterator[Any]]:
     async def handler(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
-        async with _handling(method, context):
+        async with _handling(method, context, translators):
+            _refuse_undecodable(request)
             stream = behavior(request, context)
             if inspect.isawaitable(stream):
                 await stream  # a handler that writes with context.write() (grpc health's Watch)

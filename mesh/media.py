@@ -25,6 +25,9 @@ from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceEr
 from mesh.retry import Backoff
 
 UPLOAD_PATH = "/api/v1/file/uploads"
+# The longest image URL any service takes: the Media Service's own URLs are far shorter, and
+# every URL is stored, logged and sent on to other services.
+MAX_URL_CHARS = 2048
 
 
 class MediaUnavailable(Unavailable):
@@ -55,8 +58,21 @@ def check_media_url(
     url: str, base_url: str, public_url: str | None = None, *, field: str = "image_url"
 ) -> str:
     """Return ``url`` if it is an http(s) URL on the Media Service's origin (``base_url``, or
-    ``public_url`` when the service hands out URLs under another name), else INVALID_ARGUMENT."""
-    parts = urlsplit(url)
+    ``public_url`` when the service hands out URLs under another name), else INVALID_ARGUMENT.
+    It must be at most ``MAX_URL_CHARS`` long and printable ASCII without spaces (CR, LF and
+    other controls would split headers and log lines; other characters are percent-encoded
+    in a real URL)."""
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidArgument(field, f"must be at most {MAX_URL_CHARS} characters")
+    if not all("!" <= c <= "~" for c in url):
+        raise InvalidArgument(
+            field, "must be printable ASCII without spaces or control characters (percent-encode)"
+        )
+    try:
+        parts = urlsplit(url)
+        _origin(url)
+    except ValueError as exc:  # a port out of range, a malformed IPv6 host
+        raise InvalidArgument(field, "is not a valid URL") from exc
     if parts.scheme not in ("http", "https"):
         raise InvalidArgument(field, "must be an http(s) URL of the Media Service")
     if parts.username is not None or parts.password is not None:

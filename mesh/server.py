@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from mesh.interceptors import ServiceInterceptor
+from mesh.errors import StartupError
+from mesh.interceptors import ServiceInterceptor, Translator
 from mesh.logs import configure_logging, get_logger
-from mesh.settings import ServerSettings
+from mesh.settings import ServerSettings, program_name
 
 log = get_logger(__name__)
 
@@ -31,13 +33,20 @@ class ServiceBinding:
 
     name: str
     add: Callable[[grpc.aio.Server], None]
+    # How the service's own dependencies fail (its database down → UNAVAILABLE ...).
+    translators: Sequence[Translator] = field(default=())
 
 
 def bind(
-    servicer: Any, add_to_server: Callable[[Any, grpc.aio.Server], None], name: str
+    servicer: Any,
+    add_to_server: Callable[[Any, grpc.aio.Server], None],
+    name: str,
+    translators: Sequence[Translator] = (),
 ) -> ServiceBinding:
     """Pair a servicer with its generated ``add_XxxServicer_to_server`` function."""
-    return ServiceBinding(name=name, add=lambda server: add_to_server(servicer, server))
+    return ServiceBinding(
+        name=name, add=lambda server: add_to_server(servicer, server), translators=translators
+    )
 
 
 class GrpcServer:
@@ -48,7 +57,7 @@ class GrpcServer:
         self._settings = settings
         limit = settings.max_message_bytes
         self._server = grpc.aio.server(
-            interceptors=[ServiceInterceptor()],
+            interceptors=[ServiceInterceptor([t for b in self._bindings for t in b.translators])],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -109,6 +118,11 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
 
 
 def run(settings: ServerSettings, build: Builder) -> None:
-    """Entry point for ``python -m <service>``."""
+    """Entry point for ``python -m <service>``; a process that cannot start (``StartupError``)
+    says why in one line on stderr and exits with status 1, without a traceback."""
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve(settings, build))
+    try:
+        asyncio.run(serve(settings, build))
+    except StartupError as exc:
+        print(f"{program_name()}: cannot start: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None

@@ -9,10 +9,12 @@ order: command-line flags, the environment, ``.env``, the defaults here.
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TypeVar
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mesh.logs import LogFormat
@@ -81,4 +83,21 @@ def settings_from_cli(
     parser.add_argument("--log-format", choices=["console", "json"], help="log line format")
     args = parser.parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if v is not None}
-    return cls(**overrides)
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:  # one line, not a traceback
+        print(f"{program_name()}: cannot start: {describe(exc)}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+
+
+def program_name() -> str:
+    """``conversation_svc`` for ``python -m conversation_svc``."""
+    main = Path(sys.argv[0])
+    return main.parent.name if main.name == "__main__.py" else main.stem or "service"
+
+
+def describe(exc: ValidationError) -> str:
+    """A settings error in one line: each bad setting with why."""
+    return "; ".join(
+        f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+    )

@@ -30,7 +30,7 @@ from rich.console import Console, RenderableType
 from rich.live import Live
 from rich.text import Text
 
-from mesh.auth import DEV_SECRET, mint_token
+from mesh.auth import AUDIENCE, DEV_SECRET_FILE, ISSUER, dev_secret, mint_token
 from mesh.errors import error_info
 from mesh.settings import shared
 from photofun.v1 import common_pb2
@@ -73,8 +73,14 @@ class CliSettings(BaseSettings):
 
     server: str = Field(DEFAULT_SERVER, validation_alias=shared("PHOTOFUN_SERVER"))
     token: SecretStr | None = Field(None, validation_alias=shared("PHOTOFUN_TOKEN"))
-    jwt_secret: SecretStr = Field(SecretStr(DEV_SECRET), validation_alias=shared("JWT_SECRET"))
+    jwt_secret: SecretStr = Field(SecretStr(""), validation_alias=shared("JWT_SECRET"))
+    jwt_issuer: str = Field(ISSUER, validation_alias=shared("JWT_ISSUER"))
+    jwt_audience: str = Field(AUDIENCE, validation_alias=shared("JWT_AUDIENCE"))
     user: str = Field(DEFAULT_USER, validation_alias=shared("USER"))
+
+
+class NoToken(Exception):
+    """Neither a token nor a secret to sign a dev token with."""
 
 
 @dataclass(frozen=True)
@@ -197,7 +203,7 @@ async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> 
         server = getattr(args, "server", None) or settings.server
         ui.err.print(error_text(exc.code(), exc.details() or "", error_info(exc), server))
         return EXIT_FAILED
-    except ConnectionError as exc:
+    except (ConnectionError, NoToken) as exc:
         ui.err.print(Text(f"error: {exc}", style="bold red"))
         return EXIT_FAILED
 
@@ -209,9 +215,17 @@ def _user(args: argparse.Namespace, settings: CliSettings) -> str:
 def _dev_token(args: argparse.Namespace, settings: CliSettings) -> tuple[str, str]:
     user = _user(args, settings)
     secret = settings.jwt_secret.get_secret_value()
-    which = "the dev default" if secret == DEV_SECRET else "from the environment"
+    which = "from the environment"
+    if not secret:
+        secret, which = dev_secret() or "", f"the one `make run` keeps in {DEV_SECRET_FILE}"
+    if not secret:
+        raise NoToken(
+            "no token: set PHOTOFUN_TOKEN (or pass --token), or JWT_SECRET to sign a dev "
+            f"token, or run from the folder where `make run` keeps {DEV_SECRET_FILE}"
+        )
     about = f"dev token for user {user!r}, signed with JWT_SECRET ({which})"
-    return mint_token(secret, user), about
+    token = mint_token(secret, user, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+    return token, about
 
 
 def _bearer(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> str:

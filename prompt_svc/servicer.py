@@ -12,7 +12,16 @@ import grpc
 from google.protobuf import duration_pb2
 
 from mesh.errors import InvalidArgument
-from mesh.media import check_media_url
+from mesh.limits import (
+    MAX_REFINED_PROMPT_CHARS,
+    MAX_REPLY_CHARS,
+    MAX_STYLE_CHARS,
+    MAX_TOPIC_CHARS,
+    cut,
+    fit_keywords,
+    fit_subject,
+)
+from mesh.media import MAX_URL_CHARS, check_media_url
 from mesh.vocabulary import ANGLES, LANGUAGE_CHOICES, Intent, Language, angle_name, angle_value
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
 from prompt_svc.intents import MAX_TURNS, Context, Subject, Turn
@@ -21,7 +30,6 @@ from prompt_svc.refiner import Refined, Refiner
 LOCAL_MARGIN = 0.25  # seconds kept for the local analyser when Gemini runs out of time
 MAX_TURN_CHARS = 2000  # every string of a context turn
 MAX_TURN_IMAGES = 9
-MAX_URL_CHARS = 2048
 _SUBJECT_FIELDS = ("text", "category", "brand", "model", "color", "body_type")
 
 
@@ -67,31 +75,35 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
         text, lang, has_image = self._checked(request.prompt, request.lang, request.image_url)
         refined = await self._refiner.refine(
             text,
-            style=request.style.strip()[:100],
+            style=cut(request.style, MAX_STYLE_CHARS),
             lang=lang,
-            topic=request.topic.strip()[:200],
+            topic=cut(request.topic, MAX_TOPIC_CHARS),
             has_image=has_image,
             budget=_budget(context.time_remaining()),
             context=_context(request.context) if request.HasField("context") else None,
         )
         a = refined.analysis
+        # What the analyser derived is cut to what image_svc takes (mesh.limits): NFKC can
+        # make a prompt 18 times longer, and Gemini may answer with anything.
         return prompt_service_pb2.RefineResponse(
-            refined_prompt=a.refined_prompt,
+            refined_prompt=cut(a.refined_prompt, MAX_REFINED_PROMPT_CHARS),
             intent=a.intent.to_proto(),
             intent_confidence=a.confidence,
-            keywords=list(a.keywords),
-            subject=common_pb2.Subject(
-                text=a.subject.text,
-                category=a.subject.category,
-                brand=a.subject.brand,
-                model=a.subject.model,
-                year=a.subject.year,
-                color=a.subject.color,
-                body_type=a.subject.body_type,
+            keywords=fit_keywords(a.keywords),
+            subject=fit_subject(
+                common_pb2.Subject(
+                    text=a.subject.text,
+                    category=a.subject.category,
+                    brand=a.subject.brand,
+                    model=a.subject.model,
+                    year=a.subject.year,
+                    color=a.subject.color,
+                    body_type=a.subject.body_type,
+                )
             ),
             angles=[angle_value(name) for name in a.angles if name in ANGLES],
             lang=a.lang,
-            reply=a.reply,
+            reply=cut(a.reply, MAX_REPLY_CHARS),
             metadata=_metadata(refined),
             follow_up=a.follow_up.to_proto(),
             source_turn=a.source_turn,

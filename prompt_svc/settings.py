@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from mesh.limits import MAX_PROMPT_CHARS
 from mesh.settings import MediaSettings, ServerSettings, shared
 
 
@@ -23,4 +24,9 @@ class Settings(ServerSettings, MediaSettings):
     )
     gemini_timeout: float = Field(8.0, gt=0, description="Seconds for one Gemini attempt.")
     gemini_attempts: int = Field(3, ge=1, le=10, description="Attempts on 429 and 5xx.")
-    max_prompt_chars: int = Field(2000, ge=1)
+    max_prompt_chars: int = Field(
+        MAX_PROMPT_CHARS,
+        ge=1,
+        description="Longest prompt Refine and DetectIntent take; conversation_svc accepts "
+        "prompts up to mesh.limits.MAX_PROMPT_CHARS, so never set it lower.",
+    )

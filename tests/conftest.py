@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,11 @@ from secantus import SecantusDBServer
 from devstack.processes import free_port
 from mesh.server import GrpcServer, ServiceBinding
 from mesh.settings import ServerSettings
+
+# Every service refuses to start without a way to verify tokens (no public default secret):
+# the tests' processes, and the stacks they start, sign and verify with this one.
+TEST_JWT_SECRET = "a-test-secret-that-is-long-enough-for-hs256"
+os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
 
 # The test tiers: `make unit` runs what none of these marks (in-process servers on real ports),
 # `make test` runs everything. A folder's mark applies to every test in it.

@@ -8,6 +8,7 @@ encoded in the requested format.
 from __future__ import annotations
 
 import io
+import struct
 import time
 import warnings
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from image_svc.edit import operations
 from image_svc.encoding import MIME_TYPES, encode
-from image_svc.render import RenderPool, RenderSubject, render
+from image_svc.render import MAX_SIZE, MIN_SIZE, RenderPool, RenderSubject, render
 from mesh.errors import FailedPrecondition, InvalidArgument
 from mesh.media import MediaClient
 
@@ -54,8 +55,13 @@ class _TooManyPixels(Exception):
     pass
 
 
-def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[bytes, int, int]:
-    """Decode, edit and encode (runs in a pool worker)."""
+class _Unreadable(Exception):
+    """The bytes are not an image Pillow can decode completely (truncated, corrupt)."""
+
+
+def decode(data: bytes, max_pixels: int) -> Image.Image:
+    """The fully decoded image; ``_TooManyPixels`` over the limit, ``_Unreadable`` for a file
+    that is not an image or is broken anywhere in it (a truncated PNG fails only in load())."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,23 +69,42 @@ def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[byte
                 if opened.width * opened.height > max_pixels:
                     raise _TooManyPixels
                 opened.load()
-                image = opened.copy()
+                return opened.copy()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _TooManyPixels from exc
+    except _TooManyPixels:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, struct.error, MemoryError) as exc:
+        # Pillow reports broken files with any of these (UnidentifiedImageError is an OSError).
+        raise _Unreadable(str(exc)[:200]) from None
+
+
+def scene_backdrop(text: str, width: int, height: int) -> Image.Image:
+    """The scene drawn for a ``replace_scene`` edit, at the image's size: the renderer draws
+    sizes from MIN_SIZE to MAX_SIZE only, so a smaller or larger picture gets a scene drawn
+    within those bounds (same aspect ratio as far as they allow), scaled to fit."""
+    w, h = (max(MIN_SIZE, min(side, MAX_SIZE)) for side in (width, height))
+    scene = render(
+        RenderSubject(text=text, category="scene"),
+        azimuth=0,
+        elevation=5,
+        session_id="",
+        seed=0,
+        width=w,
+        height=h,
+    )
+    return scene if scene.size == (width, height) else scene.resize((width, height))
+
+
+def apply_edit(data: bytes, op: EditOp, fmt: str, max_pixels: int) -> tuple[bytes, int, int]:
+    """Decode, edit and encode (runs in a pool worker)."""
+    image = decode(data, max_pixels)
     if op.kind == "style":
         result = operations.style_transfer(image, op.style, op.strength)
     elif op.kind == "background":
         scene = None
         if op.action == "replace_scene":
-            scene = render(
-                RenderSubject(text=op.scene, category="scene"),
-                azimuth=0,
-                elevation=5,
-                session_id="",
-                seed=0,
-                width=min(image.width, 2048),
-                height=min(image.height, 2048),
-            )
+            scene = scene_backdrop(op.scene, image.width, image.height)
         result = operations.edit_background(
             image, op.action, color=op.color, scene=scene, blur_radius=op.blur_radius
         )
@@ -109,8 +134,10 @@ class ImageEditor:
         data = await self._media.download(image_url, max_bytes=self._max_bytes)
         try:
             out, width, height = await self._pool.run(apply_edit, data, op, fmt, self._max_pixels)
-        except UnidentifiedImageError as exc:
-            raise InvalidArgument("image_url", "the file is not an image Pillow can read") from exc
+        except (UnidentifiedImageError, _Unreadable) as exc:
+            raise InvalidArgument(
+                "image_url", "the file is not a complete image Pillow can read"
+            ) from exc
         except _TooManyPixels as exc:
             raise FailedPrecondition(
                 f"image_url: the image has more than {self._max_pixels} pixels",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -10,12 +12,22 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from conversation_svc import app
+from conversation_svc.pipeline import Pipeline
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
+from devstack.media_server import create_app as media_app
+from image_svc import app as image_app
+from image_svc.settings import Settings as ImageSettings
+from mesh.media import MediaClient
 from mesh.server import GrpcServer
 from photofun.v1 import conversation_service_pb2_grpc as rpc
+from photofun.v1 import image_service_pb2_grpc
+from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
+from prompt_svc import app as prompt_app
+from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
 from tests.conversation_svc.service import MEDIA, SECRET, StartStub
+from tests.http_servers import serve_app
 
 if TYPE_CHECKING:
     from tests.conversation_svc.service import Stub
@@ -59,3 +71,34 @@ async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
     await store.ensure_indexes()
     yield store
     await client.close()
+
+
+@pytest.fixture
+async def media_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with serve_app(media_app(tmp_path / "media")) as url:
+        yield url
+
+
+@pytest.fixture
+async def pipeline(
+    start_server: StartServer, store: Store, media_url: str
+) -> AsyncIterator[Pipeline]:
+    prompt = await start_server(
+        prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url=media_url)
+    )
+    image = await start_server(
+        image_app.build,
+        ImageSettings(render_mode="thread", media_service_url=media_url, mock_latency=0.0),
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        media = MediaClient(media_url)
+        stack.push_async_callback(media.aclose)
+        channels = [grpc.aio.insecure_channel(s.address) for s in (prompt, image)]
+        for channel in channels:
+            stack.push_async_callback(channel.close)
+        yield Pipeline(
+            store,
+            prompt_grpc.PromptServiceStub(channels[0]),
+            image_service_pb2_grpc.ImageServiceStub(channels[1]),
+            media,
+        )

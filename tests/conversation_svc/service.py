@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import pytest
 
+from conversation_svc.tokens import TokenSigner, derive_key
 from mesh.auth import mint_token
 from tests.status import details_of
 
@@ -23,6 +24,12 @@ SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 MEDIA = "http://127.0.0.1:8090"
 
 StartStub = Callable[..., Awaitable["Stub"]]
+
+
+def signer() -> TokenSigner:
+    """Signs tokens as the service under test does (its key derived from SECRET): for tests
+    that forge well-signed tokens with contents the service never issued."""
+    return TokenSigner(derive_key(SECRET.encode()))
 
 
 def auth(user: str) -> tuple[tuple[str, str], ...]:

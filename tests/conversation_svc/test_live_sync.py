@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from photofun.v1 import conversation_service_pb2 as pb
-from tests.conversation_svc.service import auth, expect
+from tests.conversation_svc.service import auth, expect, signer
 
 if TYPE_CHECKING:
     from tests.conversation_svc.service import Stub
@@ -169,8 +169,19 @@ async def test_watches_refuse_what_is_not_the_callers_or_not_a_token(stub: Stub)
         grpc.StatusCode.INVALID_ARGUMENT,
         field="resume_token",
     )
-    # A well-formed token whose position the database never had cannot be resumed from.
-    forged = "eyJzIjoiKiIsInIiOnsiX2RhdGEiOiIwMDAwIn19"  # {"s":"*","r":{"_data":"0000"}}
+    # An unsigned token (the format before tokens were signed) is not one of ours.
+    unsigned = "eyJzIjoiKiIsInIiOnsiX2RhdGEiOiIwMDAwIn19"  # {"s":"*","r":{"_data":"0000"}}
+    await expect(
+        first(
+            stub.WatchConversations(
+                pb.WatchConversationsRequest(resume_token=unsigned), metadata=auth("alice")
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        field="resume_token",
+    )
+    # A well-signed token whose position the database never had cannot be resumed from.
+    forged = signer().encode("changes", {"s": "*", "r": {"_data": "0000"}})
     await expect(
         first(
             stub.WatchConversations(

@@ -12,7 +12,7 @@ import pytest
 
 from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
-from tests.conversation_svc.service import StartStub, auth, expect
+from tests.conversation_svc.service import MEDIA, StartStub, auth, expect
 
 if TYPE_CHECKING:
     from tests.conversation_svc.service import Stub
@@ -136,6 +136,11 @@ async def test_too_many_processing_messages_is_resource_exhausted(stub: Stub) ->
         ({"prompt": "hi", "style": "s" * 101}, "style"),
         ({"prompt": "hi", "idempotency_key": "k" * 129}, "idempotency_key"),
         ({"prompt": "make it anime", "image_url": "http://10.0.0.1/cat.png"}, "image_url"),
+        (  # CR/LF on the Media host: stored, then INTERNAL in EditImage, before the fix
+            {"prompt": "make it anime", "image_url": MEDIA + "/api/v1/files/a.png\r\nX: 1"},
+            "image_url",
+        ),
+        ({"prompt": "make it anime", "image_url": MEDIA + "/" + "a" * 100_000}, "image_url"),
         ({"prompt": "hi", "format": 17}, "format"),
     ],
 )

@@ -337,6 +337,63 @@ async def test_edit_inputs_are_guarded(stub: Stub, media_url: str) -> None:
     assert details_of(caught.value).field == "operation"
 
 
+@pytest.mark.parametrize("size", [(1, 1), (8, 200), (200, 8), (4000, 9)])
+async def test_a_scene_goes_behind_a_picture_of_any_size(
+    stub: Stub, media_url: str, size: tuple[int, int]
+) -> None:
+    # The renderer draws 16..2048 px; a smaller (or longer) picture used to end INTERNAL.
+    raw = io.BytesIO()
+    Image.new("RGB", size, (200, 30, 30)).save(raw, "PNG")
+    async with MediaClient(media_url) as media:
+        url = await media.upload(raw.getvalue(), filename="small.png", mime_type="image/png")
+    reply = await stub.EditImage(
+        image_service_pb2.EditImageRequest(
+            image_url=url,
+            background_edit=image_service_pb2.BackgroundEdit(
+                action=image_service_pb2.BACKGROUND_ACTION_REPLACE_SCENE, scene="a sunny beach"
+            ),
+        )
+    )
+    assert (reply.image.width, reply.image.height) == size
+
+
+async def test_a_truncated_image_is_invalid_argument(stub: Stub, media_url: str) -> None:
+    whole = _png((200, 150))
+    async with MediaClient(media_url) as media:
+        cut = whole[: len(whole) // 2]
+        url = await media.upload(cut, filename="cut.png", mime_type="image/png")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.EditImage(
+            image_service_pb2.EditImageRequest(
+                image_url=url,
+                style_transfer=image_service_pb2.StyleTransfer(
+                    style=image_service_pb2.TRANSFER_STYLE_ANIME
+                ),
+            )
+        )
+    got = details_of(caught.value)
+    assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, "image_url")
+    assert "truncated" not in got.message  # Pillow's words stay in the log
+
+
+async def test_a_media_url_with_line_breaks_or_of_100_kb_is_refused(
+    stub: Stub, media_url: str
+) -> None:
+    for url in (
+        media_url + "/api/v1/files/a.png\r\nX-Injected: 1",
+        media_url + "/api/v1/files/" + "a" * 100_000 + ".png",
+        media_url + "/api/v1/files/a b.png",
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.EditImage(
+                image_service_pb2.EditImageRequest(
+                    image_url=url, enhancement=image_service_pb2.Enhancement(sharpen=True)
+                )
+            )
+        got = details_of(caught.value)
+        assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, "image_url"), url
+
+
 async def test_configured_providers_come_first_and_the_mock_catches_their_failures(
     start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
 ) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from devstack.media_server import create_app
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError
-from mesh.media import MediaClient, MediaRefused, MediaUnavailable
+from mesh.media import MAX_URL_CHARS, MediaClient, MediaRefused, MediaUnavailable, check_media_url
 from mesh.retry import Backoff
 from tests.http_servers import serve_app
 
@@ -164,3 +164,27 @@ async def test_urls_under_the_public_name_are_accepted_and_fetched_through_the_i
         assert await client.download(url, max_bytes=10_000) == PNG
         with pytest.raises(InvalidArgument):
             await client.download("http://photos.example:9999/api/v1/files/x.png", max_bytes=10)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://media:8090/api/v1/files/a.png\r\nX-Injected: 1",
+        "http://media:8090/api/v1/files/a.png\n",
+        "http://media:8090/api/v1/files/a\x00.png",
+        "http://media:8090/api/v1/files/a b.png",
+        "http://media:8090/api/v1/files/caf\u00e9.png",
+        "http://media:8090/" + "a" * MAX_URL_CHARS,
+        "http://media:99999/a.png",
+        "http://[::1/a.png",
+    ],
+)
+def test_urls_with_controls_spaces_or_too_long_are_refused_at_the_door(url: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        check_media_url(url, "http://media:8090")
+    assert caught.value.field == "image_url"
+
+
+def test_a_plain_media_url_passes() -> None:
+    url = "http://media:8090/api/v1/files/" + "a" * 64 + ".png?v=1%20x"
+    assert check_media_url(url, "http://media:8090") == url

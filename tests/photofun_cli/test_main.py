@@ -793,3 +793,30 @@ def test_a_seed_outside_32_bits_is_refused_before_anything_runs(
         build_parser().parse_args(["chat", "a cat", "--seed", seed])
     assert exited.value.code == 2
     assert "seed" in capsys.readouterr().err
+
+
+async def test_without_any_secret_there_is_no_public_default_to_sign_with(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHOTOFUN_SERVER", stack.address)
+
+    result = await photofun("chat", "hello", "--out", str(tmp_path))
+
+    assert result.code == 1
+    assert "error: no token: set PHOTOFUN_TOKEN" in result.err
+    assert "Traceback" not in result.err + result.out
+    assert not stack.service.conversations
+
+
+async def test_the_secret_make_run_keeps_signs_dev_tokens(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "jwt-secret").write_text(SECRET + "\n")  # what `make run` writes
+    monkeypatch.setenv("PHOTOFUN_SERVER", stack.address)
+
+    result = await photofun("chat", "hello", "--user", "erin", "--out", str(tmp_path))
+
+    assert result.code == 0, result.err
+    assert "var/jwt-secret" in result.out
+    assert [owner for owner, _ in stack.service.conversations.values()] == ["erin"]

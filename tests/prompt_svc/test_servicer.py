@@ -267,3 +267,48 @@ async def test_gemini_gets_the_context_as_history_and_its_follow_up_comes_back(
         ),
     ]
     assert received.user_document["prompt"] == "another one"
+
+
+@pytest.mark.parametrize(
+    "prompt", ["draw " + "a very very big fluffy orange cat, " * 20, "\ufdfa" * 2000]
+)
+async def test_what_the_local_analyser_derives_fits_the_image_service(
+    serve: Callable[..., object], prompt: str
+) -> None:
+    _, stub = await serve()  # type: ignore[misc]
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+    assert len(reply.refined_prompt) <= 4000
+    for name in ("text", "category", "brand", "model", "color", "body_type"):
+        assert len(getattr(reply.subject, name)) <= 500, name
+
+
+async def test_what_gemini_answers_is_cut_to_fit_too(
+    serve: Callable[..., object], gemini: FakeGemini
+) -> None:
+    huge = {
+        **GOOD,
+        "refined_prompt": "sunset " * 2000,
+        "subject": {**GOOD["subject"], "text": "girl " * 400, "year": 3000},
+        "keywords": ["k" * 500] * 100,
+    }
+    gemini.script(answer(huge))
+    _, stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)  # type: ignore[misc]
+    reply = await stub.Refine(SEED_EXAMPLE)
+    assert reply.metadata.provider == "gemini"
+    assert 0 < len(reply.refined_prompt) <= 4000
+    assert 0 < len(reply.subject.text) <= 500
+    assert reply.subject.year == 0  # not a plausible model year: dropped, not refused later
+    assert len(reply.keywords) <= 32
+    assert all(len(k) <= 100 for k in reply.keywords)
+
+
+async def test_an_image_url_with_line_breaks_is_refused(serve: Callable[..., object]) -> None:
+    _, stub = await serve()  # type: ignore[misc]
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.Refine(
+            prompt_service_pb2.RefineRequest(
+                prompt="make it anime", image_url=MEDIA + "/api/v1/files/a.png\r\nX: 1"
+            )
+        )
+    got = details_of(caught.value)
+    assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, "image_url")

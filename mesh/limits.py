@@ -1,0 +1,56 @@
+"""The size limits the three services agree on, and how derived text is cut to fit them.
+
+What a user types is checked once, at the door (conversation_svc's SendMessage, prompt_svc's
+Refine / DetectIntent): a request over a limit is INVALID_ARGUMENT there. What the services
+*derive* from it (prompt_svc's refined prompt and subject, from the local analyser or Gemini,
+and the pipeline's requests to image_svc) is cut to the next service's limits instead, so a
+prompt SendMessage accepts can always end DONE: Unicode normalisation alone can make a text
+18 times longer (U+FDFA), and a model may answer with anything.
+
+Lengths are counted in code points (Python's ``len``), the same everywhere.
+"""
+
+from __future__ import annotations
+
+from photofun.v1 import common_pb2
+
+MAX_PROMPT_CHARS = 2000  # SendMessage.prompt, Refine/DetectIntent.prompt
+MAX_STYLE_CHARS = 100
+MAX_TOPIC_CHARS = 200
+MAX_REFINED_PROMPT_CHARS = 4000  # image_svc's Generate/GenerateAngles prompt
+MAX_SUBJECT_CHARS = 500  # each text field of a Subject, in image_svc
+MAX_REPLY_CHARS = 2000  # the reply shown to the user
+MAX_KEYWORDS, MAX_KEYWORD_CHARS = 32, 100
+MIN_YEAR, MAX_YEAR = 1886, 2100  # a plausible model year (the first car: 1886)
+_SUBJECT_TEXTS = ("text", "category", "brand", "model", "color", "body_type")
+
+
+def cut(text: str, limit: int) -> str:
+    """``text`` trimmed, and cut to at most ``limit`` characters (at a space when one is
+    near the end, so words stay whole)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    space = head.rfind(" ")
+    return (head[:space] if space >= limit * 3 // 4 else head).rstrip()
+
+
+def fit_subject(subject: common_pb2.Subject, fallback: str = "") -> common_pb2.Subject:
+    """A copy of ``subject`` that image_svc accepts: every text field cut to
+    ``MAX_SUBJECT_CHARS``, an implausible year dropped, and ``fallback`` (cut) as its text
+    when it names nothing at all (GenerateAngles needs a subject)."""
+    out = common_pb2.Subject()
+    for name in _SUBJECT_TEXTS:
+        setattr(out, name, cut(getattr(subject, name), MAX_SUBJECT_CHARS))
+    if MIN_YEAR <= subject.year <= MAX_YEAR:
+        out.year = subject.year
+    if not (out.text or out.brand or out.model or out.body_type):
+        out.text = cut(fallback, MAX_SUBJECT_CHARS)
+    return out
+
+
+def fit_keywords(keywords: list[str] | tuple[str, ...]) -> list[str]:
+    """At most ``MAX_KEYWORDS`` non-empty keywords of at most ``MAX_KEYWORD_CHARS`` each."""
+    out = [cut(k, MAX_KEYWORD_CHARS) for k in keywords]
+    return [k for k in out if k][:MAX_KEYWORDS]
