@@ -63,11 +63,14 @@ fmt: env  ## format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-pytest: env  ## only the pytest suite, with the coverage report and its floor
-	$(VENV)/bin/pytest --cov --cov-report=term
+UNIT := not e2e and not deploy and not browser and not slow
+
+pytest: env  ## the pytest suite: the fast tier with the coverage report and its floor, then the rest
+	$(VENV)/bin/pytest -m "$(UNIT)" --cov --cov-report=term --durations=10
+	$(VENV)/bin/pytest -m "not ($(UNIT))" --durations=15
 
 unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, compose or e2e)
-	$(VENV)/bin/pytest -m "not e2e and not deploy and not browser and not slow" -q
+	$(VENV)/bin/pytest -m "$(UNIT)" -q
 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 
