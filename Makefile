@@ -35,12 +35,14 @@ gen: env  ## regenerate gen/ (Python) and web/src/gen (TypeScript) from protos/
 	rm -rf gen/photofun && mkdir -p gen
 	$(PY) -m grpc_tools.protoc -I protos --python_out=gen --grpc_python_out=gen \
 	  --mypy_out=gen --mypy_grpc_out=gen $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; }
+	$(BUF) build -o gen/photofun/v1/descriptors.binpb
 	$(BUF) generate
 
 gen-check: env  ## fail when gen/ is not what protos/ generate
 	tmp=$$(mktemp -d) && trap 'rm -rf $$tmp' EXIT && \
 	$(PY) -m grpc_tools.protoc -I protos --python_out=$$tmp --grpc_python_out=$$tmp \
 	  --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; } && \
+	$(BUF) build -o $$tmp/photofun/v1/descriptors.binpb && \
 	diff -r $$tmp/photofun gen/photofun > /dev/null || \
 	{ echo "gen/ is stale: run 'make gen' and commit the result"; exit 1; } && \
 	$(BUF) generate -o $$tmp/ts && diff -r $$tmp/ts/web/src/gen web/src/gen > /dev/null || \

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mesh.errors import StartupError
 from mesh.interceptors import ServiceInterceptor, Translator
+from mesh.introspection import Health, add_reflection
 from mesh.logs import configure_logging, get_logger
 from mesh.settings import ServerSettings, program_name
 
@@ -65,7 +65,7 @@ class GrpcServer:
                 ("grpc.so_reuseport", 0),
             ],
         )
-        self.health = health.aio.HealthServicer()
+        self.health = Health()
         self.port = 0
 
     @property
@@ -79,9 +79,7 @@ class GrpcServer:
             binding.add(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [b.name for b in self._bindings]
-        reflection.enable_server_reflection(
-            [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], self._server
-        )
+        add_reflection(self._server, names)
         self.port = self._server.add_insecure_port(f"{self._settings.host}:{self._settings.port}")
         await self._server.start()
         for name in ["", *names]:

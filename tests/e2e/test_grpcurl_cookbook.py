@@ -130,17 +130,18 @@ async def test_every_cookbook_command_works(
 
 
 def _learn(method: str, stdout: str, seen: Seen) -> None:
-    """Remember the ids later commands of the cookbook refer to."""
+    """Remember the ids later commands of the cookbook refer to (grpcurl prints the JSON names
+    that reflection's descriptors give: camelCase)."""
     if method == "CreateConversation":
-        seen.values["<id>"] = _json_objects(stdout)[0]["conversation"]["conversation_id"]
+        seen.values["<id>"] = _json_objects(stdout)[0]["conversation"]["conversationId"]
     elif method == "SendMessage":
-        seen.values["<message id>"] = _json_objects(stdout)[0]["message"]["message_id"]
+        seen.values["<message id>"] = _json_objects(stdout)[0]["message"]["messageId"]
     elif method == "UploadImage":
-        seen.values["<uploaded image url>"] = _json_objects(stdout)[0]["image_url"]
+        seen.values["<uploaded image url>"] = _json_objects(stdout)[0]["imageUrl"]
     elif method == "WatchMessage" and "<last resume_token seen>" not in seen.values:
         answers = _json_objects(stdout)
         assert answers[-1]["event"] == "MESSAGE_EVENT_FINISHED", answers[-1]
-        seen.values["<last resume_token seen>"] = answers[0]["resume_token"]
+        seen.values["<last resume_token seen>"] = answers[0]["resumeToken"]
 
 
 def _json_objects(text: str) -> list[Any]:
