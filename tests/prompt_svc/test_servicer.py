@@ -74,11 +74,11 @@ async def test_the_seed_example_works_without_a_key_through_grpcurl(
     reply = json.loads(done.stdout)
     assert reply["intent"] == "INTENT_GENERATE_IMAGE"
     assert {"anime", "girl", "beach"} <= set(
-        reply["refined_prompt"].lower().replace(",", " ").split()
+        reply["refinedPrompt"].lower().replace(",", " ").split()
     )
     assert reply["metadata"]["provider"] == "local"
-    assert reply["metadata"]["fallback_reason"] == "GEMINI_NOT_CONFIGURED"
-    assert reply["metadata"]["processing_time"].endswith("s")
+    assert reply["metadata"]["fallbackReason"] == "GEMINI_NOT_CONFIGURED"
+    assert reply["metadata"]["processingTime"].endswith("s")
 
 
 async def test_with_a_key_gemini_answers(serve: Callable[..., object], gemini: FakeGemini) -> None:
