@@ -1,7 +1,13 @@
 """Gemini as the prompt refiner: one structured-output call, retried and guarded by a breaker.
 
 Any failure surfaces as `GeminiFailure` with a machine-readable reason; the caller then answers
-with the local analyser. Facts about google-genai 3.4 that this module relies on:
+with the local analyser. The request uses ``systemInstruction`` and structured output
+(``responseMimeType`` + ``responseSchema``), which Google documents on the ``v1beta`` API: the
+version is pinned to it (``API_VERSION``). No sampling parameters are sent: Google's guides for
+the Gemini 3 models advise keeping ``temperature`` at its default (lower values can loop or
+degrade the answer) and call ``topP`` / ``topK`` not recommended; the response schema is what
+keeps the answer in shape. docs/prompt-service.md cites the pages. Facts about google-genai 3.4
+that this module relies on:
 
 - ``resp.parsed`` is silently None on bad JSON, a schema mismatch or a safety block.
 - The SDK's own HTTP retries are off unless ``retry_options`` is set, but without it a refused
@@ -27,12 +33,16 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
+from mesh import providers
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.logs import get_logger
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
 from mesh.vocabulary import Language
 from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.subject import ALL_SIDES
+
+DEFAULT_MODEL = providers.GEMINI_TEXT_MODEL
+API_VERSION = providers.GEMINI_API_VERSION
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
 GEMINI_RATE_LIMITED = "GEMINI_RATE_LIMITED"
@@ -213,7 +223,7 @@ class GeminiRefiner:
         self,
         *,
         api_key: str,
-        model: str = "gemini-2.5-flash",
+        model: str = DEFAULT_MODEL,
         base_url: str | None = None,
         timeout: float = 8.0,
         attempts: int = 3,
@@ -237,7 +247,6 @@ class GeminiRefiner:
             system_instruction=SYSTEM_INSTRUCTION,
             response_mime_type="application/json",
             response_schema=GeminiAnalysis,
-            temperature=0.2,
         )
 
     async def analyze(
@@ -370,6 +379,7 @@ class GeminiRefiner:
                 api_key=self._api_key,
                 http_options=types.HttpOptions(
                     base_url=self._base_url,
+                    api_version=API_VERSION,
                     timeout=max(1, round(self._timeout * 1000)),
                     retry_options=types.HttpRetryOptions(attempts=1),
                     aiohttp_client=self._session,
