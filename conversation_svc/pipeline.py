@@ -424,6 +424,7 @@ class Pipeline:
                 height=image.height,
                 is_main=is_main,
                 provider=provider,
+                seed_reproducible=image.seed_reproducible,
             ),
         )
         if not appended:

@@ -30,7 +30,7 @@ from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
-from tests.image_svc.providers.fakes import FakePollinations
+from tests.image_svc.providers.fakes import FakeGemini, FakePollinations
 from tests.status import details_of
 
 if TYPE_CHECKING:
@@ -415,6 +415,7 @@ async def test_configured_providers_come_first_and_the_mock_catches_their_failur
         )
         answered = await stub.Generate(request)
         assert answered.metadata.provider == "pollinations"
+        assert answered.image.seed_reproducible  # flux honours the seed
         assert answered.image.mime_type == "image/png"  # the provider's JPEG, converted
         with Image.open(io.BytesIO(answered.image.data)) as decoded:
             assert decoded.format == "PNG"
@@ -428,6 +429,28 @@ async def test_a_provider_without_its_key_stops_start_up() -> None:
     async with contextlib.AsyncExitStack() as stack:
         with pytest.raises(ValueError, match="OPENAI_API_KEY"):
             await app.build(Settings(render_mode="thread", providers="openai"), stack)
+
+
+async def test_a_gemini_image_says_its_seed_is_not_reproducible(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> None:
+    fake = FakeGemini("AIza-test")
+    async with fake.serve() as url:
+        settings = Settings(
+            render_mode="thread",
+            providers="gemini",
+            gemini_base_url=url,
+            gemini_api_key=SecretStr("AIza-test"),
+        )
+        stub = image_service_pb2_grpc.ImageServiceStub(
+            channel_to(await start_server(app.build, settings))
+        )
+        request = image_service_pb2.GenerateRequest(prompt="a kite", width=256, height=256)
+        drawn = await stub.Generate(request)
+        fake.mode = "unavailable"
+        fallback = await stub.Generate(request)
+    assert (drawn.metadata.provider, drawn.image.seed_reproducible) == ("gemini", False)
+    assert (fallback.metadata.provider, fallback.image.seed_reproducible) == ("mock", True)
 
 
 async def test_a_retired_model_in_the_settings_stops_start_up() -> None:

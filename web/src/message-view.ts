@@ -497,7 +497,17 @@ export class MessageView {
         "figcaption",
         {},
         h("span", { class: "angle" }, label),
-        image.seed !== 0 && h("span", { class: "seed" }, `seed ${image.seed}`),
+        image.seed !== 0 &&
+          // Only some providers redraw the same image from a seed; for the others it is a hint.
+          h(
+            "span",
+            {
+              class: "seed",
+              "data-reproducible": image.seedReproducible,
+              title: image.seedReproducible ? "Same seed, same image" : "Seed is a hint here",
+            },
+            image.seedReproducible ? `seed ${image.seed}` : `seed ${image.seed} ~`,
+          ),
       ),
       this.tileActions(image, url),
     );
