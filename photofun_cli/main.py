@@ -4,6 +4,7 @@
     photofun conversations
     photofun messages CONVERSATION_ID
     photofun token --user alice
+    photofun providers check          # operators: are the configured cloud models working?
 
 The gRPC calls live in ``client``, the looks in ``render``; this module parses the
 command line, reads the environment once (``CliSettings``) and wires the two together.
@@ -35,6 +36,7 @@ from mesh.errors import error_info
 from mesh.settings import shared
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli import providers as cloud
 from photofun_cli.client import (
     ConversationClient,
     Fitted,
@@ -192,7 +194,40 @@ def build_parser() -> argparse.ArgumentParser:
     token = verbs.add_parser("token", help="print a dev token signed with JWT_SECRET")
     token.add_argument("--user", help="the token's user (default: env USER, else dev-user)")
     token.set_defaults(handler=_token)
+
+    providers = verbs.add_parser("providers", help="operators: the cloud image and prompt models")
+    provider_verbs = providers.add_subparsers(dest="provider_verb", required=True, metavar="VERB")
+    check = provider_verbs.add_parser(
+        "check",
+        help="send the smallest real request to each provider whose key is set and print "
+        "whether it works (exit 1 when one does not)",
+    )
+    check.add_argument(
+        "--no-seed", action="store_true", help="skip the second request that tests the seed"
+    )
+    check.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(handler=_providers_check)
     return parser
+
+
+async def _providers_check(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    del settings  # the providers' own names: GEMINI_API_KEY, OPENAI_API_KEY ...
+    probes = await cloud.check(
+        cloud.ProviderSettings(), seed=not args.no_seed, timeout=args.timeout
+    )
+    if args.json:
+        ui.out.print_json(data=cloud.as_json(probes))
+    elif not probes:
+        ui.out.print(
+            "no provider configured: set GEMINI_API_KEY, OPENAI_API_KEY or "
+            "POLLINATIONS_API_KEY to check one"
+        )
+    else:
+        ui.out.print(cloud.table(probes))
+    return 0 if all(p.ok for p in probes) else EXIT_FAILED
 
 
 async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:

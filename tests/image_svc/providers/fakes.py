@@ -135,6 +135,7 @@ class FakePollinations(FakeServer):
         super().__init__()
         self.api_key = api_key
         self.retry_after = "7"
+        self.draws = 0
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/image/{prompt:.+}", self.handle)
@@ -168,6 +169,11 @@ class FakePollinations(FakeServer):
             return web.Response(body=data[: len(data) // 2], content_type="image/jpeg")
         width = int(request.query.get("width", "1024"))
         height = int(request.query.get("height", "1024"))
+        if self.mode == "unseeded":  # a model that ignores the seed: another picture every time
+            self.draws += 1
+            return web.Response(
+                body=make_image(width + self.draws, height, "JPEG"), content_type="image/jpeg"
+            )
         return web.Response(body=make_image(width, height, "JPEG"), content_type="image/jpeg")
 
 
