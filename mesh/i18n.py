@@ -13,7 +13,8 @@ The ``.po`` files are read with Babel's ``read_po`` on first use (a few millisec
 is no compiled ``.mo`` to build or to go stale: a fresh clone runs as it is.
 
 The languages are `mesh.vocabulary.LANGUAGES`; a key missing in a language (the catalogue test
-forbids it) falls back to English rather than failing a reply.
+forbids it) falls back to English rather than failing a reply. Counted words are keys with a
+CLDR plural form at the end (``count.images.one``, ``.few``, ``.many``, ``.other``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+from babel import Locale
 from babel.messages.pofile import read_po
 
 from mesh.vocabulary import LANGUAGES
@@ -67,6 +69,17 @@ class Catalogue:
             return found
         worded = {k: self.text(v, lang) if isinstance(v, Key) else v for k, v in values.items()}
         return found.format(**worded)
+
+    def plural(self, key: str, lang: str, count: int, /, **values: object) -> str:
+        """`count` with its counted words: the key ``<key>.<form>`` for the CLDR plural form
+        of `count` in `lang` (``one``, ``few``, ``many``, ``other``), else ``<key>.other``.
+        English has ``one`` and ``other``; a language with more forms adds its own keys."""
+        lang = language(lang)
+        form = Locale.parse(lang).plural_form(count)
+        messages = self.messages(lang)
+        found = messages.get(f"{key}.{form}") or messages.get(f"{key}.other")
+        found = found or self.messages(DEFAULT)[f"{key}.other"]
+        return found.format(count=count, **values)
 
     def __call__(self, key: str, lang: str, /, **values: object) -> str:
         return self.text(key, lang, **values)

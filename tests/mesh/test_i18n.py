@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from babel import Locale
 from babel.messages.pofile import read_po
 
 from mesh.i18n import Catalogue, language, placeholders, replies, script_language
@@ -19,7 +20,9 @@ def test_every_key_has_a_text_in_every_language(catalogue: Catalogue, lang: str)
     assert english, "the English catalogue is the reference and must not be empty"
     texts = catalogue.messages(lang)
     assert sorted(set(english) - set(texts)) == [], f"{lang} lacks these keys"
-    assert sorted(set(texts) - set(english)) == [], f"{lang} has keys English does not"
+    # A language may add the plural forms English does not have (Ukrainian: few, many).
+    extra = {k for k in set(texts) - set(english) if not _extra_plural_form(k, english)}
+    assert sorted(extra) == [], f"{lang} has keys English does not"
     assert all(text.strip() for text in texts.values())
 
 
@@ -28,7 +31,8 @@ def test_every_key_has_a_text_in_every_language(catalogue: Catalogue, lang: str)
 def test_placeholders_match_english(catalogue: Catalogue, lang: str) -> None:
     english = catalogue.messages("en")
     for key, text in catalogue.messages(lang).items():
-        assert placeholders(text) == placeholders(english[key]), f"{lang} {key}: {text!r}"
+        reference = english.get(key) or english[key.rsplit(".", 1)[0] + ".other"]
+        assert placeholders(text) == placeholders(reference), f"{lang} {key}: {text!r}"
         # Every placeholder fills: no stray brace breaks str.format at run time.
         catalogue.text(key, lang, **dict.fromkeys(placeholders(text), "x"))
 
@@ -44,6 +48,31 @@ def test_the_files_are_clean_gettext(catalogue: Catalogue, lang: str) -> None:
         if not message.id:
             continue
         assert not message.fuzzy, message.id
+
+
+def _extra_plural_form(key: str, english: dict[str, str]) -> bool:
+    base, _, form = key.rpartition(".")
+    return form in {"zero", "two", "few", "many"} and f"{base}.other" in english
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_plural_form_the_language_uses_is_there(lang: str) -> None:
+    """For counted words, each CLDR form `lang` needs for 0..200 has its own text."""
+    for catalogue in CATALOGUES:
+        texts = catalogue.messages(lang)
+        bases = {k.rsplit(".", 1)[0] for k in catalogue.messages("en") if k.endswith(".other")}
+        forms = {Locale.parse(lang).plural_form(n) for n in range(201)}
+        for base in bases:
+            assert sorted(f for f in forms if f"{base}.{f}" not in texts) == [], base
+
+
+def test_plural_picks_the_form_of_the_count() -> None:
+    cli = CATALOGUES[1]
+    assert cli.plural("count.images", "en", 1) == "1 image"
+    assert cli.plural("count.images", "en", 3) == "3 images"
+    assert cli.plural("count.images", "uk", 1) == "1 зображення"
+    assert cli.plural("count.images", "uk", 5) == "5 зображень"
+    assert cli.plural("count.images", "vi", 5) == "5 ảnh"
 
 
 def test_a_language_without_the_key_or_catalogue_falls_back_to_english() -> None:
