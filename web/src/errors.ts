@@ -144,7 +144,7 @@ function sentence(raw: string): string {
     if (/^(the|this|these) |^[A-Z]/.test(rest)) return rest.charAt(0).toUpperCase() + rest.slice(1);
     const known = FIELD_WORDS[name];
     const words =
-      known !== undefined ? t(known) : t("field.other", { name: name.replace(/_/g, " ") });
+      known !== undefined ? t(known) : t("field.named", { name: name.replace(/_/g, " ") });
     return t("error.field", { field: words, problem: rest });
   }
   return text.charAt(0).toUpperCase() + text.slice(1);
