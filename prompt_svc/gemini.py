@@ -31,7 +31,7 @@ from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.i18n import replies
 from mesh.logs import get_logger
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
-from mesh.vocabulary import Language
+from mesh.vocabulary import LANGUAGES, Language
 from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.subject import ALL_SIDES
 
@@ -175,7 +175,7 @@ Fields to return:
   coupe, pickup, van, convertible, wagon, ...). English, lower case; "" or 0 when not stated.
 - angles: only for generateAngles, the views asked for, in the order asked, using only these
   names: {", ".join(ANGLES)}. Empty when no specific views are named or for other intents.
-- lang: language of the prompt: en, vi or uk (en for any other language).
+- lang: language of the prompt, one of {", ".join(LANGUAGES)} (en for any other language).
 - confidence: 0 to 1, how sure you are of the intent.
 - reply: one or two short sentences for the user: the answer for chat, a note when
   something cannot be done (such as a missing image), otherwise empty. Write it in the user's

@@ -11,8 +11,8 @@ import {
   type Uploader,
 } from "./attachment";
 import { button, h, icon, on, replaceChildren } from "./dom";
-import { LANGUAGES, STYLES } from "./format";
-import { formatNumber, type Key, plural, t } from "./i18n";
+import { LANGUAGES, languageWords, STYLES } from "./format";
+import { formatNumber, plural, t } from "./i18n";
 import { ACCEPTED_TYPES } from "./image-file";
 
 const PLACEHOLDER = t("composer.placeholder");
@@ -84,8 +84,16 @@ export class Composer {
       "aria-describedby": "composer-hint",
       autocomplete: "off",
     });
-    this.style = select("style", "style-select", STYLES);
-    this.lang = select("lang", "lang-select", LANGUAGES);
+    this.style = select(
+      "style",
+      "style-select",
+      STYLES.map(([value, label]) => [value, t(label)] as const),
+    );
+    this.lang = select(
+      "lang",
+      "lang-select",
+      LANGUAGES.map((code) => [code, languageWords(code)] as const),
+    );
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.hint = h("span", { class: "hint", id: "composer-hint" }, HINT);
     this.send = h(
@@ -401,11 +409,11 @@ function resultSource(value: unknown): ResultSource | undefined {
 function select(
   name: string,
   testId: string,
-  options: ReadonlyArray<readonly [value: string, label: Key]>,
+  options: ReadonlyArray<readonly [value: string, label: string]>,
 ): HTMLSelectElement {
   return h(
     "select",
     { name, "data-testid": testId },
-    ...options.map(([value, label]) => h("option", { value }, t(label))),
+    ...options.map(([value, label]) => h("option", { value }, label)),
   );
 }

@@ -4,7 +4,16 @@ import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { Angle, type Failure, Intent } from "./gen/photofun/v1/common_pb";
 import { MessageStatus } from "./gen/photofun/v1/conversation_service_pb";
-import { dateFormat, formatNumber, type Key, language, plural, relativeTime, t } from "./i18n";
+import {
+  dateFormat,
+  formatNumber,
+  type Key,
+  LOCALES,
+  language,
+  plural,
+  relativeTime,
+  t,
+} from "./i18n";
 
 const INTENTS: Record<Intent, Key> = {
   [Intent.UNSPECIFIED]: "intent.unspecified",
@@ -57,13 +66,8 @@ export const STYLES: ReadonlyArray<readonly [value: string, label: Key]> = [
   ["minimalist", "style.minimalist"],
 ];
 
-/** Languages the prompt service reads ("" = detect). */
-export const LANGUAGES: ReadonlyArray<readonly [value: string, label: Key]> = [
-  ["", "lang.auto"],
-  ["en", "lang.en"],
-  ["vi", "lang.vi"],
-  ["uk", "lang.uk"],
-];
+/** Languages the prompt service reads ("" = detect): the page's own (i18n.ts `LOCALES`). */
+export const LANGUAGES: readonly string[] = ["", ...Object.keys(LOCALES)];
 
 export function intentWords(intent: Intent): string {
   return t(INTENTS[intent] ?? "intent.unknown");
@@ -98,8 +102,10 @@ export function styleWords(style: string): string {
 }
 
 export function languageWords(lang: string): string {
-  const label = LANGUAGES.find(([value]) => value === lang)?.[1];
-  return label === undefined ? lang : t(label);
+  if (lang === "") return t("lang.auto");
+  // "Vietnamese" / "tiếng Việt" / "вʼєтнамська": the name in the page's language, from Intl.
+  const name = new Intl.DisplayNames([language()], { type: "language" }).of(lang) ?? lang;
+  return capitalize(name);
 }
 
 /**

@@ -35,7 +35,7 @@ export type Lang = keyof typeof LOCALES;
 export const STORAGE_KEY = "photofun.lang";
 
 function isLang(code: string): code is Lang {
-  return code in LOCALES;
+  return Object.keys(LOCALES).includes(code);
 }
 
 /** The language to show: `stored` when it is one of ours, else the first browser language. */
