@@ -161,7 +161,9 @@ async def test_a_ukrainian_browser_gets_ukrainian_and_the_switch_is_remembered(
     item = page.get_by_test_id("conversation-item").first
     await expect(item).to_contain_text(uk["count.messages.one"].replace("{count}", "1"))
 
-    # The switch overrides the browser's language, for this page and the next visit.
+    # The switch overrides the browser's language, for this page and the next visit; the words
+    # in the prompt box survive the switch.
+    await page.get_by_test_id("prompt-input").fill("намалюй кота")
     await page.locator(".sidebar").get_by_test_id("language-switch").select_option("en")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.get_by_test_id("new-conversation")).to_have_accessible_name(en["sidebar.new"])
@@ -170,6 +172,7 @@ async def test_a_ukrainian_browser_gets_ukrainian_and_the_switch_is_remembered(
     await expect(page.get_by_test_id("message-card").last.get_by_test_id("intent")).to_have_text(
         en["intent.chat"]
     )
+    await expect(page.get_by_test_id("prompt-input")).to_have_value("намалюй кота")
     await page.reload()
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await expect(page.locator(".sidebar").get_by_test_id("language-switch")).to_have_value("en")

@@ -14,6 +14,7 @@ import { button, h, icon, on, replaceChildren } from "./dom";
 import { LANGUAGES, languageWords, STYLES } from "./format";
 import { formatNumber, plural, t } from "./i18n";
 import { ACCEPTED_TYPES } from "./image-file";
+import { takeKeptDraft } from "./language-switch";
 
 const PLACEHOLDER = t("composer.placeholder");
 // A picture is sent with words saying what to do with it (the server needs a prompt): the
@@ -163,6 +164,12 @@ export class Composer {
     });
     on(this.el, "paste", (event) => this.paste(event));
     this.acceptDrops(this.el);
+    // Words typed before the page reloaded in another language.
+    const kept = takeKeptDraft();
+    if (kept !== "") {
+      this.input.value = kept;
+      this.refresh();
+    }
   }
 
   /** Puts text in the box (from a suggestion) and focuses it. */
