@@ -29,7 +29,7 @@ from conversation_svc.model import (
     ViewFailure,
 )
 from conversation_svc.store import Store, now
-from conversation_svc.words import lang_of, say
+from conversation_svc.words import lang_of, say, view_name
 from mesh.errors import ServiceError
 from mesh.i18n import Key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
@@ -397,7 +397,7 @@ class Pipeline:
             )
         note = ""
         if failures:
-            views = ", ".join(say(f"angle.{a}", message) for a in sorted(failures))
+            views = ", ".join(view_name(a, message) for a in sorted(failures))
             note = say("note.views_failed", message, views=views)
         await self._done(message, note)
 

@@ -20,3 +20,10 @@ def lang_of(message: Message) -> str:
 def say(key: str, message: Message, /, **values: object) -> str:
     """The catalogue's `key` in the language of `message`, its placeholders filled."""
     return replies(key, lang_of(message), **values)
+
+
+def view_name(angle: str, message: Message) -> str:
+    """A view's name in the language of `message` ("side" → "bên hông"); a name this version
+    has no words for (a newer image service's view) as it came."""
+    key = f"angle.{angle}"
+    return say(key, message) if angle and key in replies.messages("en") else angle or "?"

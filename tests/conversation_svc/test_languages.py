@@ -20,6 +20,7 @@ from conversation_svc.model import Conversation, Message, NewMessage, Status
 from conversation_svc.pipeline import Limits, Pipeline
 from conversation_svc.store import Store, now
 from conversation_svc.sweeper import sweep_once
+from conversation_svc.words import view_name
 from mesh.i18n import replies
 from mesh.media import MediaClient
 from mesh.retry import Backoff
@@ -112,3 +113,13 @@ async def test_the_sweeper_says_timed_out_in_the_language_of_the_message(
     assert settled is not None
     assert settled.failure is not None
     assert settled.failure.message == replies("failure.timed_out", "uk")
+
+
+def test_a_view_this_version_has_no_words_for_keeps_its_name() -> None:
+    at = now()
+    message = Message.from_doc(
+        {"_id": "0" * 24, "conversation_id": "c", "prompt": "xóa phông nền", "create_time": at}
+    )
+    assert view_name("side", message) == replies("angle.side", "vi")
+    assert view_name("underside", message) == "underside"
+    assert view_name("", message) == "?"
