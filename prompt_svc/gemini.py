@@ -35,9 +35,10 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from mesh import providers
 from mesh.circuit import CircuitBreaker, CircuitOpen
+from mesh.i18n import replies
 from mesh.logs import get_logger
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
-from mesh.vocabulary import Language
+from mesh.vocabulary import LANGUAGES, Language
 from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.subject import ALL_SIDES
 
@@ -133,7 +134,7 @@ class GeminiAnalysis(BaseModel):
     angles: list[AngleName] = Field(description="Requested views in the order asked.")
     lang: LanguageName = Field(description="Language the prompt is written in.")
     confidence: float = Field(description="0..1, how sure the intent is.")
-    reply: str = Field(description="Short English message for the user, or empty.")
+    reply: str = Field(description="Short message for the user in their language, or empty.")
     follow_up: FollowUpName = Field(
         default=FollowUp.NONE, description="What the message does with an earlier turn."
     )
@@ -184,10 +185,13 @@ Fields to return:
   coupe, pickup, van, convertible, wagon, ...). English, lower case; "" or 0 when not stated.
 - angles: only for generateAngles, the views asked for, in the order asked, using only these
   names: {", ".join(ANGLES)}. Empty when no specific views are named or for other intents.
-- lang: language of the prompt: en, vi or uk (en for any other language).
+- lang: language of the prompt, one of {", ".join(LANGUAGES)} (en for any other language).
 - confidence: 0 to 1, how sure you are of the intent.
-- reply: one or two short English sentences for the user: the answer for chat, a note when
-  something cannot be done (such as a missing image), otherwise empty.
+- reply: one or two short sentences for the user: the answer for chat, a note when
+  something cannot be done (such as a missing image), otherwise empty. Write it in the user's
+  language: the language "lang" names when it is set, otherwise the language of the prompt
+  (Vietnamese with its diacritics, Ukrainian in Cyrillic); never in English unless that is the
+  user's language. Only refined_prompt, keywords and subject are always English.
 - follow_up and source_turn: see below; "none" and 0 for a new request.
 
 Conversation history: earlier turns of the same conversation may come before the user turn,
@@ -484,7 +488,7 @@ def _to_analysis(
     if intent.needs_image and not has_image and follow_up is not FollowUp.EDIT:
         # The instruction says so already; this keeps a disobedient answer off the edit pipeline.
         intent = Intent.GENERATE_IMAGE if refined else Intent.CHAT
-        reply = reply or "Attach an image to edit it; I can draw a new picture instead."
+        reply = reply or replies("reply.attach_or_draw", parsed.lang.value)
     if intent is Intent.CHAT:
         refined = refined or " ".join(prompt.split())
     elif not refined:

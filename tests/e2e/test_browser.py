@@ -264,9 +264,9 @@ async def test_a_prompt_over_the_limit_is_not_sent_and_says_why(page: Page) -> N
     await expect(send).to_be_disabled()
     hint = page.locator("#composer-hint")
     await expect(hint).to_have_text(
-        "This is 100 characters over the 2000-character limit. Shorten it to send."
+        "This is 100 characters over the 2,000-character limit. Shorten it to send."
     )
-    await expect(page.locator(".counter")).to_have_text("2100 / 2000")
+    await expect(page.locator(".counter")).to_have_text("2,100 / 2,000")  # Intl, in English
     # Enter does not send it either; no conversation is started for it.
     await prompt.press("Enter")
     await expect(page.get_by_test_id("error-banner")).to_be_hidden()
@@ -927,7 +927,7 @@ async def test_a_picture_too_large_to_decode_is_refused_before_it_is(
     chip = page.get_by_test_id("attachment")
     await expect(chip).to_have_attribute("data-state", "failed")
     await expect(chip.get_by_test_id("attachment-error")).to_have_text(
-        "“pano.png” is 20000 × 20000 pixels, too large to prepare here"
+        "“pano.png” is 20,000 × 20,000 pixels, too large to prepare here"
         " (at most 100 megapixels). Scale it down first."
     )
     await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
