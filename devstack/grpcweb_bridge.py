@@ -9,8 +9,12 @@ It handles what a real edge must (and what sonora 0.2.3 gets wrong, see ``docs/d
 
 - unary and server-streaming calls on the same routes as ``envoy/envoy.yaml`` (one upstream per
   public service; the method kind comes from the compiled descriptors);
-- a trailer frame at the end of every response, so an error *after* the first message reaches
-  the browser with its code, message and ``grpc-status-details-bin``;
+- HTTP/1.1 and HTTP/2 without TLS (prior knowledge, or the h2c upgrade on a bodiless request)
+  on one port, as Envoy's listener: the bridge is an ASGI application served by hypercorn;
+- a trailer frame at the end of every response that carried a message, so an error *after*
+  the first message reaches the browser with its code, message and ``grpc-status-details-bin``;
+  an error before any message is *trailers-only* (the status in the HTTP headers, an empty
+  body), and a path no route takes is HTTP 404 (UNIMPLEMENTED), as Envoy answers them;
 - cancellation: when the browser goes away the upstream call is cancelled at once;
 - CORS preflights answered only for allow-listed origins, with the gRPC headers exposed;
 - request metadata forwarded (``authorization``, ``x-request-id``, ``*-bin`` base64-decoded),
@@ -573,6 +577,7 @@ async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> None:
                 await reply.start(metadata or ())
             messages: AsyncIterator[bytes] = call.__aiter__()
             async for message in messages:
+                await reply.start(metadata or ())  # a stream that ended at once, with messages
                 await reply.write(frame(message))
         else:
             assert isinstance(call, grpc.aio.UnaryUnaryCall)
