@@ -75,6 +75,7 @@ PUBLIC_SERVICES = (
     "photofun.v1.ImageService",
     "photofun.v1.ConversationService",
 )
+QUIET_STREAM_OPENS_AFTER = 0.05  # seconds without a message before a stream's headers go out
 _TRAILER_FLAG = 0x80
 _COMPRESSED_FLAG = 0x01
 _TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
@@ -569,15 +570,10 @@ async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> None:
     try:
         if method.server_streaming:
             assert isinstance(call, grpc.aio.UnaryStreamCall)
-            # Like Envoy: the upstream's headers go out as soon as they come, so the browser
-            # knows the stream is open even before the first message (a quiet WatchMessage)
-            # — unless the call already ended without any: then the answer is trailers-only.
             metadata = await call.initial_metadata()
-            if not await _ends_at_once(call):
-                await reply.start(metadata or ())
             messages: AsyncIterator[bytes] = call.__aiter__()
+            await _open_stream(reply, metadata or (), messages)
             async for message in messages:
-                await reply.start(metadata or ())  # a stream that ended at once, with messages
                 await reply.write(frame(message))
         else:
             assert isinstance(call, grpc.aio.UnaryUnaryCall)
@@ -602,16 +598,36 @@ async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> None:
     await reply.finish(code, await call.details() or "", await call.trailing_metadata() or ())
 
 
-async def _ends_at_once(call: grpc.aio.Call, within: float = 0.05) -> bool:
-    """True when a call whose headers just came (or did not) ends right away: an upstream
-    answer without messages (trailers-only), which is then relayed as Envoy relays it."""
-    if call.done():
-        return True
-    ended = asyncio.Event()
-    call.add_done_callback(lambda _: ended.set())
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(ended.wait(), within)
-    return ended.is_set() or call.done()
+async def _open_stream(
+    reply: _Reply, metadata: Iterable[tuple[str, str | bytes]], messages: AsyncIterator[bytes]
+) -> None:
+    """Relay a stream's first message, or open the stream if it is quiet.
+
+    Like Envoy, the upstream's headers go out as soon as they come, so the browser knows the
+    stream is open even before the first message (a quiet WatchMessage). grpc.aio does not say
+    whether headers came or the call ended without any, so the headers wait until the first
+    message, the call's end (an error before any message then goes out trailers-only, as Envoy
+    relays an upstream's trailers-only answer) or ``QUIET_STREAM_OPENS_AFTER``, whichever comes
+    first: a message is never held back."""
+    first = asyncio.ensure_future(_next_message(messages))
+    try:
+        done, _ = await asyncio.wait({first}, timeout=QUIET_STREAM_OPENS_AFTER)
+        if not done:
+            await reply.start(metadata)
+        message = await first  # raises the call's error, if it ended with one
+    finally:
+        first.cancel()
+    if message is not None:
+        await reply.start(metadata)
+        await reply.write(frame(message))
+
+
+async def _next_message(messages: AsyncIterator[bytes]) -> bytes | None:
+    """The next message of a stream, None at its end."""
+    try:
+        return await anext(messages)
+    except StopAsyncIteration:
+        return None
 
 
 async def _read_body(request: Request, text: bool) -> bytes:
