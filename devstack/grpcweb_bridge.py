@@ -9,8 +9,12 @@ It handles what a real edge must (and what sonora 0.2.3 gets wrong, see ``docs/d
 
 - unary and server-streaming calls on the same routes as ``envoy/envoy.yaml`` (one upstream per
   public service; the method kind comes from the compiled descriptors);
-- a trailer frame at the end of every response, so an error *after* the first message reaches
-  the browser with its code, message and ``grpc-status-details-bin``;
+- HTTP/1.1 and HTTP/2 without TLS (prior knowledge, or the h2c upgrade on a bodiless request)
+  on one port, as Envoy's listener: the bridge is an ASGI application served by hypercorn;
+- a trailer frame at the end of every response that carried a message, so an error *after*
+  the first message reaches the browser with its code, message and ``grpc-status-details-bin``;
+  an error before any message is *trailers-only* (the status in the HTTP headers, an empty
+  body), and a path no route takes is HTTP 404 (UNIMPLEMENTED), as Envoy answers them;
 - cancellation: when the browser goes away the upstream call is cancelled at once;
 - CORS preflights answered only for allow-listed origins, with the gRPC headers exposed;
 - request metadata forwarded (``authorization``, ``x-request-id``, ``*-bin`` base64-decoded),
@@ -29,21 +33,32 @@ import asyncio
 import base64
 import contextlib
 import json
+import mimetypes
 import os
 import re
 import signal
+import socket
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import quote
 
 import grpc
+import hypercorn.asyncio
+import hypercorn.config
 import yarl
-from aiohttp import web
-from aiohttp.typedefs import Handler
 from google.protobuf import descriptor_pool
 
 from mesh.logs import configure_logging, get_logger
@@ -60,6 +75,7 @@ PUBLIC_SERVICES = (
     "photofun.v1.ImageService",
     "photofun.v1.ConversationService",
 )
+QUIET_STREAM_OPENS_AFTER = 0.05  # seconds without a message before a stream's headers go out
 _TRAILER_FLAG = 0x80
 _COMPRESSED_FLAG = 0x01
 _TIMEOUT = re.compile(r"^(\d{1,8})([HMSmun])$")
@@ -186,7 +202,7 @@ def frame(payload: bytes, flags: int = 0) -> bytes:
 def parse_single_message(body: bytes) -> bytes:
     """The one request message of a unary or server-streaming call."""
     if len(body) < 5:
-        raise BridgeError(grpc.StatusCode.INTERNAL, "request body is not a gRPC-web frame")
+        raise BridgeError(grpc.StatusCode.INVALID_ARGUMENT, "request body is not a gRPC-web frame")
     flags, length = struct.unpack(">BI", body[:5])
     if flags & _COMPRESSED_FLAG:
         raise BridgeError(
@@ -194,7 +210,7 @@ def parse_single_message(body: bytes) -> bytes:
         )
     if flags & _TRAILER_FLAG or len(body) != 5 + length:
         raise BridgeError(
-            grpc.StatusCode.INTERNAL, "request body must hold exactly one message frame"
+            grpc.StatusCode.INVALID_ARGUMENT, "request body must hold exactly one message frame"
         )
     return body[5:]
 
@@ -236,7 +252,7 @@ def parse_timeout(value: str) -> float:
 def request_metadata(headers: Mapping[str, str], peer: str | None) -> list[tuple[str, str | bytes]]:
     """Request headers that are call metadata, ``*-bin`` values decoded, plus the peer."""
     hop_by_hop = {
-        name.strip().lower() for name in headers.get("Connection", "").split(",") if name.strip()
+        name.strip().lower() for name in headers.get("connection", "").split(",") if name.strip()
     }
     metadata: list[tuple[str, str | bytes]] = []
     forwarded_for = ""
@@ -274,97 +290,212 @@ def request_metadata(headers: Mapping[str, str], peer: str | None) -> list[tuple
     return metadata
 
 
-# --- the proxy -----------------------------------------------------------------------------
+# --- HTTP on ASGI ----------------------------------------------------------------------------
 
-CONFIG_KEY = web.AppKey("bridge_config", BridgeConfig)
-ROUTES_KEY = web.AppKey("bridge_routes", dict)
-CHANNELS_KEY = web.AppKey("bridge_channels", dict)
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class Request:
+    """One HTTP request as the ASGI server gave it (HTTP/1.1, h2c or h2c upgrade alike)."""
+
+    scope: Scope
+    receive: Receive
+    send: Send
+    config: BridgeConfig
+    headers: dict[str, str] = field(init=False)  # lower-case names, repeated ones joined
+
+    def __post_init__(self) -> None:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in self.scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.headers = headers
+
+    @property
+    def method(self) -> str:
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:
+        return str(self.scope["path"])
+
+    @property
+    def remote(self) -> str | None:
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
+    @property
+    def origin(self) -> str:
+        return self.headers.get("origin", "")
+
+    def same_origin(self) -> bool:
+        return self.origin == f"{self.scope.get('scheme', 'http')}://{self.headers.get('host', '')}"
+
+    async def respond(
+        self,
+        status: int,
+        body: bytes | str = b"",
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        content_type: str = "text/plain; charset=utf-8",
+    ) -> None:
+        """A whole response at once."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+        if data:
+            pairs.append(("content-type", content_type))
+        pairs.append(("content-length", str(len(data))))
+        await self.start(status, pairs)
+        await self.send({"type": "http.response.body", "body": data, "more_body": False})
+
+    async def start(self, status: int, headers: Iterable[tuple[str, str]]) -> None:
+        """The status line and headers of a response whose body follows."""
+        await self.send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+            }
+        )
+
+    async def body_chunks(self) -> AsyncIterator[bytes]:
+        """The request body as it arrives."""
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionResetError("the client went away while sending")
+            if message.get("body"):
+                yield bytes(message["body"])
+            if not message.get("more_body", False):
+                return
+
+    async def disconnected(self) -> None:
+        """Returns when the client goes away (call once the body has been read)."""
+        while (await self.receive())["type"] != "http.disconnect":
+            pass
+
+
+# --- the proxy -----------------------------------------------------------------------------
 
 
 class _Reply:
-    """The HTTP response of one call: headers go out with the first frame, never twice."""
+    """The HTTP response of one call: headers go out with the first frame, never twice.
 
-    def __init__(self, request: web.Request, text: bool) -> None:
+    A call that fails before its first message is answered as Envoy answers it: *trailers-only*,
+    the status in the HTTP headers and an empty body (gRPC-web clients read both forms)."""
+
+    def __init__(self, request: Request, text: bool) -> None:
         self.request = request
         self.text = text
-        self.code: grpc.StatusCode | None = None  # set when the trailer frame is written
+        self.code: grpc.StatusCode | None = None  # set when the status is sent
+        self.prepared = False
         content_type = "application/grpc-web-text+proto" if text else "application/grpc-web+proto"
-        self.response = web.StreamResponse(
-            status=200, headers={"Content-Type": content_type, **_cors_headers(request)}
-        )
+        self.headers: list[tuple[str, str]] = [
+            ("content-type", content_type),
+            *_cors_headers(request).items(),
+        ]
 
     async def start(self, metadata: Iterable[tuple[str, str | bytes]] = ()) -> None:
-        if self.response.prepared:
+        if self.prepared:
             return
+        self.prepared = True
         for line in _metadata_lines(metadata):
             key, _, value = line.partition(": ")
-            self.response.headers.add(key, value)
-        await self.response.prepare(self.request)
+            self.headers.append((key, value))
+        await self.request.start(200, self.headers)
 
     async def write(self, data: bytes) -> None:
         await self.start()
-        await self.response.write(base64.b64encode(data) if self.text else data)
+        payload = base64.b64encode(data) if self.text else data
+        await self.request.send({"type": "http.response.body", "body": payload, "more_body": True})
 
     async def finish(
         self,
         code: grpc.StatusCode,
         message: str,
         metadata: Iterable[tuple[str, str | bytes]] = (),
-    ) -> web.StreamResponse:
+        http_status: int = 200,
+    ) -> None:
+        """The status: in a trailer frame after the messages, or trailers-only if none went."""
         self.code = code
-        await self.write(trailer_frame(code, message, metadata))
-        await self.response.write_eof()
-        return self.response
+        if self.prepared:
+            await self.write(trailer_frame(code, message, metadata))
+            await self.request.send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        self.prepared = True
+        headers = [*self.headers, ("grpc-status", str(code.value[0]))]
+        if message:
+            headers.append(("grpc-message", encode_grpc_message(message)))
+        for line in _metadata_lines(metadata):
+            key, _, value = line.partition(": ")
+            if key not in ("grpc-status", "grpc-message"):
+                headers.append((key, value))
+        await self.request.respond(http_status, b"", headers)
 
 
-def _cors_headers(request: web.Request) -> dict[str, str]:
-    origin = request.headers.get("Origin")
-    if not origin or not request.app[CONFIG_KEY].origins.allows(origin):
+def _cors_headers(request: Request) -> dict[str, str]:
+    origin = request.origin
+    if not origin or not request.config.origins.allows(origin):
         return {}
     return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": EXPOSED_HEADERS,
-        "Vary": "Origin",
+        "access-control-allow-origin": origin,
+        "access-control-expose-headers": EXPOSED_HEADERS,
+        "vary": "Origin",
     }
 
 
-async def _preflight(request: web.Request) -> web.Response:
-    origin = request.headers.get("Origin", "")
-    if not origin or "Access-Control-Request-Method" not in request.headers:
-        return await _only_post(request)  # not a CORS preflight, as Envoy answers it
-    if not request.app[CONFIG_KEY].origins.allows(origin):
-        return web.Response(status=403, text=f"origin {origin!r} is not allowed\n")
-    return web.Response(
-        status=204,
+async def _preflight(request: Request) -> None:
+    origin = request.origin
+    if not origin or "access-control-request-method" not in request.headers:
+        await _only_post(request)  # not a CORS preflight, as Envoy answers it
+        return
+    if not request.config.origins.allows(origin):
+        await request.respond(403, f"origin {origin!r} is not allowed\n")
+        return
+    await request.respond(
+        204,
         headers={
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-            "Access-Control-Max-Age": "86400",
-            "Vary": "Origin",
+            "access-control-allow-origin": origin,
+            "access-control-allow-methods": "POST, OPTIONS",
+            "access-control-allow-headers": ALLOWED_HEADERS,
+            "access-control-max-age": "86400",
+            "vary": "Origin",
         },
     )
 
 
-async def _only_post(request: web.Request) -> web.Response:
+async def _only_post(request: Request) -> None:
     """What a service path answers to anything but a gRPC-web POST or a preflight."""
-    del request
-    return web.Response(status=405, headers={"Allow": "POST, OPTIONS"}, text="only POST\n")
+    await request.respond(405, "only POST\n", {"allow": "POST, OPTIONS"})
 
 
-async def _call(request: web.Request) -> web.StreamResponse:
-    content_type = request.headers.get("Content-Type", "")
+async def _call(request: Request, routes_table: Mapping[str, Method], routed: bool) -> None:
+    content_type = request.headers.get("content-type", "")
     if not _GRPC_WEB_CONTENT_TYPE.match(content_type):
-        return web.Response(status=415, text="expected application/grpc-web(-text)(+proto)\n")
-    origin = request.headers.get("Origin")
-    if origin and not request.app[CONFIG_KEY].origins.allows(origin) and not _same_origin(request):
-        return web.Response(status=403, text=f"origin {origin!r} is not allowed\n")
+        if not routed:
+            await request.respond(404, "not found\n")
+            return
+        await request.respond(415, "expected application/grpc-web(-text)(+proto)\n")
+        return
+    origin = request.origin
+    if origin and not request.config.origins.allows(origin) and not request.same_origin():
+        await request.respond(403, f"origin {origin!r} is not allowed\n")
+        return
     # Like Envoy: the request's body is decoded by its content type, the response is text
     # only when the client accepts it (grpc-web's JS client in text mode asks for it).
     text_request = content_type.startswith("application/grpc-web-text")
-    reply = _Reply(request, text="application/grpc-web-text" in request.headers.get("Accept", ""))
+    reply = _Reply(request, text="application/grpc-web-text" in request.headers.get("accept", ""))
+    # Like Envoy: keep the caller's request id or make one, and always answer with it.
+    request_id = request.headers.get("x-request-id", "").strip() or uuid.uuid4().hex
+    reply.headers.append(("x-request-id", request_id))
+    if not routed:  # like Envoy's last route: HTTP 404, which gRPC-web reads as UNIMPLEMENTED
+        log.info("grpc-web call refused", rpc=request.path, code="UNIMPLEMENTED", why="unrouted")
+        await reply.finish(grpc.StatusCode.UNIMPLEMENTED, "not found", http_status=404)
+        return
     try:
-        method = request.app[ROUTES_KEY].get(request.path)
+        method = routes_table.get(request.path)
         if method is None:
             raise BridgeError(grpc.StatusCode.UNIMPLEMENTED, f"unknown method {request.path}")
         body = await _read_body(request, text_request)
@@ -373,13 +504,33 @@ async def _call(request: web.Request) -> web.StreamResponse:
         metadata = request_metadata(request.headers, request.remote)
     except BridgeError as exc:
         log.info("grpc-web call refused", rpc=request.path, code=exc.code.name, why=exc.message)
-        return await reply.finish(exc.code, exc.message)
-    # Like Envoy: keep the caller's request id or make one, and always answer with it.
-    request_id = request.headers.get("x-request-id", "").strip() or uuid.uuid4().hex
+        await reply.finish(exc.code, exc.message)
+        return
     if not any(key == "x-request-id" for key, _ in metadata):
         metadata.append(("x-request-id", request_id))
-    reply.response.headers["x-request-id"] = request_id
-    channel: grpc.aio.Channel = request.app[CHANNELS_KEY][method.upstream]
+    await _forward(
+        request,
+        method,
+        body=body,
+        timeout=timeout,
+        metadata=metadata,
+        reply=reply,
+        request_id=request_id,
+    )
+
+
+async def _forward(
+    request: Request,
+    method: Method,
+    *,
+    body: bytes,
+    timeout: float | None,
+    metadata: list[tuple[str, str | bytes]],
+    reply: _Reply,
+    request_id: str,
+) -> None:
+    """Make the upstream call and relay it, until it ends or the browser goes away."""
+    channel: grpc.aio.Channel = request.scope["state"][CHANNELS_STATE][method.upstream]
     # No serializers: the message bytes pass through untouched.
     call: grpc.aio.Call
     if method.server_streaming:
@@ -389,19 +540,23 @@ async def _call(request: web.Request) -> web.StreamResponse:
         unary: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(method.path)
         call = unary(body, timeout=timeout, metadata=metadata)
     started = time.perf_counter()
+    relay = asyncio.ensure_future(_relay(call, method, reply))
+    gone = asyncio.ensure_future(request.disconnected())
     try:
-        return await _relay(call, method, reply)
-    except (ConnectionResetError, asyncio.CancelledError) as exc:
-        reply.code = grpc.StatusCode.CANCELLED  # the browser went away mid-call
-        if isinstance(exc, asyncio.CancelledError):
-            raise
-        return reply.response
+        await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not relay.done():
+            reply.code = grpc.StatusCode.CANCELLED  # the browser went away mid-call
+        else:
+            relay.result()
     finally:
-        # Runs on success, on error and when aiohttp cancels the handler because the browser
-        # went away: the upstream call never outlives its caller.
+        # Runs on success, on error and when the browser went away (or the server stops):
+        # the upstream call never outlives its caller.
         call.cancel()
+        for task in (relay, gone):
+            task.cancel()
+        await asyncio.gather(relay, gone, return_exceptions=True)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-        code = reply.code.name if reply.code else "UNKNOWN"
+        code = reply.code.name if reply.code else "CANCELLED"
         log.info(
             "grpc-web call",
             rpc=method.path,
@@ -411,14 +566,13 @@ async def _call(request: web.Request) -> web.StreamResponse:
         )
 
 
-async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> web.StreamResponse:
+async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> None:
     try:
         if method.server_streaming:
             assert isinstance(call, grpc.aio.UnaryStreamCall)
-            # Like Envoy: the upstream's headers go out as soon as they come, so the browser
-            # knows the stream is open even before the first message (a quiet WatchMessage).
-            await reply.start(await call.initial_metadata() or ())
+            metadata = await call.initial_metadata()
             messages: AsyncIterator[bytes] = call.__aiter__()
+            await _open_stream(reply, metadata or (), messages)
             async for message in messages:
                 await reply.write(frame(message))
         else:
@@ -427,37 +581,68 @@ async def _relay(call: grpc.aio.Call, method: Method, reply: _Reply) -> web.Stre
             await reply.start(await call.initial_metadata() or ())
             await reply.write(frame(message))
     except grpc.aio.AioRpcError as exc:
-        if not reply.response.prepared:
-            await reply.start(exc.initial_metadata() or ())
-        return await reply.finish(exc.code(), exc.details() or "", exc.trailing_metadata() or ())
+        if not reply.prepared:  # trailers-only: headers and trailers go out together
+            both = [*(exc.initial_metadata() or ()), *(exc.trailing_metadata() or ())]
+            await reply.finish(exc.code(), exc.details() or "", both)
+            return
+        await reply.finish(exc.code(), exc.details() or "", exc.trailing_metadata() or ())
+        return
     except (ConnectionResetError, asyncio.CancelledError):
         raise  # the browser went away; _call cancels the upstream call
     except Exception:  # a bug or a library surprise: still a status the browser can read
         log.exception("grpc-web bridge failed a call")
-        return await reply.finish(grpc.StatusCode.INTERNAL, "the gRPC-web bridge failed the call")
+        await reply.finish(grpc.StatusCode.INTERNAL, "the gRPC-web bridge failed the call")
+        return
     await reply.start(await call.initial_metadata() or ())
     code = await call.code()
-    return await reply.finish(
-        code, await call.details() or "", await call.trailing_metadata() or ()
-    )
+    await reply.finish(code, await call.details() or "", await call.trailing_metadata() or ())
 
 
-def _same_origin(request: web.Request) -> bool:
-    return request.headers.get("Origin") == f"{request.scheme}://{request.host}"
+async def _open_stream(
+    reply: _Reply, metadata: Iterable[tuple[str, str | bytes]], messages: AsyncIterator[bytes]
+) -> None:
+    """Relay a stream's first message, or open the stream if it is quiet.
+
+    Like Envoy, the upstream's headers go out as soon as they come, so the browser knows the
+    stream is open even before the first message (a quiet WatchMessage). grpc.aio does not say
+    whether headers came or the call ended without any, so the headers wait until the first
+    message, the call's end (an error before any message then goes out trailers-only, as Envoy
+    relays an upstream's trailers-only answer) or ``QUIET_STREAM_OPENS_AFTER``, whichever comes
+    first: a message is never held back."""
+    first = asyncio.ensure_future(_next_message(messages))
+    try:
+        done, _ = await asyncio.wait({first}, timeout=QUIET_STREAM_OPENS_AFTER)
+        if not done:
+            await reply.start(metadata)
+        message = await first  # raises the call's error, if it ended with one
+    finally:
+        first.cancel()
+    if message is not None:
+        await reply.start(metadata)
+        await reply.write(frame(message))
 
 
-async def _read_body(request: web.Request, text: bool) -> bytes:
-    limit = request.app[CONFIG_KEY].max_request_bytes
+async def _next_message(messages: AsyncIterator[bytes]) -> bytes | None:
+    """The next message of a stream, None at its end."""
+    try:
+        return await anext(messages)
+    except StopAsyncIteration:
+        return None
+
+
+async def _read_body(request: Request, text: bool) -> bytes:
+    limit = request.config.max_request_bytes
     if text:
         limit = limit * 4 // 3 + 8
-    if request.content_length is not None and request.content_length > limit:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
         raise BridgeError(
             grpc.StatusCode.RESOURCE_EXHAUSTED, f"request is larger than {limit} bytes"
         )
     # Read to the end (a body may arrive in many pieces), never more than the limit.
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.content.iter_any():
+    async for chunk in request.body_chunks():
         size += len(chunk)
         if size > limit:
             raise BridgeError(
@@ -484,10 +669,10 @@ def _page_headers(config: BridgeConfig) -> dict[str, str]:
     others = [edge, *config.connect_origins]
     connect = " ".join(["'self'", *(str(yarl.URL(url).origin()) for url in others if url)])
     return {
-        "Cache-Control": "no-cache",
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": (
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "content-security-policy": (
             "default-src 'self'; img-src 'self' http: https: data: blob:; "
             f"style-src 'self'; script-src 'self'; connect-src {connect}; "
             "frame-ancestors 'none'"
@@ -495,94 +680,158 @@ def _page_headers(config: BridgeConfig) -> dict[str, str]:
     }
 
 
-async def _page_config(request: web.Request) -> web.Response:
-    body = json.dumps(dict(request.app[CONFIG_KEY].page_config))
-    return web.Response(
-        text=body, content_type="application/json", headers={"Cache-Control": "no-store"}
-    )
+_PAGE_FILE = re.compile(r"^/([A-Za-z0-9_-][A-Za-z0-9_.-]*)?$")  # one name, not hidden
 
 
-async def _static(request: web.Request) -> web.StreamResponse:
-    root = request.app[CONFIG_KEY].web_root
-    if "path" in request.match_info:
-        raise web.HTTPNotFound(text="not found\n")
-    name = request.match_info.get("name") or "index.html"
-    if root is None:
-        raise web.HTTPNotFound(text="no web page is served here\n")
-    if name.startswith("."):
-        raise web.HTTPNotFound(text="not found\n")
-    path = (root / name).resolve()
+async def _page(request: Request) -> None:
+    """``/config.json`` and the files of the built page; anything else is 404."""
+    config = request.config
+    if request.method not in ("GET", "HEAD"):
+        await request.respond(405, "only GET\n", {"allow": "GET, HEAD"})
+        return
+    if request.path == "/config.json":
+        body = json.dumps(dict(config.page_config))
+        await request.respond(
+            200, body, {"cache-control": "no-store"}, content_type="application/json"
+        )
+        return
+    match = _PAGE_FILE.match(request.path)
+    root = config.web_root
+    if match is None or root is None:
+        await request.respond(404, "not found\n")
+        return
+    path = (root / (match.group(1) or "index.html")).resolve()
     if not path.is_file() or root.resolve() not in path.parents:
-        raise web.HTTPNotFound(text="not found\n")
-    return web.FileResponse(path, headers=_page_headers(request.app[CONFIG_KEY]))
+        await request.respond(404, "not found\n")
+        return
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if content_type.startswith("text/") or content_type.endswith("javascript"):
+        content_type += "; charset=utf-8"
+    data = await asyncio.to_thread(path.read_bytes)
+    await request.respond(200, data, _page_headers(config), content_type=content_type)
 
 
 # --- wiring --------------------------------------------------------------------------------
 
-
-def create_app(config: BridgeConfig) -> web.Application:
-    """The bridge as an aiohttp application (channels open on start-up, close on clean-up)."""
-    # The body is read by _read_body with the bridge's own limit and status.
-    app = web.Application(
-        client_max_size=config.max_request_bytes * 2 + 64, middlewares=[_known_hosts_only]
-    )
-    app[CONFIG_KEY] = config
-    app[ROUTES_KEY] = routes(config.upstreams)
-    app[CHANNELS_KEY] = {}
-    app.cleanup_ctx.append(_channels)
-    for service in config.upstreams:
-        app.router.add_post(f"/{service}/{{method}}", _call)
-        app.router.add_route("OPTIONS", f"/{service}/{{method}}", _preflight)
-        app.router.add_route("*", f"/{service}/{{method}}", _only_post)
-    app.router.add_post("/{path:.*}", _call)  # any other service: UNIMPLEMENTED, as Envoy
-    app.router.add_get("/config.json", _page_config)
-    app.router.add_get("/", _static)
-    app.router.add_get("/{name:[A-Za-z0-9_.-]+}", _static)
-    app.router.add_get("/{path:.*}", _static)  # anything else (sub-folders, dot-dot): 404
-    return app
+CHANNELS_STATE = "bridge_channels"
 
 
-@web.middleware
-async def _known_hosts_only(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.app[CONFIG_KEY].allows_host(request.headers.get("Host", "")):
-        return web.Response(status=421, text="this host name is not served here\n")
-    return await handler(request)
+class Bridge:
+    """The bridge as an ASGI application: channels open at start-up and close at shut-down
+    (the lifespan protocol), every request is routed as ``envoy/envoy.yaml`` routes it."""
+
+    def __init__(self, config: BridgeConfig) -> None:
+        self.config = config
+        self.routes = routes(config.upstreams)
+        self.prefixes = tuple(f"/{service}/" for service in config.upstreams)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(scope, receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive, send, self.config)
+        if not self.config.allows_host(request.headers.get("host", "")):
+            await request.respond(421, "this host name is not served here\n")
+            return
+        routed = request.path.startswith(self.prefixes)
+        if request.method == "POST":
+            await _call(request, self.routes, routed)
+            return
+        if routed:
+            if request.method == "OPTIONS":
+                await _preflight(request)
+                return
+            await _only_post(request)
+            return
+        await _page(request)
+
+    async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        options = [("grpc.max_receive_message_length", MAX_RESPONSE_MESSAGE_BYTES)]
+        channels: dict[str, grpc.aio.Channel] = {}
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                for upstream in set(self.config.upstreams.values()):
+                    channels[upstream] = grpc.aio.insecure_channel(upstream, options=options)
+                scope["state"][CHANNELS_STATE] = channels
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for channel in channels.values():
+                    await channel.close(grace=None)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
-async def _channels(app: web.Application) -> AsyncIterator[None]:
-    options = [("grpc.max_receive_message_length", MAX_RESPONSE_MESSAGE_BYTES)]
-    channels = app[CHANNELS_KEY]
-    for upstream in set(app[CONFIG_KEY].upstreams.values()):
-        channels[upstream] = grpc.aio.insecure_channel(upstream, options=options)
-    yield
-    for channel in channels.values():
-        await channel.close(grace=None)
+@dataclass
+class Running:
+    """A bridge serving in this event loop; ``cleanup()`` stops it."""
+
+    task: asyncio.Task[None]
+    stop: asyncio.Event
+
+    async def cleanup(self) -> None:
+        """Stop listening, end the open calls, close the upstream channels."""
+        self.stop.set()
+        await self.task
 
 
-async def start(config: BridgeConfig, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Listen on ``host:port`` (0 picks one); returns the runner and the bound port.
+def _server_config(sock: socket.socket) -> hypercorn.config.Config:
+    server = hypercorn.config.Config()
+    server.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the listening socket from here
+    server.accesslog = None
+    server.graceful_timeout = 1.0
+    server.include_server_header = False
+    server.keep_alive_timeout = 75.0
+    return server
 
-    A browser that disconnects cancels its handler, and with it the upstream call.
+
+async def start(config: BridgeConfig, host: str, port: int) -> tuple[Running, int]:
+    """Listen on ``host:port`` (0 picks one); returns the running bridge and the bound port.
+
+    HTTP/1.1, HTTP/2 without TLS (prior knowledge, as buf curl and connect-node send it) and
+    the h2c upgrade are all served on the one port, by hypercorn. A browser that disconnects
+    cancels its upstream call.
     """
-    runner = web.AppRunner(
-        create_app(config), handler_cancellation=True, access_log=None, shutdown_timeout=1.0
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    bound: int = sock.getsockname()[1]
+    stop = asyncio.Event()
+    app = Bridge(config)
+    started = asyncio.Event()
+
+    async def lifespan_aware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def sent(message: MutableMapping[str, Any]) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                started.set()
+
+        await app(scope, receive, sent if scope["type"] == "lifespan" else send)
+
+    task = asyncio.ensure_future(
+        hypercorn.asyncio.serve(
+            cast(Any, lifespan_aware), _server_config(sock), shutdown_trigger=stop.wait, mode="asgi"
+        )
     )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    server = site._server  # aiohttp keeps the listening sockets here
-    assert isinstance(server, asyncio.Server)
-    bound: int = server.sockets[0].getsockname()[1]
-    return runner, bound
+    waiting = asyncio.ensure_future(started.wait())
+    await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiting.cancel()
+        task.result()  # raises what stopped it from starting
+    return Running(task, stop), bound
 
 
 async def serve(config: BridgeConfig, host: str, port: int) -> None:
     """Serve until cancelled."""
-    runner, _ = await start(config, host, port)
+    running, _ = await start(config, host, port)
     try:
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        await running.cleanup()
 
 
 def _upstream(value: str) -> tuple[str, str]:

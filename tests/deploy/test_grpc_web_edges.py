@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 import httpx
@@ -76,6 +77,12 @@ class Reply:
         # A trailers-only answer carries the status in the headers.
         return self.trailers.get("grpc-status") or self.headers.get("grpc-status")
 
+    @property
+    def trailers_only(self) -> bool:
+        """Refused or failed before the first message, as Envoy answers it: the status in the
+        HTTP headers and an empty body (no messages, no trailer frame)."""
+        return not self.messages and not self.trailers and "grpc-status" in self.headers
+
 
 def frame(message: Message) -> bytes:
     data = message.SerializeToString()
@@ -128,6 +135,8 @@ class ScriptedConversations(conversation_service_pb2_grpc.ConversationServiceSer
         request: conversation_pb2.WatchMessageRequest,
         context: grpc.aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[conversation_pb2.WatchMessageResponse]:
+        if request.message_id == "fails-at-once":  # before any message or header
+            raise Unavailable("the store is down", reason="STORE_UNAVAILABLE")
         if request.message_id == "quiet":  # open, headers sent, nothing changes yet
             await context.send_initial_metadata((("x-watch", "open"),))
             await self._until_cancelled()
@@ -273,12 +282,17 @@ async def test_an_error_reaches_the_browser_with_code_message_and_details(
 ) -> None:
     reply = await edge.call(client, DETECT, prompt_service_pb2.DetectIntentRequest(prompt=""))
     assert reply.grpc_status == "3", reply  # INVALID_ARGUMENT
-    message = reply.trailers.get("grpc-message") or reply.headers.get("grpc-message")
-    assert message
-    details = reply.trailers.get("grpc-status-details-bin") or reply.headers.get(
-        "grpc-status-details-bin"
-    )
-    assert details
+    # Before the first message: trailers-only on both edges, the details in the headers too.
+    assert reply.http_status == 200
+    assert reply.trailers_only, reply
+    assert reply.headers["grpc-message"]
+    info = decode_details(_unbase64(reply.headers["grpc-status-details-bin"]))
+    assert info.reason == "INVALID_ARGUMENT"
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+
+
+def _unbase64(value: str) -> bytes:
+    return base64.b64decode(value + "=" * (-len(value) % 4))
 
 
 async def test_angles_stream_through_one_by_one(edge: Edge, client: httpx.AsyncClient) -> None:
@@ -343,7 +357,10 @@ async def test_operator_services_are_not_exposed(
     edge: Edge, client: httpx.AsyncClient, path: str
 ) -> None:
     reply = await edge.call(client, path, prompt_service_pb2.DetectIntentRequest())
-    assert not reply.messages, reply
+    # Envoy's last route answers an unrouted path itself: HTTP 404, which its grpc_web filter
+    # turns into UNIMPLEMENTED in the headers; the bridge answers the same.
+    assert reply.http_status == 404, reply
+    assert reply.trailers_only, reply
     assert reply.grpc_status == str(grpc.StatusCode.UNIMPLEMENTED.value[0]), reply
 
 
@@ -420,6 +437,8 @@ async def test_an_unknown_method_of_a_routed_service_is_unimplemented(
     reply = await edge.call(
         client, f"/{CONVERSATIONS}/NoSuchMethod", conversation_pb2.GetMessageRequest()
     )
+    assert reply.http_status == 200
+    assert reply.trailers_only, reply
     assert reply.grpc_status == str(grpc.StatusCode.UNIMPLEMENTED.value[0]), reply
 
 
@@ -574,3 +593,84 @@ async def test_what_is_not_an_allowed_grpc_web_call_is_answered_by_the_edge(
     assert "access-control-allow-origin" not in reply.headers
     if envoy is not None:  # Envoy answered it itself: nothing went to the service
         assert await envoy.counter("cluster.prompt_svc.upstream_rq_total") == before
+
+
+async def test_a_stream_that_fails_before_its_first_message_is_trailers_only(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    request = conversation_pb2.WatchMessageRequest(message_id="fails-at-once")
+    reply = await edge.call(client, WATCH, request)
+    assert reply.http_status == 200
+    assert reply.trailers_only, reply
+    assert reply.grpc_status == str(grpc.StatusCode.UNAVAILABLE.value[0]), reply
+    assert reply.headers["grpc-message"] == "the store is down"
+    info = decode_details(_unbase64(reply.headers["grpc-status-details-bin"]))
+    assert info.reason == "STORE_UNAVAILABLE"
+
+
+async def test_a_corrupt_request_message_is_invalid_argument_in_words(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    # A frame whose bytes are not a DetectIntentRequest (a truncated length-delimited field).
+    garbage = b"\x0a\x7fnot protobuf"
+    response = await client.post(
+        edge.url + DETECT,
+        content=b"\x00" + len(garbage).to_bytes(4, "big") + garbage,
+        headers=GRPC_WEB,
+    )
+    messages, trailers = unframe(response.content)
+    reply = Reply(response.status_code, response.headers, messages, trailers)
+    assert reply.trailers_only, reply
+    assert reply.grpc_status == str(grpc.StatusCode.INVALID_ARGUMENT.value[0]), reply
+    message = unquote(reply.headers["grpc-message"])
+    assert "not a valid protobuf message" in message
+    assert "<class" not in message
+    assert "Error" not in message
+
+
+@pytest.fixture
+async def h2c_client() -> AsyncIterator[httpx.AsyncClient]:
+    # HTTP/2 without TLS, with prior knowledge: what buf curl --http2-prior-knowledge and
+    # connect-node's gRPC-web transport on HTTP/2 send.
+    async with httpx.AsyncClient(http1=False, http2=True, timeout=30) as http:
+        yield http
+
+
+async def test_grpc_web_over_h2c_prior_knowledge(edge: Edge, h2c_client: httpx.AsyncClient) -> None:
+    request = prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")
+    response = await h2c_client.post(edge.url + DETECT, content=frame(request), headers=GRPC_WEB)
+    assert response.http_version == "HTTP/2"
+    messages, trailers = unframe(response.content)
+    assert trailers["grpc-status"] == "0", trailers
+    answer = prompt_service_pb2.DetectIntentResponse.FromString(messages[0])
+    assert answer.intent == common_pb2.INTENT_GENERATE_IMAGE
+    assert response.headers["access-control-allow-origin"] == ORIGIN
+    # A stream and an error before the first message come through HTTP/2 the same way.
+    watch = conversation_pb2.WatchMessageRequest(message_id="fails-after-one")
+    streamed = await h2c_client.post(edge.url + WATCH, content=frame(watch), headers=GRPC_WEB)
+    (first,), trailers = unframe(streamed.content)
+    assert conversation_pb2.WatchMessageResponse.FromString(first).message.message_id
+    assert trailers["grpc-status"] == str(grpc.StatusCode.UNAVAILABLE.value[0]), trailers
+    refused = await h2c_client.post(
+        edge.url + DETECT, content=frame(prompt_service_pb2.DetectIntentRequest()), headers=GRPC_WEB
+    )
+    assert refused.content == b""
+    assert refused.headers["grpc-status"] == str(grpc.StatusCode.INVALID_ARGUMENT.value[0])
+
+
+async def test_an_h2c_upgrade_offer_on_a_call_is_answered_over_http1(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    # A POST may not switch protocols mid-body: both edges ignore the offer and answer as usual.
+    request = prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")
+    reply = await edge.call(
+        client,
+        DETECT,
+        request,
+        connection="Upgrade, HTTP2-Settings",
+        upgrade="h2c",
+        **{"http2-settings": "AAMAAABkAARAAAAAAAIAAAAA"},
+    )
+    assert reply.http_status == 200
+    assert reply.grpc_status == "0", reply
+    assert len(reply.messages) == 1

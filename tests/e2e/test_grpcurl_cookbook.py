@@ -1,7 +1,9 @@
 """docs/grpcurl.md, run: every command of the cookbook against the whole stack as real
 processes, in the order written, with its placeholders (`<id>`, `<message id>` ...) filled from
 the answers of the commands before. A body the services refuse, a method that was renamed or a
-flag grpcurl does not know fails here before it fails a reader."""
+flag grpcurl does not know fails here before it fails a reader. The stack's edge is a real Envoy
+running envoy/envoy.yaml, so the page's "Through Envoy" commands (a descriptor set instead of
+reflection) go through the production configuration."""
 
 from __future__ import annotations
 
@@ -24,9 +26,10 @@ from conversation_svc.settings import Settings
 from devstack.running import RunningStack, running_stack
 from mesh.auth import mint_token
 
-COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "grpcurl.md"
+REPO = Path(__file__).resolve().parents[2]
+COOKBOOK = REPO / "docs" / "grpcurl.md"
 _FENCE = re.compile(r"```bash\n(.*?)```", re.DOTALL)
-_ADDRESS = re.compile(r"^127\.0\.0\.1:(5005[123])$")
+_ADDRESS = re.compile(r"^127\.0\.0\.1:(5005[123]|8081)$")
 _PLACEHOLDER = re.compile(r"<[a-z0-9 _]+>")
 # grpcurl exits 64 + the gRPC code; what a command may answer besides OK, by method.
 _EXPECTED_ERRORS = {"CancelMessage": {64 + 9}}  # the message already finished
@@ -78,7 +81,7 @@ def commands() -> Iterator[Command]:
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
     env = {"IMAGE_SVC_RENDER_WORKERS": "1"}
-    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
+    async with running_stack(tmp_path_factory.mktemp("stack"), env, edge="envoy") as running:
         yield running
 
 
@@ -93,6 +96,7 @@ def test_the_cookbook_has_a_command_for_every_rpc() -> None:
     assert rpcs <= methods, rpcs - methods
 
 
+@pytest.mark.timeout(300)  # includes starting the stack with Envoy; ~30 grpcurl runs
 @pytest.mark.asyncio(loop_scope="module")
 async def test_every_cookbook_command_works(
     stack: RunningStack, grpcurl: str, tmp_path: Path
@@ -101,6 +105,7 @@ async def test_every_cookbook_command_works(
         "50051": stack.ports.prompt,
         "50052": stack.ports.image,
         "50053": stack.ports.conversation,
+        "8081": stack.ports.edge,  # make run's Envoy
     }
     token = mint_token(Settings().jwt_secret.get_secret_value(), "cookbook-reader")
     seen = Seen(
@@ -109,7 +114,7 @@ async def test_every_cookbook_command_works(
             "http://127.0.0.1:8090": stack.env["MEDIA_SERVICE_URL"],  # make run's stand-in
         }
     )
-    ran = 0
+    ran = refused = 0
     for command in commands():
         argv = [grpcurl, "-plaintext"]
         if command.runner == "GA":
@@ -118,15 +123,34 @@ async def test_every_cookbook_command_works(
             address = _ADDRESS.match(arg)
             argv.append(f"127.0.0.1:{ports[address.group(1)]}" if address else seen.fill(arg))
         result = await asyncio.to_thread(
-            subprocess.run, argv, capture_output=True, text=True, timeout=120, check=False
+            subprocess.run,
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+            cwd=REPO,  # the descriptor set's path is the repository's
         )
         allowed = {0} | _EXPECTED_ERRORS.get(command.method, set())
         if "only_if_empty" in command.text:
             allowed = {64 + 9}  # FAILED_PRECONDITION: the conversation has messages by then
+        if "INVALID_ARGUMENT" in command.text:
+            allowed = {64 + 3}
+            _assert_details_decoded(result.stdout + result.stderr)
+            refused += 1
         assert result.returncode in allowed, f"{command.text}\n{result.stderr}{result.stdout}"
         _learn(command.method, result.stdout, seen)
         ran += 1
     assert ran >= 20
+    assert refused >= 1  # the error example through Envoy ran
+
+
+def _assert_details_decoded(output: str) -> None:
+    """grpcurl printed the error's details by name, with their fields (not just type URLs)."""
+    assert "type.googleapis.com/google.rpc.ErrorInfo" in output, output
+    assert re.search(r'"reason":\s*"INVALID_ARGUMENT"', output), output
+    assert "type.googleapis.com/google.rpc.BadRequest" in output, output
+    assert re.search(r'"fieldViolations":\s*\[\{\s*"field":\s*"prompt"', output), output
 
 
 def _learn(method: str, stdout: str, seen: Seen) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import pytest
@@ -95,6 +96,39 @@ async def test_grpcurl_describes_a_service_with_its_documentation(
     assert "//" in described  # comments of the contract, not a bare signature
     v1 = await asyncio.to_thread(describe, "grpc.reflection.v1.ServerReflection")
     assert "ServerReflectionInfo" in v1
+
+
+BUF = Path(__file__).resolve().parents[2] / "node_modules" / ".bin" / "buf"
+
+
+async def test_buf_curl_and_grpcurl_list_services_through_reflection_v1(
+    server: GrpcServer, grpcurl: str
+) -> None:
+    assert BUF.exists(), "buf comes from node_modules (make env)"
+
+    def run(argv: list[str]) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+        return done.stdout
+
+    # buf curl pinned to v1 (no fall-back to v1alpha): it fails if only v1alpha is served.
+    listed = await asyncio.to_thread(
+        run,
+        [
+            str(BUF),
+            "curl",
+            "--protocol",
+            "grpc",
+            "--http2-prior-knowledge",
+            "--reflect-protocol",
+            "grpc-v1",
+            "--list-services",
+            f"http://{server.address}",
+        ],
+    )
+    assert PROMPTS in listed.split()
+    assert "grpc.health.v1.Health" in listed.split()
+    by_grpcurl = await asyncio.to_thread(run, [grpcurl, "-plaintext", server.address, "list"])
+    assert PROMPTS in by_grpcurl.split()
 
 
 async def test_health_list_reports_every_service_and_draining(
