@@ -1,6 +1,11 @@
-"""Throughput and faults over the real processes, with the mock taking 1 s per view as a model
-does: many users at once wait about as long as one alone, short outages of image_svc or the
-Media Service fail nothing, and a worker killed -9 loses nothing. One stack for the module."""
+"""Throughput and faults over the real processes, with the mock taking seconds per view as a
+model does: many users at once wait about as long as one alone, short outages of image_svc or
+the Media Service fail nothing, and a worker killed -9 loses nothing. One stack for the module.
+
+The mock draws every view on this machine's cores (a real model draws on its own), so the wait
+per view is 2 s here: the drawing of sixteen views fits inside it even on a busy machine, and
+what the ratio measures is the worker's concurrency, not the renderer's CPU time
+(bench/conversation.py measures both at 1 s)."""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ OUTAGE = 10.0  # seconds a part is down
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
     env = {
-        "IMAGE_SVC_MOCK_LATENCY": "1.0",
+        "IMAGE_SVC_MOCK_LATENCY": "2.0",
         "LOG_LEVEL": "WARNING",
         "CONVERSATION_SVC_LEASE_TTL": "3",
         "CONVERSATION_SVC_SWEEP_INTERVAL": "1",
