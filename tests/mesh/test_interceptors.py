@@ -163,10 +163,15 @@ def test_garbled_status_details_read_as_empty_rather_than_failing() -> None:
     assert decode_details(b"") == ErrorInfo()
 
 
+def _details(status: Any) -> bytes:
+    raw = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    assert isinstance(raw, bytes)
+    return raw
+
+
 def test_a_retry_hint_travels_as_retry_info() -> None:
     busy = ResourceExhausted("busy", reason="PROVIDER_BUSY", retry_after=2.5)
-    (raw,) = [v for k, v in status_for(busy, "req-1").trailing_metadata if k.endswith("-bin")]
-    info = decode_details(raw)
+    info = decode_details(_details(status_for(busy, "req-1")))
     assert (info.reason, info.retry_delay) == ("PROVIDER_BUSY", 2.5)
-    plain = status_for(ResourceExhausted("full"), "req-2").trailing_metadata
-    assert decode_details(dict(plain)["grpc-status-details-bin"]).retry_delay is None
+    plain = status_for(ResourceExhausted("full"), "req-2")
+    assert decode_details(_details(plain)).retry_delay is None
