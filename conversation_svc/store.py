@@ -166,6 +166,20 @@ class Page(Generic[T]):
     next_token: str
 
 
+def _event(
+    conversation: Conversation, kind: str, change: str, message_id: ObjectId | None, at: dt.datetime
+) -> Doc:
+    """A live-sync event of the conversation's owner."""
+    return {
+        "owner": conversation.owner,
+        "conversation_id": conversation.id,
+        "kind": kind,
+        "change": change,
+        "message_id": message_id,
+        "time": at,
+    }
+
+
 class Store:
     """Conversations and messages of every user; callers pass the owner for isolation."""
 
@@ -393,10 +407,14 @@ class Store:
             {"_id": conversation.id},
             {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
         )
-        await self._emit(
-            conversation.owner, conversation.id, "message", "CREATED", result.inserted_id
+        # Both live-sync events in one round trip (ordered: the message, then its conversation).
+        at = now()
+        await self.events.insert_many(
+            [
+                _event(conversation, "message", "CREATED", result.inserted_id, at),
+                _event(conversation, "conversation", "UPDATED", None, at),
+            ]
         )
-        await self._emit(conversation.owner, conversation.id, "conversation", "UPDATED")
         return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
     async def message_by_key(self, conversation_id: ObjectId, key: str) -> Message | None:
