@@ -390,6 +390,7 @@ class Pipeline:
                         provider=view.metadata.provider,
                     )
                     stored.add(name)
+                    started = time.monotonic()  # a break later costs only the time since this
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
                 if exc.code() not in TRANSIENT:
@@ -504,7 +505,10 @@ class Pipeline:
         """Charge the failed attempt to the message's retry budget and wait before the next
         one (backoff with jitter, or the server's hint); raise ``failure`` when the budget
         cannot pay for the wait."""
-        budget = _budget.get(None) or RetryBudget(self._limits.retry_budget)
+        budget = _budget.get(None)
+        if budget is None:  # called outside run(): the budget lives for this task
+            budget = RetryBudget(self._limits.retry_budget)
+            _budget.set(budget)
         budget.spend(time.monotonic() - started)
         delay = self._limits.retry.delay(attempt, hint=hint)
         if not budget.affords(delay):
