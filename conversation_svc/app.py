@@ -51,7 +51,11 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     celery = Celery("photofun", broker=settings.celery_broker_url)
     celery.conf.broker_connection_timeout = 3
     stack.callback(celery.close)
-    sweeping = asyncio.create_task(sweeper.run_forever(store, settings.sweep_interval))
+    queue = CeleryQueue(celery)
+    # A requeued message gets a few lease times to be picked up before it is queued again.
+    sweeping = asyncio.create_task(
+        sweeper.run_forever(store, settings.sweep_interval, queue, 4 * settings.lease_ttl)
+    )
 
     async def stop_sweeping() -> None:
         sweeping.cancel()
@@ -70,7 +74,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     )
     servicer = ConversationServicer(
         store,
-        CeleryQueue(celery),
+        queue,
         auth,
         media_service_url=settings.media_service_url,
         media_public_url=settings.media_public_url,

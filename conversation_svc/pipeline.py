@@ -3,14 +3,18 @@
 Safe to run twice for the same message (a crashed worker's task is delivered again): the
 analysis is reused when stored, only views not yet stored are generated, each image is appended
 under a unique key, and every state change is guarded by ``status: PROCESSING``. Transient
-upstream errors (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) are retried with backoff a
-bounded number of times; anything else ends the message FAILED with a readable reason.
+upstream errors (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, the Media Service's 5xx and
+refused connections) are retried with backoff and jitter (or after the wait a server asked for)
+until the message's retry budget is spent, so an outage shorter than the budget costs nothing;
+anything else ends the message FAILED with a readable reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import datetime as dt
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -30,12 +34,12 @@ from conversation_svc.model import (
 )
 from conversation_svc.store import Store, now
 from conversation_svc.words import lang_of, say, view_name
-from mesh.errors import ServiceError
+from mesh.errors import ServiceError, error_info
 from mesh.i18n import Key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
-from mesh.media import MediaClient
-from mesh.retry import Backoff
+from mesh.media import MediaClient, MediaUnavailable
+from mesh.retry import Backoff, RetryBudget
 from mesh.vocabulary import FollowUp, Intent, angle_name, angle_value
 from photofun.v1 import common_pb2, image_service_pb2, prompt_service_pb2
 from photofun.v1 import image_service_pb2_grpc as image_grpc
@@ -81,11 +85,18 @@ class Failed(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """Deadlines and retry policy of upstream calls."""
+    """Deadlines and retry policy of upstream calls: waits grow from ``retry.first`` to
+    ``retry.cap`` (short, so a service that is back is used again within seconds), and a
+    message gives up once its failures and waits took ``retry_budget`` seconds."""
 
     prompt_timeout: float = 30.0
     image_timeout: float = 180.0
-    retry: Backoff = field(default_factory=lambda: Backoff(attempts=3, first=0.5, jitter=0.2))
+    retry: Backoff = field(default_factory=lambda: Backoff(first=0.25, cap=2.0, jitter=0.3))
+    retry_budget: float = 45.0
+
+
+# The retry budget of the message the current task runs (each message runs in its own task).
+_budget: contextvars.ContextVar[RetryBudget] = contextvars.ContextVar("retry_budget")
 
 
 @dataclass(frozen=True)
@@ -121,6 +132,11 @@ class Pipeline:
         self._media = media
         self._limits = limits
 
+    @property
+    def store(self) -> Store:
+        """The data access the pipeline writes through."""
+        return self._store
+
     async def run(self, message_id: str) -> None:
         """Take one message to a terminal state (or leave it if it already is in one)."""
         message = await self._store.message_by_id(message_id)
@@ -128,6 +144,7 @@ class Pipeline:
             log.info("nothing to do", message_id=message_id, status=message and message.status)
             return
         bind_context(message_id=message_id, request_id=message.request_id)
+        _budget.set(RetryBudget(self._limits.retry_budget))
         deadline = message.deadline or now()
         remaining = (deadline.replace(tzinfo=dt.UTC) - now()).total_seconds()
         try:
@@ -342,10 +359,10 @@ class Pipeline:
         stored = {image.key for image in message.images}
         failed = list(message.failed_views)
         failures: dict[str, str] = {}
-        for attempt in range(1, self._limits.retry.attempts + 1):
-            missing = [a for a in wanted if a not in stored and a not in failures]
-            if not missing:
-                break
+        attempt = 0
+        while missing := [a for a in wanted if a not in stored and a not in failures]:
+            attempt += 1
+            started = time.monotonic()
             request = image_service_pb2.GenerateAnglesRequest(
                 subject=_subject(message),
                 angles=[angle_value(a) for a in missing],
@@ -381,12 +398,19 @@ class Pipeline:
                         provider=view.metadata.provider,
                     )
                     stored.add(name)
+                    started = time.monotonic()  # a break later costs only the time since this
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
-                if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
+                if exc.code() not in TRANSIENT:
                     raise _upstream_failure("IMAGE_SERVICE", exc) from exc
-                log.warning("angle stream broke; retrying the missing views", code=exc.code().name)
-                await asyncio.sleep(self._limits.retry.delay(attempt))
+                await self._pause(
+                    attempt,
+                    started,
+                    error_info(exc).retry_delay,
+                    _upstream_failure("IMAGE_SERVICE", exc),
+                    what="angle stream broke; retrying the missing views",
+                    code=exc.code().name,
+                )
             except Stop:
                 call.cancel()
                 raise
@@ -413,14 +437,22 @@ class Pipeline:
         provider: str = "",
     ) -> None:
         ext = EXTENSIONS.get(image.mime_type, "bin")
-        try:
-            url = await self._media.upload(
-                image.data,
-                filename=f"{message.request_id}-{key}.{ext}",
-                mime_type=image.mime_type,
-            )
-        except ServiceError as exc:
-            raise Failed(exc.reason, "failure.store_image", detail=exc.message) from exc
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
+            try:
+                url = await self._media.upload(
+                    image.data,
+                    filename=f"{message.request_id}-{key}.{ext}",
+                    mime_type=image.mime_type,
+                )
+                break
+            except MediaUnavailable as exc:  # down or 5xx (after its own quick retries)
+                failure = Failed(exc.reason, "failure.store_image", detail=exc.message)
+                await self._pause(attempt, started, None, failure, what="media upload failed")
+            except ServiceError as exc:
+                raise Failed(exc.reason, "failure.store_image", detail=exc.message) from exc
         appended = await self._store.append_image(
             message.id,
             MessageImage(
@@ -451,15 +483,52 @@ class Pipeline:
         log.info("message done")
 
     async def _call(self, upstream: str, make: Callable[[], Awaitable[T]]) -> T:
-        for attempt in range(1, self._limits.retry.attempts + 1):
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.monotonic()
             try:
                 return await make()
             except grpc.aio.AioRpcError as exc:
-                if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
-                    raise _upstream_failure(upstream, exc) from exc
-                log.warning("transient upstream error", upstream=upstream, code=exc.code().name)
-                await asyncio.sleep(self._limits.retry.delay(attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+                failure = _upstream_failure(upstream, exc)
+                if exc.code() not in TRANSIENT:
+                    raise failure from exc
+                hint = error_info(exc).retry_delay
+                await self._pause(
+                    attempt,
+                    started,
+                    hint,
+                    failure,
+                    what="transient upstream error",
+                    upstream=upstream,
+                    code=exc.code().name,
+                )
+
+    async def _pause(
+        self,
+        attempt: int,
+        started: float,
+        hint: float | None,
+        failure: Failed,
+        *,
+        what: str,
+        **fields: object,
+    ) -> None:
+        """Charge the failed attempt to the message's retry budget and wait before the next
+        one (backoff with jitter, or the server's hint); raise ``failure`` when the budget
+        cannot pay for the wait."""
+        budget = _budget.get(None)
+        if budget is None:  # called outside run(): the budget lives for this task
+            budget = RetryBudget(self._limits.retry_budget)
+            _budget.set(budget)
+        budget.spend(time.monotonic() - started)
+        delay = self._limits.retry.delay(attempt, hint=hint)
+        if not budget.affords(delay):
+            log.warning("retry budget spent", attempts=attempt, **fields)
+            raise failure
+        budget.spend(delay)
+        log.warning(what, attempt=attempt, wait=round(delay, 2), **fields)
+        await asyncio.sleep(delay)
 
 
 def _image_prompt(message: Message) -> str:

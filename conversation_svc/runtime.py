@@ -2,9 +2,11 @@
 
 Celery tasks are synchronous; the pipeline is async. Each worker process gets one background
 event loop, created lazily and rebuilt when the pid changes (after a fork), and the task body
-waits on ``run_coroutine_threadsafe``. A loop per task (``asyncio.run``) would close the loop the
-cached gRPC channels belong to ("Event loop is closed"), and channels must never be created
-before the fork (docs/platform-notes.md).
+waits on ``run_coroutine_threadsafe``. The worker runs Celery's threads pool, so many Celery
+threads wait at once, each on its own message, and the one loop keeps them all moving
+(``conversation_svc.inflight`` adds the lease and the per-user limit). A loop per task
+(``asyncio.run``) would close the loop the cached gRPC channels belong to ("Event loop is
+closed"), and channels must never be created before a fork (docs/platform-notes.md).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 import grpc
 from pymongo import AsyncMongoClient
 
+from conversation_svc.inflight import InFlight, InFlightLimits
 from conversation_svc.pipeline import Limits, Pipeline
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
@@ -33,8 +36,8 @@ _CHANNEL_OPTIONS = [
     # name in compose or Kubernetes), instead of pinning the first one.
     ("grpc.lb_policy_name", "round_robin"),
     # After an outage gRPC waits up to 120 s (its default) before it tries to connect again, so
-    # a restarted service would keep failing messages for minutes; at most 1 s here, which the
-    # pipeline's own retries (0.5 s, 1 s) outlast.
+    # a restarted service would keep failing messages for minutes; at most 1 s here, well
+    # inside the pipeline's own retry budget.
     ("grpc.initial_reconnect_backoff_ms", 250),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
@@ -67,6 +70,7 @@ class WorkerRuntime:
         self._lock = threading.Lock()
         self._loop: LoopThread | None = None
         self._pipeline: Pipeline | None = None
+        self._inflight: InFlight | None = None
 
     def loop(self) -> LoopThread:
         """This process's loop (a fresh one after a fork)."""
@@ -74,6 +78,7 @@ class WorkerRuntime:
             if self._loop is None or self._loop.pid != os.getpid():
                 self._loop = LoopThread()
                 self._pipeline = None
+                self._inflight = None
             return self._loop
 
     async def pipeline(self) -> Pipeline:
@@ -96,14 +101,31 @@ class WorkerRuntime:
                 prompt_service_pb2_grpc.PromptServiceStub(prompt),
                 image_service_pb2_grpc.ImageServiceStub(image),
                 MediaClient(s.media_service_url, public_url=s.media_public_url),
-                Limits(prompt_timeout=s.prompt_timeout, image_timeout=s.image_timeout),
+                Limits(
+                    prompt_timeout=s.prompt_timeout,
+                    image_timeout=s.image_timeout,
+                    retry_budget=s.retry_budget,
+                ),
             )
         return self._pipeline
+
+    async def inflight(self) -> InFlight:
+        """This process's leases and per-user limit (built with the pipeline)."""
+        pipeline = await self.pipeline()
+        if self._inflight is None:
+            self._inflight = InFlight(
+                pipeline.store,
+                InFlightLimits(
+                    per_user=self._settings.worker_per_user, lease_ttl=self._settings.lease_ttl
+                ),
+            )
+        return self._inflight
 
     def process(self, message_id: str) -> None:
         """Run the pipeline for one message, blocking the calling (Celery) thread."""
 
         async def go() -> None:
-            await (await self.pipeline()).run(message_id)
+            pipeline = await self.pipeline()
+            await (await self.inflight()).run(message_id, pipeline.run)
 
         self.loop().run(go(), timeout=self._settings.message_timeout + 60)

@@ -70,6 +70,32 @@ class Settings(ServerSettings, MediaSettings, AuthSettings):
     visibility_timeout: int = Field(
         300, ge=5, description="Seconds before Redis re-delivers an unacknowledged task."
     )
+    worker_concurrency: int = Field(
+        64,
+        ge=1,
+        le=1024,
+        description="Messages one worker process keeps in flight at once (Celery threads "
+        "feeding the process's one event loop).",
+    )
+    worker_per_user: int = Field(
+        2,
+        ge=1,
+        description="Messages of one user a worker process runs at once; the user's others "
+        "wait, so one user's large sets cannot take every slot.",
+    )
+    lease_ttl: float = Field(
+        15.0,
+        ge=1,
+        description="Seconds a worker's claim on a message lasts without a heartbeat; a dead "
+        "worker's messages are queued again after it (the sweeper's next pass).",
+    )
+    retry_budget: float = Field(
+        45.0,
+        ge=0,
+        description="Seconds one message may spend on failed upstream calls and the waits "
+        "between them (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, Media 5xx) before "
+        "it fails.",
+    )
     prompt_timeout: float = Field(30.0, gt=0, description="Deadline of one prompt_svc call.")
     image_timeout: float = Field(180.0, gt=0, description="Deadline of one image_svc call.")
     max_upload_bytes: int = Field(

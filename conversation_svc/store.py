@@ -27,6 +27,12 @@ Schema (docs/api-contracts.md has the full table):
   ``status`` STORING then STORED, ``url``, ``mime_type``, ``size_bytes``, ``width``,
   ``height``): the per-user quota counts them, and they say which Media files came from users.
   Index: ``(owner, create_time)``.
+- ``leases``: which worker process runs a message (``_id`` the message id, ``holder``,
+  ``until``). A worker claims the lease before it runs a message and renews it while it
+  does; a second delivery of the same task waits while someone else holds it, so one message
+  never runs twice at the same time; the sweeper queues again the messages whose lease ran
+  out (their worker died). Kept apart from ``messages`` so heartbeats are not changes that
+  watchers see. Index: ``until``.
 
 Every state change is a guarded update (``status: PROCESSING`` in the filter), so the terminal
 state is reached exactly once whatever races happen (cancel vs finish, a redelivered task).
@@ -76,6 +82,7 @@ MAX_PAGE, DEFAULT_PAGE = 100, 20
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 PROCESSING = Status.PROCESSING.value
+REQUEUED = "requeued"  # the holder of a lease the sweeper took back from a dead worker
 
 
 def now() -> dt.datetime:
@@ -159,6 +166,20 @@ class Page(Generic[T]):
     next_token: str
 
 
+def _event(
+    conversation: Conversation, kind: str, change: str, message_id: ObjectId | None, at: dt.datetime
+) -> Doc:
+    """A live-sync event of the conversation's owner."""
+    return {
+        "owner": conversation.owner,
+        "conversation_id": conversation.id,
+        "kind": kind,
+        "change": change,
+        "message_id": message_id,
+        "time": at,
+    }
+
+
 class Store:
     """Conversations and messages of every user; callers pass the owner for isolation."""
 
@@ -173,6 +194,7 @@ class Store:
         self.uploads: AsyncCollection[Doc] = db["uploads"]
         self.events: AsyncCollection[Doc] = db["events"]
         self.quotas: AsyncCollection[Doc] = db["quotas"]
+        self.leases: AsyncCollection[Doc] = db["leases"]
 
     async def ensure_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
@@ -198,6 +220,7 @@ class Store:
         await self.uploads.create_index([("owner", ASCENDING), ("create_time", ASCENDING)])
         await self.events.create_index("time")
         await self.quotas.create_index("slots.deadline")
+        await self.leases.create_index("until")
 
     # -- live sync -----------------------------------------------------------------------
 
@@ -384,10 +407,14 @@ class Store:
             {"_id": conversation.id},
             {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
         )
-        await self._emit(
-            conversation.owner, conversation.id, "message", "CREATED", result.inserted_id
+        # Both live-sync events in one round trip (ordered: the message, then its conversation).
+        at = now()
+        await self.events.insert_many(
+            [
+                _event(conversation, "message", "CREATED", result.inserted_id, at),
+                _event(conversation, "conversation", "UPDATED", None, at),
+            ]
         )
-        await self._emit(conversation.owner, conversation.id, "conversation", "UPDATED")
         return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
     async def message_by_key(self, conversation_id: ObjectId, key: str) -> Message | None:
@@ -672,3 +699,56 @@ class Store:
     async def forget_upload(self, upload_id: ObjectId) -> None:
         """Remove the record of an upload that was refused or failed."""
         await self.uploads.delete_one({"_id": upload_id})
+
+    # -- leases: which worker runs a message -------------------------------------------------
+
+    async def claim(self, message_id: ObjectId, holder: str, ttl: float) -> bool:
+        """Take (or renew) the message's lease for ``ttl`` seconds; False while another live
+        holder has it (a message the sweeper queued again is free to take). Atomic: of two
+        racing claimers exactly one wins."""
+        t = now()
+        try:
+            await self.leases.update_one(
+                {
+                    "_id": message_id,
+                    "$or": [{"until": {"$lt": t}}, {"holder": {"$in": [holder, REQUEUED]}}],
+                },
+                {"$set": {"holder": holder, "until": t + dt.timedelta(seconds=ttl)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the lease exists and is held by someone else
+            return False
+        return True
+
+    async def renew(self, holder: str, message_ids: Sequence[ObjectId], ttl: float) -> set[str]:
+        """Extend this holder's leases; returns the ids (as strings) it still holds."""
+        if not message_ids:
+            return set()
+        mine = {"_id": {"$in": list(message_ids)}, "holder": holder}
+        until = now() + dt.timedelta(seconds=ttl)
+        await self.leases.update_many(mine, {"$set": {"until": until}})
+        return {str(d["_id"]) async for d in self.leases.find(mine, projection={"_id": 1})}
+
+    async def release(self, message_id: ObjectId, holder: str) -> None:
+        """Give the lease up (only if this holder has it)."""
+        await self.leases.delete_one({"_id": message_id, "holder": holder})
+
+    async def abandoned(self, at: dt.datetime, grace: float, limit: int = 100) -> list[Message]:
+        """PROCESSING messages whose lease ran out before ``at`` (their worker died). Each is
+        handed to one caller only: its lease moves ``grace`` seconds on, to ``requeued`` (which
+        any worker may claim), so racing sweepers do not both queue it; leases of finished
+        messages are dropped."""
+        out: list[Message] = []
+        expired = self.leases.find({"until": {"$lt": at}}, projection={"_id": 1}).limit(limit)
+        for lease in await expired.to_list():
+            message = await self.message_by_id(lease["_id"])
+            if message is None or message.terminal:
+                await self.leases.delete_one({"_id": lease["_id"], "until": {"$lt": at}})
+                continue
+            taken = await self.leases.update_one(
+                {"_id": lease["_id"], "until": {"$lt": at}},
+                {"$set": {"holder": REQUEUED, "until": at + dt.timedelta(seconds=grace)}},
+            )
+            if taken.modified_count:
+                out.append(message)
+        return out

@@ -1,10 +1,15 @@
 """The Celery application of the pipeline: ``celery -A conversation_svc.worker worker``.
 
+Concurrency (docs/celery-workflow.md): Celery's threads pool with
+``CONVERSATION_SVC_WORKER_CONCURRENCY`` threads; each hands its message to the process's one
+event loop and waits, so one process keeps that many messages in flight.
+
 Delivery settings (docs/platform-notes.md): a task is acknowledged only after it finished
-(``acks_late``) and handed back if its worker process dies (``reject_on_worker_lost``), each
-process takes one task at a time (``prefetch_multiplier=1``), and Redis re-delivers an
-unacknowledged task (its worker was killed outright) after ``visibility_timeout``, which must
-exceed the longest task; ``unacked_restore_interval`` bounds how long that takes to notice.
+(``acks_late``), a thread takes one task at a time (``prefetch_multiplier=1``), and Redis
+re-delivers an unacknowledged task (its worker was killed outright) after
+``visibility_timeout``. That is the backstop: a dead worker's messages come back much sooner
+through their leases (``conversation_svc.inflight``), which also keep a redelivered task from
+running beside the first.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ settings = Settings()
 
 app = Celery("photofun", broker=settings.celery_broker_url)
 app.conf.update(
+    worker_pool="threads",
+    worker_concurrency=settings.worker_concurrency,
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from devstack.processes import Child
+from devstack.processes import Child, supervise
 from devstack.stack import Ports, StackConfig, dev_token, plan
 from image_svc.settings import Settings as ImageSettings
 
 
 async def run_stack(children: list[Child], root: Path, start_timeout: float, banner: str) -> None:
-    """Start children in order, wait for each, then supervise until a signal or a crash."""
+    """Start children in order, wait for each, then supervise until a signal: a child that
+    exits is restarted with backoff, and the console says so."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -29,13 +29,7 @@ async def run_stack(children: list[Child], root: Path, start_timeout: float, ban
             await child.wait_ready(start_timeout)
             print(f"  ✓ {child.name}", flush=True)
         print(banner, flush=True)
-        while not stop.is_set():
-            dead = [c for c in started if not c.alive]
-            if dead:
-                print(f"\n{dead[0].name} exited unexpectedly (see {dead[0].log_path}); stopping.")
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+        await supervise(started, stop, cwd=Path.cwd(), start_timeout=start_timeout)
     finally:
         print("\nstopping …", flush=True)
         for child in reversed(started):

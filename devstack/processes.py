@@ -1,8 +1,10 @@
-"""Child processes that die with their parent, and readiness probes with a deadline."""
+"""Child processes that die with their parent, are restarted when they crash, and readiness
+probes with a deadline."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import os
 import signal
@@ -47,13 +49,15 @@ class Child:
     env: Mapping[str, str] = field(default_factory=dict)
     log_path: Path | None = None
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
     _log: IO[bytes] | None = None
 
     def start(self, cwd: Path) -> None:
         """Spawn the process; output goes to ``log_path`` (or is inherited)."""
-        if self.log_path is not None:
+        if self.log_path is not None and self._log is None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = self.log_path.open("ab")
+        self.started_at = time.monotonic()
         self.process = subprocess.Popen(  # noqa: S603 - argv is built by devstack, not user input
             list(self.argv),
             cwd=cwd,
@@ -96,8 +100,79 @@ class Child:
             self._log.close()
             self._log = None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status once the process ended (negative: killed by that signal)."""
+        return self.process.poll() if self.process is not None else None
+
     def _log_hint(self) -> str:
         return f" (see {self.log_path})" if self.log_path else ""
+
+
+@dataclass
+class RestartPolicy:
+    """When to restart a crashed child: after ``first`` seconds, doubling up to ``cap`` while it
+    keeps crashing; a child that ran ``stable_after`` seconds starts over at ``first``."""
+
+    first: float = 1.0
+    cap: float = 30.0
+    stable_after: float = 60.0
+    _crashes: dict[str, int] = field(default_factory=dict)
+
+    def delay(self, child: Child) -> float:
+        """Seconds to wait before restarting ``child``, which just exited."""
+        if time.monotonic() - child.started_at >= self.stable_after:
+            self._crashes[child.name] = 0
+        crashes = self._crashes.get(child.name, 0)
+        self._crashes[child.name] = crashes + 1
+        return float(min(self.cap, self.first * 2**crashes))
+
+
+async def supervise(
+    children: Sequence[Child],
+    stop: asyncio.Event,
+    *,
+    cwd: Path,
+    start_timeout: float,
+    policy: RestartPolicy | None = None,
+    say: Callable[[str], None] = lambda line: print(line, flush=True),
+) -> None:
+    """Watch ``children`` until ``stop`` is set, restarting each one that exits (with backoff,
+    said through ``say``), so one crash does not stop the stack or strand its work."""
+    policy = policy or RestartPolicy()
+    restarting: dict[str, asyncio.Task[None]] = {}
+
+    async def restart(child: Child, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return
+        child.start(cwd)
+        try:
+            await child.wait_ready(start_timeout)
+        except (RuntimeError, TimeoutError) as exc:
+            say(f"  ✗ {child.name} did not come back: {exc}")
+        else:
+            say(f"  ✓ {child.name} is back")
+
+    try:
+        while not stop.is_set():
+            for child in children:
+                busy = restarting.get(child.name)
+                if child.alive or (busy is not None and not busy.done()):
+                    continue
+                delay = policy.delay(child)
+                say(
+                    f"\n{child.name} exited (status {child.exit_code}); restarting in {delay:g} s"
+                    f"{child._log_hint()}"
+                )
+                restarting[child.name] = asyncio.create_task(restart(child, delay))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.5)
+    finally:
+        for task in restarting.values():
+            task.cancel()
+        await asyncio.gather(*restarting.values(), return_exceptions=True)
 
 
 def tcp_probe(host: str, port: int) -> Callable[[], Awaitable[bool]]:

@@ -52,7 +52,6 @@ class StackConfig:
     celery_broker_url: str | None = None
     media_service_url: str | None = None
     memory: bool = False  # throwaway databases (tests) instead of files under root
-    worker_concurrency: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
     web_root: Path = REPO / "web" / "dist"  # the built page (`make web`) the bridge serves
@@ -177,7 +176,8 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     children.append(
         Child(
             "celery worker",
-            [*celery_argv, "--concurrency", str(cfg.worker_concurrency), "--without-gossip"],
+            # One process, many messages in flight (CONVERSATION_SVC_WORKER_CONCURRENCY).
+            [*celery_argv, "--without-gossip"],
             celery_ping_probe(broker),
             env=env,
             log_path=logs / "worker.log",

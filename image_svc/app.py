@@ -11,6 +11,7 @@ from image_svc.brands import BrandKnowledge, HttpBrandLookup
 from image_svc.chain import ProviderChain
 from image_svc.edit import ImageEditor
 from image_svc.generator import ImageGenerator
+from image_svc.limits import ProviderLimits, parse_concurrency
 from image_svc.providers import gemini_images, openai_images, pollinations
 from image_svc.providers.base import Provider
 from image_svc.providers.gemini_images import GeminiImagesProvider
@@ -37,7 +38,10 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
         await pool.warm_up(warm)
     providers: list[Provider] = [*configured_providers(settings, stack)]
     providers.append(MockProvider(pool, settings.mock_latency, settings.mock_jitter))
-    chain = ProviderChain(providers, timeout=settings.provider_timeout)
+    limits = ProviderLimits(
+        parse_concurrency(settings.provider_concurrency), settings.provider_queue
+    )
+    chain = ProviderChain(providers, timeout=settings.provider_timeout, limits=limits)
     stack.push_async_callback(chain.aclose)
     media = MediaClient(settings.media_service_url, public_url=settings.media_public_url)
     stack.push_async_callback(media.aclose)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from image_svc.encoding import MIME_TYPES, encode
+from image_svc.limits import ProviderLimits
 from image_svc.providers.base import ImageJob, Provider, ProviderError
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.errors import Unavailable
@@ -45,11 +46,15 @@ class ProviderChain:
         *,
         timeout: float = 60.0,
         breaker: Callable[[], CircuitBreaker] = CircuitBreaker,
+        limits: ProviderLimits | None = None,
     ) -> None:
         if not providers:
             raise ValueError("at least one provider is required")
         self.providers = list(providers)
         self._timeout = timeout
+        # Each provider's places and waiting line (image_svc/limits.py); a full line raises
+        # ResourceExhausted with a retry hint, which the servicer sends as it is.
+        self._limits = limits or ProviderLimits()
         # One breaker per provider except the last (the local mock, which must always be tried):
         # a dead cloud is skipped at once instead of costing its timeout on every view.
         self._breakers = {p.name: breaker() for p in self.providers[:-1]}
@@ -68,7 +73,8 @@ class ProviderChain:
             try:
                 if breaker is not None:
                     breaker.before_call()
-                image = await provider.generate(job, timeout=self._timeout)
+                async with self._limits.of(provider.name).place():
+                    image = await provider.generate(job, timeout=self._timeout)
             except CircuitOpen:
                 skipped.append(f"{provider.name}: CIRCUIT_OPEN")
                 continue

@@ -18,7 +18,7 @@ from image_svc.brands import BrandKnowledge
 from image_svc.chain import Produced, ProviderChain
 from image_svc.consistency import SubjectSpec, angle_prompt, seed_for, session_id_for
 from image_svc.providers.base import ImageJob
-from mesh.errors import ServiceError
+from mesh.errors import ResourceExhausted, ServiceError
 from mesh.logs import get_logger
 
 log = get_logger(__name__)
@@ -160,6 +160,8 @@ class ImageGenerator:
             async with semaphore:
                 try:
                     image = await self._chain.produce(job)
+                except ResourceExhausted:
+                    raise  # the provider's line is full: the whole call is refused, with a hint
                 except ServiceError as exc:
                     log.warning("view failed", angle=plan.view.name, reason=exc.reason)
                     return _failed(plan, exc.reason, exc.message)

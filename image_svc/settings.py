@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from image_svc.limits import parse_concurrency
 from mesh import providers as clouds
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
@@ -28,6 +29,18 @@ class Settings(ServerSettings, MediaSettings):
         "its seed, so the views of a set arrive one by one as a real model's do.",
     )
     max_concurrency: int = Field(8, ge=1, le=64, description="Images rendered at once per call.")
+    provider_concurrency: str = Field(
+        "",
+        description="Images each provider makes at once, as name=N pairs, comma-separated "
+        "(e.g. gemini=4,mock=32); unnamed ones keep gemini=8, openai=4, pollinations=4, "
+        "mock=64. More wait in line.",
+    )
+    provider_queue: int = Field(
+        256,
+        ge=0,
+        description="Images that may wait for one provider; beyond, RESOURCE_EXHAUSTED "
+        "PROVIDER_BUSY with a RetryInfo.",
+    )
     render_mode: Literal["process", "thread"] = Field(
         "process", description="Where CPU-bound drawing runs: spawned processes or threads."
     )
@@ -70,5 +83,12 @@ class Settings(ServerSettings, MediaSettings):
         None, description="Optional logo-description endpoint (GET ?brand=NAME); table otherwise."
     )
     brand_lookup_timeout: float = Field(1.5, gt=0)
+
+    @field_validator("provider_concurrency")
+    @classmethod
+    def _concurrency_pairs(cls, value: str) -> str:
+        parse_concurrency(value)  # raises ValueError naming the bad pair
+        return value
+
     max_input_bytes: int = Field(15 * MiB, ge=1024, description="Largest input image fetched.")
     max_input_pixels: int = Field(25_000_000, ge=1, description="Largest input image decoded.")

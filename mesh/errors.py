@@ -39,12 +39,19 @@ class ServiceError(Exception):
     default_reason: ClassVar[str] = "INTERNAL"
 
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
         self.metadata = dict(metadata or {})
+        # Sent as ``google.rpc.RetryInfo``: how long a caller should wait before trying again.
+        self.retry_after = retry_after
 
 
 class InvalidArgument(ServiceError):
@@ -120,22 +127,27 @@ class ErrorInfo:
     reason: str = ""
     request_id: str = ""
     field: str = ""  # the first offending field of a ``google.rpc.BadRequest``
+    retry_delay: float | None = None  # seconds, from a ``google.rpc.RetryInfo``
 
 
 def decode_details(raw: bytes) -> ErrorInfo:
     """Read ``grpc-status-details-bin``; empty when it holds nothing readable."""
     reason = request_id = field = ""
+    delay: float | None = None
     try:
         status = status_pb2.Status.FromString(raw)
     except DecodeError:  # a garbled trailer is not worth hiding the real error for
         return ErrorInfo()
     for detail in status.details:
         info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+        retry = error_details_pb2.RetryInfo()
         if detail.Unpack(info):
             reason, request_id = info.reason, info.metadata.get("request_id", "")
         elif detail.Unpack(bad) and bad.field_violations:
             field = bad.field_violations[0].field
-    return ErrorInfo(reason, request_id, field)
+        elif detail.Unpack(retry):
+            delay = retry.retry_delay.ToNanoseconds() / 1e9
+    return ErrorInfo(reason, request_id, field, delay)
 
 
 def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:

@@ -124,6 +124,12 @@ def status_for(
             )
         )
         details.append(bad)
+    if isinstance(exc, ServiceError) and exc.retry_after is not None:
+        retry = any_pb2.Any()
+        wait = error_details_pb2.RetryInfo()
+        wait.retry_delay.FromNanoseconds(int(max(0.0, exc.retry_after) * 1e9))
+        retry.Pack(wait)
+        details.append(retry)
     rpc_status = status_pb2.Status(code=code.value[0], message=message, details=details)
     return _Status(
         code=code,

@@ -89,3 +89,21 @@ class Backoff:
     def exhausted(self, attempt: int) -> bool:
         """True when ``attempt`` (1-based) was the last one allowed."""
         return attempt >= self.attempts
+
+
+class RetryBudget:
+    """Seconds one unit of work (a message) may spend failing: its failed attempts and the
+    waits between them. An outage shorter than the budget costs nothing; a longer one ends
+    the work instead of retrying forever."""
+
+    def __init__(self, seconds: float) -> None:
+        self.total = seconds
+        self.left = seconds
+
+    def spend(self, seconds: float) -> None:
+        """Charge ``seconds`` (a failed attempt's time, a wait)."""
+        self.left -= max(0.0, seconds)
+
+    def affords(self, seconds: float) -> bool:
+        """True when ``seconds`` more fit in what is left."""
+        return seconds <= self.left

@@ -19,11 +19,18 @@ T = TypeVar("T")
 PoolMode = Literal["process", "thread"]
 
 
+def cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 class RenderPool:
     """Runs functions off the event loop, in processes or threads."""
 
     def __init__(self, mode: PoolMode = "process", workers: int = 0) -> None:
-        count = workers or os.cpu_count() or 1
+        count = workers or cores()
         self.mode = mode
         self._executor: Executor = (
             ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))

@@ -29,6 +29,13 @@ def _children_of(pid: int) -> set[int]:
     return found
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -37,7 +44,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpcurl: str) -> None:
+def test_the_stack_starts_answers_restarts_a_crashed_part_and_stops_without_orphans(
+    tmp_path: Path, grpcurl: str
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_URI", "_URL"))}
     proc = subprocess.Popen(
         [
@@ -90,6 +99,17 @@ def test_the_stack_starts_answers_and_stops_without_orphans(tmp_path: Path, grpc
         )
         assert call.status_code == 200, call.text
         assert call.headers["access-control-allow-origin"] == web.group(1).rstrip("/")
+        # A part that crashes is restarted, and the console says so.
+        (image_svc,) = [pid for pid in children if "image_svc" in _cmdline(pid)]
+        os.killpg(image_svc, signal.SIGKILL)
+        said = []
+        for line in proc.stdout:
+            said.append(line)
+            if "image_svc is back" in line or time.monotonic() > deadline + 60:
+                break
+        assert re.search(r"image_svc exited \(status -9\); restarting in 1 s", "".join(said)), said
+        assert "✓ image_svc is back" in "".join(said), said
+        children = _children_of(proc.pid)
         for service in ("prompt", "image", "conversation"):
             match = re.search(rf"{service}_svc\s+grpc\s+(\S+)", text)
             assert match, text

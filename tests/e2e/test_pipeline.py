@@ -37,6 +37,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         "CONVERSATION_SVC_VISIBILITY_TIMEOUT": "6",
         "CONVERSATION_SVC_IMAGE_TIMEOUT": "20",
         "CONVERSATION_SVC_SWEEP_INTERVAL": "1",
+        "CONVERSATION_SVC_LEASE_TTL": "3",
+        # An outage longer than this fails the message (the default outlasts a restart).
+        "CONVERSATION_SVC_RETRY_BUDGET": "3",
     }
     async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
         yield running

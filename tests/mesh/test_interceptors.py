@@ -17,6 +17,7 @@ from mesh.errors import (
     Unavailable,
     decode_details,
 )
+from mesh.interceptors import status_for
 from mesh.server import GrpcServer, ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import image_service_pb2, image_service_pb2_grpc
@@ -160,3 +161,17 @@ async def test_the_request_id_is_added_to_the_handlers_trailers_not_instead_of_t
 def test_garbled_status_details_read_as_empty_rather_than_failing() -> None:
     assert decode_details(b"\xff\xff") == ErrorInfo()
     assert decode_details(b"") == ErrorInfo()
+
+
+def _details(status: Any) -> bytes:
+    raw = dict(status.trailing_metadata)["grpc-status-details-bin"]
+    assert isinstance(raw, bytes)
+    return raw
+
+
+def test_a_retry_hint_travels_as_retry_info() -> None:
+    busy = ResourceExhausted("busy", reason="PROVIDER_BUSY", retry_after=2.5)
+    info = decode_details(_details(status_for(busy, "req-1")))
+    assert (info.reason, info.retry_delay) == ("PROVIDER_BUSY", 2.5)
+    plain = status_for(ResourceExhausted("full"), "req-2")
+    assert decode_details(_details(plain)).retry_delay is None

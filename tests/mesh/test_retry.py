@@ -8,6 +8,7 @@ import pytest
 
 from mesh.retry import (
     Backoff,
+    RetryBudget,
     parse_duration,
     parse_retry_after,
     retry_after_headers,
@@ -59,3 +60,13 @@ def test_backoff_grows_caps_jitters_and_honours_hints() -> None:
         assert len(delays) > 1  # jittered, so replicas do not retry in step
     assert policy.delay(3, hint=7.5) == 7.5
     assert Backoff(jitter=0).delay(1) == 0.25
+
+
+def test_a_retry_budget_pays_for_failures_and_waits_until_it_is_spent() -> None:
+    budget = RetryBudget(10.0)
+    budget.spend(4.0)  # a failed attempt
+    assert budget.affords(6.0)
+    budget.spend(6.0)  # a wait
+    assert not budget.affords(0.1)
+    budget.spend(-5.0)  # nothing is ever given back
+    assert budget.left == 0.0

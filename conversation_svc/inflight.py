@@ -1,0 +1,160 @@
+"""Many messages in flight in one worker process: leases, heartbeats and per-user fairness.
+
+The worker runs Celery's threads pool: each Celery thread hands its message to the process's one
+event loop and waits, so a process keeps ``CONVERSATION_SVC_WORKER_CONCURRENCY`` messages moving
+while the models think. Around each message this module
+
+- **claims a lease** in MongoDB (``Store.claim``) before anything else, and renews every lease
+  of the process in one write every ``ttl / 3`` seconds. A second delivery of a task whose
+  message another live worker runs waits until that lease is released or runs out, so one
+  message never runs twice at the same time; a process that cannot renew a lease (it was
+  paused past ``ttl`` and someone else took over) stops that message. When a worker dies its
+  leases run out and the sweeper queues the messages again (``Store.abandoned``);
+- **limits each user** to ``per_user`` messages at once in this process; the user's other
+  messages wait (holding their lease) so one user's large sets cannot take every slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from bson import ObjectId
+
+from conversation_svc.store import Store
+from mesh.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def holder_name() -> str:
+    """This process's name on its leases: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class PerKeyLimit:
+    """At most ``limit`` holders per key; keys nobody holds or waits for are forgotten."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        """Wait for one of the key's places and keep it for the block."""
+        gate, users = self._gates.get(key, (asyncio.Semaphore(self.limit), 0))
+        self._gates[key] = (gate, users + 1)
+        try:
+            async with gate:
+                yield
+        finally:
+            gate, users = self._gates[key]
+            if users <= 1:
+                del self._gates[key]
+            else:
+                self._gates[key] = (gate, users - 1)
+
+    def busy(self, key: str) -> int:
+        """How many hold or wait for the key."""
+        return self._gates.get(key, (None, 0))[1]
+
+
+@dataclass(frozen=True)
+class InFlightLimits:
+    """The worker's limits (settings ``CONVERSATION_SVC_WORKER_PER_USER``, ``_LEASE_TTL``)."""
+
+    per_user: int = 2
+    lease_ttl: float = 15.0
+
+
+class InFlight:
+    """Runs messages under a lease and the per-user limit; one per worker process (its loop)."""
+
+    def __init__(
+        self, store: Store, limits: InFlightLimits = InFlightLimits(), holder: str = ""
+    ) -> None:
+        self._store = store
+        self._limits = limits
+        self.holder = holder or holder_name()
+        self._users = PerKeyLimit(limits.per_user)
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._lost: set[str] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def count(self) -> int:
+        """Messages this process holds now (running or waiting for their user's turn)."""
+        return len(self._running)
+
+    async def run(self, message_id: str, work: Callable[[str], Awaitable[None]]) -> None:
+        """Claim the message, wait for its user's turn, run ``work`` on it, release it."""
+        message = await self._store.message_by_id(message_id)
+        if message is None or message.terminal:
+            return
+        oid = ObjectId(message_id)
+        if not await self._claim(oid):
+            return
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[message_id] = task
+        self._start_heartbeat()
+        try:
+            async with self._users.hold(message.owner):
+                await work(message_id)
+        except asyncio.CancelledError:
+            if message_id not in self._lost:
+                raise
+            log.warning("lease lost: another worker runs the message now", message_id=message_id)
+        finally:
+            self._running.pop(message_id, None)
+            self._lost.discard(message_id)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._store.release(oid, self.holder))
+
+    async def _claim(self, oid: ObjectId) -> bool:
+        """True once the lease is ours; False when the message ended meanwhile (its other
+        run finished it, or the sweeper did at its deadline)."""
+        waited = False
+        while not await self._store.claim(oid, self.holder, self._limits.lease_ttl):
+            if not waited:
+                log.info("another worker runs the message; waiting for its lease", id=str(oid))
+                waited = True
+            await asyncio.sleep(self._limits.lease_ttl / 3)
+            current = await self._store.message_by_id(oid)
+            if current is None or current.terminal:
+                return False
+        return True
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._beat(), name="lease-heartbeat")
+
+    async def _beat(self) -> None:
+        """Renew every lease of this process in one write, until none is left."""
+        while self._running:
+            await asyncio.sleep(self._limits.lease_ttl / 3)
+            ids = list(self._running)
+            try:
+                held = await self._store.renew(
+                    self.holder, [ObjectId(i) for i in ids], self._limits.lease_ttl
+                )
+            except Exception as exc:  # MongoDB away: try again next beat
+                log.warning("could not renew leases", error=type(exc).__name__)
+                continue
+            for message_id in ids:
+                task = self._running.get(message_id)
+                if message_id not in held and task is not None:
+                    self._lost.add(message_id)
+                    task.cancel()
+
+    async def aclose(self) -> None:
+        """Stop the heartbeat (the leases run out by themselves)."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat

@@ -1,0 +1,164 @@
+"""Throughput and faults over the real processes, with the mock taking seconds per view as a
+model does: many users at once wait about as long as one alone, short outages of image_svc or
+the Media Service fail nothing, and a worker killed -9 loses nothing. One stack for the module.
+
+The mock draws every view on this machine's cores (a real model draws on its own), so the wait
+per view is 2 s here: the drawing of sixteen views fits inside it even on a busy machine, and
+what the ratio measures is the worker's concurrency, not the renderer's CPU time
+(bench/conversation.py measures both at 1 s)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from conversation_svc.settings import Settings
+from devstack.running import RunningStack, running_stack
+from mesh.auth import mint_token
+from photofun.v1 import conversation_service_pb2 as pb
+from photofun.v1 import conversation_service_pb2_grpc as rpc
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+SECRET = Settings().jwt_secret.get_secret_value()
+SINGLE = "a lighthouse at dusk, take {n}"
+FIVE = "BMW X5 {year} black suv: front, front three-quarter, side, rear three-quarter, rear"
+OUTAGE = 10.0  # seconds a part is down
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    env = {
+        "IMAGE_SVC_MOCK_LATENCY": "2.0",
+        "LOG_LEVEL": "WARNING",
+        "CONVERSATION_SVC_LEASE_TTL": "3",
+        "CONVERSATION_SVC_SWEEP_INTERVAL": "1",
+    }
+    async with running_stack(tmp_path_factory.mktemp("throughput"), env) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stub(stack: RunningStack) -> AsyncIterator[rpc.ConversationServiceAsyncStub]:
+    async with grpc.aio.insecure_channel(stack.conversation) as channel:
+        yield rpc.ConversationServiceStub(channel)
+
+
+def auth(user: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {mint_token(SECRET, user)}"),)
+
+
+async def send(stub: rpc.ConversationServiceAsyncStub, user: str, prompt: str) -> pb.Message:
+    conversation = await stub.CreateConversation(
+        pb.CreateConversationRequest(), metadata=auth(user)
+    )
+    reply = await stub.SendMessage(
+        pb.SendMessageRequest(
+            conversation_id=conversation.conversation.conversation_id, prompt=prompt
+        ),
+        metadata=auth(user),
+    )
+    return reply.message
+
+
+async def final(
+    stub: rpc.ConversationServiceAsyncStub, user: str, message_id: str, within: float = 120
+) -> pb.Message:
+    async def last() -> pb.Message:
+        message = None
+        async for event in stub.WatchMessage(
+            pb.WatchMessageRequest(message_id=message_id), metadata=auth(user)
+        ):
+            message = event.message
+        assert message is not None
+        return message
+
+    return await asyncio.wait_for(last(), within)
+
+
+async def time_to_done(stub: rpc.ConversationServiceAsyncStub, user: str, prompt: str) -> float:
+    started = time.perf_counter()
+    sent = await send(stub, user, prompt)
+    done = await final(stub, user, sent.message_id)
+    assert done.status == pb.MESSAGE_STATUS_DONE, done.failure
+    return time.perf_counter() - started
+
+
+async def test_sixteen_users_at_once_wait_about_as_long_as_one_alone(
+    stub: rpc.ConversationServiceAsyncStub,
+) -> None:
+    await time_to_done(stub, "warm-up", SINGLE.format(n=0))
+    lone = statistics.median(
+        [await time_to_done(stub, "lone", SINGLE.format(n=n)) for n in range(1, 4)]
+    )
+    together = await asyncio.gather(
+        *(time_to_done(stub, f"crowd-{i}", SINGLE.format(n=i)) for i in range(16))
+    )
+    # With one message per worker slot, sixteen would wait about 8 × as long as one.
+    assert statistics.median(together) <= 1.5 * lone, (lone, sorted(together))
+
+
+async def _in_flight(stub: rpc.ConversationServiceAsyncStub, tag: str, count: int) -> list[str]:
+    sent = [await send(stub, f"{tag}-{i}", FIVE.format(year=2010 + i)) for i in range(count)]
+    return [m.message_id for m in sent]
+
+
+async def _all_done(
+    stub: rpc.ConversationServiceAsyncStub, tag: str, ids: list[str], within: float = 120
+) -> list[pb.Message]:
+    ends = await asyncio.gather(*(final(stub, f"{tag}-{i}", m, within) for i, m in enumerate(ids)))
+    failed = [
+        (m.failure.reason, m.failure.message) for m in ends if m.status != pb.MESSAGE_STATUS_DONE
+    ]
+    assert not failed, failed
+    for end in ends:
+        angles = [i.angle for i in end.images]
+        assert len(angles) == len(set(angles)) == 5, angles  # every view, none twice
+    return ends
+
+
+async def test_a_ten_second_image_service_outage_fails_nothing(
+    stack: RunningStack, stub: rpc.ConversationServiceAsyncStub
+) -> None:
+    before = await _in_flight(stub, "img-before", 4)
+    await asyncio.sleep(1.5)  # views are being made
+    stack.kill("image_svc")
+    during = await _in_flight(stub, "img-during", 4)
+    await asyncio.sleep(OUTAGE)
+    await stack.restart("image_svc")
+    await _all_done(stub, "img-before", before)
+    await _all_done(stub, "img-during", during)
+
+
+async def test_a_ten_second_media_outage_fails_nothing(
+    stack: RunningStack, stub: rpc.ConversationServiceAsyncStub
+) -> None:
+    before = await _in_flight(stub, "media-before", 4)
+    await asyncio.sleep(0.5)
+    stack.kill("media stand-in")
+    during = await _in_flight(stub, "media-during", 4)
+    await asyncio.sleep(OUTAGE)
+    await stack.restart("media stand-in")
+    await _all_done(stub, "media-before", before)
+    await _all_done(stub, "media-during", during)
+
+
+async def test_a_worker_killed_outright_loses_nothing_and_runs_nothing_twice(
+    stack: RunningStack, stub: rpc.ConversationServiceAsyncStub
+) -> None:
+    ids = await _in_flight(stub, "killed", 6)
+    watch = stub.WatchMessage(pb.WatchMessageRequest(message_id=ids[0]), metadata=auth("killed-0"))
+    async for event in watch:
+        if event.event == pb.MESSAGE_EVENT_IMAGE_ADDED:
+            break  # mid-message: some views stored, others being made
+    watch.cancel()
+    stack.kill("celery worker")
+    await stack.restart("celery worker")
+    back = time.monotonic()
+    await _all_done(stub, "killed", ids, within=60)
+    assert time.monotonic() - back < 60
