@@ -29,6 +29,7 @@ from conversation_svc.model import (
     ViewFailure,
 )
 from conversation_svc.store import Store, now
+from mesh.access import USER_KEY
 from mesh.errors import ServiceError
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
@@ -144,7 +145,8 @@ class Pipeline:
             )
 
     async def _run(self, message: Message) -> None:
-        metadata = (("x-request-id", message.request_id),)
+        # Calls for the message's owner: believed from the worker's service identity only.
+        metadata = (("x-request-id", message.request_id), (USER_KEY, message.owner))
         if message.intent is None:
             message = await self._analyse(message, metadata)
         intent = message.intent

@@ -6,11 +6,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from conversation_svc.tokens import derive_key
-from mesh.auth import AuthConfigError, AuthSettings
+from mesh.auth import AuthConfigError
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
-class Settings(ServerSettings, MediaSettings, AuthSettings):
+class Settings(ServerSettings, MediaSettings):
     """Listening address, storage, broker, the services it calls, auth and limits."""
 
     model_config = SettingsConfigDict(env_prefix="CONVERSATION_SVC_")

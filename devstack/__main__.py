@@ -80,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ports=Ports.ephemeral() if args.ephemeral_ports else Ports(),
         memory=args.memory,
         edge=args.edge,
+        rate_limits=not os.environ.get("RATE_LIMIT_REDIS_URL"),  # yours wins when set
     )
     os.environ.update(watching_pace())
     children, env = plan(cfg)

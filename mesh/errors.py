@@ -7,10 +7,11 @@ escapes a handler becomes ``INTERNAL`` with a generic message; the traceback goe
     ServiceError                      INTERNAL (base class)
     ├── InvalidArgument               INVALID_ARGUMENT   (names the field: google.rpc.BadRequest)
     ├── Unauthenticated               UNAUTHENTICATED
+    ├── PermissionDenied              PERMISSION_DENIED  (a known caller, not allowed this)
     ├── NotFound                      NOT_FOUND          (also: someone else's resource)
     ├── AlreadyExists                 ALREADY_EXISTS
     ├── FailedPrecondition            FAILED_PRECONDITION
-    ├── ResourceExhausted             RESOURCE_EXHAUSTED
+    ├── ResourceExhausted             RESOURCE_EXHAUSTED (``retry_after``: google.rpc.RetryInfo)
     ├── Unavailable                   UNAVAILABLE        (an upstream is down; safe to retry)
     └── DeadlineExceeded              DEADLINE_EXCEEDED
 
@@ -66,6 +67,13 @@ class Unauthenticated(ServiceError):
     default_reason = "UNAUTHENTICATED"
 
 
+class PermissionDenied(ServiceError):
+    """The caller is known but may not do this (e.g. act for another user)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    default_reason = "PERMISSION_DENIED"
+
+
 class NotFound(ServiceError):
     """The resource does not exist, or belongs to someone else."""
 
@@ -92,6 +100,18 @@ class ResourceExhausted(ServiceError):
 
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "RESOURCE_EXHAUSTED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        # Seconds after which trying again can succeed: sent as google.rpc.RetryInfo.
+        self.retry_after = retry_after
 
 
 class Unavailable(ServiceError):
@@ -120,22 +140,27 @@ class ErrorInfo:
     reason: str = ""
     request_id: str = ""
     field: str = ""  # the first offending field of a ``google.rpc.BadRequest``
+    retry_after: float | None = None  # seconds, from a ``google.rpc.RetryInfo``
 
 
 def decode_details(raw: bytes) -> ErrorInfo:
     """Read ``grpc-status-details-bin``; empty when it holds nothing readable."""
     reason = request_id = field = ""
+    retry_after: float | None = None
     try:
         status = status_pb2.Status.FromString(raw)
     except DecodeError:  # a garbled trailer is not worth hiding the real error for
         return ErrorInfo()
     for detail in status.details:
         info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
-        if detail.Unpack(info):
+        retry = error_details_pb2.RetryInfo()
+        if detail.Unpack(retry):
+            retry_after = retry.retry_delay.ToNanoseconds() / 1e9
+        elif detail.Unpack(info):
             reason, request_id = info.reason, info.metadata.get("request_id", "")
         elif detail.Unpack(bad) and bad.field_violations:
             field = bad.field_violations[0].field
-    return ErrorInfo(reason, request_id, field)
+    return ErrorInfo(reason, request_id, field, retry_after)
 
 
 def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
