@@ -23,6 +23,7 @@ from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from mesh.access import service_credentials
 from mesh.media import MediaClient
+from mesh.pki import channel_credentials
 from mesh.settings import MiB, ServerSettings
 from photofun.v1 import image_service_pb2_grpc, prompt_service_pb2_grpc
 
@@ -51,11 +52,19 @@ def _target(address: str) -> str:
 
 def mesh_channel(address: str, settings: ServerSettings) -> grpc.aio.Channel:
     """A channel to prompt_svc or image_svc on which the worker proves it is
-    ``WORKER_IDENTITY`` (mesh.access), so the user it names in each call is believed."""
+    ``WORKER_IDENTITY`` (mesh.access), so the user it names in each call is believed: its
+    client certificate with MESH_TLS_DIR, a service token otherwise."""
+    folder = settings.mesh_tls_dir
+    interceptors = service_credentials(settings, WORKER_IDENTITY, tls=folder is not None)
+    if folder is not None:
+        return grpc.aio.secure_channel(
+            _target(address),
+            channel_credentials(folder, WORKER_IDENTITY),
+            options=_CHANNEL_OPTIONS,
+            interceptors=interceptors,
+        )
     return grpc.aio.insecure_channel(
-        _target(address),
-        options=_CHANNEL_OPTIONS,
-        interceptors=service_credentials(settings, WORKER_IDENTITY, tls=False),
+        _target(address), options=_CHANNEL_OPTIONS, interceptors=interceptors
     )
 
 

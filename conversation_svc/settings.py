@@ -16,6 +16,7 @@ class Settings(ServerSettings, MediaSettings):
     model_config = SettingsConfigDict(env_prefix="CONVERSATION_SVC_")
 
     port: int = Field(50053, ge=0, le=65535)
+    tls_name: str = Field("conversation_svc", description="Its certificate in MESH_TLS_DIR.")
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias=shared("MONGODB_URI")
     )

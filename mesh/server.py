@@ -23,6 +23,7 @@ from mesh.errors import StartupError
 from mesh.interceptors import ServiceInterceptor, Translator
 from mesh.introspection import Health, add_reflection
 from mesh.logs import configure_logging, get_logger
+from mesh.pki import server_credentials
 from mesh.ratelimit import Limit, RateLimiter
 from mesh.settings import ServerSettings, program_name
 
@@ -82,7 +83,8 @@ class GrpcServer:
         self._settings = settings
         limit = settings.max_message_bytes
         # Every RPC but health needs a caller (mesh.access); no token configuration, no server.
-        gate = self._gate = gate or Gate.from_settings(settings)
+        tls = settings.mesh_tls_dir is not None
+        gate = self._gate = gate or Gate.from_settings(settings, tls=tls)
         translators = [t for b in self._bindings for t in b.translators]
         self._limiter = rate_limiter(settings)
         limited = {
@@ -113,11 +115,22 @@ class GrpcServer:
         names = [b.name for b in self._bindings]
         if self._settings.grpc_reflection:
             add_reflection(self._server, names)
-        self.port = self._server.add_insecure_port(f"{self._settings.host}:{self._settings.port}")
+        where, folder = f"{self._settings.host}:{self._settings.port}", self._settings.mesh_tls_dir
+        if folder is not None:  # mTLS: no client certificate of the mesh CA, no connection
+            name = self._settings.tls_name or program_name()
+            self.port = self._server.add_secure_port(where, server_credentials(folder, name))
+        else:
+            self.port = self._server.add_insecure_port(where)
         await self._server.start()
         for name in ["", *names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("listening", address=self.address, services=names, tokens=self._gate.mode)
+        log.info(
+            "listening",
+            address=self.address,
+            services=names,
+            tokens=self._gate.mode,
+            mtls=self._settings.mesh_tls_dir is not None,
+        )
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:
@@ -141,7 +154,8 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    gate = Gate.from_settings(settings)  # before anything connects: no auth, no start
+    # Before anything connects: no way to check callers, no start.
+    gate = Gate.from_settings(settings, tls=settings.mesh_tls_dir is not None)
     async with contextlib.AsyncExitStack() as stack:
         server = GrpcServer(await build(settings, stack), settings, gate)
         await server.start()

@@ -115,6 +115,18 @@ class ServerSettings(AuthSettings):
     max_message_bytes: int = Field(
         32 * MiB, ge=MiB, description="Largest gRPC message accepted or sent (images are big)."
     )
+    mesh_tls_dir: Path | None = Field(
+        None,
+        validation_alias=shared("MESH_TLS_DIR"),
+        description="Folder of the mesh's CA and certificates (`python -m mesh.pki init DIR`). "
+        "Set: every server takes TLS only and requires a client certificate of that CA; the "
+        "worker and the edge present theirs. Unset: plaintext (loopback, `make run`).",
+    )
+    tls_name: str = Field(
+        "",
+        description="This process's certificate in MESH_TLS_DIR (<name>.crt / <name>.key); "
+        "its service's name by default.",
+    )
     grpc_reflection: bool = Field(
         True,
         validation_alias=shared("GRPC_REFLECTION"),
