@@ -77,7 +77,7 @@ unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 
 run: env gen web  ## the whole stack on embedded defaults, with the web page (Ctrl-C stops it)
-	$(PY) -m devstack
+	$(PY) -m devstack $(if $(filter-out 0,$(TLS)),--tls)
 
 web: env  ## build the browser page into web/dist (esbuild)
 	node web/build.mjs
