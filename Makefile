@@ -88,8 +88,9 @@ BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/
 bench: env  ## benchmarks with printed tables
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
-diagram: env  ## redraw docs/img/packages.png from the imports (needs Graphviz's dot)
+diagram: env  ## redraw docs/img/packages.png (from the imports) and trust.png (needs Graphviz's dot)
 	$(PY) docs/img/packages.py
+	$(PY) docs/img/trust.py
 
 clean:  ## remove environments and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var
