@@ -122,7 +122,8 @@ def _png(size: tuple[int, int] = (64, 48)) -> bytes:
 
 
 async def _server(stack: contextlib.AsyncExitStack, bindings: Sequence[ServiceBinding]) -> str:
-    server = GrpcServer(bindings, ServerSettings(host="127.0.0.1", port=0))
+    settings = ServerSettings(host="127.0.0.1", port=0, jwt_secret=SECRET)
+    server = GrpcServer(bindings, settings)
     await server.start()
     stack.push_async_callback(server.stop, 0)
     return server.address
@@ -151,7 +152,7 @@ async def start_world(mongo_uri: str, root: Path) -> World:
     }
     # The pipeline's own channels: as the worker calls, for each message's owner.
     worker = {
-        name: mesh_channel(addr, prompt_settings)
+        name: mesh_channel(addr, ServerSettings(jwt_secret=SECRET))
         for name, addr in (("prompt", prompt_addr), ("image", image_addr))
     }
     for channel in [*channels.values(), *worker.values()]:
