@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import grpc
@@ -119,17 +120,17 @@ async def test_a_trusted_mesh_service_calls_for_a_user(
 
 
 @pytest.mark.parametrize(
-    ("metadata", "code", "reason"),
+    ("make", "code", "reason"),
     [
         # An identity not in MESH_TRUSTED_CALLERS names a user: its word is not taken.
         (
-            ((SERVICE_TOKEN_KEY, MESH_TOKENS.mint("edge")), (USER_KEY, "alice")),
+            lambda: ((SERVICE_TOKEN_KEY, MESH_TOKENS.mint("edge")), (USER_KEY, "alice")),
             grpc.StatusCode.UNAUTHENTICATED,
             "MISSING_CREDENTIALS",
         ),
         # A service token signed with another key.
         (
-            (
+            lambda: (
                 (SERVICE_TOKEN_KEY, ServiceTokens(b"k" * 32).mint("conversation_svc")),
                 (USER_KEY, "alice"),
             ),
@@ -138,19 +139,19 @@ async def test_a_trusted_mesh_service_calls_for_a_user(
         ),
         # A user's token is no service token ...
         (
-            ((SERVICE_TOKEN_KEY, mint_token(TEST_JWT_SECRET, "conversation_svc")),),
+            lambda: ((SERVICE_TOKEN_KEY, mint_token(TEST_JWT_SECRET, "conversation_svc")),),
             grpc.StatusCode.UNAUTHENTICATED,
             "INVALID_SERVICE_TOKEN",
         ),
         # ... nor a service token a user's.
         (
-            (("authorization", f"Bearer {MESH_TOKENS.mint('conversation_svc')}"),),
+            lambda: (("authorization", f"Bearer {MESH_TOKENS.mint('conversation_svc')}"),),
             grpc.StatusCode.UNAUTHENTICATED,
             "INVALID_TOKEN",
         ),
         # A token of one user for the metadata of another.
         (
-            (*as_user("mallory"), (USER_KEY, "alice")),
+            lambda: (*as_user("mallory"), (USER_KEY, "alice")),
             grpc.StatusCode.PERMISSION_DENIED,
             "NOT_TRUSTED_FOR_USER",
         ),
@@ -159,13 +160,13 @@ async def test_a_trusted_mesh_service_calls_for_a_user(
 async def test_who_may_call_for_a_user(
     prompt: GrpcServer,
     channel_to: ChannelTo,
-    metadata: tuple[tuple[str, str], ...],
+    make: Callable[[], tuple[tuple[str, str], ...]],
     code: grpc.StatusCode,
     reason: str,
 ) -> None:
     stub = prompt_service_pb2_grpc.PromptServiceStub(channel_to(prompt, user=None))
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.Refine(REFINE, metadata=metadata)
+        await stub.Refine(REFINE, metadata=make())  # made now: service tokens live 5 minutes
     got = details_of(caught.value)
     assert (got.code, got.reason) == (code, reason), got
 
