@@ -82,7 +82,7 @@ unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 
 run: env gen web  ## the whole stack on embedded defaults, with the web page (Ctrl-C stops it)
-	$(PY) -m devstack
+	$(PY) -m devstack $(if $(filter-out 0,$(TLS)),--tls)
 
 web: env  ## build the browser page into web/dist (esbuild)
 	node web/build.mjs
@@ -93,8 +93,9 @@ BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/
 bench: env  ## benchmarks with printed tables
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done
 
-diagram: env  ## redraw docs/img/packages.png from the imports (needs Graphviz's dot)
+diagram: env  ## redraw docs/img/packages.png (from the imports) and trust.png (needs Graphviz's dot)
 	$(PY) docs/img/packages.py
+	$(PY) docs/img/trust.py
 
 clean:  ## remove environments and local data
 	rm -rf $(VENV) $(TOOLS) node_modules var

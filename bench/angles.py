@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import secrets
 import statistics
 import sys
 import time
@@ -26,6 +27,8 @@ from image_svc import app
 from image_svc.encoding import encode
 from image_svc.render import RenderSubject, render
 from image_svc.settings import Settings
+from mesh.access import add_metadata, bearer
+from mesh.auth import mint_token
 from mesh.logs import configure_logging
 from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
@@ -52,11 +55,16 @@ async def one_call(
 async def measure(latency: float, repeat: int) -> list[tuple[int, float, float, float]]:
     rows = []
     async with contextlib.AsyncExitStack() as stack:
-        settings = Settings(port=0, mock_latency=latency, max_concurrency=8, log_level="WARNING")
+        secret = secrets.token_hex(32)  # the server verifies user tokens (mesh.access)
+        settings = Settings(
+            port=0, mock_latency=latency, max_concurrency=8, log_level="WARNING", jwt_secret=secret
+        )
         server = GrpcServer(await app.build(settings, stack), settings)
         await server.start()
         channel = grpc.aio.insecure_channel(
-            server.address, options=[("grpc.max_receive_message_length", 64 << 20)]
+            server.address,
+            options=[("grpc.max_receive_message_length", 64 << 20)],
+            interceptors=add_metadata(bearer(mint_token(secret, "bench"))),
         )
         stub = image_service_pb2_grpc.ImageServiceStub(channel)
         await one_call(stub, ANGLES[:1])  # warm-up: pool, imports, caches

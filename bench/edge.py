@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,8 @@ from devstack.local_envoy import find_envoy, running_envoy
 from devstack.processes import free_port
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
+from mesh.access import add_metadata, bearer
+from mesh.auth import mint_token
 from mesh.logs import configure_logging
 from mesh.server import GrpcServer
 from photofun.v1 import (
@@ -58,11 +61,15 @@ from prompt_svc.settings import Settings as PromptSettings
 PROMPTS, IMAGES, _ = grpcweb_bridge.PUBLIC_SERVICES
 DETECT = f"/{PROMPTS}/DetectIntent"
 ANGLES = f"/{IMAGES}/GenerateAngles"
+# The services verify user tokens (mesh.access): this run's own secret and bench user.
+SECRET = secrets.token_hex(32)
+TOKEN = mint_token(SECRET, "bench")
 GRPC_WEB = {
     "content-type": "application/grpc-web+proto",
     "x-grpc-web": "1",
     "x-user-agent": "connect-es/2.2",
     "origin": "http://localhost:5173",  # a browser's cross-origin call, so CORS runs too
+    "authorization": f"Bearer {TOKEN}",
 }
 DETECT_REQUEST = prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")
 VIEWS = [common_pb2.ANGLE_FRONT, common_pb2.ANGLE_SIDE, common_pb2.ANGLE_REAR]
@@ -281,7 +288,11 @@ async def run(
                 stack,
                 prompt_app.build,
                 PromptSettings(
-                    port=0, gemini_api_key=None, media_service_url="http://m", log_level="WARNING"
+                    port=0,
+                    gemini_api_key=None,
+                    media_service_url="http://m",
+                    log_level="WARNING",
+                    jwt_secret=SECRET,
                 ),
             ),
             "image_svc": await start_server(
@@ -293,13 +304,18 @@ async def run(
                     mock_latency=args.latency,
                     max_concurrency=1,  # one view at a time: they come L apart
                     log_level="WARNING",
+                    jwt_secret=SECRET,
                 ),
             ),
             "conversation_svc": free_port(),  # nothing listens: its routes are not benched
         }
         options = [("grpc.max_receive_message_length", 64 << 20)]
         prompts, images = (
-            grpc.aio.insecure_channel(f"127.0.0.1:{ports[name]}", options=options)
+            grpc.aio.insecure_channel(
+                f"127.0.0.1:{ports[name]}",
+                options=options,
+                interceptors=add_metadata(bearer(TOKEN)),
+            )
             for name in ("prompt_svc", "image_svc")
         )
         for channel in (prompts, images):

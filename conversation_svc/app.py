@@ -17,7 +17,6 @@ from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store, database_unavailable, hosts_of
 from conversation_svc.uploads import Uploader
-from mesh.auth import Authenticator
 from mesh.errors import StartupError
 from mesh.logs import get_logger
 from mesh.media import MediaClient
@@ -31,7 +30,6 @@ log = get_logger(__name__)
 async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequence[ServiceBinding]:
     """Connect to MongoDB and the broker, start the sweeper; all closed by ``stack``. Missing
     token configuration or an unreachable MongoDB is a ``StartupError`` (one line)."""
-    auth = Authenticator.from_settings(settings)
     token_key = settings.token_key_bytes()
     timeout_ms = int(settings.mongodb_timeout * 1000)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
@@ -47,7 +45,6 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     except PyMongoError as exc:
         where = hosts_of(settings.mongodb_uri)
         raise StartupError(f"MongoDB at {where} is unreachable ({type(exc).__name__})") from exc
-    log.info("tokens verified", mode=auth.mode)
     celery = Celery("photofun", broker=settings.celery_broker_url)
     celery.conf.broker_connection_timeout = 3
     stack.callback(celery.close)
@@ -75,7 +72,6 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     servicer = ConversationServicer(
         store,
         queue,
-        auth,
         media_service_url=settings.media_service_url,
         media_public_url=settings.media_public_url,
         uploader=uploader,
@@ -88,5 +84,6 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
             conversation_service_pb2_grpc.add_ConversationServiceServicer_to_server,
             SERVICE_NAME,
             translators=[database_unavailable],
+            limits={"SendMessage": "messages"},  # each message is model work (mesh.ratelimit)
         )
     ]

@@ -34,6 +34,7 @@ from conversation_svc.model import (
 )
 from conversation_svc.store import Store, now
 from conversation_svc.words import lang_of, say, view_name
+from mesh.access import USER_KEY
 from mesh.errors import ServiceError, error_info
 from mesh.i18n import Key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
@@ -165,7 +166,8 @@ class Pipeline:
         return lang_of(await self._store.message_by_id(message.id) or message)
 
     async def _run(self, message: Message) -> None:
-        metadata = (("x-request-id", message.request_id),)
+        # Calls for the message's owner: believed from the worker's service identity only.
+        metadata = (("x-request-id", message.request_id), (USER_KEY, message.owner))
         if message.intent is None:
             message = await self._analyse(message, metadata)
         intent = message.intent

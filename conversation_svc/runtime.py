@@ -24,11 +24,16 @@ from conversation_svc.inflight import InFlight, InFlightLimits
 from conversation_svc.pipeline import Limits, Pipeline
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
+from mesh.access import service_credentials
 from mesh.media import MediaClient
-from mesh.settings import MiB
+from mesh.pki import channel_credentials
+from mesh.settings import MiB, ServerSettings
 from photofun.v1 import image_service_pb2_grpc, prompt_service_pb2_grpc
 
 T = TypeVar("T")
+# The identity the worker calls other services with: it acts for the users whose messages it
+# runs, which prompt_svc and image_svc allow only to MESH_TRUSTED_CALLERS.
+WORKER_IDENTITY = "conversation_svc"
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", 64 * MiB),
     ("grpc.max_send_message_length", 8 * MiB),
@@ -46,6 +51,24 @@ _CHANNEL_OPTIONS = [
 def _target(address: str) -> str:
     """``host:port`` → ``dns:///host:port`` so the resolver sees every replica."""
     return address if "://" in address or address.startswith("dns:") else f"dns:///{address}"
+
+
+def mesh_channel(address: str, settings: ServerSettings) -> grpc.aio.Channel:
+    """A channel to prompt_svc or image_svc on which the worker proves it is
+    ``WORKER_IDENTITY`` (mesh.access), so the user it names in each call is believed: its
+    client certificate with MESH_TLS_DIR, a service token otherwise."""
+    folder = settings.mesh_tls_dir
+    interceptors = service_credentials(settings, WORKER_IDENTITY, tls=folder is not None)
+    if folder is not None:
+        return grpc.aio.secure_channel(
+            _target(address),
+            channel_credentials(folder, WORKER_IDENTITY),
+            options=_CHANNEL_OPTIONS,
+            interceptors=interceptors,
+        )
+    return grpc.aio.insecure_channel(
+        _target(address), options=_CHANNEL_OPTIONS, interceptors=interceptors
+    )
 
 
 class LoopThread:
@@ -90,12 +113,8 @@ class WorkerRuntime:
                 tz_aware=True,
                 serverSelectionTimeoutMS=int(s.mongodb_timeout * 1000),
             )
-            prompt = grpc.aio.insecure_channel(
-                _target(s.prompt_service_url), options=_CHANNEL_OPTIONS
-            )
-            image = grpc.aio.insecure_channel(
-                _target(s.image_service_url), options=_CHANNEL_OPTIONS
-            )
+            prompt = mesh_channel(s.prompt_service_url, s)
+            image = mesh_channel(s.image_service_url, s)
             self._pipeline = Pipeline(
                 Store(client, s.mongodb_database),
                 prompt_service_pb2_grpc.PromptServiceStub(prompt),

@@ -1,4 +1,5 @@
-"""ConversationService over gRPC: authenticate → validate → store / queue → proto out."""
+"""ConversationService over gRPC: the caller (admitted by mesh.access) → validate → store /
+queue → proto out."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from conversation_svc.store import Store, now, object_id, page_size
 from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch, watch_changes
 from conversation_svc.words import say
-from mesh.auth import Authenticator
+from mesh.access import current_caller
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
 from mesh.logs import bind_context, get_logger
@@ -55,7 +56,6 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self,
         store: Store,
         queue: WorkQueue,
-        auth: Authenticator,
         *,
         media_service_url: str,
         max_processing_per_user: int,
@@ -65,7 +65,6 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
     ) -> None:
         self._store = store
         self._queue = queue
-        self._auth = auth
         self._media = media_service_url
         self._media_public = media_public_url
         self._uploader = uploader
@@ -73,9 +72,8 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         self._timeout = dt.timedelta(seconds=message_timeout)
 
     async def _user(self, context: Context[Any, Any]) -> str:
-        user = await self._auth.authenticate(context.invocation_metadata())
-        bind_context(user=user)
-        return user
+        del context  # the gate read the credentials before the handler ran
+        return current_caller().user
 
     async def CreateConversation(
         self,

@@ -6,16 +6,17 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from conversation_svc.tokens import derive_key
-from mesh.auth import AuthConfigError, AuthSettings
+from mesh.auth import AuthConfigError
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
-class Settings(ServerSettings, MediaSettings, AuthSettings):
+class Settings(ServerSettings, MediaSettings):
     """Listening address, storage, broker, the services it calls, auth and limits."""
 
     model_config = SettingsConfigDict(env_prefix="CONVERSATION_SVC_")
 
     port: int = Field(50053, ge=0, le=65535)
+    tls_name: str = Field("conversation_svc", description="Its certificate in MESH_TLS_DIR.")
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias=shared("MONGODB_URI")
     )

@@ -64,6 +64,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="the gRPC-web edge: Envoy with envoy/envoy.yaml where it is installed (auto), or "
         "the Python bridge (env PHOTOFUN_EDGE)",
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        default=os.environ.get("PHOTOFUN_TLS", "") not in ("", "0"),
+        help="mTLS between every process, as compose runs it: a local CA under ROOT/pki "
+        "(env PHOTOFUN_TLS=1; `make run TLS=1`)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
     cfg = StackConfig(
@@ -74,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         ports=Ports.ephemeral() if args.ephemeral_ports else Ports(),
         memory=args.memory,
         edge=args.edge,
+        rate_limits=not os.environ.get("RATE_LIMIT_REDIS_URL"),  # yours wins when set
+        tls=args.tls,
     )
     os.environ.update(watching_pace())
     children, env = plan(cfg)
@@ -100,6 +109,17 @@ def edge_words(env: dict[str, str], web_port: int) -> str:
     return "Envoy running the production envoy/envoy.yaml"
 
 
+def grpcurl_line(cfg: StackConfig, env: dict[str, str]) -> str:
+    """How to list a service with grpcurl, with the edge's certificate under mTLS."""
+    tls_dir = env.get("MESH_TLS_DIR")
+    if not tls_dir:
+        return f"  .venv/bin/grpcurl -plaintext 127.0.0.1:{cfg.ports.prompt} list"
+    return (
+        f"  .venv/bin/grpcurl -cacert {tls_dir}/ca.crt -cert {tls_dir}/edge.crt "
+        f"-key {tls_dir}/edge.key 127.0.0.1:{cfg.ports.prompt} list     (mTLS)"
+    )
+
+
 def banner(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to reach each part of the running stack."""
     p = cfg.ports
@@ -121,7 +141,7 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         "Try:",
         f"  open http://localhost:{p.web}/ in a browser",
         '  .venv/bin/photofun chat "2019 Renault Clio blue hatchback, front side rear"',
-        f"  .venv/bin/grpcurl -plaintext 127.0.0.1:{p.prompt} list",
+        grpcurl_line(cfg, env),
         "",
         "A token for dev-user (send it as 'authorization: Bearer <token>'):",
         f"  {dev_token(cfg)}",

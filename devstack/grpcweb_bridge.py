@@ -62,6 +62,7 @@ import yarl
 from google.protobuf import descriptor_pool
 
 from mesh.logs import configure_logging, get_logger
+from mesh.pki import channel_credentials
 from photofun.v1 import (  # noqa: F401  (importing registers the service descriptors)
     conversation_service_pb2,
     image_service_pb2,
@@ -160,6 +161,9 @@ class BridgeConfig:
     # Names the bridge answers to (the Host header): a DNS-rebinding page, whose name resolves
     # to 127.0.0.1, must not read the dev token in /config.json or call as dev-user.
     hosts: frozenset[str] = LOOPBACK_HOSTS
+    # The mesh's certificates (mesh.pki) when the services take mTLS only: the bridge then
+    # calls them as the `edge` identity. None: plaintext upstreams.
+    tls_dir: Path | None = None
 
     def allows_host(self, host: str) -> bool:
         """True for a Host header naming this bridge (any port)."""
@@ -753,8 +757,15 @@ class Bridge:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                tls_dir = self.config.tls_dir
                 for upstream in set(self.config.upstreams.values()):
-                    channels[upstream] = grpc.aio.insecure_channel(upstream, options=options)
+                    channels[upstream] = (
+                        grpc.aio.secure_channel(
+                            upstream, channel_credentials(tls_dir, "edge"), options=options
+                        )
+                        if tls_dir is not None
+                        else grpc.aio.insecure_channel(upstream, options=options)
+                    )
                 scope["state"][CHANNELS_STATE] = channels
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -867,6 +878,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="where the page sends its gRPC-web calls (config.json's grpcWebUrl), e.g. a local "
         "Envoy; empty: this bridge",
     )
+    parser.add_argument(
+        "--tls-dir",
+        type=Path,
+        default=None,
+        help="the mesh's certificates (python -m mesh.pki init): call the services with mTLS",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
@@ -880,6 +897,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         page_config=page_config,
         connect_origins=tuple(args.connect_origin),
         hosts=LOOPBACK_HOSTS | set(args.allow_host) | {args.host},
+        tls_dir=args.tls_dir,
     )
 
     async def run() -> None:

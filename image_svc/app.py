@@ -28,6 +28,7 @@ from photofun.v1 import image_service_pb2, image_service_pb2_grpc
 
 log = get_logger(__name__)
 SERVICE_NAME = image_service_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
+LIMITED = ("Generate", "GenerateAngles", "EditImage")
 
 
 async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequence[ServiceBinding]:
@@ -55,7 +56,9 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
         media, pool, max_bytes=settings.max_input_bytes, max_pixels=settings.max_input_pixels
     )
     servicer = ImageServicer(generator, editor)
-    return [bind(servicer, image_service_pb2_grpc.add_ImageServiceServicer_to_server, SERVICE_NAME)]
+    add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
+    # Every image costs render time or a provider's money: one bucket per user (mesh.ratelimit).
+    return [bind(servicer, add, SERVICE_NAME, limits=dict.fromkeys(LIMITED, "images"))]
 
 
 def configured_providers(settings: Settings, stack: contextlib.AsyncExitStack) -> list[Provider]:

@@ -18,6 +18,7 @@ class Settings(ServerSettings, MediaSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGE_SVC_")
 
     port: int = Field(50052, ge=0, le=65535)
+    tls_name: str = Field("image_svc", description="Its certificate in MESH_TLS_DIR.")
     mock_latency: float = Field(
         0.0, ge=0, description="Artificial seconds per mock image, to show and measure parallelism."
     )

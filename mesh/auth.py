@@ -32,18 +32,15 @@ from pathlib import Path
 from typing import Any
 
 import jwt
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings
 
 from mesh.errors import StartupError, Unauthenticated, Unavailable
 from mesh.logs import get_logger
-from mesh.settings import BASE_CONFIG, shared
+from mesh.settings import AUDIENCE, ISSUER, SECRET_MIN_BYTES, AuthSettings
+
+__all__ = ["AUDIENCE", "ISSUER", "AuthConfigError", "AuthSettings", "Authenticator", "mint_token"]
 
 log = get_logger(__name__)
 
-ISSUER = "photofun-dev"  # JWT_ISSUER's default: the shared-secret (dev) mode's issuer
-AUDIENCE = "photofun"  # JWT_AUDIENCE's default
-SECRET_MIN_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash
 MAX_TOKEN_CHARS = 8192
 JWKS_ALGORITHMS = ("RS256", "ES256")
 # Where `make run` keeps the secret it made for its stack (under its data folder), so that
@@ -53,68 +50,6 @@ DEV_SECRET_FILE = Path("var") / "jwt-secret"
 
 class AuthConfigError(StartupError):
     """The service's token configuration is missing or inconsistent: it must not start."""
-
-
-class AuthSettings(BaseSettings):
-    """How bearer tokens are verified (every service that authenticates callers)."""
-
-    model_config = BASE_CONFIG
-
-    jwt_secret: SecretStr = Field(
-        SecretStr(""),  # empty: not set
-        validation_alias=shared("JWT_SECRET"),
-        description="HS256 key of bearer tokens, at least 32 bytes (RFC 7518 §3.2); "
-        "shared-secret mode. `make run` makes one per stack when unset.",
-    )
-    jwt_jwks_url: str | None = Field(
-        None,
-        validation_alias=shared("JWT_JWKS_URL"),
-        description="The identity provider's JWKS URL: RS256/ES256 tokens (production mode).",
-    )
-    jwt_issuer: str = Field(
-        ISSUER, validation_alias=shared("JWT_ISSUER"), description="Required `iss` of tokens."
-    )
-    jwt_audience: str = Field(
-        AUDIENCE,
-        validation_alias=shared("JWT_AUDIENCE"),
-        description="Required `aud` of tokens (this API's identifier at the provider).",
-    )
-    jwt_max_lifetime: float = Field(
-        86_400.0,
-        gt=0,
-        le=30 * 86_400,
-        validation_alias=shared("JWT_MAX_LIFETIME"),
-        description="Longest token lifetime accepted (exp - iat), in seconds.",
-    )
-    jwt_leeway: float = Field(
-        30.0,
-        ge=0,
-        le=300,
-        validation_alias=shared("JWT_LEEWAY"),
-        description="Clock skew allowed on exp, iat and nbf, in seconds.",
-    )
-    jwt_jwks_cache_seconds: float = Field(
-        300.0,
-        gt=0,
-        validation_alias=shared("JWT_JWKS_CACHE_SECONDS"),
-        description="How long the fetched JWKS is used before it is fetched again.",
-    )
-
-    @field_validator("jwt_secret")
-    @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if value.get_secret_value() and len(value.get_secret_value().encode()) < SECRET_MIN_BYTES:
-            raise ValueError(f"JWT_SECRET must be at least {SECRET_MIN_BYTES} bytes long")
-        return value
-
-    @field_validator("jwt_jwks_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
-        if value is not None and not value.startswith(("https://", "http://")):
-            raise ValueError("JWT_JWKS_URL must be an http(s) URL")
-        return value
 
 
 class Authenticator:

@@ -7,10 +7,11 @@ escapes a handler becomes ``INTERNAL`` with a generic message; the traceback goe
     ServiceError                      INTERNAL (base class)
     ├── InvalidArgument               INVALID_ARGUMENT   (names the field: google.rpc.BadRequest)
     ├── Unauthenticated               UNAUTHENTICATED
+    ├── PermissionDenied              PERMISSION_DENIED  (a known caller, not allowed this)
     ├── NotFound                      NOT_FOUND          (also: someone else's resource)
     ├── AlreadyExists                 ALREADY_EXISTS
     ├── FailedPrecondition            FAILED_PRECONDITION
-    ├── ResourceExhausted             RESOURCE_EXHAUSTED
+    ├── ResourceExhausted             RESOURCE_EXHAUSTED (``retry_after``: google.rpc.RetryInfo)
     ├── Unavailable                   UNAVAILABLE        (an upstream is down; safe to retry)
     └── DeadlineExceeded              DEADLINE_EXCEEDED
 
@@ -71,6 +72,13 @@ class Unauthenticated(ServiceError):
 
     code = grpc.StatusCode.UNAUTHENTICATED
     default_reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(ServiceError):
+    """The caller is known but may not do this (e.g. act for another user)."""
+
+    code = grpc.StatusCode.PERMISSION_DENIED
+    default_reason = "PERMISSION_DENIED"
 
 
 class NotFound(ServiceError):

@@ -1,6 +1,9 @@
 """The one place where domain errors become gRPC statuses, and where each call gets its id.
 
 Every unary and server-streaming handler is wrapped so that:
+- the gate (``mesh.access.Gate``) decides who the caller is before the handler runs: no valid
+  credentials, no handler; then a rate-limited method takes a token of the user's bucket
+  (``mesh.ratelimit``; calls a mesh service makes for a user are not counted again);
 - the call's request id (``x-request-id`` metadata, or a new one) is bound to every log line and
   returned in the trailing metadata;
 - ``ServiceError`` becomes its status code with a ``google.rpc.Status`` carrying
@@ -22,15 +25,18 @@ import contextlib
 import inspect
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 
+from mesh.access import Gate, admitted
 from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError
 from mesh.logs import bind_context, get_logger
+from mesh.ratelimit import RateLimiter
 
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
@@ -141,11 +147,41 @@ def status_for(
     )
 
 
+@dataclass(frozen=True)
+class Admission:
+    """What a method's caller must pass: the gate, then (if limited) a token of a bucket."""
+
+    gate: Gate
+    limiter: RateLimiter | None = None
+    bucket: str = ""
+
+    async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        caller = await self.gate.admit(method, context)
+        admitted(caller)
+        if self.limiter is not None and caller is not None and caller.service is None:
+            await self.limiter.take(self.bucket, caller.user)
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Binds the request id, logs each call once, and maps errors (see module docstring)."""
 
-    def __init__(self, translators: Sequence[Translator] = ()) -> None:
+    def __init__(
+        self,
+        translators: Sequence[Translator] = (),
+        gate: Gate | None = None,
+        limiter: RateLimiter | None = None,
+        limited: Mapping[str, str] | None = None,
+    ) -> None:
         self._translators = tuple(translators)
+        self._gate = gate
+        self._limiter = limiter
+        self._limited = dict(limited or {})
+
+    def _admission(self, method: str) -> Admission | None:
+        if self._gate is None:
+            return None
+        bucket = self._limited.get(method) if self._limiter is not None else None
+        return Admission(self._gate, self._limiter if bucket else None, bucket or "")
 
     async def intercept_service(
         self,
@@ -160,13 +196,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method: str = handler_call_details.method
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary, self._translators),
+                _wrap_unary(
+                    method, handler.unary_unary, self._translators, self._admission(method)
+                ),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream, self._translators),
+                _wrap_stream(
+                    method, handler.unary_stream, self._translators, self._admission(method)
+                ),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
@@ -205,12 +245,17 @@ async def _abort(
 
 @contextlib.asynccontextmanager
 async def _handling(
-    method: str, context: grpc.aio.ServicerContext[Any, Any], translators: Sequence[Translator]
+    method: str,
+    context: grpc.aio.ServicerContext[Any, Any],
+    translators: Sequence[Translator],
+    admission: Admission | None = None,
 ) -> AsyncIterator[str]:
-    """Around one call: bind its id, map what escapes the handler, log it once."""
+    """Around one call: bind its id, admit its caller, map what escapes, log it once."""
     request_id = _begin(method, context)
     started, code = time.perf_counter(), grpc.StatusCode.OK
     try:
+        if admission is not None:
+            await admission.admit(method, context)
         yield request_id
         # Add to what the handler set, never replace it.
         own = tuple(context.trailing_metadata() or ())
@@ -229,10 +274,13 @@ async def _handling(
 
 
 def _wrap_unary(
-    method: str, behavior: Callable[..., Any], translators: Sequence[Translator] = ()
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
 ) -> Callable[..., Any]:
     async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        async with _handling(method, context, translators):
+        async with _handling(method, context, translators, admission):
             _refuse_undecodable(request)
             result = behavior(request, context)
             return await result if inspect.isawaitable(result) else result
@@ -241,12 +289,15 @@ def _wrap_unary(
 
 
 def _wrap_stream(
-    method: str, behavior: Callable[..., Any], translators: Sequence[Translator] = ()
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
 ) -> Callable[..., AsyncIterator[Any]]:
     async def handler(
         request: Any, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[Any]:
-        async with _handling(method, context, translators):
+        async with _handling(method, context, translators, admission):
             _refuse_undecodable(request)
             stream = behavior(request, context)
             if inspect.isawaitable(stream):

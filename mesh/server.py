@@ -11,17 +11,20 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mesh.access import Gate
 from mesh.errors import StartupError
 from mesh.interceptors import ServiceInterceptor, Translator
 from mesh.introspection import Health, add_reflection
 from mesh.logs import configure_logging, get_logger
+from mesh.pki import server_credentials
+from mesh.ratelimit import Limit, RateLimiter
 from mesh.settings import ServerSettings, program_name
 
 log = get_logger(__name__)
@@ -35,6 +38,8 @@ class ServiceBinding:
     add: Callable[[grpc.aio.Server], None]
     # How the service's own dependencies fail (its database down → UNAVAILABLE ...).
     translators: Sequence[Translator] = field(default=())
+    # Its rate-limited methods: method name → bucket (mesh.ratelimit), e.g. {"Generate": "images"}.
+    limits: Mapping[str, str] = field(default_factory=dict)
 
 
 def bind(
@@ -42,22 +47,51 @@ def bind(
     add_to_server: Callable[[Any, grpc.aio.Server], None],
     name: str,
     translators: Sequence[Translator] = (),
+    limits: Mapping[str, str] | None = None,
 ) -> ServiceBinding:
     """Pair a servicer with its generated ``add_XxxServicer_to_server`` function."""
     return ServiceBinding(
-        name=name, add=lambda server: add_to_server(servicer, server), translators=translators
+        name=name,
+        add=lambda server: add_to_server(servicer, server),
+        translators=translators,
+        limits=dict(limits or {}),
+    )
+
+
+def rate_limiter(settings: ServerSettings) -> RateLimiter | None:
+    """The shared per-user buckets the settings configure; None without RATE_LIMIT_REDIS_URL."""
+    url, s = settings.rate_limit_redis_url, settings
+    if not url:
+        return None
+    return RateLimiter(
+        url,
+        {
+            "images": Limit(s.rate_limit_images_per_minute, s.rate_limit_images_burst),
+            "gemini": Limit(s.rate_limit_gemini_per_minute, s.rate_limit_gemini_burst),
+            "messages": Limit(s.rate_limit_messages_per_minute, s.rate_limit_messages_burst),
+        },
     )
 
 
 class GrpcServer:
     """An aio gRPC server with health and reflection; start/stop for tests, ``serve`` for mains."""
 
-    def __init__(self, bindings: Sequence[ServiceBinding], settings: ServerSettings) -> None:
+    def __init__(
+        self, bindings: Sequence[ServiceBinding], settings: ServerSettings, gate: Gate | None = None
+    ) -> None:
         self._bindings = list(bindings)
         self._settings = settings
         limit = settings.max_message_bytes
+        # Every RPC but health needs a caller (mesh.access); no token configuration, no server.
+        tls = settings.mesh_tls_dir is not None
+        gate = self._gate = gate or Gate.from_settings(settings, tls=tls)
+        translators = [t for b in self._bindings for t in b.translators]
+        self._limiter = rate_limiter(settings)
+        limited = {
+            f"/{b.name}/{m}": bucket for b in self._bindings for m, bucket in b.limits.items()
+        }
         self._server = grpc.aio.server(
-            interceptors=[ServiceInterceptor([t for b in self._bindings for t in b.translators])],
+            interceptors=[ServiceInterceptor(translators, gate, self._limiter, limited)],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -79,18 +113,32 @@ class GrpcServer:
             binding.add(self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         names = [b.name for b in self._bindings]
-        add_reflection(self._server, names)
-        self.port = self._server.add_insecure_port(f"{self._settings.host}:{self._settings.port}")
+        if self._settings.grpc_reflection:
+            add_reflection(self._server, names)
+        where, folder = f"{self._settings.host}:{self._settings.port}", self._settings.mesh_tls_dir
+        if folder is not None:  # mTLS: no client certificate of the mesh CA, no connection
+            name = self._settings.tls_name or program_name()
+            self.port = self._server.add_secure_port(where, server_credentials(folder, name))
+        else:
+            self.port = self._server.add_insecure_port(where)
         await self._server.start()
         for name in ["", *names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        log.info("listening", address=self.address, services=names)
+        log.info(
+            "listening",
+            address=self.address,
+            services=names,
+            tokens=self._gate.mode,
+            mtls=self._settings.mesh_tls_dir is not None,
+        )
         return self.port
 
     async def stop(self, grace: float | None = None) -> None:
         """Turn health NOT_SERVING first (so balancers drain), then stop with a grace period."""
         await self.health.enter_graceful_shutdown()
         await self._server.stop(self._settings.grace_period if grace is None else grace)
+        if self._limiter is not None:
+            await self._limiter.aclose()
 
     async def wait(self) -> None:
         """Block until the server terminates."""
@@ -106,8 +154,10 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Before anything connects: no way to check callers, no start.
+    gate = Gate.from_settings(settings, tls=settings.mesh_tls_dir is not None)
     async with contextlib.AsyncExitStack() as stack:
-        server = GrpcServer(await build(settings, stack), settings)
+        server = GrpcServer(await build(settings, stack), settings, gate)
         await server.start()
         await stop.wait()
         log.info("shutting down", grace_seconds=settings.grace_period)

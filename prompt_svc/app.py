@@ -35,6 +35,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
         media_public_url=settings.media_public_url,
         max_prompt_chars=settings.max_prompt_chars,
     )
-    return [
-        bind(servicer, prompt_service_pb2_grpc.add_PromptServiceServicer_to_server, SERVICE_NAME)
-    ]
+    add = prompt_service_pb2_grpc.add_PromptServiceServicer_to_server
+    # Refine spends Gemini money when a key is set; the local analyser costs next to nothing.
+    limits = {"Refine": "gemini"} if remote is not None else {}
+    return [bind(servicer, add, SERVICE_NAME, limits=limits)]

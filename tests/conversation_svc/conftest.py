@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import grpc
 import pytest
 from pymongo import AsyncMongoClient
 
 from conversation_svc import app
 from conversation_svc.pipeline import Pipeline
+from conversation_svc.runtime import mesh_channel
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from devstack.media_server import create_app as media_app
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.media import MediaClient
-from mesh.server import GrpcServer
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 from photofun.v1 import image_service_pb2_grpc
 from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 from tests.conversation_svc.service import MEDIA, SECRET, StartStub
 from tests.http_servers import serve_app
 
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
 @pytest.fixture
 def start_stub(
     start_server: StartServer,
-    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
+    channel_to: ChannelTo,
     mongo_uri: str,
     redis_url: str,
     database: str,
@@ -53,7 +52,7 @@ def start_stub(
         }
         settings = Settings(**(defaults | overrides))
         server = await start_server(app.build, settings)
-        return rpc.ConversationServiceStub(channel_to(server))
+        return rpc.ConversationServiceStub(channel_to(server, user=None))
 
     return start
 
@@ -93,7 +92,8 @@ async def pipeline(
     async with contextlib.AsyncExitStack() as stack:
         media = MediaClient(media_url)
         stack.push_async_callback(media.aclose)
-        channels = [grpc.aio.insecure_channel(s.address) for s in (prompt, image)]
+        # As the worker calls them: for each message's owner, as a trusted mesh service.
+        channels = [mesh_channel(s.address, PromptSettings()) for s in (prompt, image)]
         for channel in channels:
             stack.push_async_callback(channel.close)
         yield Pipeline(

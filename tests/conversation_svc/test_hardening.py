@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -26,9 +26,8 @@ from conversation_svc import app
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from devstack.processes import free_port
-from mesh.server import GrpcServer
 from photofun.v1 import conversation_service_pb2 as pb
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 from tests.conversation_svc.service import MEDIA, SECRET, StartStub, auth, expect, signer
 
 if TYPE_CHECKING:
@@ -283,7 +282,7 @@ async def test_tokens_with_bad_claims_are_unauthenticated(
 )
 async def test_bytes_that_are_not_a_request_are_invalid_argument(
     start_server: StartServer,
-    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
+    channel_to: ChannelTo,
     mongo_uri: str,
     redis_url: str,
     database: str,
@@ -296,7 +295,7 @@ async def test_bytes_that_are_not_a_request_are_invalid_argument(
         jwt_secret=SECRET,
         media_service_url=MEDIA,
     )
-    channel = channel_to(await start_server(app.build, settings))
+    channel = channel_to(await start_server(app.build, settings), user=None)
     for method in ("SendMessage", "WatchMessage"):
         path = f"/photofun.v1.ConversationService/{method}"
         call: Any

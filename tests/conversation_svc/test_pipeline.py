@@ -13,13 +13,13 @@ import io
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
 from PIL import Image
 
 from conversation_svc import convert
 from conversation_svc.model import NewMessage, Status
 from conversation_svc.pipeline import Pipeline
+from conversation_svc.runtime import mesh_channel
 from conversation_svc.store import Store, now
 from devstack.media_server import create_app as media_app
 from mesh.i18n import replies
@@ -85,7 +85,7 @@ async def pipeline(
         media_url = await stack.enter_async_context(serve_app(media_app(tmp_path / "media")))
         media = MediaClient(media_url)
         stack.push_async_callback(media.aclose)
-        channels = [grpc.aio.insecure_channel(s.address) for s in (prompt, image)]
+        channels = [mesh_channel(s.address, ServerSettings()) for s in (prompt, image)]
         for channel in channels:
             stack.push_async_callback(channel.close)
         yield Pipeline(

@@ -165,6 +165,7 @@ def container_specific(name: str, field: FieldInfo) -> str | None:
 
 def test_compose_accepts_the_file_with_the_example_env(config: Json) -> None:
     assert set(_services(config)) == {
+        "pki",  # the mesh's CA and certificates, made once (mesh.pki)
         "mongo",
         "redis",
         "media",
@@ -204,6 +205,9 @@ def test_dependencies_wait_for_healthy_services(config: Json) -> None:
     services = _services(config)
     for name, service in services.items():
         for dependency, condition in service.get("depends_on", {}).items():
+            if dependency == "pki":  # a one-shot init step: it finishes, it is not healthy
+                assert condition["condition"] == "service_completed_successfully", name
+                continue
             assert condition["condition"] == "service_healthy", (name, dependency)
             if dependency in services:
                 assert "healthcheck" in services[dependency], (name, dependency)
@@ -334,13 +338,16 @@ def test_env_example_documents_every_variable_the_compose_file_reads() -> None:
 
 def _grpc_healthcheck_code(config: Json, name: str) -> str:
     test = _services(config)[name]["healthcheck"]["test"]
-    assert test[:3] == ["CMD", "python", "-c"], test
-    code: str = test[3]
-    return code
+    assert test[:4] == ["CMD", "python", "-m", "mesh.probe"], test
+    return " ".join(test[4:])  # HOST:PORT SERVICE
 
 
 async def _exit_code(code: str) -> int:
-    process = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+    # The test server is plaintext: the probe without MESH_TLS_DIR (test_mtls covers mTLS).
+    env = {k: v for k, v in os.environ.items() if k != "MESH_TLS_DIR"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mesh.probe", *code.split(), env=env
+    )
     return await asyncio.wait_for(process.wait(), timeout=30)
 
 
@@ -410,3 +417,15 @@ def test_dockerignore_keeps_environments_and_secrets_out_of_the_context() -> Non
     ignored = set((REPO / ".dockerignore").read_text().split())
     assert {".git", ".venv", "node_modules", "var", ".env", ".tools"} <= ignored
     assert {".mypy_cache", ".pytest_cache", ".ruff_cache"} <= ignored
+
+
+def test_the_mesh_runs_mtls_with_certificates_from_the_init_step(config: Json) -> None:
+    services = _services(config)
+    assert services["pki"]["command"] == ["python", "-m", "mesh.pki", "init", "/pki"]
+    for name in SCALABLE:
+        service = services[name]
+        assert service["environment"]["MESH_TLS_DIR"] == "/pki", name
+        assert any(v["source"] == "pki" and v["read_only"] for v in service["volumes"]), name
+        assert service["depends_on"]["pki"]["condition"] == "service_completed_successfully"
+    assert any(v.get("source") == "pki" for v in services["envoy"]["volumes"])
+    assert "RATE_LIMIT_REDIS_URL" in services["prompt_svc"]["environment"]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conversation_svc.settings import Settings as ConversationSettings
+from mesh import pki
 from tests.deploy.conftest import (
     ENVOY_YAML,
     Json,
@@ -260,8 +261,15 @@ def _run(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_envoy_accepts_the_config_without_deprecated_fields(envoy_binary: Path) -> None:
-    result = _run(envoy_binary, "--mode", "validate", "-c", str(ENVOY_YAML), "-l", "warning")
+def test_envoy_accepts_the_config_without_deprecated_fields(
+    envoy_binary: Path, tmp_path: Path
+) -> None:
+    # The upstream mTLS files are compose's /pki volume: validation reads them, so make a
+    # mesh CA here and point the copy at it.
+    pki.init(tmp_path / "pki")
+    config = tmp_path / "envoy.yaml"
+    config.write_text(ENVOY_YAML.read_text().replace("/pki/", f"{tmp_path}/pki/"))
+    result = _run(envoy_binary, "--mode", "validate", "-c", str(config), "-l", "warning")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "OK" in output

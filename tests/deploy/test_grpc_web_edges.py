@@ -45,14 +45,16 @@ from photofun.v1 import (
 from photofun.v1 import conversation_service_pb2 as conversation_pb2
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
-from tests.conftest import StartServer
+from tests.conftest import StartServer, as_user, user_token
 
 ORIGIN = "http://localhost:5173"
+TOKEN = user_token()  # every public RPC needs a user (mesh.access), through both edges too
 GRPC_WEB = {
     "content-type": "application/grpc-web+proto",
     "x-grpc-web": "1",
     "x-user-agent": "connect-es/2.2",
     "origin": ORIGIN,
+    "authorization": f"Bearer {TOKEN}",
 }
 PROMPTS, IMAGES, CONVERSATIONS = grpcweb_bridge.PUBLIC_SERVICES
 DETECT = f"/{PROMPTS}/DetectIntent"
@@ -370,7 +372,9 @@ async def test_plain_grpc_clients_use_the_same_port(edge: Edge) -> None:
     async with grpc.aio.insecure_channel(edge.url.removeprefix("http://")) as channel:
         stub = prompt_service_pb2_grpc.PromptServiceStub(channel)
         answer = await stub.DetectIntent(
-            prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio"), timeout=10
+            prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio"),
+            timeout=10,
+            metadata=as_user(),
         )
         assert answer.intent == common_pb2.INTENT_GENERATE_IMAGE
         health: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes]
@@ -417,13 +421,12 @@ async def test_metadata_goes_both_ways(edge: Edge, client: httpx.AsyncClient) ->
         client,
         GET_MESSAGE,
         conversation_pb2.GetMessageRequest(message_id="m1"),
-        authorization="Bearer abc.def",
         **{"x-trace-bin": binary, "x-request-id": "req-meta-1"},
     )
     assert reply.grpc_status == "0", reply
     (message,) = reply.messages
     echoed = conversation_pb2.GetMessageResponse.FromString(message).message
-    assert echoed.prompt == "Bearer abc.def"
+    assert echoed.prompt == f"Bearer {TOKEN}"
     assert echoed.reply == repr(b"\x01\x02\xfe")  # -bin headers arrive decoded
     assert echoed.request_id == "req-meta-1"
     assert reply.headers["x-echo-header"] == "initial"
@@ -674,3 +677,22 @@ async def test_an_h2c_upgrade_offer_on_a_call_is_answered_over_http1(
     assert reply.http_status == 200
     assert reply.grpc_status == "0", reply
     assert len(reply.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "request_message"),
+    [
+        (DETECT, prompt_service_pb2.DetectIntentRequest(prompt="draw a red Renault Clio")),
+        (f"/{PROMPTS}/Refine", prompt_service_pb2.RefineRequest(prompt="a red kite")),
+        (f"/{IMAGES}/Generate", image_service_pb2.GenerateRequest(prompt="a red kite")),
+        (ANGLES, image_service_pb2.GenerateAnglesRequest(subject=common_pb2.Subject(text="kite"))),
+    ],
+)
+async def test_no_token_no_call_through_either_edge(
+    edge: Edge, client: httpx.AsyncClient, path: str, request_message: Message
+) -> None:
+    refused = await edge.call(client, path, request_message, authorization="")
+    assert refused.grpc_status == str(grpc.StatusCode.UNAUTHENTICATED.value[0]), refused
+    assert not refused.messages
+    forged = await edge.call(client, path, request_message, authorization="Bearer abc.def")
+    assert forged.grpc_status == str(grpc.StatusCode.UNAUTHENTICATED.value[0]), forged

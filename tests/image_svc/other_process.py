@@ -14,6 +14,7 @@ from image_svc import app
 from image_svc.settings import Settings
 from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
+from tests.conftest import as_user
 
 CLIO = common_pb2.Subject(
     brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback"
@@ -35,7 +36,7 @@ async def main() -> None:
             stub = image_service_pb2_grpc.ImageServiceStub(channel)
             out = {
                 common_pb2.Angle.Name(v.angle): [v.seed, hashlib.sha256(v.image.data).hexdigest()]
-                async for v in stub.GenerateAngles(request)
+                async for v in stub.GenerateAngles(request, metadata=as_user())
             }
         await server.stop(0)
     print(json.dumps(out))

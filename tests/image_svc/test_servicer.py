@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,9 +26,8 @@ from image_svc import app
 from image_svc.providers.mock import paced
 from image_svc.settings import Settings
 from mesh.media import MediaClient
-from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 from tests.http_servers import serve_app
 from tests.image_svc.providers.fakes import FakeGemini, FakePollinations
 from tests.status import details_of
@@ -51,7 +50,7 @@ async def media_url(tmp_path: Path) -> AsyncIterator[str]:
 @pytest.fixture
 async def stub(
     start_server: StartServer,
-    channel_to: Callable[[GrpcServer], grpc.aio.Channel],
+    channel_to: ChannelTo,
     media_url: str,
 ) -> Stub:
     settings = Settings(render_mode="thread", media_service_url=media_url, max_input_bytes=300_000)
@@ -398,7 +397,7 @@ async def test_a_media_url_with_line_breaks_or_of_100_kb_is_refused(
 
 
 async def test_configured_providers_come_first_and_the_mock_catches_their_failures(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    start_server: StartServer, channel_to: ChannelTo
 ) -> None:
     fake = FakePollinations(POLLINATIONS_KEY)
     async with fake.serve() as url:
@@ -432,7 +431,7 @@ async def test_a_provider_without_its_key_stops_start_up() -> None:
 
 
 async def test_a_gemini_image_says_its_seed_is_not_reproducible(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    start_server: StartServer, channel_to: ChannelTo
 ) -> None:
     fake = FakeGemini("AIza-test")
     async with fake.serve() as url:
@@ -477,7 +476,7 @@ async def test_pollinations_without_its_key_is_off_and_says_so() -> None:
 
 
 async def test_a_dead_provider_is_skipped_once_its_circuit_opens(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    start_server: StartServer, channel_to: ChannelTo
 ) -> None:
     fake = FakePollinations(POLLINATIONS_KEY)
     fake.mode = "unavailable"
@@ -498,7 +497,7 @@ async def test_a_dead_provider_is_skipped_once_its_circuit_opens(
 
 
 async def test_a_jittered_mock_streams_the_views_one_by_one_in_latency_order(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    start_server: StartServer, channel_to: ChannelTo
 ) -> None:
     settings = Settings(render_mode="thread", mock_latency=0.6, mock_jitter=0.8)
     stub = image_service_pb2_grpc.ImageServiceStub(

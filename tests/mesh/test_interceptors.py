@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -18,10 +18,10 @@ from mesh.errors import (
     decode_details,
 )
 from mesh.interceptors import status_for
-from mesh.server import GrpcServer, ServiceBinding, bind
+from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import image_service_pb2, image_service_pb2_grpc
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 from tests.status import details_of
 
 ERRORS: dict[str, Exception] = {
@@ -69,7 +69,7 @@ async def _build(settings: Any, stack: contextlib.AsyncExitStack) -> Sequence[Se
 
 @pytest.fixture
 async def stub(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    start_server: StartServer, channel_to: ChannelTo
 ) -> image_service_pb2_grpc.ImageServiceAsyncStub:
     server = await start_server(_build, ServerSettings())
     return image_service_pb2_grpc.ImageServiceStub(channel_to(server))

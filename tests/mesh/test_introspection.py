@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -16,7 +15,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from mesh.server import GrpcServer
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 
 PROMPTS = "photofun.v1.PromptService"
 
@@ -44,7 +43,7 @@ async def reflect(
 
 @pytest.mark.parametrize("version", ["v1", "v1alpha"])
 async def test_reflection_lists_and_describes_with_comments_and_json_names(
-    server: GrpcServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel], version: str
+    server: GrpcServer, channel_to: ChannelTo, version: str
 ) -> None:
     channel = channel_to(server)
     listed = await reflect(
@@ -132,7 +131,7 @@ async def test_buf_curl_and_grpcurl_list_services_through_reflection_v1(
 
 
 async def test_health_list_reports_every_service_and_draining(
-    server: GrpcServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+    server: GrpcServer, channel_to: ChannelTo
 ) -> None:
     stub = health_pb2_grpc.HealthStub(channel_to(server))
     listed = await stub.List(health_pb2.HealthListRequest())  # type: ignore[attr-defined]

@@ -334,7 +334,7 @@ async def stack(start_server: StartServer) -> AsyncIterator[Stack]:
                 )
             ]
 
-        server = await start_server(build, ServerSettings())
+        server = await start_server(build, ServerSettings(jwt_secret=SECRET))
         yield Stack(service, server.address, fetched)
 
 

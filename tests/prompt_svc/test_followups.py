@@ -3,19 +3,16 @@ each kind in English, Vietnamese with and without diacritics, and Ukrainian."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import grpc
 import pytest
 
 from mesh.i18n import replies
-from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
 from prompt_svc import app
 from prompt_svc.local import NO_SOURCE_REPLY
 from prompt_svc.settings import Settings
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer
 
 if TYPE_CHECKING:
     Stub = prompt_service_pb2_grpc.PromptServiceAsyncStub
@@ -66,9 +63,7 @@ def context(*turns: common_pb2.ConversationTurn) -> common_pb2.ConversationConte
 
 
 @pytest.fixture
-async def stub(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
-) -> Stub:
+async def stub(start_server: StartServer, channel_to: ChannelTo) -> Stub:
     server = await start_server(app.build, Settings(media_service_url=MEDIA))
     return prompt_service_pb2_grpc.PromptServiceStub(channel_to(server))
 

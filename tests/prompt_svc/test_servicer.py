@@ -18,7 +18,7 @@ from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
 from prompt_svc import app
 from prompt_svc.settings import Settings
-from tests.conftest import StartServer
+from tests.conftest import ChannelTo, StartServer, grpcurl_auth
 from tests.prompt_svc.fake_gemini import FakeGemini, answer, error
 from tests.prompt_svc.test_gemini import GOOD
 from tests.status import details_of
@@ -40,9 +40,7 @@ async def gemini() -> AsyncIterator[FakeGemini]:
 
 
 @pytest.fixture
-def serve(
-    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
-) -> Callable[..., object]:
+def serve(start_server: StartServer, channel_to: ChannelTo) -> Callable[..., object]:
     async def start(**settings: object) -> tuple[GrpcServer, Stub]:
         server = await start_server(app.build, Settings(media_service_url=MEDIA, **settings))  # type: ignore[arg-type]
         return server, prompt_service_pb2_grpc.PromptServiceStub(channel_to(server))
@@ -62,9 +60,10 @@ async def test_the_seed_example_works_without_a_key_through_grpcurl(
             "topic": "girl beach",
         }
     )
+    method = "photofun.v1.PromptService/Refine"
     done = await asyncio.to_thread(
         subprocess.run,
-        [grpcurl, "-plaintext", "-d", body, server.address, "photofun.v1.PromptService/Refine"],
+        [grpcurl, "-plaintext", *grpcurl_auth(), "-d", body, server.address, method],
         capture_output=True,
         text=True,
         timeout=20,
