@@ -70,7 +70,7 @@ async def test_two_replicas_share_one_bucket_per_user(
         assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
         assert "1 a minute (bursts of 3)" in got.message
 
-        retry = error_info(error).retry_after
+        retry = error_info(error).retry_delay
         assert retry is not None
         assert 0 < retry <= 60
     # Another user has a bucket of their own; the worker calling for alice is not counted again.
@@ -90,7 +90,7 @@ async def test_the_bucket_refills_at_the_configured_rate(
     await stub.Generate(SMALL, metadata=bob)
     error = await _exhausted(stub.Generate(SMALL, metadata=bob))
 
-    wait = error_info(error).retry_after
+    wait = error_info(error).retry_delay
     assert wait is not None
     assert 0 < wait <= 0.5
     await asyncio.sleep(wait + 0.05)
