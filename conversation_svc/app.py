@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from conversation_svc import sweeper
-from conversation_svc.queue import CeleryQueue
+from conversation_svc.queue import CeleryQueue, QueueGauges
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store, database_unavailable, hosts_of
@@ -51,6 +51,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     celery = Celery("photofun", broker=settings.celery_broker_url)
     celery.conf.broker_connection_timeout = 3
     stack.callback(celery.close)
+    stack.callback(QueueGauges(settings.celery_broker_url).close)
     sweeping = asyncio.create_task(sweeper.run_forever(store, settings.sweep_interval))
 
     async def stop_sweeping() -> None:

@@ -33,7 +33,9 @@ from mesh.errors import ServiceError
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient
+from mesh.metrics import UPSTREAM_CALLS, UPSTREAM_RETRIES
 from mesh.retry import Backoff
+from mesh.tracing import fail_span, span
 from mesh.vocabulary import FollowUp, Intent, angle_name, angle_value
 from photofun.v1 import common_pb2, image_service_pb2, prompt_service_pb2
 from photofun.v1 import image_service_pb2_grpc as image_grpc
@@ -158,6 +160,14 @@ class Pipeline:
             await self._single(message, metadata)
 
     async def _analyse(self, message: Message, metadata: Metadata) -> Message:
+        with span("analysis", message_id=str(message.id)) as current:
+            analysed = await self._understand(message, metadata)
+            current.set_attribute(
+                "photofun.intent", analysed.intent.value if analysed.intent else ""
+            )
+            return analysed
+
+    async def _understand(self, message: Message, metadata: Metadata) -> Message:
         window = await self._window(message)
         request = prompt_service_pb2.RefineRequest(
             prompt=message.prompt,
@@ -373,11 +383,14 @@ class Pipeline:
                         provider=view.metadata.provider,
                     )
                     stored.add(name)
+                UPSTREAM_CALLS.labels("IMAGE_SERVICE", "OK").inc()
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
+                UPSTREAM_CALLS.labels("IMAGE_SERVICE", exc.code().name).inc()
                 if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
                     raise _upstream_failure("IMAGE_SERVICE", exc) from exc
                 log.warning("angle stream broke; retrying the missing views", code=exc.code().name)
+                UPSTREAM_RETRIES.labels("IMAGE_SERVICE").inc()
                 await asyncio.sleep(self._limits.retry.delay(attempt))
             except Stop:
                 call.cancel()
@@ -402,14 +415,18 @@ class Pipeline:
         provider: str = "",
     ) -> None:
         ext = EXTENSIONS.get(image.mime_type, "bin")
-        try:
-            url = await self._media.upload(
-                image.data,
-                filename=f"{message.request_id}-{key}.{ext}",
-                mime_type=image.mime_type,
-            )
-        except ServiceError as exc:
-            raise Failed(exc.reason, f"could not store the image: {exc.message}") from exc
+        with span("upload", view=key, size_bytes=len(image.data)):
+            try:
+                url = await self._media.upload(
+                    image.data,
+                    filename=f"{message.request_id}-{key}.{ext}",
+                    mime_type=image.mime_type,
+                )
+            except ServiceError as exc:
+                UPSTREAM_CALLS.labels("MEDIA_SERVICE", exc.reason).inc()
+                fail_span(exc.reason, exc.message)
+                raise Failed(exc.reason, f"could not store the image: {exc.message}") from exc
+            UPSTREAM_CALLS.labels("MEDIA_SERVICE", "OK").inc()
         appended = await self._store.append_image(
             message.id,
             MessageImage(
@@ -440,13 +457,19 @@ class Pipeline:
 
     async def _call(self, upstream: str, make: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(1, self._limits.retry.attempts + 1):
+            if attempt > 1:
+                UPSTREAM_RETRIES.labels(upstream).inc()
             try:
-                return await make()
+                result = await make()
             except grpc.aio.AioRpcError as exc:
+                UPSTREAM_CALLS.labels(upstream, exc.code().name).inc()
                 if exc.code() not in TRANSIENT or self._limits.retry.exhausted(attempt):
                     raise _upstream_failure(upstream, exc) from exc
                 log.warning("transient upstream error", upstream=upstream, code=exc.code().name)
                 await asyncio.sleep(self._limits.retry.delay(attempt))
+            else:
+                UPSTREAM_CALLS.labels(upstream, "OK").inc()
+                return result
         raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -16,6 +16,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import grpc
+from opentelemetry import context as otel_context
 from pymongo import AsyncMongoClient
 
 from conversation_svc.pipeline import Limits, Pipeline
@@ -23,6 +24,7 @@ from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from mesh.media import MediaClient
 from mesh.settings import MiB
+from mesh.tracing import client_interceptors
 from photofun.v1 import image_service_pb2_grpc, prompt_service_pb2_grpc
 
 T = TypeVar("T")
@@ -86,10 +88,14 @@ class WorkerRuntime:
                 serverSelectionTimeoutMS=int(s.mongodb_timeout * 1000),
             )
             prompt = grpc.aio.insecure_channel(
-                _target(s.prompt_service_url), options=_CHANNEL_OPTIONS
+                _target(s.prompt_service_url),
+                options=_CHANNEL_OPTIONS,
+                interceptors=client_interceptors(s),
             )
             image = grpc.aio.insecure_channel(
-                _target(s.image_service_url), options=_CHANNEL_OPTIONS
+                _target(s.image_service_url),
+                options=_CHANNEL_OPTIONS,
+                interceptors=client_interceptors(s),
             )
             self._pipeline = Pipeline(
                 Store(client, s.mongodb_database),
@@ -103,7 +109,14 @@ class WorkerRuntime:
     def process(self, message_id: str) -> None:
         """Run the pipeline for one message, blocking the calling (Celery) thread."""
 
+        # The Celery task's span is current in this thread; the loop thread has its own context.
+        caller = otel_context.get_current()
+
         async def go() -> None:
-            await (await self.pipeline()).run(message_id)
+            token = otel_context.attach(caller)
+            try:
+                await (await self.pipeline()).run(message_id)
+            finally:
+                otel_context.detach(token)
 
         self.loop().run(go(), timeout=self._settings.message_timeout + 60)

@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -35,11 +35,25 @@ class Ports:
     conversation: int = 50053
     web: int = 8080  # the page (and the bridge's gRPC-web, when it is the edge)
     edge: int = 8081  # Envoy's gRPC-web listener, when Envoy is the edge
+    # Prometheus /metrics of each process (mesh.metrics)
+    prompt_metrics: int = 9101
+    image_metrics: int = 9102
+    conversation_metrics: int = 9103
+    worker_metrics: int = 9104
 
     @classmethod
     def ephemeral(cls) -> Ports:
         """Free ports for every part, so parallel stacks do not collide."""
-        return cls(*(free_port() for _ in range(8)))
+        return cls(*(free_port() for _ in fields(cls)))
+
+    def metrics(self) -> dict[str, int]:
+        """The metrics port of each process, by name."""
+        return {
+            "prompt_svc": self.prompt_metrics,
+            "image_svc": self.image_metrics,
+            "conversation_svc": self.conversation_metrics,
+            "worker": self.worker_metrics,
+        }
 
 
 @dataclass
@@ -109,6 +123,14 @@ def _redis_server() -> str:
     return path
 
 
+def _empty(folder: Path) -> Path:
+    """``folder``, created, without the files a previous run left."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
+
+
 def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     """The children to start, in order, and the environment every service gets."""
     host, p, logs = cfg.host, cfg.ports, cfg.root / "log"
@@ -160,6 +182,12 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         "PROMPT_SERVICE_URL": f"{host}:{p.prompt}",
         "IMAGE_SERVICE_URL": f"{host}:{p.image}",
         "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
+        # Telemetry (mesh.tracing, mesh.metrics): spans to a file `photofun trace` reads.
+        "TRACES_FILE": str(cfg.root / "traces.jsonl"),
+        "PROMPT_SVC_METRICS_PORT": str(p.prompt_metrics),
+        "IMAGE_SVC_METRICS_PORT": str(p.image_metrics),
+        "CONVERSATION_SVC_METRICS_PORT": str(p.conversation_metrics),
+        "CONVERSATION_SVC_WORKER_METRICS_PORT": str(p.worker_metrics),
         **cfg.extra_env,
         "JWT_SECRET": jwt_secret(cfg),
     }
@@ -179,7 +207,8 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             "celery worker",
             [*celery_argv, "--concurrency", str(cfg.worker_concurrency), "--without-gossip"],
             celery_ping_probe(broker),
-            env=env,
+            # Its pool processes add up their series in this folder (mesh.metrics).
+            env={**env, "PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))},
             log_path=logs / "worker.log",
         )
     )

@@ -16,6 +16,9 @@ class Settings(ServerSettings, MediaSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGE_SVC_")
 
     port: int = Field(50052, ge=0, le=65535)
+    metrics_port: int = Field(
+        9102, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
+    )
     mock_latency: float = Field(
         0.0, ge=0, description="Artificial seconds per mock image, to show and measure parallelism."
     )

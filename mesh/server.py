@@ -22,7 +22,9 @@ from mesh.errors import StartupError
 from mesh.interceptors import ServiceInterceptor, Translator
 from mesh.introspection import Health, add_reflection
 from mesh.logs import configure_logging, get_logger
+from mesh.metrics import serve_metrics
 from mesh.settings import ServerSettings, program_name
+from mesh.tracing import configure_tracing, server_interceptors, shutdown_tracing
 
 log = get_logger(__name__)
 
@@ -57,7 +59,11 @@ class GrpcServer:
         self._settings = settings
         limit = settings.max_message_bytes
         self._server = grpc.aio.server(
-            interceptors=[ServiceInterceptor([t for b in self._bindings for t in b.translators])],
+            interceptors=[
+                # Outermost: the span is current while ours maps errors, logs and counts.
+                *server_interceptors(settings),
+                ServiceInterceptor([t for b in self._bindings for t in b.translators]),
+            ],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -107,8 +113,12 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(shutdown_tracing)
         server = GrpcServer(await build(settings, stack), settings)
         await server.start()
+        if settings.telemetry and settings.metrics_port:
+            port = serve_metrics(settings.metrics_port, settings.host)
+            log.info("metrics", url=f"http://{settings.host}:{port}/metrics")
         await stop.wait()
         log.info("shutting down", grace_seconds=settings.grace_period)
         await server.stop()
@@ -119,6 +129,7 @@ def run(settings: ServerSettings, build: Builder) -> None:
     """Entry point for ``python -m <service>``; a process that cannot start (``StartupError``)
     says why in one line on stderr and exits with status 1, without a traceback."""
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(program_name(), settings)
     try:
         asyncio.run(serve(settings, build))
     except StartupError as exc:

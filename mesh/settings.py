@@ -34,7 +34,29 @@ BASE_CONFIG = SettingsConfigDict(
 )
 
 
-class ServerSettings(BaseSettings):
+class TelemetrySettings(BaseSettings):
+    """Traces and metrics (mesh.tracing, mesh.metrics): on by default, one switch for both."""
+
+    model_config = BASE_CONFIG
+
+    telemetry: bool = Field(
+        True,
+        validation_alias=shared("TELEMETRY"),
+        description="Tracing and the metrics endpoint; false turns both off.",
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        validation_alias=shared("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP collector base URL (spans go to its /v1/traces).",
+    )
+    traces_file: Path | None = Field(
+        None,
+        validation_alias=shared("TRACES_FILE"),
+        description="JSON-lines file spans are appended to (make run: var/traces.jsonl).",
+    )
+
+
+class ServerSettings(TelemetrySettings):
     """What every gRPC server process needs."""
 
     model_config = BASE_CONFIG
@@ -48,6 +70,9 @@ class ServerSettings(BaseSettings):
     )
     max_message_bytes: int = Field(
         32 * MiB, ge=MiB, description="Largest gRPC message accepted or sent (images are big)."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
     )
 
 

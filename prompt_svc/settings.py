@@ -15,6 +15,9 @@ class Settings(ServerSettings, MediaSettings):
     model_config = SettingsConfigDict(env_prefix="PROMPT_SVC_")
 
     port: int = Field(50051, ge=0, le=65535)
+    metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
+    )
     gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
     gemini_model: str = Field("gemini-2.5-flash", validation_alias=shared("GEMINI_MODEL"))
     gemini_base_url: str | None = Field(
