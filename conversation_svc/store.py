@@ -503,11 +503,7 @@ class Store:
             return_document=ReturnDocument.AFTER,
         )
         await self._emit_message(doc)
-        if doc is None:
-            return None
-        settled = Message.from_doc(doc)
-        observe.settled(settled)
-        return settled
+        return Message.from_doc(doc) if doc is not None else None
 
     async def record_analysis(
         self,

@@ -26,7 +26,7 @@ class SpanLine:
     name: str
     start: dt.datetime
     end: dt.datetime
-    status: str  # OK, ERROR (with its description) or UNSET
+    status: str  # OK, or ERROR with its description
 
     @property
     def seconds(self) -> float:
@@ -52,7 +52,8 @@ def read_spans(lines: Iterable[str], trace_id: str) -> list[SpanLine]:
             if _hex(doc["context"]["trace_id"]) != wanted:
                 continue
             status = doc.get("status", {})
-            code = status.get("status_code", "UNSET")
+            # UNSET is OpenTelemetry's "nothing went wrong": say OK.
+            code = {"UNSET": "OK"}.get(status.get("status_code", "UNSET"), "ERROR")
             if status.get("description"):
                 code = f"{code} {status['description']}"
             spans.append(
