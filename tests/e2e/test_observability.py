@@ -211,7 +211,7 @@ def prometheus(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copy(OBSERVABILITY / "alerts.yml", root / "alerts.yml")
     port = free_port()
     log = (root / "prometheus.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - fixed argv
+    process = subprocess.Popen(
         [
             PROMETHEUS,
             f"--config.file={root / 'prometheus.yml'}",
