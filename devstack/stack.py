@@ -131,6 +131,18 @@ def _empty(folder: Path) -> Path:
     return folder
 
 
+def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
+    """Where the worker's pool processes add up their series (mesh.metrics); nothing with
+    TELEMETRY=false, so the switch also spares them prometheus-client's files."""
+    from mesh.settings import TelemetrySettings
+
+    switch = cfg.extra_env.get("TELEMETRY")
+    on = TelemetrySettings(telemetry=switch).telemetry if switch else TelemetrySettings().telemetry
+    if not on:
+        return {}
+    return {"PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))}
+
+
 def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     """The children to start, in order, and the environment every service gets."""
     host, p, logs = cfg.host, cfg.ports, cfg.root / "log"
@@ -207,8 +219,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             "celery worker",
             [*celery_argv, "--concurrency", str(cfg.worker_concurrency), "--without-gossip"],
             celery_ping_probe(broker),
-            # Its pool processes add up their series in this folder (mesh.metrics).
-            env={**env, "PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))},
+            env={**env, **_worker_metrics_env(cfg)},
             log_path=logs / "worker.log",
         )
     )

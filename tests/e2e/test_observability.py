@@ -7,22 +7,18 @@ from __future__ import annotations
 import asyncio
 import io
 import secrets
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import httpx
 import pytest
 import pytest_asyncio
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
-from devstack.processes import free_port
+from devstack.prometheus import find_prometheus, running_prometheus
 from devstack.running import RunningStack, running_stack
 from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
@@ -31,9 +27,6 @@ from photofun_cli.main import run as photofun
 from photofun_cli.trace import read_trace
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-REPO = Path(__file__).resolve().parents[2]
-OBSERVABILITY = REPO / "docker" / "observability"
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -196,48 +189,10 @@ async def test_metrics_move_as_documented(sent: Sent) -> None:
 def prometheus(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Prometheus running docker/observability/prometheus.yml (its alert rules
     included), its targets moved from compose's DNS names to this stack's ports."""
-    if not Path(PROMETHEUS).exists():
+    if find_prometheus() is None:
         pytest.fail("prometheus is missing: apt-get install prometheus")
-    root = tmp_path_factory.mktemp("prometheus")
-    config = yaml.safe_load((OBSERVABILITY / "prometheus.yml").read_text())
-    config["global"].update(scrape_interval="1s", evaluation_interval="1s")
-    ports = stack.ports.metrics()
-    for job in config["scrape_configs"]:
-        if job["job_name"] in ports:
-            del job["dns_sd_configs"]
-            job["static_configs"] = [{"targets": [f"127.0.0.1:{ports[job['job_name']]}"]}]
-    config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] in ports]
-    (root / "prometheus.yml").write_text(yaml.safe_dump(config))
-    shutil.copy(OBSERVABILITY / "alerts.yml", root / "alerts.yml")
-    port = free_port()
-    log = (root / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={root / 'prometheus.yml'}",
-            f"--storage.tsdb.path={root / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail(f"Prometheus did not start: {(root / 'prometheus.log').read_text()}")
+    with running_prometheus(tmp_path_factory.mktemp("prometheus"), stack.ports.metrics()) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(10)
-        log.close()
 
 
 async def test_prometheus_scrapes_the_stack_and_counts_the_message(
