@@ -77,6 +77,7 @@ def _worker_starting(**_: object) -> None:
         from opentelemetry.instrumentation.celery import CeleryInstrumentor
 
         CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    metrics.sample_worker_memory()
     if settings.telemetry and settings.worker_metrics_port:
         if not metrics.multiprocess():
             log.warning("PROMETHEUS_MULTIPROC_DIR is unset: /metrics shows the main process only")

@@ -39,11 +39,11 @@ PROMPTS = [
     "hello, what can you draw?",
     "Toyota Corolla white sedan, front and rear",
 ]
-PANELS = [  # titles of the dashboard panels to show
-    "Messages by intent and outcome (per minute)",
-    "Time to first image and to DONE (p50, p95)",
-    "gRPC calls per second by service, method and code",
-    "Render and encode time p95",
+PANELS = [  # (dashboard panel title, which of its queries)
+    ("Messages by intent and outcome (per minute)", 0),
+    ("Time to first image and to DONE (p50, p95)", 1),
+    ("gRPC calls per second by service, method and code", 0),
+    ("Render and encode time p95", 0),
 ]
 
 
@@ -123,21 +123,22 @@ def screenshot_dashboard(prometheus: str, out: Path) -> None:
             profile,
             executable_path="/usr/bin/chromium",
             headless=True,
-            viewport={"width": 900, "height": 620},
+            viewport={"width": 900, "height": 1000},
             args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
         )
         page = browser.new_page()
-        for title in PANELS:
-            query = {"g0.tab": "0", "g0.range_input": "5m"}
-            for i, target in enumerate(panels[title]["targets"][:4]):
-                query.update({f"g{i}.expr": target["expr"], f"g{i}.tab": "0"})
-                query[f"g{i}.range_input"] = "5m"
+        for title, index in PANELS:
+            target = panels[title]["targets"][index]
+            query = {"g0.expr": target["expr"], "g0.tab": "0", "g0.range_input": "3m"}
             page.goto(f"{prometheus}/graph?{urllib.parse.urlencode(query)}")
-            page.wait_for_timeout(3000)
-            canvas = Image.open(io.BytesIO(page.screenshot(full_page=False)))
+            page.wait_for_selector(".rickshaw_graph svg", timeout=15000)
+            page.wait_for_timeout(1000)
+            label = f"{title}: {target['legendFormat'] or target['expr']}"
+            chart = page.locator(".tab-pane.active").first
+            canvas = Image.open(io.BytesIO(chart.screenshot()))
             header = Image.new("RGB", (canvas.width, 34), (40, 40, 40))
             ImageDraw.Draw(header).text(
-                (10, 8), title, fill="white", font=ImageFont.load_default(size=18)
+                (10, 8), label, fill="white", font=ImageFont.load_default(size=18)
             )
             framed = Image.new("RGB", (canvas.width, canvas.height + 34), "white")
             framed.paste(header, (0, 0))
