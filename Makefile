@@ -67,12 +67,17 @@ fmt: env  ## format and autofix
 
 UNIT := not e2e and not deploy and not browser and not slow
 
+# Test processes (pytest-xdist): each module runs whole on one worker, so its module-scoped stack
+# starts once; `make pytest WORKERS=0` runs everything in one process.
+WORKERS ?= 2
+XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
+
 pytest: env  ## the pytest suite: the fast tier with the coverage report and its floor, then the rest
-	$(VENV)/bin/pytest -m "$(UNIT)" --cov --cov-report=term --durations=10
-	$(VENV)/bin/pytest -m "not ($(UNIT))" --durations=15
+	$(VENV)/bin/pytest -m "$(UNIT)" $(XDIST) --cov --cov-report=term --durations=10
+	$(VENV)/bin/pytest -m "not ($(UNIT))" $(XDIST) --durations=15
 
 unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, compose or e2e)
-	$(VENV)/bin/pytest -m "$(UNIT)" -q
+	$(VENV)/bin/pytest -m "$(UNIT)" $(XDIST) -q
 
 test: env lint gen-check pytest  ## the whole check: what CI runs
 

@@ -107,6 +107,7 @@ def message(value: Message) -> conversation_service_pb2.Message:
                 height=i.height,
                 is_main=i.is_main,
                 provider=i.provider,
+                seed_reproducible=i.seed_reproducible,
             )
             for i in value.images
         ],

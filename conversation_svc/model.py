@@ -155,6 +155,8 @@ class MessageImage:
     height: int = 0
     is_main: bool = False
     provider: str = ""
+    # The provider that drew it reproduces it from its seed (see image_svc's providers).
+    seed_reproducible: bool = False
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> MessageImage:
@@ -171,6 +173,8 @@ class MessageImage:
             height=int(doc.get("height", 0)),
             is_main=bool(doc.get("is_main", False)),
             provider=str(doc.get("provider", "")),
+            # Stored before the field existed: only the local renderer's seeds reproduced.
+            seed_reproducible=bool(doc.get("seed_reproducible", doc.get("provider", "") == "mock")),
         )
 
     def to_doc(self) -> dict[str, object]:

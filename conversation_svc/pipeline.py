@@ -29,7 +29,9 @@ from conversation_svc.model import (
     ViewFailure,
 )
 from conversation_svc.store import Store, now
+from conversation_svc.words import lang_of, say, view_name
 from mesh.errors import ServiceError
+from mesh.i18n import Key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient
@@ -54,14 +56,10 @@ DEFAULT_ANGLES = ("front", "side", "rear")
 # size, so a long conversation costs the same per message as a short one.
 CONTEXT_TURNS = 6
 TURN_PROMPT_CHARS, TURN_REFINED_CHARS, TURN_IMAGES = 500, 1000, 9
-NOTHING_TO_VARY = (
-    "There is no earlier picture in this conversation to make another version of: "
-    "describe what to draw, or attach a photo."
-)
-EDITS_DO_NOT_VARY = (
-    "Edits give the same result every time, so there is no other version of this one: "
-    "ask for a different style or background instead."
-)
+# Replies and failures in words come from the message catalogue (mesh/locale), in the
+# language of the message; these are the English texts.
+NOTHING_TO_VARY = replies("reply.nothing_to_vary", "en")
+EDITS_DO_NOT_VARY = replies("reply.edits_do_not_vary", "en")
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
@@ -70,12 +68,17 @@ class Stop(Exception):
 
 
 class Failed(Exception):
-    """End the message FAILED with this reason."""
+    """End the message FAILED with this reason, in the words of the catalogue's `key`."""
 
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, reason: str, key: str, /, **values: object) -> None:
+        super().__init__(replies(key, "en", **values))
         self.reason = reason
-        self.message = message
+        self.key = key
+        self.values = values
+
+    def words(self, lang: str) -> str:
+        """The failure in words, in `lang`."""
+        return replies(self.key, lang, **self.values)
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Understood:
     intent: Intent
     refined: str
     text: str  # the reply to show
+    lang: str  # the language the message was read in, for replies written here
     subject: Subject
     angles: tuple[str, ...]
     follow_up: FollowUp = FollowUp.NONE
@@ -135,15 +139,15 @@ class Pipeline:
             log.info("stopped: the message is no longer processing")
         except Failed as exc:
             log.warning("message failed", reason=exc.reason)
-            await self._store.finish(
-                message.id, Status.FAILED, failure=Failure(exc.reason, exc.message)
-            )
+            words = exc.words(await self._lang(message))
+            await self._store.finish(message.id, Status.FAILED, failure=Failure(exc.reason, words))
         except TimeoutError:
-            await self._store.finish(
-                message.id,
-                Status.FAILED,
-                failure=Failure("TIMED_OUT", "the work did not finish before its deadline"),
-            )
+            words = replies("failure.timed_out", await self._lang(message))
+            await self._store.finish(message.id, Status.FAILED, failure=Failure("TIMED_OUT", words))
+
+    async def _lang(self, message: Message) -> str:
+        """The language to answer in, from the message as stored now (with its analysis)."""
+        return lang_of(await self._store.message_by_id(message.id) or message)
 
     async def _run(self, message: Message) -> None:
         metadata = (("x-request-id", message.request_id),)
@@ -199,6 +203,7 @@ class Pipeline:
                 intent=intent,
                 refined=reply.refined_prompt,
                 text=reply.reply,
+                lang=reply.lang,
                 subject=convert.subject_from_proto(reply.subject),
                 angles=tuple(name for name in map(angle_name, reply.angles) if name),
                 follow_up=follow_up,
@@ -248,7 +253,8 @@ class Pipeline:
         if message.variation_requested:  # the page's Variation / Regenerate: whatever was typed
             source = _last_result(message, window)
             if source is None:
-                return replace(u, intent=Intent.CHAT, text=NOTHING_TO_VARY, follow_up=FollowUp.NONE)
+                text = replies("reply.nothing_to_vary", u.lang)
+                return replace(u, intent=Intent.CHAT, text=text, follow_up=FollowUp.NONE)
             u = replace(u, follow_up=FollowUp.VARIATION, source=source)
         source = u.source
         if source is None:
@@ -274,9 +280,11 @@ class Pipeline:
             # "Another one" after an edit means another take of the last drawn picture.
             source = _last_drawn(window) or source
         if not source.images or source.intent is None:
-            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=NOTHING_TO_VARY)
+            text = replies("reply.nothing_to_vary", u.lang)
+            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=text)
         if source.intent.needs_image:
-            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=EDITS_DO_NOT_VARY)
+            text = replies("reply.edits_do_not_vary", u.lang)
+            return replace(u, intent=Intent.CHAT, follow_up=FollowUp.NONE, text=text)
         return replace(
             u,
             source=source,
@@ -396,11 +404,14 @@ class Pipeline:
                 call.cancel()
                 raise
         if not any(a in stored for a in wanted):
-            detail = "; ".join(f"{k}: {v}" for k, v in failures.items()) or "no view arrived"
-            raise Failed("NO_IMAGES", f"none of the views could be generated ({detail})")
+            detail = "; ".join(f"{k}: {v}" for k, v in failures.items())
+            raise Failed(
+                "NO_IMAGES", "failure.no_images", detail=detail or Key("failure.no_view_arrived")
+            )
         note = ""
         if failures:
-            note = "Some views could not be generated: " + ", ".join(sorted(failures)) + "."
+            views = ", ".join(view_name(a, message) for a in sorted(failures))
+            note = say("note.views_failed", message, views=views)
         await self._done(message, note)
 
     async def _store_image(
@@ -425,7 +436,7 @@ class Pipeline:
             except ServiceError as exc:
                 UPSTREAM_CALLS.labels("MEDIA_SERVICE", exc.reason).inc()
                 fail_span(exc.reason, exc.message)
-                raise Failed(exc.reason, f"could not store the image: {exc.message}") from exc
+                raise Failed(exc.reason, "failure.store_image", detail=exc.message) from exc
             UPSTREAM_CALLS.labels("MEDIA_SERVICE", "OK").inc()
         appended = await self._store.append_image(
             message.id,
@@ -441,6 +452,7 @@ class Pipeline:
                 height=image.height,
                 is_main=is_main,
                 provider=provider,
+                seed_reproducible=image.seed_reproducible,
             ),
         )
         if not appended:
@@ -557,9 +569,13 @@ def _upstream_failure(upstream: str, exc: grpc.aio.AioRpcError) -> Failed:
     if code in TRANSIENT:
         return Failed(
             f"{upstream}_UNAVAILABLE",
-            f"the {upstream.lower().replace('_', ' ')} did not answer after retries ({code.name})",
+            "failure.unavailable",
+            service=Key(f"service.{upstream}"),
+            code=code.name,
         )
     return Failed(
         f"{upstream}_{code.name}",
-        f"the {upstream.lower().replace('_', ' ')} refused: {exc.details() or code.name}",
+        "failure.refused",
+        service=Key(f"service.{upstream}"),
+        detail=exc.details() or code.name,
     )

@@ -17,6 +17,7 @@ from conversation_svc.queue import WorkQueue
 from conversation_svc.store import Store, now, object_id, page_size
 from conversation_svc.uploads import Uploader
 from conversation_svc.watch import watch, watch_changes
+from conversation_svc.words import say
 from mesh.auth import Authenticator
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
@@ -329,7 +330,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
         finished = await self._store.finish(
             message.id,
             Status.CANCELLED,
-            failure=Failure("CANCELLED_BY_USER", "the message was cancelled"),
+            failure=Failure("CANCELLED_BY_USER", say("failure.cancelled", message)),
         )
         if finished is None:
             current = await self._store.message_by_id(message.id)

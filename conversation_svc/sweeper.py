@@ -14,10 +14,11 @@ import datetime as dt
 
 from conversation_svc.model import Failure, Status
 from conversation_svc.store import Store, now
+from conversation_svc.words import say
 from mesh.logs import get_logger
 
 log = get_logger(__name__)
-TIMED_OUT = Failure("TIMED_OUT", "the work did not finish before its deadline")
+TIMED_OUT = "TIMED_OUT"
 
 
 EVENTS_KEPT = dt.timedelta(hours=1)  # live-sync events; resuming uses the change history
@@ -30,7 +31,8 @@ async def sweep_once(store: Store) -> int:
     settled = 0
     at = now()
     for message in await store.expired(at):
-        if await store.finish(message.id, Status.FAILED, failure=TIMED_OUT) is not None:
+        failure = Failure(TIMED_OUT, say("failure.timed_out", message))
+        if await store.finish(message.id, Status.FAILED, failure=failure) is not None:
             settled += 1
             log.warning("settled a stale message", message_id=str(message.id))
     await store.prune_slots(at)

@@ -20,10 +20,12 @@ from image_svc.providers.pollinations import PollinationsProvider
 from image_svc.render import RenderPool
 from image_svc.servicer import ImageServicer
 from image_svc.settings import Settings
+from mesh.logs import get_logger
 from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from photofun.v1 import image_service_pb2, image_service_pb2_grpc
 
+log = get_logger(__name__)
 SERVICE_NAME = image_service_pb2.DESCRIPTOR.services_by_name["ImageService"].full_name
 
 
@@ -55,16 +57,27 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
 def configured_providers(settings: Settings, stack: contextlib.AsyncExitStack) -> list[Provider]:
     """The real providers named in ``IMAGE_SVC_PROVIDERS``, in order (the mock comes after).
 
-    A provider named without its key is a configuration error, reported at start-up.
+    Gemini or OpenAI named without its key, or any model missing from its provider's
+    capability table, is a configuration error reported at start-up; Pollinations without its
+    key is left out with a warning (it is the free option, often listed "just in case").
     """
     del stack  # the chain closes its providers
     out: list[Provider] = []
     for name in (n.strip().lower() for n in settings.providers.split(",") if n.strip()):
         if name == "pollinations":
-            token = settings.pollinations_token
+            key = settings.pollinations_api_key
+            if key is None or not key.get_secret_value():
+                # The gateway refuses keyless calls: trying would cost every job a 401.
+                log.warning(
+                    "provider off",
+                    provider=name,
+                    reason="POLLINATIONS_API_KEY is not set; the Pollinations gateway needs one",
+                )
+                continue
             out.append(
                 PollinationsProvider(
-                    token=token.get_secret_value() if token else "",
+                    api_key=key.get_secret_value(),
+                    model=settings.pollinations_model,
                     base_url=settings.pollinations_base_url or pollinations.DEFAULT_BASE_URL,
                 )
             )

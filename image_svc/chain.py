@@ -33,6 +33,8 @@ class Produced:
     provider: str
     fallbacks: tuple[str, ...]
     seconds: float
+    # The same prompt, seed and size give this image again with the provider that drew it.
+    seed_reproducible: bool = False
 
 
 class ProviderChain:
@@ -103,6 +105,7 @@ class ProviderChain:
                 provider=provider.name,
                 fallbacks=tuple(skipped),
                 seconds=time.perf_counter() - started,
+                seed_reproducible=provider.seed_reproducible,
             )
         raise Unavailable(
             "no image provider could answer: " + "; ".join(skipped), reason="PROVIDERS_EXHAUSTED"

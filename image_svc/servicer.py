@@ -55,6 +55,7 @@ def _image(produced: Produced) -> common_pb2.Image:
         width=produced.width,
         height=produced.height,
         seed=produced.seed,
+        seed_reproducible=produced.seed_reproducible,
     )
 
 

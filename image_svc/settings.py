@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from mesh import providers as clouds
 from mesh.settings import MediaSettings, MiB, ServerSettings, shared
 
 
@@ -43,16 +44,30 @@ class Settings(ServerSettings, MediaSettings):
     gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
     gemini_base_url: str | None = Field(None, validation_alias=shared("GEMINI_BASE_URL"))
     gemini_image_model: str = Field(
-        "gemini-2.5-flash-image", validation_alias=shared("GEMINI_IMAGE_MODEL")
+        clouds.GEMINI_IMAGE_MODEL,
+        validation_alias=shared("GEMINI_IMAGE_MODEL"),
+        description="A row of image_svc/providers/gemini_images.py MODELS.",
     )
     openai_api_key: SecretStr | None = Field(None, validation_alias=shared("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=shared("OPENAI_BASE_URL"))
-    openai_image_model: str = Field("gpt-image-1", validation_alias=shared("OPENAI_IMAGE_MODEL"))
-    pollinations_token: SecretStr | None = Field(
-        None, validation_alias=shared("POLLINATIONS_TOKEN")
+    openai_image_model: str = Field(
+        clouds.OPENAI_IMAGE_MODEL,
+        validation_alias=shared("OPENAI_IMAGE_MODEL"),
+        description="A row of image_svc/providers/openai_images.py MODELS.",
+    )
+    pollinations_api_key: SecretStr | None = Field(
+        None,
+        # The gateway calls it an API key; the older name still reads.
+        validation_alias=AliasChoices("POLLINATIONS_API_KEY", "POLLINATIONS_TOKEN"),
+        description="Required by the Pollinations gateway; without it Pollinations is off.",
     )
     pollinations_base_url: str | None = Field(
         None, validation_alias=shared("POLLINATIONS_BASE_URL")
+    )
+    pollinations_model: str = Field(
+        clouds.POLLINATIONS_IMAGE_MODEL,
+        validation_alias=shared("POLLINATIONS_MODEL"),
+        description="A row of image_svc/providers/pollinations.py MODELS.",
     )
     brand_lookup_url: str | None = Field(
         None, description="Optional logo-description endpoint (GET ?brand=NAME); table otherwise."

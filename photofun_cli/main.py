@@ -5,6 +5,7 @@
     photofun messages CONVERSATION_ID
     photofun token --user alice
     photofun trace MESSAGE_ID
+    photofun providers check          # operators: are the configured cloud models working?
 
 The gRPC calls live in ``client``, the looks in ``render``; this module parses the
 command line, reads the environment once (``CliSettings``) and wires the two together.
@@ -16,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import re
 import sys
 import uuid
@@ -35,8 +37,11 @@ from rich.text import Text
 from mesh.auth import AUDIENCE, DEV_SECRET_FILE, ISSUER, dev_secret, mint_token
 from mesh.errors import error_info
 from mesh.settings import shared
+from mesh.vocabulary import LANGUAGES
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli import providers as cloud
+from photofun_cli import words
 from photofun_cli.client import (
     ConversationClient,
     Fitted,
@@ -56,6 +61,7 @@ from photofun_cli.render import (
     summary,
 )
 from photofun_cli.trace import read_trace, waterfall
+from photofun_cli.words import say
 
 DEFAULT_SERVER = "127.0.0.1:50053"
 DEFAULT_USER = "dev-user"
@@ -112,7 +118,10 @@ def run(
     argv: Sequence[str] | None = None, *, out: Console | None = None, err: Console | None = None
 ) -> int:
     """Parse ``argv`` and run the command, printing to the given consoles."""
+    words.use(words.from_environment(os.environ))
     args = build_parser().parse_args(argv)
+    if getattr(args, "lang", None):
+        words.use(args.lang)
     ui = Ui(out or Console(), err or Console(stderr=True), json=getattr(args, "json", False))
     try:
         return asyncio.run(_dispatch(args, CliSettings(), ui))
@@ -132,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", help="bearer token (env PHOTOFUN_TOKEN; default: a dev token for --user)"
     )
     common.add_argument("--user", help="user of the minted dev token (default: env USER)")
+    common.add_argument(
+        "--lang",
+        choices=list(LANGUAGES),
+        help="language of what is printed (default: from LANG) and of the prompt "
+        "(default: detected)",
+    )
     parser = argparse.ArgumentParser(
         prog="photofun", description="Talk to PhotoFun Studio from the terminal."
     )
@@ -146,9 +161,6 @@ def build_parser() -> argparse.ArgumentParser:
         'conversation: "now from the top", "make it anime style", "another one"',
     )
     chat.add_argument("--style", default="", help='style word, e.g. "anime"')
-    chat.add_argument(
-        "--lang", choices=["en", "vi", "uk"], help="prompt language (default: detect)"
-    )
     chat.add_argument("--topic", default="", help='topic hint, e.g. "girl beach"')
     image = chat.add_mutually_exclusive_group()
     image.add_argument(
@@ -208,7 +220,40 @@ def build_parser() -> argparse.ArgumentParser:
     token = verbs.add_parser("token", help="print a dev token signed with JWT_SECRET")
     token.add_argument("--user", help="the token's user (default: env USER, else dev-user)")
     token.set_defaults(handler=_token)
+
+    providers = verbs.add_parser("providers", help="operators: the cloud image and prompt models")
+    provider_verbs = providers.add_subparsers(dest="provider_verb", required=True, metavar="VERB")
+    check = provider_verbs.add_parser(
+        "check",
+        help="send the smallest real request to each provider whose key is set and print "
+        "whether it works (exit 1 when one does not)",
+    )
+    check.add_argument(
+        "--no-seed", action="store_true", help="skip the second request that tests the seed"
+    )
+    check.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
+    )
+    check.add_argument("--json", action="store_true", help="print JSON")
+    check.set_defaults(handler=_providers_check)
     return parser
+
+
+async def _providers_check(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    del settings  # the providers' own names: GEMINI_API_KEY, OPENAI_API_KEY ...
+    probes = await cloud.check(
+        cloud.ProviderSettings(), seed=not args.no_seed, timeout=args.timeout
+    )
+    if args.json:
+        ui.out.print_json(data=cloud.as_json(probes))
+    elif not probes:
+        ui.out.print(
+            "no provider configured: set GEMINI_API_KEY, OPENAI_API_KEY or "
+            "POLLINATIONS_API_KEY to check one"
+        )
+    else:
+        ui.out.print(cloud.table(probes))
+    return 0 if all(p.ok for p in probes) else EXIT_FAILED
 
 
 async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
@@ -220,7 +265,7 @@ async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> 
         ui.err.print(error_text(exc.code(), exc.details() or "", error_info(exc), server))
         return EXIT_FAILED
     except (ConnectionError, NoToken) as exc:
-        ui.err.print(Text(f"error: {exc}", style="bold red"))
+        ui.err.print(Text(say("main.errorLine", problem=exc), style="bold red"))
         return EXIT_FAILED
 
 
@@ -231,15 +276,12 @@ def _user(args: argparse.Namespace, settings: CliSettings) -> str:
 def _dev_token(args: argparse.Namespace, settings: CliSettings) -> tuple[str, str]:
     user = _user(args, settings)
     secret = settings.jwt_secret.get_secret_value()
-    which = "from the environment"
+    which = say("token.fromEnv")
     if not secret:
-        secret, which = dev_secret() or "", f"the one `make run` keeps in {DEV_SECRET_FILE}"
+        secret, which = dev_secret() or "", say("token.fromRun", file=DEV_SECRET_FILE)
     if not secret:
-        raise NoToken(
-            "no token: set PHOTOFUN_TOKEN (or pass --token), or JWT_SECRET to sign a dev "
-            f"token, or run from the folder where `make run` keeps {DEV_SECRET_FILE}"
-        )
-    about = f"dev token for user {user!r}, signed with JWT_SECRET ({which})"
+        raise NoToken(say("token.none", file=DEV_SECRET_FILE))
+    about = say("token.about", user=repr(user), which=which)
     token = mint_token(secret, user, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
     return token, about
 
@@ -250,7 +292,7 @@ def _bearer(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> str:
     if settings.token is not None and settings.token.get_secret_value().strip():
         return settings.token.get_secret_value().strip()
     token, about = _dev_token(args, settings)
-    ui.note(Text(f"no PHOTOFUN_TOKEN set: using a {about}", style="dim"))
+    ui.note(Text(say("token.using", about=about), style="dim"))
     return token
 
 
@@ -266,7 +308,7 @@ async def _connect(
 def _seed(text: str) -> int:
     value = int(text)
     if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError("a seed is a whole number from 0 to 4294967295")
+        raise argparse.ArgumentTypeError(say("args.seed"))
     return value
 
 
@@ -276,7 +318,7 @@ def _reference(text: str | None) -> pb.ResultReference | None:
         return None
     message_id, _, index = text.partition(":")
     if not message_id or (index and not index.isdigit()):
-        raise ValueError(f"--from takes MESSAGE or MESSAGE:INDEX, not {text!r}")
+        raise ValueError(say("args.from", text=repr(text)))
     return pb.ResultReference(message_id=message_id, image_index=int(index) if index else None)
 
 
@@ -284,7 +326,7 @@ def _read_and_fit(path: Path) -> Fitted:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from exc
+        raise ValueError(say("args.cannotRead", path=path, reason=exc.strerror)) from exc
     return fit_for_upload(raw, path.name)
 
 
@@ -296,9 +338,9 @@ async def _load_image(path: Path) -> Fitted:
 def _chat_problem(args: argparse.Namespace) -> str:
     """What is wrong with the chat command's arguments, or "" when nothing is."""
     if (args.variation or args.source) and not args.conversation:
-        return "--variation and --from continue a --conversation"
+        return say("args.needsConversation")
     if not args.prompt.strip() and not args.variation:
-        return "say what you want (or use --variation)"
+        return say("args.sayWhat")
     try:
         _reference(args.source)
     except ValueError as exc:
@@ -308,14 +350,14 @@ def _chat_problem(args: argparse.Namespace) -> str:
 
 async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
     if problem := _chat_problem(args):
-        ui.err.print(Text(f"error: {problem}", style="bold red"))
+        ui.err.print(Text(say("main.errorLine", problem=problem), style="bold red"))
         return EXIT_FAILED
     image: Fitted | None = None
     if args.image is not None:
         try:
             image = await _load_image(args.image)
         except ValueError as exc:
-            ui.err.print(Text(f"error: {exc}", style="bold red"))
+            ui.err.print(Text(say("main.errorLine", problem=exc), style="bold red"))
             return EXIT_FAILED
         if image.note:
             ui.note(Text(image.note, style="dim"))
@@ -325,7 +367,8 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
             uploaded = await client.upload_image(image.data, image.filename)
             image_url = uploaded.image_url
             size = f"{uploaded.width}×{uploaded.height}"
-            ui.note(Text(f"uploaded {args.image.name} ({size}) → {image_url}", style="dim"))
+            uploaded_words = say("upload.done", name=args.image.name, size=size, url=image_url)
+            ui.note(Text(uploaded_words, style="dim"))
         conversation_id = args.conversation
         if not conversation_id:
             conversation = await client.create_conversation(title_of(args.prompt))
@@ -409,7 +452,7 @@ def _showing(view: WatchView, console: Console) -> Iterator[None]:
 
 
 async def _cancel(client: ConversationClient, message_id: str, ui: Ui) -> None:
-    ui.err.print(Text(f"interrupted: cancelling message {message_id}…", style="yellow"))
+    ui.err.print(Text(say("cancel.interrupted", id=message_id), style="yellow"))
     try:
         cancelled = await client.cancel_message(message_id)
     except grpc.aio.AioRpcError as exc:
@@ -425,7 +468,7 @@ async def _conversations(args: argparse.Namespace, settings: CliSettings, ui: Ui
         document = {"conversations": [MessageToDict(c) for c in found]}
         ui.out.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
     elif not found:
-        ui.out.print('no conversations yet; start one with [bold]photofun chat "…"[/]')
+        ui.out.print(say("list.noConversations"))
     else:
         ui.out.print(conversations_table(found))
     return 0
@@ -438,7 +481,7 @@ async def _messages(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> 
         document = {"messages": [MessageToDict(m) for m in found]}
         ui.out.out(json.dumps(document, indent=2, ensure_ascii=False), highlight=False)
     elif not found:
-        ui.out.print("no messages in this conversation yet")
+        ui.out.print(say("list.noMessages"))
     else:
         ui.out.print(messages_table(found))
     return 0

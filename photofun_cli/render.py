@@ -25,6 +25,7 @@ from mesh.vocabulary import angle_name
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun_cli.client import TERMINAL, Retry, SavedImage
+from photofun_cli.words import count, say
 
 STATUS_STYLE = {
     pb.MESSAGE_STATUS_PROCESSING: "bold cyan",
@@ -39,20 +40,20 @@ _MARK = {
 }
 
 _DONE = "[green]✓[/]"
-_UNFILLED = {  # what a bar still empty at the end says
-    pb.MESSAGE_STATUS_DONE: ("[yellow]-[/]", "[yellow]not produced[/]"),
-    pb.MESSAGE_STATUS_FAILED: ("[red]✗[/]", "[red]failed[/]"),
-    pb.MESSAGE_STATUS_CANCELLED: ("[yellow]■[/]", "[yellow]cancelled[/]"),
+_UNFILLED = {  # what a bar still empty at the end says: its mark, colour and words
+    pb.MESSAGE_STATUS_DONE: ("[yellow]-[/]", "yellow", "unfilled.notProduced"),
+    pb.MESSAGE_STATUS_FAILED: ("[red]✗[/]", "red", "unfilled.failed"),
+    pb.MESSAGE_STATUS_CANCELLED: ("[yellow]■[/]", "yellow", "unfilled.cancelled"),
 }
 
 
-INTENT_WORDS = {  # as the web page says them (web/src/format.ts)
-    common_pb2.INTENT_GENERATE_IMAGE: "New image",
-    common_pb2.INTENT_GENERATE_ANGLES: "Several angles of one subject",
-    common_pb2.INTENT_STYLE_TRANSFER: "Restyle an image",
-    common_pb2.INTENT_EDIT_BACKGROUND: "Background edit",
-    common_pb2.INTENT_ENHANCE_IMAGE: "Enhance an image",
-    common_pb2.INTENT_CHAT: "Chat",
+INTENT_WORDS = {  # as the web page says them (web/src/locales)
+    common_pb2.INTENT_GENERATE_IMAGE: "intent.generateImage",
+    common_pb2.INTENT_GENERATE_ANGLES: "intent.generateAngles",
+    common_pb2.INTENT_STYLE_TRANSFER: "intent.styleTransfer",
+    common_pb2.INTENT_EDIT_BACKGROUND: "intent.editBackground",
+    common_pb2.INTENT_ENHANCE_IMAGE: "intent.enhanceImage",
+    common_pb2.INTENT_CHAT: "intent.chat",
 }
 
 
@@ -61,7 +62,9 @@ def intent_text(intent: common_pb2.Intent.ValueType) -> Text:
     name = intent_name(intent)
     if not name:
         return Text("-")
-    return Text(INTENT_WORDS.get(intent, name), style="bold").append(f" ({name})", style="dim")
+    key = INTENT_WORDS.get(intent)
+    words = say(key) if key else name
+    return Text(words, style="bold").append(f" ({name})", style="dim")
 
 
 def intent_name(intent: common_pb2.Intent.ValueType) -> str:
@@ -125,14 +128,16 @@ class WatchView:
         planned: list[int] = list(message.expected_angles)
         while len(self._bars) < wanted:
             number = len(self._bars) + 1
-            label = f"{'view' if angles else 'image'} {number}/{wanted}"
+            label = say("watch.view" if angles else "watch.image", number=number, total=wanted)
             if len(planned) >= number:
                 label = angle_name(message.expected_angles[number - 1]) or label
-            self._bars.append(self.progress.add_task(label, total=None, note="[dim]waiting[/]"))
+            waiting = f"[dim]{say('watch.waiting')}[/]"
+            self._bars.append(self.progress.add_task(label, total=None, note=waiting))
         for index in range(self._arrived, len(message.images)):
             image = message.images[index]
-            label = angle_name(image.angle) or f"image {index + 1}/{wanted}"
-            note = f"seed {image.seed}" + (f" · {image.provider}" if image.provider else "")
+            label = angle_name(image.angle) or say("watch.image", number=index + 1, total=wanted)
+            note = say("watch.seed", seed=image.seed)
+            note += f" · {image.provider}" if image.provider else ""
             bar = self._bar_for(image.angle, planned)
             self.progress.update(
                 bar, description=label, total=1, completed=1, note=note, mark=_DONE
@@ -140,7 +145,8 @@ class WatchView:
             self._filled.add(bar)
         self._arrived = len(message.images)
         if message.status in TERMINAL:
-            mark, note = _UNFILLED[message.status]
+            mark, colour, key = _UNFILLED[message.status]
+            note = f"[{colour}]{say(key)}[/]"
             for bar in self._bars:
                 if bar not in self._filled:
                     self.progress.update(bar, total=1, completed=0, note=note, mark=mark)
@@ -158,17 +164,18 @@ class WatchView:
         """What the message is doing now, in one line (plus the refined prompt once known)."""
         message = self._message
         if message is None:
-            self._spinner.update(text=Text("sending…"))
+            self._spinner.update(text=Text(say("watch.sending")))
             return self._spinner
         line = status_text(message.status)
         if message.intent == common_pb2.INTENT_UNSPECIFIED:
             if message.status not in TERMINAL:
-                line.append("  analysing the prompt…", style="dim")
+                line.append(f"  {say('watch.analysing')}", style="dim")
         else:
-            line.append("  analysed: ", style="dim").append(intent_text(message.intent))
+            line.append(f"  {say('watch.analysed')}", style="dim")
+            line.append(intent_text(message.intent))
             if message.expected_image_count:
-                count = message.expected_image_count
-                line.append(f" · {count} image{'s' if count != 1 else ''}", style="dim")
+                images = count("count.images", message.expected_image_count)
+                line.append(f" · {images}", style="dim")
         if message.status in TERMINAL:
             status_line: RenderableType = Text(_MARK.get(message.status, "•") + " ").append(line)
         else:
@@ -179,7 +186,7 @@ class WatchView:
         refined = Table.grid(padding=(0, 1))  # a grid keeps wrapped lines indented
         refined.add_column(style="dim", no_wrap=True)
         refined.add_column(style="italic")
-        refined.add_row("  refined prompt:", message.refined_prompt)
+        refined.add_row(f"  {say('watch.refined')}", message.refined_prompt)
         return Group(status_line, refined)
 
     def __rich__(self) -> RenderableType:
@@ -190,19 +197,23 @@ class WatchView:
 
 def retry_notice(retry: Retry) -> Text:
     """One line saying a stream dropped and when it is tried again."""
-    what = "connection lost" if retry.what == "watch" else f"{retry.what} failed"
-    return Text(
-        f"{what} ({retry.code}); retrying in {retry.delay:.1f}s "
-        f"(attempt {retry.attempt}/{retry.attempts})",
-        style="yellow",
+    what = say("retry.lost") if retry.what == "watch" else say("retry.failed", what=retry.what)
+    words = say(
+        "retry.notice",
+        what=what,
+        code=retry.code,
+        delay=f"{retry.delay:.1f}",
+        attempt=retry.attempt,
+        attempts=retry.attempts,
     )
+    return Text(words, style="yellow")
 
 
 def _elapsed(message: pb.Message) -> str:
     if not message.finish_time.seconds or not message.create_time.seconds:
         return ""
     seconds = message.finish_time.ToNanoseconds() - message.create_time.ToNanoseconds()
-    return f" in {seconds / 1e9:.1f}s"
+    return say("elapsed", seconds=f"{seconds / 1e9:.1f}")
 
 
 def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Table:
@@ -217,20 +228,20 @@ def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Tabl
     table = Table(header_style="bold")
     table.add_column("#", justify="right", style="dim")
     if columns["angle"]:
-        table.add_column("angle")
+        table.add_column(say("table.angle"))
     if columns["seed"]:
-        table.add_column("seed", justify="right")
+        table.add_column(say("table.seed"), justify="right")
     if columns["session"]:
-        table.add_column("session", overflow="fold")
+        table.add_column(say("table.session"), overflow="fold")
     if with_urls:
-        table.add_column("URL", no_wrap=True, style="blue")
-    table.add_column("saved as", overflow="fold")
+        table.add_column(say("table.url"), no_wrap=True, style="blue")
+    table.add_column(say("table.savedAs"), overflow="fold")
     for item in saved:
         image = item.image
         where = (
             Text(item.path.name, style="green")
             if item.path
-            else Text(f"not saved: {item.error}", style="red")
+            else Text(say("table.notSaved", error=item.error), style="red")
         )
         row: list[RenderableType] = [str(item.index)]
         if columns["angle"]:
@@ -270,16 +281,19 @@ def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="dim")
     facts.add_column()
-    facts.add_row("message", f"{message.message_id} (conversation {message.conversation_id})")
-    facts.add_row("request id", message.request_id or "-")
-    facts.add_row("intent", intent_text(message.intent))
+    ids = say(
+        "summary.messageIds", message=message.message_id, conversation=message.conversation_id
+    )
+    facts.add_row(say("summary.message"), ids)
+    facts.add_row(say("summary.requestId"), message.request_id or "-")
+    facts.add_row(say("summary.intent"), intent_text(message.intent))
     if message.follow_up != common_pb2.FOLLOW_UP_UNSPECIFIED:
-        facts.add_row("continues", follow_up_text(message))
-    facts.add_row("refined prompt", message.refined_prompt or "-")
+        facts.add_row(say("summary.continues"), follow_up_text(message))
+    facts.add_row(say("summary.refined"), message.refined_prompt or "-")
     if message.keywords:
-        facts.add_row("keywords", ", ".join(message.keywords))
+        facts.add_row(say("summary.keywords"), ", ".join(message.keywords))
     if message.reply:
-        facts.add_row("reply", message.reply)
+        facts.add_row(say("summary.reply"), message.reply)
     parts: list[RenderableType] = [Padding(facts, (1, 0, 0, 0))]
     if saved:
         parts.append(ImagesView(saved))
@@ -288,20 +302,21 @@ def summary(message: pb.Message, saved: Sequence[SavedImage]) -> Group:
 
 
 _FOLLOW_UPS = {
-    common_pb2.FOLLOW_UP_EDIT: "edits",
-    common_pb2.FOLLOW_UP_MORE_VIEWS: "adds views to",
-    common_pb2.FOLLOW_UP_CHANGE_SUBJECT: "changes the subject of",
-    common_pb2.FOLLOW_UP_VARIATION: "is another take of",
+    common_pb2.FOLLOW_UP_EDIT: "follow.edit",
+    common_pb2.FOLLOW_UP_MORE_VIEWS: "follow.moreViews",
+    common_pb2.FOLLOW_UP_CHANGE_SUBJECT: "follow.changeSubject",
+    common_pb2.FOLLOW_UP_VARIATION: "follow.variation",
 }
 
 
 def follow_up_text(message: pb.Message) -> str:
     """``adds views to message 65f… (take 0)``: what a follow-up did with which result."""
-    what = _FOLLOW_UPS.get(message.follow_up, "continues")
+    what = say(_FOLLOW_UPS.get(message.follow_up, "follow.continues"))
     source = message.source
-    image = f", image {source.image_index}" if source.HasField("image_index") else ""
-    take = f" · take {message.variation}" if message.variation else ""
-    return f"{what} message {source.message_id}{image}{take}"
+    has_index = source.HasField("image_index")
+    image = say("follow.image", index=source.image_index) if has_index else ""
+    take = say("follow.take", take=message.variation) if message.variation else ""
+    return say("follow.text", what=what, message=source.message_id, image=image, take=take)
 
 
 def final_line(message: pb.Message, saved: Sequence[SavedImage]) -> Text:
@@ -314,53 +329,47 @@ def final_line(message: pb.Message, saved: Sequence[SavedImage]) -> Text:
         if message.HasField("failure"):
             reason = message.failure.reason or "UNKNOWN"
             line.append(f" · {reason}: ", style=f"bold {colour}")
-            line.append(message.failure.message or "no reason given", style=colour)
+            line.append(message.failure.message or say("final.noReason"), style=colour)
     stored = [s for s in saved if s.path]
     if stored:
-        line.append(f" · {len(stored)} image{'s' if len(stored) != 1 else ''} saved to ")
+        line.append(count("final.saved", len(stored)))
         line.append(str(stored[0].path.parent if stored[0].path else ""), style="green")
     if len(stored) < len(saved):
-        line.append(f" · {len(saved) - len(stored)} not saved", style="bold red")
+        line.append(say("final.notSaved", count=len(saved) - len(stored)), style="bold red")
     return line
 
 
 def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str) -> Text:
     """A failed call as a person reads it: code, reason, message and what to do about it."""
-    text = Text("error: ", style="bold red").append(code.name, style="bold red")
+    text = Text(say("error.prefix"), style="bold red").append(code.name, style="bold red")
     if info.reason and info.reason != code.name:
         text.append(f" ({info.reason})", style="red")
-    text.append(f": {details or 'no details'}")
+    text.append(f": {details or say('error.noDetails')}")
     if info.field:
-        text.append(f" [field {info.field}]", style="dim")
+        text.append(say("error.field", field=info.field), style="dim")
     if info.request_id:
-        text.append(f"\n  request id {info.request_id}", style="dim")
+        text.append(say("error.requestId", id=info.request_id), style="dim")
     hint = {
-        grpc.StatusCode.UNAUTHENTICATED: (
-            "set PHOTOFUN_TOKEN (or pass --token) to a token this server accepts; "
-            "`photofun token` prints a dev token signed with JWT_SECRET"
-        ),
-        grpc.StatusCode.UNAVAILABLE: (
-            f"is the conversation service running at {server}? start it with `make run`, "
-            "or point --server / PHOTOFUN_SERVER at it"
-        ),
-        grpc.StatusCode.NOT_FOUND: "ids are per user: check the token's user and the id",
+        grpc.StatusCode.UNAUTHENTICATED: "hint.unauthenticated",
+        grpc.StatusCode.UNAVAILABLE: "hint.unavailable",
+        grpc.StatusCode.NOT_FOUND: "hint.notFound",
     }.get(code)
     if hint:
-        text.append(f"\n  hint: {hint}", style="yellow")
+        text.append(say("error.hint", hint=say(hint, server=server)), style="yellow")
     return text
 
 
 def conversations_table(conversations: Sequence[pb.Conversation]) -> Table:
     """The caller's conversations, as the server ordered them (newest first)."""
     table = Table(header_style="bold", box=box.SIMPLE_HEAD)
-    table.add_column("conversation", no_wrap=True)
-    table.add_column("title", ratio=1, min_width=20)
-    table.add_column("messages", justify="right", no_wrap=True)
-    table.add_column("updated", no_wrap=True)
+    table.add_column(say("list.conversation"), no_wrap=True)
+    table.add_column(say("list.title"), ratio=1, min_width=20)
+    table.add_column(say("list.messages"), justify="right", no_wrap=True)
+    table.add_column(say("list.updated"), no_wrap=True)
     for item in conversations:
         table.add_row(
             item.conversation_id,
-            item.title or Text("(untitled)", style="dim"),
+            item.title or Text(say("list.untitled"), style="dim"),
             str(item.message_count),
             _when(item.update_time),
         )
@@ -370,16 +379,16 @@ def conversations_table(conversations: Sequence[pb.Conversation]) -> Table:
 def messages_table(messages: Sequence[pb.Message]) -> Table:
     """A conversation's messages, oldest first: who/when/what on the left, the text on the right."""
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, expand=True)
-    table.add_column("message", no_wrap=True)
-    table.add_column("prompt → reply", ratio=1, overflow="fold")
+    table.add_column(say("list.message"), no_wrap=True)
+    table.add_column(say("list.promptReply"), ratio=1, overflow="fold")
     for item in messages:
-        count = f"{len(item.images)}"
+        images = count("count.images", len(item.images))
         if item.expected_image_count:
-            count += f"/{item.expected_image_count}"
+            images = count("count.imagesOf", item.expected_image_count, done=len(item.images))
         about = Text(item.message_id).append(f"\n{_when(item.create_time)}", style="dim")
         about.append("\n").append(status_text(item.status))
         about.append(f" {intent_name(item.intent)}" if item.intent else "")
-        about.append(f"\n{count} image{'s' if count != '1' else ''}", style="dim")
+        about.append(f"\n{images}", style="dim")
         text = Text(item.prompt, style="bold")
         if item.HasField("failure"):
             text.append(f"\n{item.failure.reason}: ", style="bold red")

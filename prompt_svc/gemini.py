@@ -1,7 +1,13 @@
 """Gemini as the prompt refiner: one structured-output call, retried and guarded by a breaker.
 
 Any failure surfaces as `GeminiFailure` with a machine-readable reason; the caller then answers
-with the local analyser. Facts about google-genai 3.4 that this module relies on:
+with the local analyser. The request uses ``systemInstruction`` and structured output
+(``responseMimeType`` + ``responseSchema``), which Google documents on the ``v1beta`` API: the
+version is pinned to it (``API_VERSION``). No sampling parameters are sent: Google's guides for
+the Gemini 3 models advise keeping ``temperature`` at its default (lower values can loop or
+degrade the answer) and call ``topP`` / ``topK`` not recommended; the response schema is what
+keeps the answer in shape. docs/prompt-service.md cites the pages. Facts about google-genai 3.4
+that this module relies on:
 
 - ``resp.parsed`` is silently None on bad JSON, a schema mismatch or a safety block.
 - The SDK's own HTTP retries are off unless ``retry_options`` is set, but without it a refused
@@ -27,13 +33,18 @@ from google import genai
 from google.genai import errors, types
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
+from mesh import providers
 from mesh.circuit import CircuitBreaker, CircuitOpen
+from mesh.i18n import replies
 from mesh.logs import get_logger
 from mesh.metrics import UPSTREAM_CALLS, UPSTREAM_RETRIES, watch_breaker
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
-from mesh.vocabulary import Language
+from mesh.vocabulary import LANGUAGES, Language
 from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.subject import ALL_SIDES
+
+DEFAULT_MODEL = providers.GEMINI_TEXT_MODEL
+API_VERSION = providers.GEMINI_API_VERSION
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
 GEMINI_RATE_LIMITED = "GEMINI_RATE_LIMITED"
@@ -124,7 +135,7 @@ class GeminiAnalysis(BaseModel):
     angles: list[AngleName] = Field(description="Requested views in the order asked.")
     lang: LanguageName = Field(description="Language the prompt is written in.")
     confidence: float = Field(description="0..1, how sure the intent is.")
-    reply: str = Field(description="Short English message for the user, or empty.")
+    reply: str = Field(description="Short message for the user in their language, or empty.")
     follow_up: FollowUpName = Field(
         default=FollowUp.NONE, description="What the message does with an earlier turn."
     )
@@ -175,10 +186,13 @@ Fields to return:
   coupe, pickup, van, convertible, wagon, ...). English, lower case; "" or 0 when not stated.
 - angles: only for generateAngles, the views asked for, in the order asked, using only these
   names: {", ".join(ANGLES)}. Empty when no specific views are named or for other intents.
-- lang: language of the prompt: en, vi or uk (en for any other language).
+- lang: language of the prompt, one of {", ".join(LANGUAGES)} (en for any other language).
 - confidence: 0 to 1, how sure you are of the intent.
-- reply: one or two short English sentences for the user: the answer for chat, a note when
-  something cannot be done (such as a missing image), otherwise empty.
+- reply: one or two short sentences for the user: the answer for chat, a note when
+  something cannot be done (such as a missing image), otherwise empty. Write it in the user's
+  language: the language "lang" names when it is set, otherwise the language of the prompt
+  (Vietnamese with its diacritics, Ukrainian in Cyrillic); never in English unless that is the
+  user's language. Only refined_prompt, keywords and subject are always English.
 - follow_up and source_turn: see below; "none" and 0 for a new request.
 
 Conversation history: earlier turns of the same conversation may come before the user turn,
@@ -214,7 +228,7 @@ class GeminiRefiner:
         self,
         *,
         api_key: str,
-        model: str = "gemini-2.5-flash",
+        model: str = DEFAULT_MODEL,
         base_url: str | None = None,
         timeout: float = 8.0,
         attempts: int = 3,
@@ -239,7 +253,6 @@ class GeminiRefiner:
             system_instruction=SYSTEM_INSTRUCTION,
             response_mime_type="application/json",
             response_schema=GeminiAnalysis,
-            temperature=0.2,
         )
 
     async def analyze(
@@ -379,6 +392,7 @@ class GeminiRefiner:
                 api_key=self._api_key,
                 http_options=types.HttpOptions(
                     base_url=self._base_url,
+                    api_version=API_VERSION,
                     timeout=max(1, round(self._timeout * 1000)),
                     retry_options=types.HttpRetryOptions(attempts=1),
                     aiohttp_client=self._session,
@@ -483,7 +497,7 @@ def _to_analysis(
     if intent.needs_image and not has_image and follow_up is not FollowUp.EDIT:
         # The instruction says so already; this keeps a disobedient answer off the edit pipeline.
         intent = Intent.GENERATE_IMAGE if refined else Intent.CHAT
-        reply = reply or "Attach an image to edit it; I can draw a new picture instead."
+        reply = reply or replies("reply.attach_or_draw", parsed.lang.value)
     if intent is Intent.CHAT:
         refined = refined or " ".join(prompt.split())
     elif not refined:

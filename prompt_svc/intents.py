@@ -84,7 +84,7 @@ class Analysis:
     subject: Subject
     angles: tuple[str, ...]  # names from ANGLES, in the order asked; empty unless views
     refined_prompt: str  # English prompt for the image model (normalised text for chat)
-    reply: str  # short English message for the user, "" when nothing needs saying
+    reply: str  # short message for the user in `lang`, "" when nothing needs saying
     untranslated_terms: tuple[str, ...]  # vi/uk words kept as written in refined_prompt
     follow_up: FollowUp = FollowUp.NONE  # what it does with an earlier turn of the context
     source_turn: int = 0  # index into Context.turns of that turn; 0 unless follow_up is set

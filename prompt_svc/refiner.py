@@ -1,19 +1,23 @@
 """The prompt service's domain: Gemini when configured, the local analyser otherwise or on failure.
 
 The caller never sees a Gemini error while the local analyser can answer; the metadata says
-which provider answered and why the fallback was used.
+which provider answered and why the fallback was used. Gemini is told to reply in the user's
+language; its reply is checked with the local analyser's language detection, and one in another
+language is replaced by the local analyser's reply from the message catalogue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from mesh.i18n import replies
 from mesh.logs import get_logger
 from prompt_svc import local
-from prompt_svc.intents import Analysis, Context
+from prompt_svc.intents import Analysis, Context, Intent
 
 log = get_logger(__name__)
 
@@ -89,7 +93,7 @@ class Refiner:
                 log.warning("remote analyser failed; local fallback answers", reason=reason)
             else:
                 return Refined(
-                    analysis,
+                    _in_language(analysis, prompt, lang=lang, has_image=has_image, context=context),
                     self._remote.name,
                     self._remote.model,
                     fallback_used=False,
@@ -107,3 +111,20 @@ class Refiner:
             fallback_reason=reason,
             seconds=time.perf_counter() - started,
         )
+
+
+def _in_language(
+    analysis: Analysis, prompt: str, *, lang: str, has_image: bool, context: Context | None
+) -> Analysis:
+    """A remote analysis whose reply is in the user's language (`lang` when the caller set it,
+    else the language the analysis read): a reply the local analyser's language detection
+    places in another language gives way to the local analyser's reply from the catalogue
+    (for chat, the catalogue's "not sure" answer when the local analyser has none)."""
+    wanted = lang or analysis.lang
+    if not analysis.reply or local.detect_language(analysis.reply) == wanted:
+        return analysis
+    fallback = local.analyze(prompt, lang=wanted, has_image=has_image, context=context).reply
+    if not fallback and analysis.intent is Intent.CHAT:
+        fallback = replies("reply.unknown", wanted)
+    log.info("remote reply not in the user's language; the catalogue answers", lang=wanted)
+    return dataclasses.replace(analysis, reply=fallback)

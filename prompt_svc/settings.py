@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from mesh import providers
 from mesh.limits import MAX_PROMPT_CHARS
 from mesh.settings import MediaSettings, ServerSettings, shared
 
@@ -19,7 +20,11 @@ class Settings(ServerSettings, MediaSettings):
         9101, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
     )
     gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
-    gemini_model: str = Field("gemini-2.5-flash", validation_alias=shared("GEMINI_MODEL"))
+    gemini_model: str = Field(
+        providers.GEMINI_TEXT_MODEL,
+        validation_alias=shared("GEMINI_MODEL"),
+        description="Gemini model for refinement; a current one (see docs/prompt-service.md).",
+    )
     gemini_base_url: str | None = Field(
         None,
         validation_alias=shared("GEMINI_BASE_URL"),

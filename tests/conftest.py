@@ -34,7 +34,11 @@ TIER_OF_FOLDER = {
     "e2e": "e2e",  # the whole stack in processes: worker, browser, grpcurl cookbook
     "deploy": "deploy",  # real Envoy, nginx, compose configuration
 }
-TIER_OF_FILE = {"test_devstack.py": "e2e", "test_browser.py": "browser"}
+TIER_OF_FILE = {
+    "test_devstack.py": "e2e",
+    "test_browser.py": "browser",
+    "test_browser_envoy.py": "browser",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,8 +8,9 @@ ProviderError                 any failure of one provider for one job (the chain
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from image_svc.subject import SubjectSpec
 
@@ -35,6 +36,35 @@ class ImageJob:
     # Consistency mode: the main view's image, for providers that take a reference image.
     reference: bytes | None = field(default=None, repr=False)
     reference_mime: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What one model of a provider can do: a row of that provider's capability table.
+
+    Each adapter keeps its own table (``MODELS``) of the models it was checked against, with
+    the provider's documentation cited in docs/image-service.md; a model missing from the
+    table is refused at start-up instead of failing every job later.
+    """
+
+    name: str
+    reference: bool  # takes ImageJob.reference (consistency mode)
+    seed_reproducible: bool  # the same prompt, seed and size give the same image again
+    formats: frozenset[str]  # output formats it can be asked for ("png", "jpeg", "webp")
+
+
+Spec = TypeVar("Spec", bound=ModelSpec)
+
+
+def model_spec(provider: str, table: Mapping[str, Spec], model: str) -> Spec:
+    """The row of ``table`` for ``model``, or a ValueError naming the models there are."""
+    try:
+        return table[model]
+    except KeyError:
+        known = ", ".join(sorted(table))
+        raise ValueError(
+            f"{provider}: model {model!r} is not in the capability table (known: {known})"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -88,6 +118,7 @@ class Provider(Protocol):
     name: str  # "mock", "gemini", "pollinations", "openai"
     model: str  # model identifier reported in metadata
     supports_reference: bool  # takes ImageJob.reference for consistency mode
+    seed_reproducible: bool  # the same job gives the same image again with this model
 
     async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
         """Produce one image within ``timeout`` seconds or raise ProviderError."""

@@ -2,36 +2,42 @@
 
 Wire format, as google-genai 3.4 sends it (checked against the fake server)::
 
-    POST {base}/v1/models/gemini-2.5-flash-image:generateContent
+    POST {base}/v1beta/models/gemini-3.1-flash-image:generateContent
     x-goog-api-key: KEY
     X-Server-Timeout: <ceil(timeout) seconds>
     {"contents": [{"role": "user", "parts": [
          {"text": "..."}, {"inlineData": {"mime_type": "image/png", "data": "<base64>"}}]}],
      "generationConfig": {"seed": S, "responseModalities": ["IMAGE", "TEXT"],
-                          "imageConfig": {"aspectRatio": "16:9"}}}
+                          "imageConfig": {"aspectRatio": "16:9", "imageSize": "1K"}}}
     → 200 {"candidates": [{"content": {"parts": [{"text": ...}, {"inlineData": {...}}]},
                            "finishReason": "STOP"}], "modelVersion": ...}
 
-``v1`` is the SDK's default API version; it is pinned here so that the SDK's own environment
-variable (``GOOGLE_GENAI_API_VERSION``) cannot change it behind the settings' back. The SDK's
-HTTP retries are switched off (one attempt): the chain decides what to retry; without retry
-options it would also sleep 1-10 s and retry a refused connection on its own. The SDK runs on
-our ``httpx.AsyncClient`` rather than its own aiohttp session, whose ``ClientSession`` subclass
-raises a DeprecationWarning under aiohttp 3.14 (and the pool is then ours to close).
+``v1beta`` is pinned: Google documents image output (``responseModalities``, ``imageConfig``)
+with ``v1beta`` requests, its SDKs default to it, and the published ``v1`` definition lacks
+those fields (docs/image-service.md cites the pages). Pinning it also keeps the SDK's own
+environment variable (``GOOGLE_GENAI_API_VERSION``) from changing it behind the settings' back.
+The SDK's HTTP retries are switched off (one attempt): the chain decides what to retry; without
+retry options it would also sleep 1-10 s and retry a refused connection on its own. The SDK runs
+on our ``httpx.AsyncClient`` rather than its own aiohttp session, whose ``ClientSession``
+subclass raises a DeprecationWarning under aiohttp 3.14 (and the pool is then ours to close).
 
-Only aspect ratios can be asked for; the real size is read from the decoded bytes. The seed is
-an int32 on the wire, so the job's 32-bit seed is folded into 0 .. 2**31-1.
+Only aspect ratios and a size tier can be asked for, per model (``MODELS``); the real size is
+read from the decoded bytes. The seed is an int32 on the wire, so the job's 32-bit seed is
+folded into 0 .. 2**31-1; Google documents it as best effort, so an image is not promised to
+come back the same.
 
 Failures map onto ``base.py``: ``ServerError`` (5xx), timeouts and connection errors are
 ``ProviderUnavailable``; a 429 is ``ProviderRateLimited`` with the ``google.rpc.RetryInfo``
-delay; other 4xx, a blocked prompt (``promptFeedback.blockReason``), a safety finish reason,
-an answer without an image and undecodable bytes are ``ProviderRejected``.
+delay; other 4xx (an unknown or retired model answers 404), a blocked prompt
+(``promptFeedback.blockReason``), a safety finish reason, an answer without an image and
+undecodable bytes are ``ProviderRejected``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -40,17 +46,55 @@ from google.genai import errors, types
 
 from image_svc.providers.base import (
     ImageJob,
+    ModelSpec,
     ProviderError,
     ProviderImage,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
+    model_spec,
 )
 from image_svc.providers.wire import decode_image, sniff_mime
+from mesh import providers
 from mesh.retry import retry_info_delay
 
-DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_BASE_URL = providers.GEMINI_BASE_URL
+API_VERSION = providers.GEMINI_API_VERSION
+DEFAULT_MODEL = providers.GEMINI_IMAGE_MODEL
 ASPECT_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
+WIDE_ASPECT_RATIOS = (*ASPECT_RATIOS, "1:4", "4:1", "1:8", "8:1")
+
+
+@dataclass(frozen=True)
+class GeminiImageModel(ModelSpec):
+    """A Gemini image model: the aspect ratios and size tiers its ``imageConfig`` takes."""
+
+    aspect_ratios: tuple[str, ...] = ASPECT_RATIOS
+    # Size tiers by the longest edge they give, smallest first ("1K" ≈ 1024 px).
+    image_sizes: tuple[tuple[str, int], ...] = (("1K", 1024), ("2K", 2048), ("4K", 4096))
+
+
+# Current Gemini image models (GA, no shutdown date announced when checked); the seed is best
+# effort, so none promises a reproducible image. See docs/image-service.md for the sources.
+MODELS: dict[str, GeminiImageModel] = {
+    model.name: model
+    for model in (
+        GeminiImageModel(
+            "gemini-3.1-flash-image",
+            reference=True,
+            seed_reproducible=False,
+            formats=frozenset({"png"}),
+            aspect_ratios=WIDE_ASPECT_RATIOS,
+            image_sizes=(("512", 512), ("1K", 1024), ("2K", 2048), ("4K", 4096)),
+        ),
+        GeminiImageModel(
+            "gemini-3-pro-image",
+            reference=True,
+            seed_reproducible=False,
+            formats=frozenset({"png"}),
+        ),
+    )
+}
 SAFETY_FINISH_REASONS = frozenset(
     {
         types.FinishReason.SAFETY,
@@ -69,21 +113,23 @@ class GeminiImagesProvider:
     """Text-to-image and reference-guided images through Gemini's native image output."""
 
     name = "gemini"
-    supports_reference = True
 
     def __init__(
         self,
         *,
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
-        model: str = "gemini-2.5-flash-image",
-        api_version: str = "v1",
+        model: str = DEFAULT_MODEL,
+        api_version: str = API_VERSION,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("Gemini needs an API key")
+        self.spec = model_spec(self.name, MODELS, model)
         self.base_url = base_url.rstrip("/")
         self.model = model
+        self.supports_reference = self.spec.reference
+        self.seed_reproducible = self.spec.seed_reproducible
         self._api_key = api_key
         self._http = httpx.AsyncClient(transport=transport)
         self._client = genai.Client(
@@ -109,13 +155,16 @@ class GeminiImagesProvider:
     async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
         """Produce one image for ``job`` within ``timeout`` seconds, or raise ProviderError."""
         contents: list[Any] = [job.prompt]
-        if job.reference is not None:
+        if job.reference is not None and self.supports_reference:
             mime_type = job.reference_mime or sniff_mime(job.reference)
             contents.append(types.Part.from_bytes(data=job.reference, mime_type=mime_type))
         config = types.GenerateContentConfig(
             response_modalities=["IMAGE", "TEXT"],
             seed=job.seed & 0x7FFFFFFF,
-            image_config=types.ImageConfig(aspect_ratio=nearest_aspect(job.width, job.height)),
+            image_config=types.ImageConfig(
+                aspect_ratio=nearest_aspect(job.width, job.height, self.spec.aspect_ratios),
+                image_size=size_tier(job.width, job.height, self.spec.image_sizes),
+            ),
             http_options=types.HttpOptions(timeout=max(1, math.ceil(timeout * 1000))),
         )
         try:
@@ -192,15 +241,21 @@ class GeminiImagesProvider:
         return ProviderRejected(self.name, "GEMINI_REJECTED", detail)
 
 
-def nearest_aspect(width: int, height: int) -> str:
-    """The supported aspect ratio closest to ``width``:``height``."""
+def nearest_aspect(width: int, height: int, ratios: tuple[str, ...] = ASPECT_RATIOS) -> str:
+    """The aspect ratio of ``ratios`` closest to ``width``:``height``."""
     want = math.log(max(1, width) / max(1, height))
 
     def distance(ratio: str) -> float:
         w, h = ratio.split(":")
         return abs(math.log(int(w) / int(h)) - want)
 
-    return min(ASPECT_RATIOS, key=distance)
+    return min(ratios, key=distance)
+
+
+def size_tier(width: int, height: int, tiers: tuple[tuple[str, int], ...]) -> str:
+    """The size tier whose longest edge is nearest the job's (by ratio, so 1280 px is "1K")."""
+    edge = math.log(max(1, width, height))
+    return min(tiers, key=lambda tier: abs(math.log(tier[1]) - edge))[0]
 
 
 def _status_details(details: Any) -> list[dict[str, Any]]:

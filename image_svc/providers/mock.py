@@ -66,6 +66,7 @@ class MockProvider:
     name = "mock"
     model = MODEL
     supports_reference = False
+    seed_reproducible = True  # a seeded procedure: same job, same bytes
 
     def __init__(self, pool: RenderPool, latency: float = 0.0, jitter: float = 0.0) -> None:
         self._pool = pool

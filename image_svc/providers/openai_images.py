@@ -3,20 +3,24 @@
 Wire format (``api.openai.com``)::
 
     POST {base}/v1/images/generations      Authorization: Bearer KEY, JSON
-        {"model": "gpt-image-1", "prompt": "...", "size": "1536x1024", "n": 1}
+        {"model": "gpt-image-2.6-flare", "prompt": "...", "size": "1536x864", "n": 1}
         (+ "output_format": "jpeg" | "webp" when the job prefers those to PNG)
     POST {base}/v1/images/edits            Authorization: Bearer KEY, multipart/form-data
-        image=<reference file>, prompt, model, size, n=1, input_fidelity=high (, output_format)
+        image=<reference file>, prompt, model, size, n=1 (, output_format)
     → 200 {"created": 1700000000, "data": [{"b64_json": "..."}], ...}
     → 4xx/5xx {"error": {"message": "...", "type": "...", "param": ..., "code": "..."}}
 
-The GPT image models always answer base64 and reject ``response_format`` ("Unknown parameter"),
-so it is sent only to the DALL-E models. Only a few sizes exist per model: the nearest one to the
-job's aspect ratio is asked for and the real size is read from the decoded bytes.
+The models this adapter was checked against are the rows of ``MODELS`` (the GPT Image 2
+family); the older image models are shut down and a retired name answers 404
+``model_not_found``. The GPT Image 2 models always answer base64 and take any size whose edges
+are multiples of 16, the longest at most 3840 px, the ratio at most 3:1 and the area within
+``MIN_PIXELS`` .. ``MAX_PIXELS``: ``fit_size`` turns the job's size into the nearest such size
+and the real size is read from the decoded bytes. They keep a reference image's details on
+their own (no ``input_fidelity`` parameter).
 
 There is **no seed parameter**: the same job can give different images. Consistency across the
 angles of one subject comes from the prompt's consistency hints and, in reference mode, from the
-main view passed to the edits endpoint (``input_fidelity=high`` keeps its details).
+main view passed to the edits endpoint.
 
 Failures map onto ``base.py``: connection errors, timeouts, 408 and 5xx are
 ``ProviderUnavailable``; 429 is ``ProviderRateLimited`` (``retry-after-ms`` / ``Retry-After``
@@ -32,32 +36,56 @@ import asyncio
 import base64
 import binascii
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from image_svc.providers.base import (
     ImageJob,
+    ModelSpec,
     ProviderImage,
     ProviderRateLimited,
     ProviderRejected,
     ProviderUnavailable,
+    model_spec,
 )
 from image_svc.providers.wire import decode_image, mapped_http_errors, sniff_mime
+from mesh import providers
 from mesh.retry import retry_after_headers
 
-DEFAULT_BASE_URL = "https://api.openai.com"
+DEFAULT_BASE_URL = providers.OPENAI_BASE_URL
 GENERATIONS_PATH = "/v1/images/generations"
 EDITS_PATH = "/v1/images/edits"
 
+DEFAULT_MODEL = providers.OPENAI_IMAGE_MODEL
 Size = tuple[int, int]
-GPT_IMAGE_SIZES: tuple[Size, ...] = ((1024, 1024), (1536, 1024), (1024, 1536))
-DALL_E_SIZES: dict[str, tuple[Size, ...]] = {
-    "dall-e-2": ((256, 256), (512, 512), (1024, 1024)),
-    "dall-e-3": ((1024, 1024), (1792, 1024), (1024, 1792)),
+# The GPT Image 2 size rules: edges multiples of 16, longest edge, ratio and area bounds.
+SIZE_STEP = 16
+MAX_EDGE = 3840
+MAX_RATIO = 3.0
+MIN_PIXELS = 655_360
+MAX_PIXELS = 8_294_400
+OUTPUT_FORMATS = frozenset({"png", "jpeg", "webp"})
+
+
+@dataclass(frozen=True)
+class OpenAIImageModel(ModelSpec):
+    """An OpenAI image model; every current one takes any size within the GPT Image 2 rules."""
+
+
+# The GPT Image 2 family (no shutdown date announced when checked). None has a seed.
+MODELS: dict[str, OpenAIImageModel] = {
+    name: OpenAIImageModel(name, reference=True, seed_reproducible=False, formats=OUTPUT_FORMATS)
+    for name in (
+        "gpt-image-2.6-flare",
+        "gpt-image-2.6-sunburst",
+        "gpt-image-2.5-flare",
+        "gpt-image-2.5-sunburst",
+        "gpt-image-2",
+    )
 }
-# "content_policy_violation" is DALL-E's code, "moderation_blocked" the GPT image models'.
-CONTENT_POLICY_CODES = frozenset({"content_policy_violation", "moderation_blocked"})
+CONTENT_POLICY_CODES = frozenset({"moderation_blocked"})
 _FILE_NAMES = {
     "image/png": "reference.png",
     "image/jpeg": "reference.jpg",
@@ -75,20 +103,16 @@ class OpenAIImagesProvider:
         *,
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
-        model: str = "gpt-image-1",
-        input_fidelity: str | None = "high",
+        model: str = DEFAULT_MODEL,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("the OpenAI Images API needs an API key")
         self.base_url = base_url.rstrip("/")
+        self.spec = model_spec(self.name, MODELS, model)
         self.model = model
-        # DALL-E 2 edits take only a square PNG and repaint its transparent areas; DALL-E 3 has
-        # no edits: reference mode is for the GPT image models.
-        self.supports_reference = not model.startswith("dall-e")
-        self.sizes = DALL_E_SIZES.get(model, GPT_IMAGE_SIZES)
-        # gpt-image-1-mini rejects input_fidelity; the larger GPT image models take it.
-        self._input_fidelity = None if "mini" in model else input_fidelity
+        self.supports_reference = self.spec.reference
+        self.seed_reproducible = self.spec.seed_reproducible
         self._api_key = api_key
         self._http = httpx.AsyncClient(
             headers={"Authorization": f"Bearer {api_key}"}, transport=transport
@@ -103,7 +127,7 @@ class OpenAIImagesProvider:
 
     async def generate(self, job: ImageJob, *, timeout: float) -> ProviderImage:
         """Generate (or, with a reference, edit) one image within ``timeout`` seconds."""
-        width, height = nearest_size(job.width, job.height, self.sizes)
+        width, height = fit_size(job.width, job.height)
         size = f"{width}x{height}"
         with mapped_http_errors(self.name, "OPENAI", timeout):
             async with asyncio.timeout(timeout):
@@ -117,8 +141,6 @@ class OpenAIImagesProvider:
 
     async def _generate(self, job: ImageJob, size: str, timeout: float) -> httpx.Response:
         body: dict[str, Any] = {"model": self.model, "prompt": job.prompt, "size": size, "n": 1}
-        if self.model.startswith("dall-e"):
-            body["response_format"] = "b64_json"
         if output_format := self._output_format(job):
             body["output_format"] = output_format
         return await self._http.post(self.base_url + GENERATIONS_PATH, json=body, timeout=timeout)
@@ -129,8 +151,6 @@ class OpenAIImagesProvider:
         mime_type = job.reference_mime or sniff_mime(reference)
         file_name = _FILE_NAMES.get(mime_type, "reference.png")
         fields = {"model": self.model, "prompt": job.prompt, "size": size, "n": "1"}
-        if self._input_fidelity:
-            fields["input_fidelity"] = self._input_fidelity
         if output_format := self._output_format(job):
             fields["output_format"] = output_format
         return await self._http.post(
@@ -141,9 +161,9 @@ class OpenAIImagesProvider:
         )
 
     def _output_format(self, job: ImageJob) -> str | None:
-        """JPEG or WebP straight from the GPT image models, saving a conversion; PNG is default."""
+        """JPEG or WebP straight from the model when it offers them; PNG is the default."""
         fmt = {"jpg": "jpeg"}.get(job.fmt.lower(), job.fmt.lower())
-        if self.model.startswith("dall-e") or fmt not in ("jpeg", "webp"):
+        if fmt == "png" or fmt not in self.spec.formats:
             return None
         return fmt
 
@@ -194,16 +214,29 @@ class OpenAIImagesProvider:
         return self._bad(f"unexpected HTTP {status}")
 
 
-def nearest_size(width: int, height: int, sizes: tuple[Size, ...]) -> Size:
-    """The supported size closest in aspect ratio to ``width``×``height``, then in area."""
-    width, height = max(1, width), max(1, height)
-    aspect, area = math.log(width / height), math.log(width * height)
+def fit_size(width: int, height: int) -> Size:
+    """The size nearest ``width``×``height`` that the GPT Image 2 rules allow.
 
-    def distance(size: Size) -> tuple[float, float]:
-        w, h = size
-        return round(abs(math.log(w / h) - aspect), 9), abs(math.log(w * h) - area)
-
-    return min(sizes, key=distance)
+    The ratio is clamped to 3:1, the area to ``MIN_PIXELS`` .. ``MAX_PIXELS`` and the longest
+    edge to ``MAX_EDGE``; both edges then round to multiples of 16, and a last nudge of one step
+    at a time puts back whatever rounding broke.
+    """
+    ratio = min(MAX_RATIO, max(1 / MAX_RATIO, max(1, width) / max(1, height)))
+    area = min(MAX_PIXELS, max(MIN_PIXELS, max(1, width) * max(1, height)))
+    w = math.sqrt(area * ratio)
+    h = w / ratio
+    scale = min(1.0, MAX_EDGE / max(w, h))
+    fw = min(MAX_EDGE, max(SIZE_STEP, round(w * scale / SIZE_STEP) * SIZE_STEP))
+    fh = min(MAX_EDGE, max(SIZE_STEP, round(h * scale / SIZE_STEP) * SIZE_STEP))
+    for _ in range(MAX_EDGE // SIZE_STEP):
+        long_w = fw >= fh
+        if max(fw, fh) > MAX_RATIO * min(fw, fh) or fw * fh > MAX_PIXELS:
+            fw, fh = (fw - SIZE_STEP, fh) if long_w else (fw, fh - SIZE_STEP)
+        elif fw * fh < MIN_PIXELS:
+            fw, fh = (fw, fh + SIZE_STEP) if long_w else (fw + SIZE_STEP, fh)
+        else:
+            break
+    return fw, fh
 
 
 def _error_fields(response: httpx.Response) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mesh.i18n import replies
 from mesh.vocabulary import LANGUAGES
 from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject
 from prompt_svc.local import followup
@@ -47,24 +48,13 @@ NO_SOURCE_REPLY = followup.NO_SOURCE_REPLY
 
 MODEL_NAME = "local-rules v1"
 
-NO_IMAGE_REPLY = "No image was attached, so I generated a new image instead of editing one."
-_ATTACH_VERB = {
-    Intent.STYLE_TRANSFER: "restyle",
-    Intent.EDIT_BACKGROUND: "change the background of",
-    Intent.ENHANCE_IMAGE: "enhance",
-}
-_REPLIES = {
-    "greet": "Hi! Describe the picture you want, or attach a photo to restyle, "
-    "change its background or enhance it.",
-    "thanks": "You're welcome! Tell me what to create next.",
-    "bye": "Goodbye! Come back whenever you want a new picture.",
-    "ack": "Glad you like it! What should I create next?",
-    "complain": "Sorry about that! Tell me what to change and I'll try again.",
-    "dismiss": "No problem! Tell me whenever you want a new picture.",
-    "question": "I create images from a description, show one subject from several angles, "
-    "and restyle, change the background of or enhance a photo you attach.",
-    "unknown": "I'm not sure what to create. Describe the picture you want, "
-    "or attach a photo to edit.",
+# Replies are keys of the message catalogue (mesh/locale/*/LC_MESSAGES/photofun.po), written
+# in the language the prompt was read in; these two are the English texts, for callers' tests.
+NO_IMAGE_REPLY = replies("reply.no_image", "en")
+_ATTACH = {
+    Intent.STYLE_TRANSFER: "reply.attach.styleTransfer",
+    Intent.EDIT_BACKGROUND: "reply.attach.editBackground",
+    Intent.ENHANCE_IMAGE: "reply.attach.enhanceImage",
 }
 _TASK_TAGS = ("gen", "make", "want")
 # The views added after all sides when more than five are asked for, in this order.
@@ -83,7 +73,7 @@ _STYLE = 2
 class _Decision:
     intent: Intent
     confidence: float
-    reply: str = ""
+    reply: str = ""  # a key of the message catalogue, or "" for no reply
     stands_in: bool = False  # a new image instead of the edit that needed one
 
 
@@ -130,7 +120,7 @@ def analyze(
         subject=subject,
         angles=_angles(features) if intent is Intent.GENERATE_ANGLES else (),
         refined_prompt=refined,
-        reply=decision.reply,
+        reply=replies(decision.reply, lang) if decision.reply else "",
         untranslated_terms=kept,
     )
 
@@ -158,7 +148,7 @@ def _follow_up(plan: followup.Plan, f: Features, lang: str, style: str, topic: s
         subject=subject,
         angles=plan.angles,
         refined_prompt=refined,
-        reply=plan.reply,
+        reply=replies(plan.reply, lang) if plan.reply else "",
         untranslated_terms=untranslated(f) if intent is not Intent.CHAT else (),
         follow_up=plan.follow_up,
         source_turn=plan.source,
@@ -220,7 +210,7 @@ def _decide(f: Features, has_image: bool) -> _Decision:
     scores = _edit_scores(f, has_image)
     best = max(scores, key=lambda k: scores[k])
     if _is_question(f, task=task, editing=scores[best] > 0):
-        return _Decision(Intent.CHAT, 0.85, _REPLIES["question"])
+        return _Decision(Intent.CHAT, 0.85, "reply.question")
     if scores[best]:
         return _edit(f, best, scores, has_image)
     return _small_talk(f, task) or _new_picture(f, task)
@@ -231,9 +221,8 @@ def _edit(f: Features, best: Intent, scores: dict[Intent, int], has_image: bool)
         margin = scores[best] - sorted(scores.values())[-2]
         return _Decision(best, min(0.95, 0.55 + 0.1 * margin))
     if f.content:
-        return _Decision(Intent.GENERATE_IMAGE, 0.6, NO_IMAGE_REPLY, stands_in=True)
-    reply = f"Please attach the photo you want me to {_ATTACH_VERB[best]}: no image was attached."
-    return _Decision(Intent.CHAT, 0.7, reply)
+        return _Decision(Intent.GENERATE_IMAGE, 0.6, "reply.no_image", stands_in=True)
+    return _Decision(Intent.CHAT, 0.7, _ATTACH[best])
 
 
 def _small_talk(f: Features, task: bool) -> _Decision | None:
@@ -241,9 +230,9 @@ def _small_talk(f: Features, task: bool) -> _Decision | None:
         return None
     pleasantry = next((p for p in _PLEASANTRIES if f.has(p)), "")
     if pleasantry and len(f.content) <= 1:
-        return _Decision(Intent.CHAT, 0.9, _REPLIES[pleasantry])
+        return _Decision(Intent.CHAT, 0.9, f"reply.{pleasantry}")
     if f.has("ack") and not f.content:
-        return _Decision(Intent.CHAT, 0.8, _REPLIES["ack"])
+        return _Decision(Intent.CHAT, 0.8, "reply.ack")
     return None
 
 
@@ -254,7 +243,7 @@ def _new_picture(f: Features, task: bool) -> _Decision:
         return _Decision(Intent.GENERATE_IMAGE, 0.85 if task else 0.7)
     if task or f.has("style") or f.has("img"):
         return _Decision(Intent.GENERATE_IMAGE, 0.5)
-    return _Decision(Intent.CHAT, 0.3, _REPLIES["unknown"])
+    return _Decision(Intent.CHAT, 0.3, "reply.unknown")
 
 
 def _is_vehicle(f: Features) -> bool:

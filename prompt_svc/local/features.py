@@ -76,7 +76,8 @@ def extract(text: str, lang: str) -> Features:
     tokens = tokenize(text)
     hits = catalogue.find(tokens)
     names = {t for hit in hits for t in range(hit.start, hit.end)}
-    matches = _resolve_context(MATCHERS[lang].match(tokens, names), tokens)
+    # A language without a word table of its own (a newly added one) is read with English.
+    matches = _resolve_context(MATCHERS.get(lang, MATCHERS["en"]).match(tokens, names), tokens)
     glosses: dict[str, list[str]] = defaultdict(list)
     for match in matches:
         for tag in match.tags:

@@ -29,14 +29,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from mesh.i18n import replies
 from prompt_svc.intents import ANGLES, MAX_TURNS, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.features import Features
 from prompt_svc.local.subject import ALL_SIDES
 
-NO_SOURCE_REPLY = (
-    "There is no earlier picture in this conversation to continue from: "
-    "describe what to draw, or attach a photo."
-)
+NO_SOURCE = "reply.no_source"  # a catalogue key: worded in the prompt's language
+NO_SOURCE_REPLY = replies(NO_SOURCE, "en")
 # Tags of the words that name a thing to draw (a new subject unless they refer to the source).
 _NAMING = frozenset(
     {"noun:person", "noun:animal", "noun:scene", "noun:object", "vehicle", "brand", "unk"}
@@ -56,7 +55,7 @@ class Plan:
     source: int = 0
     subject: Subject = field(default_factory=Subject)
     angles: tuple[str, ...] = ()
-    reply: str = ""
+    reply: str = ""  # a key of the message catalogue, or ""
     turn: Turn | None = None
 
 
@@ -122,7 +121,7 @@ def _again(f: Features, window: _Window, change: dict[str, str | int]) -> Plan |
 
 
 def _no_source() -> Plan:
-    return Plan(FollowUp.NONE, Intent.CHAT, 0.8, reply=NO_SOURCE_REPLY)
+    return Plan(FollowUp.NONE, Intent.CHAT, 0.8, reply=NO_SOURCE)
 
 
 def _views(f: Features, window: _Window) -> Plan | None:

@@ -265,7 +265,7 @@ def angle_typo(token: Token, lang: str) -> Entry | None:
     word = token.folded
     if len(word) < _MIN_ANGLE_TYPO or not word.isalpha() or word in _NOT_ANGLE_TYPOS:
         return None
-    index = _ANGLE_WORDS[lang]
+    index = _ANGLE_WORDS.get(lang, _ANGLE_WORDS["en"])
     candidates = set(index.by_deletion.get(word, ()))  # a letter missing
     for variant in _deletions(word):
         if variant in index.by_word:

@@ -99,6 +99,8 @@ async def test_an_explicit_seed_reproduces_the_bytes(send: Send) -> None:
     other = await send("a lighthouse on a cliff at dusk", seed=4243)
     assert first.seed == again.seed == 4242
     assert first.images[0].seed == 4242
+    assert first.images[0].provider == "mock"
+    assert first.images[0].seed_reproducible  # the renderer promises it; the bytes show it
     async with httpx.AsyncClient() as http:
         pixels = [(await http.get(m.images[0].image_url)).content for m in (first, again, other)]
     assert pixels[0] == pixels[1]

@@ -22,6 +22,7 @@ from conversation_svc.model import NewMessage, Status
 from conversation_svc.pipeline import Pipeline
 from conversation_svc.store import Store, now
 from devstack.media_server import create_app as media_app
+from mesh.i18n import replies
 from mesh.media import MediaClient
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
@@ -115,3 +116,30 @@ async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
     assert failed.failure.reason == "PROVIDER_UNAVAILABLE"
     assert failed.failure.message == "every provider failed the side view"
     assert "SIDE" in message.reply.upper()  # the reply says so in words too
+
+
+@pytest.mark.parametrize(
+    ("prompt", "lang"),
+    [
+        ("Renault Clio 2019 màu xanh, nhìn từ phía trước, bên hông và phía sau", "vi"),
+        ("Renault Clio 2019 синій, спереду, збоку і ззаду", "uk"),
+    ],
+)
+async def test_the_note_on_a_failed_view_is_in_the_language_of_the_message(
+    pipeline: Pipeline, store: Store, prompt: str, lang: str
+) -> None:
+    conversation = await store.create_conversation("alice", "")
+    sent, _ = await store.insert_message(
+        conversation,
+        NewMessage(prompt=prompt, request_id="req-side", deadline=now() + dt.timedelta(minutes=5)),
+    )
+    await pipeline.run(str(sent.id))
+
+    stored = await store.message_by_id(sent.id)
+    assert stored is not None
+    assert stored.status is Status.DONE
+    assert stored.analysis is not None
+    assert stored.analysis.lang == lang
+    side = replies("angle.side", lang)
+    assert stored.reply == replies("note.views_failed", lang, views=side)
+    assert side not in replies("note.views_failed", "en", views=replies("angle.side", "en"))

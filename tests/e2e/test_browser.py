@@ -13,11 +13,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import fcntl
 import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from google.protobuf.any_pb2 import Any
 from google.rpc import error_details_pb2, status_pb2
 from PIL import Image, ImageDraw
 from playwright.async_api import (
+    Browser,
     Locator,
     Page,
     Request,
@@ -85,8 +86,11 @@ def chromium() -> str:
 
 @pytest.fixture(scope="module")
 def built_page() -> Path:
-    """The page as `make web` builds it, from the sources under test."""
-    subprocess.run(["node", str(REPO / "web" / "build.mjs")], check=True, cwd=REPO)
+    """The page as `make web` builds it, from the sources under test (one build at a time when
+    both halves of this module run on parallel workers)."""
+    with (REPO / "web" / ".build.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["node", str(REPO / "web" / "build.mjs")], check=True, cwd=REPO)
     return REPO / "web" / "dist"
 
 
@@ -113,9 +117,17 @@ class Site:
     token: str | None = None
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module", params=["bridge", "envoy"])
+@pytest.fixture(scope="module")
+def edge() -> str:
+    """The edge this module's page goes through: the dev bridge here; test_browser_envoy.py runs
+    the same tests through production's edge (a module of its own, so that the two halves run
+    side by side on the suite's two workers)."""
+    return "bridge"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def site(
-    request: pytest.FixtureRequest,
+    edge: str,
     stack: RunningStack,
     built_page: Path,
     tmp_path_factory: pytest.TempPathFactory,
@@ -123,7 +135,7 @@ async def site(
     """The dev bridge (page and gRPC-web on one origin, signed in by its dev token: `make run`),
     or production's shape: the page from the web image's nginx on one origin, calling the real
     Envoy with envoy/envoy.yaml on another (CORS), and a person who signs in with a token."""
-    if request.param == "bridge":
+    if edge == "bridge":
         yield Site("bridge", f"http://127.0.0.1:{stack.ports.web}/")
         return
     envoy, nginx = find_envoy(), find_nginx()
@@ -138,11 +150,11 @@ async def site(
         "conversation_svc": stack.ports.conversation,
     }
     async with (
-        running_envoy(envoy, ports, tmp_path_factory.mktemp("envoy")) as edge,
+        running_envoy(envoy, ports, tmp_path_factory.mktemp("envoy")) as envoy_edge,
         running_web(
             nginx,
             built_page,
-            edge.url,
+            envoy_edge.url,
             tmp_path_factory.mktemp("web"),
             stack.env["MEDIA_SERVICE_URL"],
         ) as web_url,
@@ -151,37 +163,41 @@ async def site(
         yield Site("envoy", web_url + "/", token)
 
 
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser(chromium: str) -> AsyncIterator[Browser]:
+    """One Chromium for the module; each test gets a fresh context (its own storage, cookies,
+    permissions and downloads), which is what a new profile gave at a fraction of the start-up."""
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=CHROMIUM_FLAGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(site: Site, chromium: str) -> AsyncIterator[Page]:
-    with tempfile.TemporaryDirectory() as profile:
-        async with async_playwright() as playwright:
-            context = await playwright.chromium.launch_persistent_context(
-                profile,
-                executable_path=chromium,
-                headless=True,
-                args=CHROMIUM_FLAGS,
-                viewport={"width": 1280, "height": 860},
-            )
-            try:
-                tab = context.pages[0] if context.pages else await context.new_page()
-                problems: list[str] = []
-                tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
-                tab.on(
-                    "console",
-                    lambda msg: (
-                        problems.append(f"console {msg.type}: {msg.text}")
-                        if msg.type == "error"
-                        else None
-                    ),
-                )
-                await tab.goto(site.url)
-                if site.token is not None:  # no dev token here: the page asks for one
-                    await tab.get_by_label("Access token").fill(site.token)
-                    await tab.get_by_role("button", name="Continue").click()
-                yield tab
-                assert not problems, problems
-            finally:
-                await context.close()
+async def page(site: Site, browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        tab = await context.new_page()
+        problems: list[str] = []
+        tab.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+        tab.on(
+            "console",
+            lambda msg: (
+                problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None
+            ),
+        )
+        await tab.goto(site.url)
+        if site.token is not None:  # no dev token here: the page asks for one
+            await tab.get_by_label("Access token").fill(site.token)
+            await tab.get_by_role("button", name="Continue").click()
+        yield tab
+        assert not problems, problems
+    finally:
+        await context.close()
 
 
 async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site: Site) -> None:
@@ -264,9 +280,9 @@ async def test_a_prompt_over_the_limit_is_not_sent_and_says_why(page: Page) -> N
     await expect(send).to_be_disabled()
     hint = page.locator("#composer-hint")
     await expect(hint).to_have_text(
-        "This is 100 characters over the 2000-character limit. Shorten it to send."
+        "This is 100 characters over the 2,000-character limit. Shorten it to send."
     )
-    await expect(page.locator(".counter")).to_have_text("2100 / 2000")
+    await expect(page.locator(".counter")).to_have_text("2,100 / 2,000")  # Intl, in English
     # Enter does not send it either; no conversation is started for it.
     await prompt.press("Enter")
     await expect(page.get_by_test_id("error-banner")).to_be_hidden()
@@ -927,7 +943,7 @@ async def test_a_picture_too_large_to_decode_is_refused_before_it_is(
     chip = page.get_by_test_id("attachment")
     await expect(chip).to_have_attribute("data-state", "failed")
     await expect(chip.get_by_test_id("attachment-error")).to_have_text(
-        "“pano.png” is 20000 × 20000 pixels, too large to prepare here"
+        "“pano.png” is 20,000 × 20,000 pixels, too large to prepare here"
         " (at most 100 megapixels). Scale it down first."
     )
     await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)

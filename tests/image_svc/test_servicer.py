@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 from PIL import Image
+from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from devstack.media_server import create_app
 from image_svc import app
@@ -28,7 +30,7 @@ from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
-from tests.image_svc.providers.fakes import FakePollinations
+from tests.image_svc.providers.fakes import FakeGemini, FakePollinations
 from tests.status import details_of
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 CLIO = common_pb2.Subject(
     brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback"
 )
+POLLINATIONS_KEY = "sk_test_pollinations"
 FRONT_SIDE_REAR = [common_pb2.ANGLE_FRONT, common_pb2.ANGLE_SIDE, common_pb2.ANGLE_REAR]
 
 
@@ -397,10 +400,13 @@ async def test_a_media_url_with_line_breaks_or_of_100_kb_is_refused(
 async def test_configured_providers_come_first_and_the_mock_catches_their_failures(
     start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
 ) -> None:
-    fake = FakePollinations()
+    fake = FakePollinations(POLLINATIONS_KEY)
     async with fake.serve() as url:
         settings = Settings(
-            render_mode="thread", providers="pollinations", pollinations_base_url=url
+            render_mode="thread",
+            providers="pollinations",
+            pollinations_base_url=url,
+            pollinations_api_key=SecretStr(POLLINATIONS_KEY),
         )
         server = await start_server(app.build, settings)
         stub = image_service_pb2_grpc.ImageServiceStub(channel_to(server))
@@ -409,6 +415,7 @@ async def test_configured_providers_come_first_and_the_mock_catches_their_failur
         )
         answered = await stub.Generate(request)
         assert answered.metadata.provider == "pollinations"
+        assert answered.image.seed_reproducible  # flux honours the seed
         assert answered.image.mime_type == "image/png"  # the provider's JPEG, converted
         with Image.open(io.BytesIO(answered.image.data)) as decoded:
             assert decoded.format == "PNG"
@@ -424,14 +431,62 @@ async def test_a_provider_without_its_key_stops_start_up() -> None:
             await app.build(Settings(render_mode="thread", providers="openai"), stack)
 
 
+async def test_a_gemini_image_says_its_seed_is_not_reproducible(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> None:
+    fake = FakeGemini("AIza-test")
+    async with fake.serve() as url:
+        settings = Settings(
+            render_mode="thread",
+            providers="gemini",
+            gemini_base_url=url,
+            gemini_api_key=SecretStr("AIza-test"),
+        )
+        stub = image_service_pb2_grpc.ImageServiceStub(
+            channel_to(await start_server(app.build, settings))
+        )
+        request = image_service_pb2.GenerateRequest(prompt="a kite", width=256, height=256)
+        drawn = await stub.Generate(request)
+        fake.mode = "unavailable"
+        fallback = await stub.Generate(request)
+    assert (drawn.metadata.provider, drawn.image.seed_reproducible) == ("gemini", False)
+    assert (fallback.metadata.provider, fallback.image.seed_reproducible) == ("mock", True)
+
+
+async def test_a_retired_model_in_the_settings_stops_start_up() -> None:
+    settings = Settings(
+        render_mode="thread",
+        providers="openai",
+        openai_api_key=SecretStr("sk-test"),
+        openai_image_model="gpt-image-1",
+    )
+    async with contextlib.AsyncExitStack() as stack:
+        with pytest.raises(ValueError, match="'gpt-image-1' is not in the capability table"):
+            await app.build(settings, stack)
+
+
+async def test_pollinations_without_its_key_is_off_and_says_so() -> None:
+    settings = Settings(render_mode="thread", providers="pollinations,")
+    async with contextlib.AsyncExitStack() as stack:
+        with capture_logs() as logs:
+            providers = app.configured_providers(settings, stack)
+    assert providers == []
+    [line] = [entry for entry in logs if entry["event"] == "provider off"]
+    assert line["provider"] == "pollinations"
+    assert "POLLINATIONS_API_KEY" in line["reason"]
+
+
 async def test_a_dead_provider_is_skipped_once_its_circuit_opens(
     start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
 ) -> None:
-    fake = FakePollinations()
+    fake = FakePollinations(POLLINATIONS_KEY)
     fake.mode = "unavailable"
     async with fake.serve() as url:
         settings = Settings(
-            render_mode="thread", providers="pollinations", pollinations_base_url=url
+            render_mode="thread",
+            providers="pollinations",
+            pollinations_base_url=url,
+            pollinations_api_key=SecretStr(POLLINATIONS_KEY),
         )
         server = await start_server(app.build, settings)
         stub = image_service_pb2_grpc.ImageServiceStub(channel_to(server))

@@ -31,9 +31,11 @@ from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
+from photofun_cli import words
 from photofun_cli.client import SavedImage
 from photofun_cli.main import build_parser, run
 from photofun_cli.render import WatchView, summary
+from photofun_cli.words import catalogue
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
 
@@ -338,9 +340,13 @@ async def stack(start_server: StartServer) -> AsyncIterator[Stack]:
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("PHOTOFUN_TOKEN", "PHOTOFUN_SERVER", "JWT_SECRET", "USER"):
+    # The locale variables too: what the command prints is English unless a test says otherwise.
+    for name in ("PHOTOFUN_TOKEN", "PHOTOFUN_SERVER", "JWT_SECRET", "USER", *LOCALE_VARIABLES):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env is read
+
+
+LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 
 @dataclass(frozen=True)
@@ -820,3 +826,60 @@ async def test_the_secret_make_run_keeps_signs_dev_tokens(
     assert result.code == 0, result.err
     assert "var/jwt-secret" in result.out
     assert [owner for owner, _ in stack.service.conversations.values()] == ["erin"]
+
+
+async def test_lang_prints_in_vietnamese_and_sends_the_prompts_language(
+    stack: Stack, tmp_path: Path
+) -> None:
+    result = await photofun(*chat(stack, "hello", tmp_path), "--lang", "vi")
+
+    assert result.code == 0, result.err
+    for key in ("summary.intent", "summary.reply", "summary.requestId"):
+        assert catalogue.text(key, "vi") in result.out
+    assert catalogue.text("intent.chat", "vi") in result.out
+    assert "request id" not in result.out
+    (sent,) = stack.service.requests
+    assert sent.lang == "vi"  # --lang is the prompt's language too
+
+
+async def test_the_locale_variables_pick_the_language(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "uk_UA.UTF-8")
+    token = mint_token(SECRET, "nobody-yet")
+    result = await photofun("conversations", "--server", stack.address, "--token", token)
+
+    assert result.code == 0, result.err
+    assert catalogue.text("list.noConversations", "uk").split(";")[0] in result.out
+    # --lang wins over the environment.
+    again = await photofun(
+        "conversations", "--server", stack.address, "--token", token, "--lang", "en"
+    )
+    assert "no conversations yet" in again.out
+
+
+async def test_an_error_in_ukrainian_keeps_the_status_code(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LC_ALL", "uk_UA.UTF-8")
+    argv = ["chat", "hello", "--server", stack.address, "--token", "bad", "--out", str(tmp_path)]
+    result = await photofun(*argv)
+
+    assert result.code == 1
+    assert result.err.startswith(catalogue.text("error.prefix", "uk") + "UNAUTHENTICATED")
+    assert "порада:" in result.err
+
+
+@pytest.mark.parametrize(
+    ("env", "lang"),
+    [
+        ({"LANG": "vi_VN.UTF-8"}, "vi"),
+        ({"LANG": "uk_UA.UTF-8", "LC_ALL": "C"}, "en"),  # LC_ALL comes first, and says C
+        ({"LANGUAGE": "de:uk", "LANG": "en_US.UTF-8"}, "uk"),  # gettext's list of wishes
+        ({"LC_MESSAGES": "vi"}, "vi"),
+        ({"LANG": "fr_FR.UTF-8"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_language_from_the_environment(env: dict[str, str], lang: str) -> None:
+    assert words.from_environment(env) == lang

@@ -1,7 +1,10 @@
 """A fake Gemini REST endpoint on 127.0.0.1 speaking the wire format google-genai 3.4 uses.
 
-The SDK posts ``/{version}/models/{model}:generateContent`` (``v1`` by default) with the key in
-the ``x-goog-api-key`` header. Tests script the answers in order and read back what arrived.
+The SDK posts ``/{version}/models/{model}:generateContent`` with the key in the
+``x-goog-api-key`` header. The fake is as strict as the real API (``tests/cloud_contracts.py``):
+a missing or wrong key, an unknown or retired model, an API version without the fields sent,
+or an unknown field is refused with Google's own error body before any scripted answer. Tests
+script the answers in order and read back what arrived.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from typing import Any
 
 from aiohttp import web
 
+from tests import cloud_contracts
 from tests.http_servers import serve_app
+
+MODEL_VERSION = "gemini-3.5-flash-lite"
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,7 @@ def answer(payload: dict[str, Any] | str, *, finish: str = "STOP") -> Reply:
                 "candidatesTokenCount": 80,
                 "totalTokenCount": 200,
             },
-            "modelVersion": "gemini-2.5-flash",
+            "modelVersion": MODEL_VERSION,
             "responseId": "fake-response",
         }
     )
@@ -85,7 +91,7 @@ def blocked(reason: str = "SAFETY") -> Reply:
         body={
             "promptFeedback": {"blockReason": reason},
             "usageMetadata": {"promptTokenCount": 12, "totalTokenCount": 12},
-            "modelVersion": "gemini-2.5-flash",
+            "modelVersion": MODEL_VERSION,
         }
     )
 
@@ -133,6 +139,7 @@ class FakeGemini:
         self.api_key = api_key
         self.url = ""
         self.received: list[Received] = []
+        self.refused: list[dict[str, Any]] = []  # error bodies of requests refused as invalid
         self._script: list[Reply] = []
         self._closing = asyncio.Event()
 
@@ -142,18 +149,15 @@ class FakeGemini:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         version = request.match_info["version"]
-        model, _, method = request.match_info["target"].partition(":")
-        if method != "generateContent":
-            return web.json_response(
-                {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}},
-                status=404,
-            )
-        if request.headers.get("x-goog-api-key") != self.api_key:
-            reply = error(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid key.")
-            return web.json_response(reply.body, status=reply.status)
-        self.received.append(
-            Received(time.monotonic(), version, model, dict(request.headers), await request.json())
-        )
+        target = request.match_info["target"]
+        model = target.partition(":")[0]
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        body = await request.json()
+        refusal = cloud_contracts.gemini_refusal(version, target, self.api_key, headers, body)
+        if refusal is not None:
+            self.refused.append(refusal[1])
+            return web.json_response(refusal[1], status=refusal[0])
+        self.received.append(Received(time.monotonic(), version, model, headers, body))
         reply = self._script.pop(0) if len(self._script) > 1 else self._script[0]
         if reply.delay:
             # Wake on shutdown so a "slow" answer never holds up the server's cleanup.

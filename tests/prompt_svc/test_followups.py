@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from mesh.i18n import replies
 from mesh.server import GrpcServer
 from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
 from prompt_svc import app
@@ -263,7 +264,9 @@ async def test_a_follow_up_with_nothing_to_continue_says_what_to_do(
 
         assert reply.intent == common_pb2.INTENT_CHAT
         assert reply.follow_up == common_pb2.FOLLOW_UP_UNSPECIFIED
-        assert reply.reply == NO_SOURCE_REPLY
+        assert reply.reply == replies("reply.no_source", reply.lang)
+        assert reply.lang == {"th": "vi", "do": "vi", "те": "uk", "ще": "uk"}.get(prompt[:2], "en")
+        assert (reply.reply == NO_SOURCE_REPLY) is (reply.lang == "en")
 
 
 @pytest.mark.parametrize(

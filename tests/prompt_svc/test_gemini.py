@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, get_args
 
+import httpx
 import pytest
 from structlog.testing import capture_logs
 
@@ -80,7 +81,8 @@ class Refiners:
         options.setdefault("base_url", self.url)
         options.setdefault("timeout", 2.0)
         options.setdefault("max_retry_delay", 0.05)
-        refiner = GeminiRefiner(api_key=API_KEY, **options)
+        options.setdefault("api_key", API_KEY)
+        refiner = GeminiRefiner(**options)
         self.made.append(refiner)
         return refiner
 
@@ -143,8 +145,8 @@ async def test_success_maps_fields_and_sends_the_contract(
     assert analysis.untranslated_terms == ()
 
     [request] = fake.received
-    assert request.version == "v1"
-    assert request.model == "gemini-2.5-flash"
+    assert request.version == "v1beta"  # the version whose definition has the fields sent
+    assert request.model == "gemini-3.5-flash-lite"
     assert request.headers["x-goog-api-key"] == API_KEY
     assert request.user_document == {
         "prompt": "I want a cute girl on the beach",
@@ -158,12 +160,52 @@ async def test_success_maps_fields_and_sends_the_contract(
     assert "rear_three_quarter" in instruction
     config = request.body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
-    assert config["temperature"] == pytest.approx(0.2)
+    # No sampling parameters: Gemini 3 models are meant to run at their default temperature.
+    assert not {"temperature", "topP", "topK"} & set(config)
     schema = config["responseSchema"]
     assert set(schema["properties"]["intent"]["enum"]) == {intent.value for intent in Intent}
     assert schema["properties"]["angles"]["items"]["enum"] == list(ANGLES)
     assert schema["properties"]["lang"]["enum"] == list(LANGUAGES)
     assert "subject" in schema["required"]
+
+
+@pytest.mark.parametrize(
+    ("options", "status", "said"),
+    [
+        ({"model": "gemini-2.5-flash"}, "NOT_FOUND", "is not found for API version v1beta"),
+        ({"api_key": "AIzaWrongKey"}, "INVALID_ARGUMENT", "API key not valid"),
+    ],
+)
+async def test_what_the_real_api_refuses_is_a_client_error(
+    fake: FakeGemini, refiners: Refiners, options: dict[str, str], status: str, said: str
+) -> None:
+    fake.script(answer(GOOD))
+    failure = await failure_of(refiners(**options))
+    assert failure.reason == GEMINI_CLIENT_ERROR
+    assert status in failure.message
+    assert said in failure.message
+    assert failure.attempts == 1  # a refusal is not retried
+    assert fake.received == []
+    assert len(fake.refused) == 1
+
+
+async def test_the_strict_fake_refuses_the_v1_api_the_old_client_used(fake: FakeGemini) -> None:
+    # The request the refiner sent before this change: the v1 API has no systemInstruction.
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "{}"}]}],
+        "systemInstruction": {"parts": [{"text": "answer JSON"}]},
+        "generationConfig": {"responseMimeType": "application/json", "temperature": 0.2},
+    }
+    async with httpx.AsyncClient() as client:
+        reply = await client.post(
+            f"{fake.url}/v1/models/gemini-3.5-flash-lite:generateContent",
+            json=body,
+            headers={"x-goog-api-key": API_KEY},
+        )
+    assert reply.status_code == 400
+    error = reply.json()["error"]
+    assert error["status"] == "INVALID_ARGUMENT"
+    assert error["message"].startswith('Invalid JSON payload received. Unknown name "systemIns')
 
 
 async def test_vehicle_views_are_cleaned(fake: FakeGemini, refiners: Refiners) -> None:

@@ -86,7 +86,7 @@ async def test_with_a_key_gemini_answers(serve: Callable[..., object], gemini: F
     _, stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)  # type: ignore[misc]
     reply = await stub.Refine(SEED_EXAMPLE)
     assert reply.metadata.provider == "gemini"
-    assert reply.metadata.model == "gemini-2.5-flash"
+    assert reply.metadata.model == "gemini-3.5-flash-lite"  # the settings default
     assert not reply.metadata.fallback_used
     assert reply.refined_prompt == GOOD["refined_prompt"]
     assert reply.intent == common_pb2.INTENT_GENERATE_IMAGE

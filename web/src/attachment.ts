@@ -5,6 +5,7 @@
  */
 
 import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
+import { t } from "./i18n";
 import { acceptedType, ImageRefused, prepareImage, refusalText } from "./image-file";
 
 /**
@@ -94,7 +95,7 @@ export class Attachment {
       {
         class: "attachment",
         role: "group",
-        "aria-label": "Attached picture",
+        "aria-label": t("attachment.label"),
         "data-testid": "attachment",
         hidden: true,
       },
@@ -106,7 +107,7 @@ export class Attachment {
     const dismiss = button(
       {
         class: "icon-btn attachment-note-close",
-        "aria-label": "Dismiss",
+        "aria-label": t("common.dismiss"),
         "data-testid": "attachment-note-close",
       },
       [icon("close")],
@@ -170,7 +171,7 @@ export class Attachment {
     this.say("");
     const objectUrl = URL.createObjectURL(file);
     this.replace({
-      name: file.name !== "" ? file.name : "Pasted picture",
+      name: file.name !== "" ? file.name : t("attachment.pasted"),
       preview: objectUrl,
       objectUrl,
       file,
@@ -269,10 +270,10 @@ export class Attachment {
       const state = current.state;
       words =
         state.kind === "uploading"
-          ? `Uploading ${current.name}…`
+          ? t("attachment.uploadingNamed", { name: current.name })
           : state.kind === "ready"
-            ? `${current.name}: ${readyText(current)}`
-            : `${current.name} could not be uploaded: ${state.text}`;
+            ? t("attachment.readyNamed", { name: current.name, state: readyText(current) })
+            : t("attachment.failedNamed", { name: current.name, problem: state.text });
     }
     // The same words again (a second upload of one picture) are still news.
     if (this.live.textContent === words) this.live.textContent = "";
@@ -326,7 +327,7 @@ export class Attachment {
             "span",
             { class: "attachment-status" },
             h("span", { class: "spinner", "aria-hidden": "true" }),
-            "Uploading…",
+            t("attachment.uploading"),
           )
         : state.kind === "ready"
           ? h("span", { class: "attachment-status ok" }, readyText(current))
@@ -340,15 +341,15 @@ export class Attachment {
       state.kind === "failed" && state.retry && current.file !== undefined
         ? button(
             { class: "btn ghost small", "data-testid": "attachment-retry" },
-            [icon("retry"), "Retry"],
+            [icon("retry"), t("common.retry")],
             () => void this.send(),
           )
         : undefined;
     const remove = button(
       {
         class: "icon-btn attachment-remove",
-        "aria-label": `Remove the picture ${current.name}`,
-        title: "Remove the picture",
+        "aria-label": t("attachment.removeNamed", { name: current.name }),
+        title: t("attachment.remove"),
         "data-testid": "attachment-remove",
       },
       [icon("close")],
@@ -368,5 +369,5 @@ export class Attachment {
  * the draft (picture included) stays when the person opens another one or starts a new one.
  */
 function readyText(current: Current): string {
-  return current.file !== undefined ? "Ready to send" : "A picture from the studio";
+  return t(current.file !== undefined ? "attachment.ready" : "attachment.fromStudio");
 }

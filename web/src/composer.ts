@@ -11,16 +11,17 @@ import {
   type Uploader,
 } from "./attachment";
 import { button, h, icon, on, replaceChildren } from "./dom";
-import { LANGUAGES, STYLES } from "./format";
+import { LANGUAGES, languageWords, STYLES } from "./format";
+import { formatNumber, plural, t } from "./i18n";
 import { ACCEPTED_TYPES } from "./image-file";
+import { takeKeptDraft } from "./language-switch";
 
-const PLACEHOLDER = "Describe a picture… e.g. “2019 Renault Clio blue hatchback, front side rear”";
+const PLACEHOLDER = t("composer.placeholder");
 // A picture is sent with words saying what to do with it (the server needs a prompt): the
 // placeholder asks for them, and the hint says why Send waits.
-const PLACEHOLDER_WITH_IMAGE =
-  "Say what should change, e.g. Make it anime style · Remove the background · Enhance it";
-const HINT = "Enter to send · Shift+Enter for a new line";
-const HINT_WITH_IMAGE = "Send is available once you say what should change";
+const PLACEHOLDER_WITH_IMAGE = t("composer.placeholderWithImage");
+const HINT = t("composer.hint");
+const HINT_WITH_IMAGE = t("composer.hintWithImage");
 
 /** The server's limit (SendMessageRequest.prompt, in characters); the counter shows near it. */
 const MAX_PROMPT = 2000;
@@ -84,14 +85,22 @@ export class Composer {
       "aria-describedby": "composer-hint",
       autocomplete: "off",
     });
-    this.style = select("style", "style-select", STYLES);
-    this.lang = select("lang", "lang-select", LANGUAGES);
+    this.style = select(
+      "style",
+      "style-select",
+      STYLES.map(([value, label]) => [value, t(label)] as const),
+    );
+    this.lang = select(
+      "lang",
+      "lang-select",
+      LANGUAGES.map((code) => [code, languageWords(code)] as const),
+    );
     this.counter = h("span", { class: "counter", "aria-live": "polite" });
     this.hint = h("span", { class: "hint", id: "composer-hint" }, HINT);
     this.send = h(
       "button",
       { type: "submit", class: "btn primary send", "data-testid": "send-button", disabled: true },
-      h("span", { class: "send-label" }, "Send"),
+      h("span", { class: "send-label" }, t("composer.send")),
       icon("send"),
     );
     // The button is the control people use; the input only opens the system's file picker.
@@ -112,8 +121,8 @@ export class Composer {
     const attach = button(
       {
         class: "icon-btn attach",
-        "aria-label": "Attach a picture (PNG, JPEG or WebP)",
-        title: "Attach a picture (or paste or drop one here)",
+        "aria-label": t("composer.attach"),
+        title: t("composer.attachTitle"),
         "data-testid": "attach-button",
       },
       [icon("paperclip")],
@@ -121,18 +130,18 @@ export class Composer {
     );
     this.el = h(
       "form",
-      { class: "composer", "aria-label": "New message" },
+      { class: "composer", "aria-label": t("composer.label") },
       this.continuation,
       this.attachment.el,
-      h("label", { class: "visually-hidden", for: "prompt" }, "Describe the picture you want"),
+      h("label", { class: "visually-hidden", for: "prompt" }, t("composer.promptLabel")),
       this.input,
       h(
         "div",
         { class: "composer-bar" },
         attach,
         picker,
-        h("label", { class: "field" }, h("span", {}, "Style"), this.style),
-        h("label", { class: "field" }, h("span", {}, "Language"), this.lang),
+        h("label", { class: "field" }, h("span", {}, t("composer.style")), this.style),
+        h("label", { class: "field" }, h("span", {}, t("composer.language")), this.lang),
         this.hint,
         this.counter,
         this.send,
@@ -155,6 +164,12 @@ export class Composer {
     });
     on(this.el, "paste", (event) => this.paste(event));
     this.acceptDrops(this.el);
+    // Words typed before the page reloaded in another language.
+    const kept = takeKeptDraft();
+    if (kept !== "") {
+      this.input.value = kept;
+      this.refresh();
+    }
   }
 
   /** Puts text in the box (from a suggestion) and focuses it. */
@@ -197,12 +212,17 @@ export class Composer {
     replaceChildren(
       this.continuation,
       icon("continue"),
-      h("span", { class: "continuation-text" }, "Continuing from ", h("strong", {}, pick.name)),
+      h(
+        "span",
+        { class: "continuation-text" },
+        `${t("composer.continuing")} `,
+        h("strong", {}, pick.name),
+      ),
       button(
         {
           class: "icon-btn continuation-clear",
-          "aria-label": `Stop continuing from ${pick.name}; continue from the latest result`,
-          title: "Continue from the latest result instead",
+          "aria-label": t("composer.stopContinuing", { name: pick.name }),
+          title: t("composer.continueLatest"),
           "data-testid": "continuation-clear",
         },
         [icon("close")],
@@ -333,19 +353,16 @@ export class Composer {
     this.send.disabled = length === 0 || over > 0 || this.busy || attachment.blocked;
     this.send.setAttribute("aria-busy", String(this.busy));
     const near = length > NEAR_PROMPT;
-    this.counter.textContent = near ? `${length} / ${MAX_PROMPT}` : "";
+    this.counter.textContent = near ? t("composer.counter", { length, limit: MAX_PROMPT }) : "";
     this.counter.classList.toggle("over", over > 0);
     this.el.classList.toggle("near-limit", near);
     // Says why Send is off: too long, the picture not ready, or words missing for it.
     let hint = HINT;
     if (over > 0) {
-      const chars = over === 1 ? "character" : "characters";
-      hint = `This is ${over} ${chars} over the ${MAX_PROMPT}-character limit. Shorten it to send.`;
-    } else if (attachment.uploading) hint = "Send is available once the picture is uploaded";
+      hint = plural("composer.over", over, { limit: formatNumber(MAX_PROMPT) });
+    } else if (attachment.uploading) hint = t("composer.uploading");
     else if (attachment.blocked) {
-      hint = attachment.retryable
-        ? "Retry or remove the picture to send"
-        : "Remove the picture to send";
+      hint = t(attachment.retryable ? "composer.retryOrRemove" : "composer.remove");
     } else if (attachment.present && length === 0) hint = HINT_WITH_IMAGE;
     this.hint.textContent = hint;
     // Phones hide the usual hint for room; a reason why Send is off is shown there too.
@@ -378,7 +395,7 @@ function studioImage(
     if (typeof url !== "string" || url === "") return undefined;
     return {
       url,
-      name: typeof name === "string" && name !== "" ? name : "Picture",
+      name: typeof name === "string" && name !== "" ? name : t("common.picture"),
       source: resultSource(source),
     };
   } catch {

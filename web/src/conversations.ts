@@ -14,6 +14,7 @@ import {
   type Conversation,
   type WatchConversationsResponse,
 } from "./gen/photofun/v1/conversation_service_pb";
+import { t } from "./i18n";
 import { followChanges } from "./live";
 import { confirmDialog } from "./overlays";
 import type { Session } from "./session";
@@ -158,7 +159,7 @@ export class ConversationList {
     } catch (err) {
       if (!signal.aborted) {
         if (!more && !isUnauthenticated(err)) this.error = problemText(describe(err));
-        this.session.fail("Your conversations could not be loaded", err);
+        this.session.fail(t("list.loadFailed"), err);
       }
     } finally {
       // A call of a previous session must not mark the current one's list as loaded.
@@ -205,10 +206,9 @@ export class ConversationList {
     const title = conversationTitle(c);
     const sure = await confirmDialog(
       document.body,
-      "Delete this conversation?",
-      `“${title}” and all its messages will be deleted, and unfinished pictures stopped. ` +
-        "This cannot be undone.",
-      "Delete",
+      t("delete.title"),
+      t("delete.text", { title }),
+      t("common.delete"),
     );
     if (!sure) return;
     const signal = this.session.signal;
@@ -219,7 +219,7 @@ export class ConversationList {
       // Already gone is as good as deleted.
       if (ConnectError.from(err).code !== Code.NotFound) {
         if (!this.session.signal.aborted) {
-          this.session.fail("The conversation could not be deleted", err);
+          this.session.fail(t("delete.failed"), err);
         }
         return;
       }

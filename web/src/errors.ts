@@ -2,6 +2,7 @@
 
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { type Key, t } from "./i18n";
 
 /** A failed call, described for people. */
 export interface Problem {
@@ -17,33 +18,35 @@ export interface Problem {
 }
 
 // Field names the server puts in front of INVALID_ARGUMENT messages ("prompt: must not ...").
-const FIELD_WORDS: Record<string, string> = {
-  prompt: "The prompt",
-  style: "The style",
-  lang: "The language",
-  topic: "The topic",
-  title: "The title",
-  image_url: "The image link",
-  idempotency_key: "The request key",
-  conversation_id: "The conversation id",
-  message_id: "The message id",
-  page_token: "The page token",
-  page_size: "The page size",
-  resume_token: "The resume token",
-  format: "The image format",
-  data: "The picture",
-  filename: "The file name",
+const FIELD_WORDS: Record<string, Key> = {
+  prompt: "field.prompt",
+  style: "field.style",
+  lang: "field.lang",
+  topic: "field.topic",
+  title: "field.title",
+  image_url: "field.image_url",
+  idempotency_key: "field.idempotency_key",
+  conversation_id: "field.conversation_id",
+  message_id: "field.message_id",
+  page_token: "field.page_token",
+  page_size: "field.page_size",
+  resume_token: "field.resume_token",
+  format: "field.format",
+  data: "field.data",
+  filename: "field.filename",
 };
 
-const CONFIG_HINT = "Check grpcWebUrl in config.json, or that the gRPC-web proxy is running.";
-
-const HINTS: Partial<Record<Code, string>> = {
-  [Code.Unavailable]: "The service may be restarting; try again in a moment.",
-  [Code.Unimplemented]:
-    "This address does not serve the PhotoFun API; check grpcWebUrl in config.json.",
-  [Code.ResourceExhausted]: "Wait for one of your pictures to finish, then try again.",
-  [Code.DeadlineExceeded]: "The server took too long; try again.",
+const HINTS: Partial<Record<Code, Key>> = {
+  [Code.Unavailable]: "hint.unavailable",
+  [Code.Unimplemented]: "hint.unimplemented",
+  [Code.ResourceExhausted]: "hint.resourceExhausted",
+  [Code.DeadlineExceeded]: "hint.deadlineExceeded",
 };
+
+function hintFor(code: Code): string {
+  const key = HINTS[code];
+  return key === undefined ? "" : t(key);
+}
 
 /**
  * What @connectrpc/connect-web throws, in its own words, when the bytes it read were not a
@@ -73,29 +76,29 @@ export function describe(err: unknown): Problem {
   const error = ConnectError.from(err);
   let message = sentence(error.rawMessage);
   let code = error.code;
-  let hint = HINTS[code] ?? "";
+  let hint = hintFor(code);
   const http = /^HTTP (\d{3})/.exec(error.rawMessage);
   if (isNetworkError(error)) {
     // fetch() rejected: nothing answered at all.
-    message = "The server could not be reached";
+    message = t("error.unreachable");
     code = Code.Unavailable;
-    hint = HINTS[code] ?? "";
+    hint = hintFor(code);
   } else if (isProtocolError(error)) {
     // Something answered, but not in gRPC-web. gRPC calls an unreadable answer INTERNAL.
-    message = "The server's answer was not understood";
+    message = t("error.notUnderstood");
     code = Code.Internal;
-    hint = CONFIG_HINT;
+    hint = t("hint.config");
   } else if (http !== null) {
     // Something answered, but not with gRPC-web (a plain web server, a proxy error page).
-    message = `The server answered with HTTP ${http[1] ?? ""} instead of the PhotoFun API`;
-    hint = CONFIG_HINT;
+    message = t("error.http", { status: http[1] ?? "" });
+    hint = t("hint.config");
   }
   return { message, status: codeWords(code), code, reason: errorReason(error), hint };
 }
 
 /** One line: "The prompt must not be empty (invalid argument)". */
 export function problemText(problem: Problem): string {
-  return `${problem.message} (${problem.status})`;
+  return t("problem.text", { message: problem.message, status: problem.status });
 }
 
 /** True when the error means "sign in again". */
@@ -103,12 +106,29 @@ export function isUnauthenticated(err: unknown): boolean {
   return ConnectError.from(err).code === Code.Unauthenticated;
 }
 
-/** "InvalidArgument" → "invalid argument". */
+/** Code.InvalidArgument → "invalid argument", in the page's language. */
 export function codeWords(code: Code): string {
-  const name = Code[code] ?? "Unknown";
-  if (code === Code.Canceled) return "cancelled";
-  return name.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  return t(CODES[code] ?? "code.unknown");
 }
+
+const CODES: Partial<Record<Code, Key>> = {
+  [Code.Canceled]: "code.cancelled",
+  [Code.Unknown]: "code.unknown",
+  [Code.InvalidArgument]: "code.invalidArgument",
+  [Code.DeadlineExceeded]: "code.deadlineExceeded",
+  [Code.NotFound]: "code.notFound",
+  [Code.AlreadyExists]: "code.alreadyExists",
+  [Code.PermissionDenied]: "code.permissionDenied",
+  [Code.ResourceExhausted]: "code.resourceExhausted",
+  [Code.FailedPrecondition]: "code.failedPrecondition",
+  [Code.Aborted]: "code.aborted",
+  [Code.OutOfRange]: "code.outOfRange",
+  [Code.Unimplemented]: "code.unimplemented",
+  [Code.Internal]: "code.internal",
+  [Code.Unavailable]: "code.unavailable",
+  [Code.DataLoss]: "code.dataLoss",
+  [Code.Unauthenticated]: "code.unauthenticated",
+};
 
 /**
  * "prompt: must not be empty" → "The prompt must not be empty"; a reason that is a sentence of
@@ -117,13 +137,15 @@ export function codeWords(code: Code): string {
  */
 function sentence(raw: string): string {
   const text = raw.trim();
-  if (text === "") return "Something went wrong";
+  if (text === "") return t("error.unknown");
   const field = /^([a-z_]+)(?:\[\d+\])?: (.+)$/s.exec(text);
   if (field !== null) {
     const [, name = "", rest = ""] = field;
     if (/^(the|this|these) |^[A-Z]/.test(rest)) return rest.charAt(0).toUpperCase() + rest.slice(1);
-    const words = FIELD_WORDS[name] ?? `The ${name.replace(/_/g, " ")}`;
-    return `${words} ${rest}`;
+    const known = FIELD_WORDS[name];
+    const words =
+      known !== undefined ? t(known) : t("field.named", { name: name.replace(/_/g, " ") });
+    return t("error.field", { field: words, problem: rest });
   }
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -4,68 +4,73 @@ import { type Timestamp, timestampDate } from "@bufbuild/protobuf/wkt";
 
 import { Angle, type Failure, Intent } from "./gen/photofun/v1/common_pb";
 import { MessageStatus } from "./gen/photofun/v1/conversation_service_pb";
+import {
+  dateFormat,
+  formatNumber,
+  type Key,
+  LOCALES,
+  language,
+  plural,
+  relativeTime,
+  t,
+} from "./i18n";
 
-const INTENTS: Record<Intent, string> = {
-  [Intent.UNSPECIFIED]: "Reading your request…",
-  [Intent.GENERATE_IMAGE]: "New image",
-  [Intent.GENERATE_ANGLES]: "Several angles of one subject",
-  [Intent.STYLE_TRANSFER]: "Restyle an image",
-  [Intent.EDIT_BACKGROUND]: "Background edit",
-  [Intent.ENHANCE_IMAGE]: "Enhance an image",
-  [Intent.CHAT]: "Chat",
+const INTENTS: Record<Intent, Key> = {
+  [Intent.UNSPECIFIED]: "intent.unspecified",
+  [Intent.GENERATE_IMAGE]: "intent.generateImage",
+  [Intent.GENERATE_ANGLES]: "intent.generateAngles",
+  [Intent.STYLE_TRANSFER]: "intent.styleTransfer",
+  [Intent.EDIT_BACKGROUND]: "intent.editBackground",
+  [Intent.ENHANCE_IMAGE]: "intent.enhanceImage",
+  [Intent.CHAT]: "intent.chat",
 };
 
 // Unqualified views look at the subject's left side (see Angle in common.proto).
-const ANGLES: Record<Angle, string> = {
-  [Angle.UNSPECIFIED]: "Image",
-  [Angle.FRONT]: "Front",
-  [Angle.FRONT_THREE_QUARTER]: "Front three-quarter",
-  [Angle.SIDE]: "Side",
-  [Angle.REAR_THREE_QUARTER]: "Rear three-quarter",
-  [Angle.REAR]: "Rear",
-  [Angle.TOP]: "Top",
-  [Angle.REAR_THREE_QUARTER_RIGHT]: "Rear three-quarter, right",
-  [Angle.SIDE_RIGHT]: "Right side",
-  [Angle.FRONT_THREE_QUARTER_RIGHT]: "Front three-quarter, right",
+const ANGLES: Record<Angle, Key> = {
+  [Angle.UNSPECIFIED]: "angle.unspecified",
+  [Angle.FRONT]: "angle.front",
+  [Angle.FRONT_THREE_QUARTER]: "angle.front_three_quarter",
+  [Angle.SIDE]: "angle.side",
+  [Angle.REAR_THREE_QUARTER]: "angle.rear_three_quarter",
+  [Angle.REAR]: "angle.rear",
+  [Angle.TOP]: "angle.top",
+  [Angle.REAR_THREE_QUARTER_RIGHT]: "angle.rear_three_quarter_right",
+  [Angle.SIDE_RIGHT]: "angle.side_right",
+  [Angle.FRONT_THREE_QUARTER_RIGHT]: "angle.front_three_quarter_right",
 };
 
-const STATUSES: Record<MessageStatus, string> = {
-  [MessageStatus.UNSPECIFIED]: "Unknown",
-  [MessageStatus.PROCESSING]: "Processing",
-  [MessageStatus.DONE]: "Done",
-  [MessageStatus.FAILED]: "Failed",
-  [MessageStatus.CANCELLED]: "Cancelled",
+const STATUSES: Record<MessageStatus, Key> = {
+  [MessageStatus.UNSPECIFIED]: "status.unspecified",
+  [MessageStatus.PROCESSING]: "status.processing",
+  [MessageStatus.DONE]: "status.done",
+  [MessageStatus.FAILED]: "status.failed",
+  [MessageStatus.CANCELLED]: "status.cancelled",
 };
 
 /** Styles the prompt and image services understand, in menu order ("" = let PhotoFun choose). */
-export const STYLES: ReadonlyArray<readonly [value: string, label: string]> = [
-  ["", "Auto"],
-  ["photorealistic", "Photorealistic"],
-  ["anime", "Anime"],
-  ["cartoon", "Cartoon"],
-  ["watercolor", "Watercolor"],
-  ["oil painting", "Oil painting"],
-  ["pencil", "Pencil sketch"],
-  ["pixel art", "Pixel art"],
-  ["3d", "3D render"],
-  ["pastel", "Pastel"],
-  ["vintage", "Vintage"],
-  ["black and white", "Black and white"],
-  ["neon", "Neon"],
-  ["cyberpunk", "Cyberpunk"],
-  ["minimalist", "Minimalist"],
+export const STYLES: ReadonlyArray<readonly [value: string, label: Key]> = [
+  ["", "style.auto"],
+  ["photorealistic", "style.photorealistic"],
+  ["anime", "style.anime"],
+  ["cartoon", "style.cartoon"],
+  ["watercolor", "style.watercolor"],
+  ["oil painting", "style.oilPainting"],
+  ["pencil", "style.pencil"],
+  ["pixel art", "style.pixelArt"],
+  ["3d", "style.3d"],
+  ["pastel", "style.pastel"],
+  ["vintage", "style.vintage"],
+  ["black and white", "style.blackAndWhite"],
+  ["neon", "style.neon"],
+  ["cyberpunk", "style.cyberpunk"],
+  ["minimalist", "style.minimalist"],
 ];
 
-/** Languages the prompt service reads ("" = detect). */
-export const LANGUAGES: ReadonlyArray<readonly [value: string, label: string]> = [
-  ["", "Auto"],
-  ["en", "English"],
-  ["vi", "Vietnamese"],
-  ["uk", "Ukrainian"],
-];
+/** Languages the prompt service reads ("" = detect): the page's own (i18n.ts `LOCALES`). */
+export const LANGUAGES: readonly string[] = ["", ...Object.keys(LOCALES)];
 
 export function intentWords(intent: Intent): string {
-  return INTENTS[intent] ?? "Unknown request";
+  return t(INTENTS[intent] ?? "intent.unknown");
 }
 
 /** The enum name without its prefix, e.g. "STYLE_TRANSFER" (the test hook `data-intent`). */
@@ -74,7 +79,7 @@ export function intentKey(intent: Intent): string {
 }
 
 export function angleWords(angle: Angle): string {
-  return ANGLES[angle] ?? "View";
+  return t(ANGLES[angle] ?? "angle.view");
 }
 
 /** The enum name without its prefix, e.g. "FRONT" (the page's test hook `data-angle`). */
@@ -83,7 +88,7 @@ export function angleKey(angle: Angle): string {
 }
 
 export function statusWords(status: MessageStatus): string {
-  return STATUSES[status] ?? "Unknown";
+  return t(STATUSES[status] ?? "status.unspecified");
 }
 
 /** The enum name without its prefix, e.g. "PROCESSING" (the test hook `data-status`). */
@@ -92,16 +97,23 @@ export function statusKey(status: MessageStatus): string {
 }
 
 export function styleWords(style: string): string {
-  return STYLES.find(([value]) => value === style)?.[1] ?? style;
+  const label = STYLES.find(([value]) => value === style)?.[1];
+  return label === undefined ? style : t(label);
 }
 
 export function languageWords(lang: string): string {
-  return LANGUAGES.find(([value]) => value === lang)?.[1] ?? lang;
+  if (lang === "") return t("lang.auto");
+  // "Vietnamese" / "tiếng Việt" / "вʼєтнамська": the name in the page's language, from Intl.
+  const name = new Intl.DisplayNames([language()], { type: "language" }).of(lang) ?? lang;
+  return capitalize(name);
 }
 
-/** "PROVIDER_UNAVAILABLE" → "provider unavailable". */
+/**
+ * "PROVIDER_UNAVAILABLE" → "provider unavailable" in English; in other languages the reason
+ * stays the code it is (the server's reasons are not words of the page's catalogue).
+ */
 export function reasonWords(reason: string): string {
-  return reason.toLowerCase().replace(/_/g, " ");
+  return language() === "en" ? reason.toLowerCase().replace(/_/g, " ") : reason;
 }
 
 /** "the message was cancelled" → "The message was cancelled". */
@@ -130,21 +142,20 @@ export function toDate(ts: Timestamp | undefined): Date | undefined {
   return ts === undefined ? undefined : timestampDate(ts);
 }
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-const shortDate = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dateTime = dateFormat({ dateStyle: "medium", timeStyle: "short" });
+const shortDate = dateFormat({ month: "short", day: "numeric" });
 
-/** "just now", "5 min. ago", "yesterday", else a date. */
+/** "now", "5 minutes ago", "yesterday", else a date, in the page's language. */
 export function ago(date: Date | undefined, now: Date = new Date()): string {
   if (date === undefined) return "";
   const seconds = Math.round((date.getTime() - now.getTime()) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return relativeTime(0, "second");
   const minutes = Math.round(seconds / 60);
-  if (Math.abs(minutes) < 60) return relative.format(minutes, "minute");
+  if (Math.abs(minutes) < 60) return relativeTime(minutes, "minute");
   const hours = Math.round(minutes / 60);
-  if (Math.abs(hours) < 24) return relative.format(hours, "hour");
+  if (Math.abs(hours) < 24) return relativeTime(hours, "hour");
   const days = Math.round(hours / 24);
-  if (Math.abs(days) < 7) return relative.format(days, "day");
+  if (Math.abs(days) < 7) return relativeTime(days, "day");
   return shortDate.format(date);
 }
 
@@ -153,17 +164,24 @@ export function fullDate(date: Date | undefined): string {
   return date === undefined ? "" : dateTime.format(date);
 }
 
-/** A duration between two times, e.g. "4.2 s" or "1 min 12 s". */
+/** A duration between two times, e.g. "4.2 s" or "1 min 12 s", in the page's language. */
 export function took(start: Date | undefined, end: Date | undefined): string {
   if (start === undefined || end === undefined) return "";
   const seconds = Math.max(0, (end.getTime() - start.getTime()) / 1000);
-  if (seconds < 0.1) return "under 0.1 s";
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  const unit = (value: number, name: "second" | "minute", digits = 0) =>
+    formatNumber(value, {
+      style: "unit",
+      unit: name,
+      unitDisplay: "short",
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    });
+  if (seconds < 0.1) return t("time.underATenth", { time: unit(0.1, "second", 1) });
+  if (seconds < 60) return unit(seconds, "second", 1);
+  return `${unit(Math.floor(seconds / 60), "minute")} ${unit(Math.round(seconds % 60), "second")}`;
 }
 
 /** "2 messages", "1 message", "No messages yet". */
 export function messageCount(count: number): string {
-  if (count === 0) return "No messages yet";
-  return count === 1 ? "1 message" : `${count} messages`;
+  return count === 0 ? t("count.noMessages") : plural("count.messages", count);
 }

@@ -5,6 +5,8 @@
  * refused before it is decoded: a phone could run out of memory on it.
  */
 
+import { formatNumber, t } from "./i18n";
+
 /** The server's limit on UploadImageRequest.data. */
 export const MAX_UPLOAD_BYTES = 3 * 1024 * 1024;
 /** Pictures are scaled down to this on their long side: plenty for the image models. */
@@ -63,8 +65,8 @@ export function acceptedType(file: File): string | undefined {
 
 /** "“notes.txt” is not a picture…" for a file of another kind. */
 export function refusalText(file: File): string {
-  const name = file.name !== "" ? `“${file.name}”` : "That file";
-  return `${name} is not a picture the studio can use. Attach a PNG, JPEG or WebP image.`;
+  const name = file.name !== "" ? t("file.quoted", { name: file.name }) : t("file.thatFile");
+  return t("file.refused", { name });
 }
 
 /** Checks `file` and returns the bytes to upload, scaled down when it is too large. */
@@ -74,21 +76,26 @@ export async function prepareImage(file: File): Promise<PreparedImage> {
   const header = new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer());
   const format = sniff(header);
   if (format === undefined) {
-    throw new ImageRefused(
-      `${quoted(file)} is not really a PNG, JPEG or WebP image (its content says otherwise).`,
-    );
+    throw new ImageRefused(t("file.notReally", { name: quoted(file) }));
   }
   if (file.size > MAX_FILE_BYTES) {
     throw new ImageRefused(
-      `${quoted(file)} is ${megabytes(file.size)} MB, too large to prepare here ` +
-        `(at most ${megabytes(MAX_FILE_BYTES)} MB). Scale it down first.`,
+      t("file.tooLarge", {
+        name: quoted(file),
+        size: megabytes(file.size),
+        max: megabytes(MAX_FILE_BYTES),
+      }),
     );
   }
   const size = dimensions(format, header);
   if (size !== undefined && size.width * size.height > MAX_PIXELS) {
     throw new ImageRefused(
-      `${quoted(file)} is ${size.width} × ${size.height} pixels, too large to prepare here ` +
-        `(at most ${MAX_PIXELS / 1_000_000} megapixels). Scale it down first.`,
+      t("file.tooManyPixels", {
+        name: quoted(file),
+        width: size.width,
+        height: size.height,
+        max: MAX_PIXELS / 1_000_000,
+      }),
     );
   }
   const bitmap = await decode(file);
@@ -184,7 +191,7 @@ async function decode(file: File): Promise<ImageBitmap> {
 }
 
 function unreadable(file: File): ImageRefused {
-  return new ImageRefused(`${quoted(file)} could not be read as a picture; it may be damaged.`);
+  return new ImageRefused(t("file.unreadable", { name: quoted(file) }));
 }
 
 /**
@@ -200,7 +207,7 @@ async function shrink(bitmap: ImageBitmap, scale: number): Promise<Uint8Array> {
     canvas.width = width;
     canvas.height = height;
     const ctx = canvas.getContext("2d");
-    if (ctx === null) throw new ImageRefused("This browser cannot resize pictures.");
+    if (ctx === null) throw new ImageRefused(t("file.noResize"));
     // JPEG has no transparency: transparent parts become white, not black.
     ctx.fillStyle = "#ffffff";
     ctx.fillRect(0, 0, width, height);
@@ -212,16 +219,14 @@ async function shrink(bitmap: ImageBitmap, scale: number): Promise<Uint8Array> {
     }
     factor *= 0.75;
   }
-  throw new ImageRefused("The picture could not be made small enough to upload.");
+  throw new ImageRefused(t("file.notSmallEnough"));
 }
 
 function toBlob(canvas: HTMLCanvasElement, quality: number): Promise<Blob> {
   return new Promise((resolve, reject) => {
     canvas.toBlob(
       (blob) =>
-        blob !== null
-          ? resolve(blob)
-          : reject(new ImageRefused("The picture could not be resized.", true)),
+        blob !== null ? resolve(blob) : reject(new ImageRefused(t("file.notResized"), true)),
       "image/jpeg",
       quality,
     );
@@ -236,9 +241,9 @@ function jpegName(name: string): string {
 
 /** Whole megabytes (MiB), rounded up: a file just over the limit never reads as at it. */
 function megabytes(bytes: number): string {
-  return String(Math.ceil(bytes / (1024 * 1024)));
+  return formatNumber(Math.ceil(bytes / (1024 * 1024)));
 }
 
 function quoted(file: File): string {
-  return file.name !== "" ? `“${file.name}”` : "The file";
+  return file.name !== "" ? t("file.quoted", { name: file.name }) : t("file.theFile");
 }

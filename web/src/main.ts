@@ -4,6 +4,7 @@ import { type ConversationClient, createConversationClient, loadConfig, TokenSto
 import { Composer } from "./composer";
 import { ConversationList } from "./conversations";
 import { h } from "./dom";
+import { applyToDocument, t } from "./i18n";
 import { clearAddress, Navigator } from "./navigation";
 import { ErrorBanner, Lightbox } from "./overlays";
 import { explainUploadFailure, Sender } from "./sending";
@@ -42,7 +43,7 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
   const signIn = new SignInPanel((token) => session.signIn(token));
   composer.acceptDrops(thread.el);
   // The first thing Tab reaches: straight to the prompt box, past the list.
-  const skip = h("a", { class: "skip-link", href: "#prompt" }, "Skip to the prompt box");
+  const skip = h("a", { class: "skip-link", href: "#prompt" }, t("main.skip"));
   skip.addEventListener("click", (event) => {
     // Not by the address: `#prompt` would leave the conversation in it (`#/c/<id>`).
     event.preventDefault();
@@ -108,6 +109,7 @@ function compose(client: ConversationClient, tokens: TokenStore, root: HTMLEleme
 async function main(): Promise<void> {
   const root = document.getElementById("app");
   if (root === null) throw new Error("index.html has no #app element");
+  applyToDocument();
   const config = await loadConfig();
   const tokens = new TokenStore(config.devToken);
   compose(createConversationClient(config, tokens), tokens, root).boot();

@@ -25,6 +25,7 @@ import {
   type MessageImage,
   MessageStatus,
 } from "./gen/photofun/v1/conversation_service_pb";
+import { type Key, t } from "./i18n";
 import { announce, copyText, downloadImage, imageFileName } from "./image-actions";
 import type { LightboxImage } from "./overlays";
 
@@ -285,7 +286,7 @@ export class MessageView {
     replaceChildren(
       chip,
       this.processing && h("span", { class: "spinner", "aria-hidden": "true" }),
-      deleted ? "Deleted" : statusWords(m.status),
+      deleted ? t("message.deleted") : statusWords(m.status),
     );
     // "Reading your request…" only while it is still being read.
     const unread = m.intent === Intent.UNSPECIFIED && !this.processing;
@@ -304,7 +305,7 @@ export class MessageView {
     }
     cancel.hidden = !this.processing;
     cancel.setAttribute("aria-disabled", String(this.cancelling));
-    setText(cancelLabel, this.cancelling ? "Cancelling…" : "Cancel");
+    setText(cancelLabel, t(this.cancelling ? "message.cancelling" : "common.cancel"));
   }
 
   /** Refined prompt and keywords, or a shimmer while the prompt is being read. */
@@ -314,7 +315,7 @@ export class MessageView {
       if (!this.processing) return false;
       return h(
         "div",
-        { class: "skeleton-lines", "aria-label": "Reading your request" },
+        { class: "skeleton-lines", "aria-label": t("message.reading") },
         h("span", { class: "skeleton" }),
         h("span", { class: "skeleton short" }),
       );
@@ -329,13 +330,13 @@ export class MessageView {
         h(
           "div",
           { class: "refined" },
-          h("span", { class: "label" }, "Refined prompt"),
+          h("span", { class: "label" }, t("message.refined")),
           h("p", { "data-testid": "refined-prompt" }, m.refinedPrompt),
         ),
       m.keywords.length > 0 &&
         h(
           "ul",
-          { class: "keywords", "aria-label": "Keywords" },
+          { class: "keywords", "aria-label": t("message.keywords") },
           ...m.keywords.map((word) => h("li", {}, word)),
         ),
     );
@@ -410,8 +411,8 @@ export class MessageView {
       "p",
       { class: `continues${c.picked ? " picked" : ""}`, "data-testid": "continues-from" },
       icon("continue"),
-      h("span", {}, "Next message continues from this"),
-      which !== "" && h("span", { class: "continues-which" }, `${which}, as picked`),
+      h("span", {}, t("message.continuesFromThis")),
+      which !== "" && h("span", { class: "continues-which" }, t("message.asPicked", { which })),
     );
   }
 
@@ -478,18 +479,18 @@ export class MessageView {
       "figure",
       { class: "tile arrived" },
       button(
-        { class: "tile-open", "aria-label": `Open ${openName(m, image)} large` },
+        { class: "tile-open", "aria-label": t("tile.openLarge", { the: openName(m, image) }) },
         [frame],
         () => this.openImage(image.imageUrl),
       ),
       button(
         {
           class: "tile-edit",
-          "aria-label": `Edit this picture: ${name}`,
-          title: "Edit this picture",
+          "aria-label": t("tile.editNamed", { name }),
+          title: t("image.edit"),
           "data-testid": "edit-image",
         },
-        [icon("wand"), h("span", {}, "Edit")],
+        [icon("wand"), h("span", {}, t("tile.edit"))],
         () => this.actions.editImage(image.imageUrl, name, this.sourceOf(image.imageUrl)),
       ),
       // The provider is for people debugging: it is in the viewer's details, not on every tile.
@@ -497,7 +498,19 @@ export class MessageView {
         "figcaption",
         {},
         h("span", { class: "angle" }, label),
-        image.seed !== 0 && h("span", { class: "seed" }, `seed ${image.seed}`),
+        image.seed !== 0 &&
+          // Only some providers redraw the same image from a seed; for the others it is a hint.
+          h(
+            "span",
+            {
+              class: "seed",
+              "data-reproducible": image.seedReproducible,
+              title: t(image.seedReproducible ? "tile.seedReproducible" : "tile.seedHint"),
+            },
+            t(image.seedReproducible ? "tile.seed" : "tile.seedApprox", {
+              seed: String(image.seed),
+            }),
+          ),
       ),
       this.tileActions(image, url),
     );
@@ -516,8 +529,8 @@ export class MessageView {
     const the = openName(m, image);
     const variation = actionButton(
       "shuffle",
-      "Variation",
-      `Variation: another take of ${the}`,
+      t("tile.variation"),
+      t("tile.variationLabel", { the }),
       "variation",
       () => void this.vary(image.imageUrl),
     );
@@ -527,18 +540,18 @@ export class MessageView {
       image.seed !== 0 &&
       actionButton(
         "copy",
-        "Copy seed",
-        `Copy the seed of ${the} (${image.seed})`,
+        t("tile.copySeed"),
+        t("tile.copySeedLabel", { the, seed: String(image.seed) }),
         "copy-seed",
         () => void this.copySeed(copy as HTMLButtonElement, image.seed, the),
       );
     return h(
       "div",
-      { class: "tile-actions", role: "group", "aria-label": `Actions for ${the}` },
+      { class: "tile-actions", role: "group", "aria-label": t("tile.actions", { the }) },
       actionButton(
         "continue",
-        "Continue from this",
-        `Continue from this: the next message acts on ${the}`,
+        t("tile.continue"),
+        t("tile.continueLabel", { the }),
         "continue-from",
         () => {
           const index = this.indexOf(image.imageUrl);
@@ -547,26 +560,30 @@ export class MessageView {
       ),
       variation,
       copy,
-      actionButton("download", "Download", `Download ${the}`, "download-image", () => {
-        void this.download(image, url, the);
-      }),
+      actionButton(
+        "download",
+        t("tile.download"),
+        t("tile.downloadLabel", { the }),
+        "download-image",
+        () => void this.download(image, url, the),
+      ),
     );
   }
 
   private async copySeed(button: HTMLButtonElement, seed: number, the: string): Promise<void> {
     const copied = await copyText(String(seed));
-    const words = copied ? `Seed ${seed} copied` : `The seed could not be copied: ${seed}`;
+    const words = t(copied ? "tile.seedCopied" : "tile.seedNotCopied", { seed: String(seed) });
     button.dataset.copied = String(copied);
     button.title = words;
     replaceChildren(
       button,
       icon(copied ? "check" : "alert"),
-      h("span", { class: "action-done" }, copied ? "Copied" : "Not copied"),
+      h("span", { class: "action-done" }, t(copied ? "tile.copied" : "tile.notCopied")),
     );
-    announce(copied ? `${words} (${the}).` : `${words}.`);
+    announce(copied ? t("tile.copiedAnnounce", { words, the }) : t("sentence", { text: words }));
     window.setTimeout(() => {
       delete button.dataset.copied;
-      button.title = "Copy seed";
+      button.title = t("tile.copySeed");
       replaceChildren(button, icon("copy"));
     }, 2500);
   }
@@ -576,8 +593,8 @@ export class MessageView {
     const how = await downloadImage(url, name);
     announce(
       how === "saved"
-        ? `Downloading ${name}.`
-        : `${capitalize(the)} opened in a new tab: save it from there.`,
+        ? t("tile.downloading", { name })
+        : capitalize(t("tile.openedInTab", { the })),
     );
   }
 
@@ -626,7 +643,7 @@ export class MessageView {
         "span",
         { class: "bubble-image missing", title: REFUSED_TITLE },
         icon("image"),
-        "Attached picture unavailable",
+        t("input.unavailable"),
       );
     }
     const img = h("img", { src: url, alt: "", decoding: "async", "data-testid": "input-image" });
@@ -635,15 +652,13 @@ export class MessageView {
     on(img, "error", () => frame.classList.add("broken"));
     const open: LightboxImage = {
       url,
-      alt: `The picture attached to: ${this.message.prompt}`,
-      title: "Your picture",
-      details: "attached to this message",
-      edit: () => this.actions.editImage(imageUrl, "Your picture"),
+      alt: t("input.alt", { prompt: this.message.prompt }),
+      title: t("input.title"),
+      details: t("input.details"),
+      edit: () => this.actions.editImage(imageUrl, t("input.title")),
     };
-    return button(
-      { class: "bubble-image", "aria-label": "Open the attached picture large" },
-      [frame],
-      () => this.actions.openImage([open], 0),
+    return button({ class: "bubble-image", "aria-label": t("input.openLarge") }, [frame], () =>
+      this.actions.openImage([open], 0),
     );
   }
 
@@ -658,16 +673,15 @@ export class MessageView {
         h(
           "div",
           {},
-          h("strong", {}, "This one didn't work out. "),
-          why !== "" ? why : "No reason was given.",
+          h("strong", {}, `${t("failure.title")} `),
+          why !== "" ? why : t("failure.noReason"),
         ),
       );
     }
     if (m.status === MessageStatus.CANCELLED) {
       // The chip already says "Cancelled"; the server's sentence says by whom or why.
       const why = m.failure?.message.trim() ?? "";
-      const text =
-        why === "" ? "Stopped before it finished." : capitalize(why.replace(/\.?$/, "."));
+      const text = why === "" ? t("cancelled.noReason") : capitalize(why.replace(/\.?$/, "."));
       return h("p", { class: "note", title: m.failure?.reason ?? "" }, text);
     }
     return false;
@@ -678,28 +692,23 @@ export class MessageView {
     if (live.kind === "ok" || this.message.status !== MessageStatus.PROCESSING) return false;
     if (live.kind === "deleted") {
       // Nothing to retry: the message is gone.
-      return h(
-        "p",
-        { class: "note" },
-        icon("alert"),
-        "This message was deleted (perhaps in another tab), so it will not finish.",
-      );
+      return h("p", { class: "note" }, icon("alert"), t("live.deleted"));
     }
     if (live.kind === "reconnecting") {
       return h(
         "p",
         { class: "note" },
         h("span", { class: "spinner", "aria-hidden": "true" }),
-        "Connection lost, reconnecting…",
+        t("live.reconnecting"),
       );
     }
     return h(
       "div",
       { class: "failure soft" },
       icon("alert"),
-      h("div", {}, h("strong", {}, "Live updates stopped. "), live.text),
+      h("div", {}, h("strong", {}, `${t("live.stopped")} `), live.text),
       // Reads the state when clicked: an equal note is kept (with its focus), not rebuilt.
-      button({ class: "btn ghost small" }, [icon("retry"), "Retry"], () => {
+      button({ class: "btn ghost small" }, [icon("retry"), t("common.retry")], () => {
         if (this.live.kind === "failed") this.live.retry();
       }),
     );
@@ -716,28 +725,31 @@ export class MessageView {
       h(
         "details",
         { class: "request", open: wasOpen },
-        h("summary", {}, "Details"),
-        h("span", {}, "Request id ", h("code", { "data-testid": "request-id" }, m.requestId)),
+        h("summary", {}, t("foot.details")),
+        h(
+          "span",
+          {},
+          `${t("foot.requestId")} `,
+          h("code", { "data-testid": "request-id" }, m.requestId),
+        ),
       );
     const regenerate =
       this.canVary &&
       button(
         {
           class: "btn ghost small regenerate",
-          "aria-label": this.varying
-            ? "Regenerating…"
-            : "Regenerate: another take of this request, with new seeds",
+          "aria-label": t(this.varying ? "foot.regenerating" : "foot.regenerateLabel"),
           "aria-disabled": String(this.varying),
           "data-testid": "regenerate",
         },
-        [icon("retry"), this.varying ? "Regenerating…" : "Regenerate"],
+        [icon("retry"), t(this.varying ? "foot.regenerating" : "foot.regenerate")],
         () => void this.vary(undefined),
       );
     if (duration === "" && details === false && regenerate === false) return false;
     return h(
       "footer",
       { class: "card-foot" },
-      duration !== "" && h("span", {}, `${statusWords(m.status)} in ${duration}`),
+      duration !== "" && h("span", {}, t("foot.took", { status: statusWords(m.status), duration })),
       details,
       h("span", { class: "spacer" }),
       regenerate,
@@ -788,38 +800,42 @@ function slots(m: Message): Slot[] {
 }
 
 /** What was done to an attached picture, by intent: the label of its result. */
-const EDITED: Partial<Record<Intent, string>> = {
-  [Intent.STYLE_TRANSFER]: "Restyled",
-  [Intent.EDIT_BACKGROUND]: "Background edited",
-  [Intent.ENHANCE_IMAGE]: "Enhanced",
+const EDITED: Partial<Record<Intent, readonly [label: Key, phrase: Key]>> = {
+  [Intent.STYLE_TRANSFER]: ["edited.styleTransfer", "view.edited.styleTransfer"],
+  [Intent.EDIT_BACKGROUND]: ["edited.editBackground", "view.edited.editBackground"],
+  [Intent.ENHANCE_IMAGE]: ["edited.enhanceImage", "view.edited.enhanceImage"],
 };
 
 /** A tile's label: its angle ("Front"), what was done ("Restyled"), or "Image". */
 function viewLabel(m: Message, image: MessageImage): string {
   if (image.angle !== Angle.UNSPECIFIED) return angleWords(image.angle);
-  return EDITED[m.intent] ?? "Image";
+  return t(EDITED[m.intent]?.[0] ?? "view.image");
 }
 
 /** The view in a phrase: "Front view", "Restyled picture", "Generated image". */
 function viewPhrase(m: Message, image: MessageImage): string {
-  if (image.angle !== Angle.UNSPECIFIED) return `${angleWords(image.angle)} view`;
-  const edited = EDITED[m.intent];
-  return edited !== undefined ? `${edited} picture` : "Generated image";
+  if (image.angle !== Angle.UNSPECIFIED) {
+    return capitalize(t("view.angle", { angle: lowerFirst(angleWords(image.angle)) }));
+  }
+  return t(EDITED[m.intent]?.[1] ?? "view.generated");
 }
 
 /** For "Open … large": "the front view", "the restyled picture", "the generated image". */
 function openName(m: Message, image: MessageImage): string {
-  const phrase = viewPhrase(m, image);
-  return `the ${phrase.charAt(0).toLowerCase()}${phrase.slice(1)}`;
+  return t("view.the", { phrase: lowerFirst(viewPhrase(m, image)) });
+}
+
+function lowerFirst(text: string): string {
+  return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function altText(m: Message, image: MessageImage): string {
-  return `${viewPhrase(m, image)}: ${m.prompt}`;
+  return t("view.alt", { phrase: viewPhrase(m, image), prompt: m.prompt });
 }
 
 /** Why a drawn view is not shown: its address is not an http(s) or blob link. */
 const REFUSED = "refused";
-const REFUSED_TITLE = "The image's address is not a web link, so it is not shown.";
+const REFUSED_TITLE = t("view.refused");
 
 /**
  * How the composer's chip names a drawn view, e.g. "Front view · seed 42" or "Restyled
@@ -827,7 +843,7 @@ const REFUSED_TITLE = "The image's address is not a web link, so it is not shown
  */
 function imageName(m: Message, image: MessageImage): string {
   const phrase = viewPhrase(m, image);
-  return image.seed !== 0 ? `${phrase} · seed ${image.seed}` : phrase;
+  return image.seed !== 0 ? t("view.named", { phrase, seed: String(image.seed) }) : phrase;
 }
 
 /** A view not (yet) shown: being drawn, not produced (with the server's reason), or refused. */
@@ -837,15 +853,15 @@ function placeholderTile(
   failure?: Failure | typeof REFUSED,
 ): HTMLElement {
   const name = angleWords(angle);
-  let note = "Drawing…";
+  let note = t("tile.drawing");
   let title = "";
   if (failure === REFUSED) {
-    note = "Unavailable";
+    note = t("tile.unavailable");
     title = REFUSED_TITLE;
   } else if (!pending) {
     // Why a view is missing, when the server said (Message.failed_views).
     const why = failure?.message.trim() ?? "";
-    note = why !== "" ? `Not produced: ${why}` : "Not produced";
+    note = why !== "" ? t("tile.notProducedWhy", { why }) : t("tile.notProduced");
     title = failure?.reason ?? "";
   }
   return h(
@@ -859,7 +875,9 @@ function placeholderTile(
       {
         class: "tile-frame",
         role: "img",
-        "aria-label": pending ? `${name}: being drawn` : `${name}: ${note.toLowerCase()}`,
+        "aria-label": pending
+          ? t("tile.beingDrawn", { name })
+          : t("tile.missingLabel", { name, note: note.toLowerCase() }),
       },
       pending ? h("span", { class: "spinner large", "aria-hidden": "true" }) : icon("image"),
     ),
@@ -875,7 +893,7 @@ function placeholderTile(
 /** "2 of 3 ready" while images are arriving; "" when no count is known. */
 function progress(m: Message): string {
   const expected = Math.max(m.expectedAngles.length, m.expectedImageCount);
-  return expected === 0 ? "" : `${m.images.length} of ${expected} ready`;
+  return expected === 0 ? "" : t("progress.ready", { done: m.images.length, total: expected });
 }
 
 /** Sets an element's text only when it changed (no needless DOM writes on every update). */
@@ -886,7 +904,7 @@ function setText(el: HTMLElement, text: string): void {
 /** The lightbox entry of an image whose address passed safeUrl; the details name the provider. */
 function lightboxImage(m: Message, image: MessageImage, url: string): LightboxImage {
   const size = image.width > 0 && image.height > 0 ? `${image.width}×${image.height}` : "";
-  const seed = image.seed !== 0 ? `seed ${image.seed}` : "";
+  const seed = image.seed !== 0 ? t("tile.seed", { seed: String(image.seed) }) : "";
   const details = [seed, size, image.provider].filter((x) => x !== "").join(" · ");
   return { url, alt: altText(m, image), title: viewLabel(m, image), details };
 }

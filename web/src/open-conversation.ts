@@ -19,6 +19,7 @@ import {
   type Message,
   type WatchConversationResponse,
 } from "./gen/photofun/v1/conversation_service_pb";
+import { t } from "./i18n";
 import { followChanges } from "./live";
 import { type Continuation, MessageView } from "./message-view";
 import { MessageWatches } from "./message-watches";
@@ -177,9 +178,9 @@ export class OpenConversation {
   }
 
   showHeading(c: Conversation | undefined): void {
-    const title = c === undefined ? "Conversation" : conversationTitle(c);
+    const title = c === undefined ? t("conversation.fallbackTitle") : conversationTitle(c);
     this.parts.thread.setHeading(title, c?.messageCount);
-    document.title = `${title} — PhotoFun Studio`;
+    document.title = t("document.title", { title });
   }
 
   /**
@@ -221,9 +222,9 @@ export class OpenConversation {
       const problem = describe(err);
       const text =
         problem.code === Code.NotFound || problem.code === Code.InvalidArgument
-          ? "It does not exist, or it was deleted."
+          ? t("open.missing")
           : problemText(problem);
-      thread.setHeading("Conversation", undefined);
+      thread.setHeading(t("conversation.fallbackTitle"), undefined);
       const sent = [...this.views.values()];
       const retry = (): void => {
         if (this.closed) return;
@@ -261,7 +262,7 @@ export class OpenConversation {
     } catch (err) {
       if (this.closed) return;
       thread.setEarlier("more");
-      this.parts.session.fail("Earlier messages could not be loaded", err);
+      this.parts.session.fail(t("open.earlierFailed"), err);
     } finally {
       this.loadingEarlier = false;
     }
@@ -372,7 +373,7 @@ export class OpenConversation {
         }
       }
       view?.cancelFailed();
-      session.fail("The message could not be cancelled", err);
+      session.fail(t("open.cancelFailed"), err);
     }
   }
 }

@@ -1,6 +1,7 @@
 /** Things that float over the page: the error banner, the image lightbox and the confirm dialog. */
 
 import { button, h, icon, on, replaceChildren, safeUrl } from "./dom";
+import { t } from "./i18n";
 
 const BANNER_MS = 9000;
 
@@ -22,7 +23,7 @@ export class ErrorBanner {
   show(title: string, detail: string, hint = ""): void {
     window.clearTimeout(this.timer);
     const close = button(
-      { class: "icon-btn banner-close", "aria-label": "Dismiss" },
+      { class: "icon-btn banner-close", "aria-label": t("common.dismiss") },
       [icon("close")],
       () => this.hide(),
     );
@@ -78,11 +79,11 @@ export class Lightbox {
       "a",
       { class: "btn ghost small", target: "_blank", rel: "noopener" },
       icon("download"),
-      "Open original",
+      t("lightbox.open"),
     );
     this.edit = button(
       { class: "btn primary small", "data-testid": "edit-image" },
-      [icon("wand"), "Edit this picture"],
+      [icon("wand"), t("image.edit")],
       () => {
         const edit = this.images[this.index]?.edit;
         this.close();
@@ -90,23 +91,23 @@ export class Lightbox {
       },
     );
     this.prev = button(
-      { class: "icon-btn lightbox-nav prev", "aria-label": "Previous image" },
+      { class: "icon-btn lightbox-nav prev", "aria-label": t("lightbox.prev") },
       [icon("chevronLeft")],
       () => this.step(-1),
     );
     this.next = button(
-      { class: "icon-btn lightbox-nav next", "aria-label": "Next image" },
+      { class: "icon-btn lightbox-nav next", "aria-label": t("lightbox.next") },
       [icon("chevronRight")],
       () => this.step(1),
     );
     const close = button(
-      { class: "icon-btn lightbox-close", "aria-label": "Close" },
+      { class: "icon-btn lightbox-close", "aria-label": t("common.close") },
       [icon("close")],
       () => this.el.close(),
     );
     this.el = h(
       "dialog",
-      { class: "lightbox", "aria-label": "Image viewer" },
+      { class: "lightbox", "aria-label": t("lightbox.label") },
       h(
         "div",
         { class: "lightbox-body" },
@@ -157,7 +158,8 @@ export class Lightbox {
     else this.download.removeAttribute("href");
     this.download.hidden = url === undefined;
     this.edit.hidden = url === undefined || image.edit === undefined;
-    const counter = this.images.length > 1 ? `${this.index + 1} / ${this.images.length}` : "";
+    const total = this.images.length;
+    const counter = total > 1 ? t("lightbox.counter", { index: this.index + 1, total }) : "";
     replaceChildren(
       this.caption,
       h("strong", {}, image.title),
@@ -176,7 +178,7 @@ export function confirmDialog(
   confirmLabel: string,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    const cancel = h("button", { type: "button", class: "btn ghost" }, "Cancel");
+    const cancel = h("button", { type: "button", class: "btn ghost" }, t("common.cancel"));
     const confirm = h("button", { type: "button", class: "btn danger" }, confirmLabel);
     const dialog = h(
       "dialog",

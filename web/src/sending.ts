@@ -20,6 +20,7 @@ import type {
   Message,
   SendMessageRequestSchema,
 } from "./gen/photofun/v1/conversation_service_pb";
+import { t } from "./i18n";
 import type { Navigator } from "./navigation";
 import type { Session } from "./session";
 
@@ -127,7 +128,7 @@ export class Sender {
     }
     const { prompt, style, lang, imageUrl } = draft;
     const request = { conversationId, prompt, style, lang, imageUrl, reference };
-    const accepted = await this.deliver(request, text, "Your message was not sent", fresh);
+    const accepted = await this.deliver(request, text, t("send.notSent"), fresh);
     if (accepted) {
       const open = this.nav.current;
       if (open?.id === conversationId) open.sent(sentPick);
@@ -148,8 +149,8 @@ export class Sender {
     const reference: Reference = { messageId, imageIndex };
     const text = JSON.stringify(["variation", messageId, imageIndex]);
     const request = { conversationId, prompt, style, lang, topic, reference, variation: true };
-    const what = imageIndex === undefined ? "regenerated" : "varied";
-    return this.deliver(request, text, `The picture could not be ${what}`, false);
+    const what = t(imageIndex === undefined ? "send.notRegenerated" : "send.notVaried");
+    return this.deliver(request, text, what, false);
   }
 
   /**
@@ -208,7 +209,7 @@ export class Sender {
     try {
       const res = await this.client.uploadImage({ data, filename }, { signal: call.signal });
       if (res.imageUrl === "") {
-        throw new ConnectError("the server returned no image address", Code.Internal);
+        throw new ConnectError(t("error.noImageAddress"), Code.Internal);
       }
       return res.imageUrl;
     } catch (err) {
@@ -250,14 +251,14 @@ export class Sender {
       const res = await this.client.createConversation(request, { signal: session });
       const c = res.conversation;
       if (c === undefined) {
-        throw new ConnectError("the server returned no conversation", Code.Internal);
+        throw new ConnectError(t("error.noConversation"), Code.Internal);
       }
       this.pendingCreate = undefined;
       this.list.upsert(c, true);
       this.nav.showCreated(c);
       return c;
     } catch (err) {
-      if (!session.aborted) this.session.fail("A new conversation could not be started", err);
+      if (!session.aborted) this.session.fail(t("send.notStarted"), err);
       return undefined;
     }
   }

@@ -5,6 +5,7 @@
 
 import { type TokenStore, tokenSubject } from "./api";
 import { describe, isUnauthenticated, problemText } from "./errors";
+import { t } from "./i18n";
 import type { ErrorBanner } from "./overlays";
 import type { SignInPanel } from "./signin";
 
@@ -101,10 +102,10 @@ export class Session {
     const problem = describe(err);
     const reason =
       problem.reason === "TOKEN_EXPIRED"
-        ? "Your session has expired. Please sign in again."
+        ? t("session.expired")
         : problem.reason === "MISSING_CREDENTIALS"
-          ? "Please sign in to continue."
-          : `That token was not accepted: ${problemText(problem)}.`;
+          ? t("session.signIn")
+          : t("session.refused", { problem: problemText(problem) });
     // Whoever signs in next may be someone else (a shared machine): their own photo must not
     // wait for them in the composer. The typed words stay until we know (see `signIn`): the
     // same person signing in again keeps them.

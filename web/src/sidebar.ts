@@ -3,6 +3,8 @@
 import { button, h, icon, replaceChildren } from "./dom";
 import { ago, fullDate, messageCount, toDate } from "./format";
 import type { Conversation } from "./gen/photofun/v1/conversation_service_pb";
+import { t } from "./i18n";
+import { languageSwitch } from "./language-switch";
 
 export interface SidebarActions {
   create(): void;
@@ -45,19 +47,19 @@ export class Sidebar {
       {
         class: "btn primary new-conversation",
         "data-testid": "new-conversation",
-        "aria-label": "New conversation",
+        "aria-label": t("sidebar.new"),
       },
       [
         icon("plus"),
-        h("span", { class: "wide-only" }, "New conversation"),
-        h("span", { class: "narrow-only" }, "New"),
+        h("span", { class: "wide-only" }, t("sidebar.new")),
+        h("span", { class: "narrow-only" }, t("sidebar.newShort")),
       ],
       () => actions.create(),
     );
     this.toggle = button(
       {
         class: "icon-btn list-toggle",
-        "aria-label": "Show conversations",
+        "aria-label": t("sidebar.show"),
         "aria-expanded": "false",
         "aria-controls": "conversation-panel",
       },
@@ -77,7 +79,7 @@ export class Sidebar {
     this.foot = h(
       "div",
       { class: "sidebar-foot", hidden: true },
-      button({ class: "link-btn" }, ["Sign out"], () => actions.signOut()),
+      button({ class: "link-btn" }, [t("sidebar.signOut")], () => actions.signOut()),
     );
     this.el = h(
       "aside",
@@ -96,10 +98,11 @@ export class Sidebar {
       ),
       h(
         "nav",
-        { class: "conv-panel", id: "conversation-panel", "aria-label": "Conversations" },
-        h("h2", { class: "section-label" }, "Conversations"),
+        { class: "conv-panel", id: "conversation-panel", "aria-label": t("sidebar.conversations") },
+        h("h2", { class: "section-label" }, t("sidebar.conversations")),
         this.list,
         this.foot,
+        h("div", { class: "sidebar-lang" }, languageSwitch()),
       ),
     );
     // On narrow screens the list drops down over the page; a tap elsewhere or Esc closes it.
@@ -124,7 +127,7 @@ export class Sidebar {
   setOpen(open: boolean): void {
     this.el.classList.toggle("open", open);
     this.toggle.setAttribute("aria-expanded", String(open));
-    this.toggle.setAttribute("aria-label", open ? "Hide conversations" : "Show conversations");
+    this.toggle.setAttribute("aria-label", t(open ? "sidebar.hide" : "sidebar.show"));
   }
 
   /**
@@ -170,7 +173,7 @@ export class Sidebar {
     // Not `disabled` while loading: that would drop keyboard focus; clicks are ignored then.
     more.setAttribute("aria-disabled", String(state.loadingMore));
     more.setAttribute("aria-busy", String(state.loadingMore));
-    setText(more, state.loadingMore ? "Loading…" : "Show older");
+    setText(more, t(state.loadingMore ? "sidebar.loading" : "sidebar.showOlder"));
   }
 
   private skeleton(): HTMLElement {
@@ -188,11 +191,11 @@ export class Sidebar {
     return h(
       "div",
       { class: "conv-empty" },
-      h("p", {}, "Your conversations could not be loaded."),
+      h("p", {}, t("sidebar.loadFailed")),
       h("p", { class: "muted small" }, error),
       button(
         { class: "btn ghost small more", "data-focus": "reload" },
-        [icon("retry"), "Try again"],
+        [icon("retry"), t("common.tryAgain")],
         () => this.actions.reload(),
       ),
     );
@@ -202,12 +205,8 @@ export class Sidebar {
     return h(
       "div",
       { class: "conv-empty" },
-      h("p", {}, "No conversations yet — start one."),
-      h(
-        "p",
-        { class: "muted small" },
-        "Each conversation keeps your prompts and pictures together.",
-      ),
+      h("p", {}, t("sidebar.empty")),
+      h("p", { class: "muted small" }, t("sidebar.emptyHint")),
     );
   }
 
@@ -227,7 +226,7 @@ export class Sidebar {
       title,
       meta,
       remove: button(
-        { class: "icon-btn conv-delete", title: "Delete", "data-focus": "remove" },
+        { class: "icon-btn conv-delete", title: t("common.delete"), "data-focus": "remove" },
         [icon("trash")],
         () => this.actions.remove(row.conversation),
       ),
@@ -247,7 +246,7 @@ export class Sidebar {
     row.open.title = fullDate(updated);
     setText(row.title, title);
     setText(row.meta, meta);
-    row.remove.setAttribute("aria-label", `Delete “${title}”`);
+    row.remove.setAttribute("aria-label", t("sidebar.deleteNamed", { title }));
   }
 
   /** Which control of the list has keyboard focus, by row id and role (rows get rebuilt). */
@@ -310,5 +309,5 @@ function setText(el: HTMLElement, text: string): void {
 
 /** The title to show; the server fills it from the first message, until then a placeholder. */
 export function conversationTitle(c: Conversation): string {
-  return c.title.trim() !== "" ? c.title.trim() : "New conversation";
+  return c.title.trim() !== "" ? c.title.trim() : t("conversation.untitled");
 }

@@ -1,6 +1,8 @@
 /** The sign-in panel: paste an access token; shown when there is none or the server refused it. */
 
 import { h, icon, on, replaceChildren } from "./dom";
+import { t } from "./i18n";
+import { languageSwitch } from "./language-switch";
 
 export class SignInPanel {
   readonly el: HTMLElement;
@@ -28,19 +30,20 @@ export class SignInPanel {
         h("span", { class: "logo", "aria-hidden": "true" }, icon("spark")),
         h("span", {}, "PhotoFun ", h("span", { class: "brand-accent" }, "Studio")),
       ),
-      h("h1", { id: "signin-title" }, "Sign in"),
-      h("p", { class: "muted" }, "Paste your PhotoFun access token to see your conversations."),
+      h("h1", { id: "signin-title" }, t("signin.title")),
+      h("p", { class: "muted" }, t("signin.text")),
       this.error,
-      h("label", { for: "token" }, "Access token"),
+      h("label", { for: "token" }, t("signin.token")),
       this.input,
-      h("button", { type: "submit", class: "btn primary block" }, "Continue"),
+      h("button", { type: "submit", class: "btn primary block" }, t("signin.continue")),
       h(
         "p",
         { class: "muted small" },
-        "Developers: ",
+        `${t("signin.developers")} `,
         h("code", {}, "photofun token --user NAME"),
-        " mints one, and the dev stack prints one when it starts.",
+        ` ${t("signin.mints")}`,
       ),
+      languageSwitch(),
     );
     on(form, "submit", (event) => {
       event.preventDefault();

@@ -2,13 +2,14 @@
 
 import { button, h, icon, replaceChildren } from "./dom";
 import { messageCount } from "./format";
+import { type Key, t } from "./i18n";
 import type { MessageView } from "./message-view";
 
-const SUGGESTIONS = [
-  "2019 Renault Clio blue hatchback, front side rear",
-  "A red vintage convertible, front three-quarter and top",
-  "A cosy wooden cabin in the snow at dusk, watercolor",
-  "Con mèo dễ thương trên bãi biển",
+const SUGGESTIONS: readonly Key[] = [
+  "suggestion.1",
+  "suggestion.2",
+  "suggestion.3",
+  "suggestion.4",
 ];
 
 /** The top of a thread: nothing earlier, earlier messages to show, or those being loaded. */
@@ -75,22 +76,16 @@ export class ThreadView {
 
   /** No conversation open: a greeting with prompts to try. */
   showWelcome(): void {
-    this.setHeading("Welcome", undefined);
+    this.setHeading(t("thread.welcome"), undefined);
     replaceChildren(
       this.inner,
       h(
         "div",
         { class: "welcome" },
         h("span", { class: "welcome-icon", "aria-hidden": "true" }, icon("spark")),
-        h("h2", {}, "What shall we make today?"),
-        h(
-          "p",
-          { class: "muted" },
-          "Describe a picture in English, Vietnamese or Ukrainian. Ask for several angles " +
-            "of a car, pick a style, attach a photo to restyle, re-background or enhance, " +
-            "or just say hello.",
-        ),
-        this.suggestions(SUGGESTIONS),
+        h("h2", {}, t("welcome.title")),
+        h("p", { class: "muted" }, t("welcome.text")),
+        this.suggestions(SUGGESTIONS.map((key) => t(key))),
       ),
     );
   }
@@ -113,7 +108,7 @@ export class ThreadView {
         {
           class: "thread-loading",
           "aria-busy": "true",
-          "aria-label": "Loading messages",
+          "aria-label": t("thread.loading"),
           "data-stays": "",
         },
         h("span", { class: "skeleton bubble-skeleton" }),
@@ -129,9 +124,9 @@ export class ThreadView {
       h(
         "div",
         { class: "welcome compact" },
-        h("h2", {}, "A blank canvas"),
-        h("p", { class: "muted" }, "Describe a picture below to start this conversation."),
-        this.suggestions(SUGGESTIONS),
+        h("h2", {}, t("thread.blankTitle")),
+        h("p", { class: "muted" }, t("thread.blankText")),
+        this.suggestions(SUGGESTIONS.map((key) => t(key))),
       ),
     );
   }
@@ -146,9 +141,9 @@ export class ThreadView {
       h(
         "div",
         { class: "welcome compact", "data-stays": "" },
-        h("h2", {}, "This conversation could not be opened"),
+        h("h2", {}, t("thread.openFailed")),
         h("p", { class: "muted" }, text),
-        button({ class: "btn ghost" }, [icon("retry"), "Try again"], retry),
+        button({ class: "btn ghost" }, [icon("retry"), t("common.tryAgain")], retry),
       ),
       ...sent.map((view) => view.el),
     );
@@ -187,7 +182,7 @@ export class ThreadView {
     replaceChildren(
       b,
       loading && h("span", { class: "spinner", "aria-hidden": "true" }),
-      loading ? "Loading earlier messages…" : "Show earlier messages",
+      t(loading ? "thread.loadingEarlier" : "thread.showEarlier"),
     );
   }
 

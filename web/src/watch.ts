@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { ConversationClient } from "./api";
 import { isNetworkError, isProtocolError } from "./errors";
 import { type Message, MessageStatus } from "./gen/photofun/v1/conversation_service_pb";
+import { t } from "./i18n";
 
 /** Reconnects in a row before giving up; an opened stream or any event resets the count. */
 const MAX_RECONNECTS = 4;
@@ -76,7 +77,7 @@ export async function watchMessage(
 
 /** The live connection broke after it was open (a proxy or the network, not the server). */
 export function cut(cause: unknown): ConnectError {
-  return new ConnectError("the live connection was cut", Code.Unavailable, undefined, [], cause);
+  return new ConnectError(t("error.liveCut"), Code.Unavailable, undefined, [], cause);
 }
 
 /** False for an answer that is plainly something else, such as an HTML page. */

@@ -25,31 +25,31 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18photofun/v1/common.proto\x12\x0bphotofun.v1\x1a\x1egoogle/protobuf/duration.proto\"w\n\x07Subject\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0c\n\x04year\x18\x05 \x01(\x05\x12\r\n\x05\x63olor\x18\x06 \x01(\t\x12\x11\n\tbody_type\x18\x07 \x01(\t\"U\n\x05Image\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x0c\n\x04seed\x18\x05 \x01(\r\"\x8a\x01\n\x12GenerationMetadata\x12\x32\n\x0fprocessing_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tfallbacks\x18\x05 \x03(\t\"\xd2\x01\n\x10\x43onversationTurn\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12#\n\x06intent\x18\x02 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x16\n\x0erefined_prompt\x18\x03 \x01(\t\x12%\n\x07subject\x18\x04 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\"\n\x06\x61ngles\x18\x06 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x12\n\nimage_urls\x18\x07 \x03(\t\"C\n\x13\x43onversationContext\x12,\n\x05turns\x18\x01 \x03(\x0b\x32\x1d.photofun.v1.ConversationTurn\"*\n\x07\x46\x61ilure\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t*\xb9\x01\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x19\n\x15INTENT_GENERATE_IMAGE\x10\x01\x12\x1a\n\x16INTENT_GENERATE_ANGLES\x10\x02\x12\x19\n\x15INTENT_STYLE_TRANSFER\x10\x03\x12\x1a\n\x16INTENT_EDIT_BACKGROUND\x10\x04\x12\x18\n\x14INTENT_ENHANCE_IMAGE\x10\x05\x12\x0f\n\x0bINTENT_CHAT\x10\x06*\xfa\x01\n\x05\x41ngle\x12\x15\n\x11\x41NGLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41NGLE_FRONT\x10\x01\x12\x1d\n\x19\x41NGLE_FRONT_THREE_QUARTER\x10\x02\x12\x0e\n\nANGLE_SIDE\x10\x03\x12\x1c\n\x18\x41NGLE_REAR_THREE_QUARTER\x10\x04\x12\x0e\n\nANGLE_REAR\x10\x05\x12\r\n\tANGLE_TOP\x10\x06\x12\"\n\x1e\x41NGLE_REAR_THREE_QUARTER_RIGHT\x10\x07\x12\x14\n\x10\x41NGLE_SIDE_RIGHT\x10\x08\x12#\n\x1f\x41NGLE_FRONT_THREE_QUARTER_RIGHT\x10\t*o\n\x0bImageFormat\x12\x1c\n\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10IMAGE_FORMAT_PNG\x10\x01\x12\x15\n\x11IMAGE_FORMAT_JPEG\x10\x02\x12\x15\n\x11IMAGE_FORMAT_WEBP\x10\x03*\x8a\x01\n\x08\x46ollowUp\x12\x19\n\x15\x46OLLOW_UP_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46OLLOW_UP_EDIT\x10\x01\x12\x18\n\x14\x46OLLOW_UP_MORE_VIEWS\x10\x02\x12\x1c\n\x18\x46OLLOW_UP_CHANGE_SUBJECT\x10\x03\x12\x17\n\x13\x46OLLOW_UP_VARIATION\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18photofun/v1/common.proto\x12\x0bphotofun.v1\x1a\x1egoogle/protobuf/duration.proto\"w\n\x07Subject\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12\r\n\x05\x62rand\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0c\n\x04year\x18\x05 \x01(\x05\x12\r\n\x05\x63olor\x18\x06 \x01(\t\x12\x11\n\tbody_type\x18\x07 \x01(\t\"p\n\x05Image\x12\x0c\n\x04\x64\x61ta\x18\x01 \x01(\x0c\x12\x11\n\tmime_type\x18\x02 \x01(\t\x12\r\n\x05width\x18\x03 \x01(\x05\x12\x0e\n\x06height\x18\x04 \x01(\x05\x12\x0c\n\x04seed\x18\x05 \x01(\r\x12\x19\n\x11seed_reproducible\x18\x06 \x01(\x08\"\x8a\x01\n\x12GenerationMetadata\x12\x32\n\x0fprocessing_time\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0c\n\x04size\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x11\n\tfallbacks\x18\x05 \x03(\t\"\xd2\x01\n\x10\x43onversationTurn\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12#\n\x06intent\x18\x02 \x01(\x0e\x32\x13.photofun.v1.Intent\x12\x16\n\x0erefined_prompt\x18\x03 \x01(\t\x12%\n\x07subject\x18\x04 \x01(\x0b\x32\x14.photofun.v1.Subject\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\"\n\x06\x61ngles\x18\x06 \x03(\x0e\x32\x12.photofun.v1.Angle\x12\x12\n\nimage_urls\x18\x07 \x03(\t\"C\n\x13\x43onversationContext\x12,\n\x05turns\x18\x01 \x03(\x0b\x32\x1d.photofun.v1.ConversationTurn\"*\n\x07\x46\x61ilure\x12\x0e\n\x06reason\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t*\xb9\x01\n\x06Intent\x12\x16\n\x12INTENT_UNSPECIFIED\x10\x00\x12\x19\n\x15INTENT_GENERATE_IMAGE\x10\x01\x12\x1a\n\x16INTENT_GENERATE_ANGLES\x10\x02\x12\x19\n\x15INTENT_STYLE_TRANSFER\x10\x03\x12\x1a\n\x16INTENT_EDIT_BACKGROUND\x10\x04\x12\x18\n\x14INTENT_ENHANCE_IMAGE\x10\x05\x12\x0f\n\x0bINTENT_CHAT\x10\x06*\xfa\x01\n\x05\x41ngle\x12\x15\n\x11\x41NGLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0b\x41NGLE_FRONT\x10\x01\x12\x1d\n\x19\x41NGLE_FRONT_THREE_QUARTER\x10\x02\x12\x0e\n\nANGLE_SIDE\x10\x03\x12\x1c\n\x18\x41NGLE_REAR_THREE_QUARTER\x10\x04\x12\x0e\n\nANGLE_REAR\x10\x05\x12\r\n\tANGLE_TOP\x10\x06\x12\"\n\x1e\x41NGLE_REAR_THREE_QUARTER_RIGHT\x10\x07\x12\x14\n\x10\x41NGLE_SIDE_RIGHT\x10\x08\x12#\n\x1f\x41NGLE_FRONT_THREE_QUARTER_RIGHT\x10\t*o\n\x0bImageFormat\x12\x1c\n\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x14\n\x10IMAGE_FORMAT_PNG\x10\x01\x12\x15\n\x11IMAGE_FORMAT_JPEG\x10\x02\x12\x15\n\x11IMAGE_FORMAT_WEBP\x10\x03*\x8a\x01\n\x08\x46ollowUp\x12\x19\n\x15\x46OLLOW_UP_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x46OLLOW_UP_EDIT\x10\x01\x12\x18\n\x14\x46OLLOW_UP_MORE_VIEWS\x10\x02\x12\x1c\n\x18\x46OLLOW_UP_CHANGE_SUBJECT\x10\x03\x12\x17\n\x13\x46OLLOW_UP_VARIATION\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'photofun.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INTENT']._serialized_start=749
-  _globals['_INTENT']._serialized_end=934
-  _globals['_ANGLE']._serialized_start=937
-  _globals['_ANGLE']._serialized_end=1187
-  _globals['_IMAGEFORMAT']._serialized_start=1189
-  _globals['_IMAGEFORMAT']._serialized_end=1300
-  _globals['_FOLLOWUP']._serialized_start=1303
-  _globals['_FOLLOWUP']._serialized_end=1441
+  _globals['_INTENT']._serialized_start=776
+  _globals['_INTENT']._serialized_end=961
+  _globals['_ANGLE']._serialized_start=964
+  _globals['_ANGLE']._serialized_end=1214
+  _globals['_IMAGEFORMAT']._serialized_start=1216
+  _globals['_IMAGEFORMAT']._serialized_end=1327
+  _globals['_FOLLOWUP']._serialized_start=1330
+  _globals['_FOLLOWUP']._serialized_end=1468
   _globals['_SUBJECT']._serialized_start=73
   _globals['_SUBJECT']._serialized_end=192
   _globals['_IMAGE']._serialized_start=194
-  _globals['_IMAGE']._serialized_end=279
-  _globals['_GENERATIONMETADATA']._serialized_start=282
-  _globals['_GENERATIONMETADATA']._serialized_end=420
-  _globals['_CONVERSATIONTURN']._serialized_start=423
-  _globals['_CONVERSATIONTURN']._serialized_end=633
-  _globals['_CONVERSATIONCONTEXT']._serialized_start=635
-  _globals['_CONVERSATIONCONTEXT']._serialized_end=702
-  _globals['_FAILURE']._serialized_start=704
-  _globals['_FAILURE']._serialized_end=746
+  _globals['_IMAGE']._serialized_end=306
+  _globals['_GENERATIONMETADATA']._serialized_start=309
+  _globals['_GENERATIONMETADATA']._serialized_end=447
+  _globals['_CONVERSATIONTURN']._serialized_start=450
+  _globals['_CONVERSATIONTURN']._serialized_end=660
+  _globals['_CONVERSATIONCONTEXT']._serialized_start=662
+  _globals['_CONVERSATIONCONTEXT']._serialized_end=729
+  _globals['_FAILURE']._serialized_start=731
+  _globals['_FAILURE']._serialized_end=773
 # @@protoc_insertion_point(module_scope)

@@ -246,6 +246,7 @@ class Image(_message.Message):
     WIDTH_FIELD_NUMBER: _builtins.int
     HEIGHT_FIELD_NUMBER: _builtins.int
     SEED_FIELD_NUMBER: _builtins.int
+    SEED_REPRODUCIBLE_FIELD_NUMBER: _builtins.int
     data: _builtins.bytes
     """The encoded image (grpcurl's JSON view shows it as base64)."""
     mime_type: _builtins.str
@@ -255,7 +256,14 @@ class Image(_message.Message):
     height: _builtins.int
     """Height in pixels."""
     seed: _builtins.int
-    """The seed the generator used; the same prompt, seed and size give the same image."""
+    """The seed the generator used. With `seed_reproducible` set, the same prompt, seed and size
+    give the same image again; otherwise the seed is only a hint to the provider.
+    """
+    seed_reproducible: _builtins.bool
+    """True when the provider that drew this image reproduces it from its seed: the procedural
+    renderer and the Pollinations models with a documented seed. Gemini's seed is best effort
+    and OpenAI's image API has none, so their images say false; edits have no seed at all.
+    """
     def __init__(
         self,
         *,
@@ -264,10 +272,11 @@ class Image(_message.Message):
         width: _builtins.int = ...,
         height: _builtins.int = ...,
         seed: _builtins.int = ...,
+        seed_reproducible: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "height", b"height", "mime_type", b"mime_type", "seed", b"seed", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["data", b"data", "height", b"height", "mime_type", b"mime_type", "seed", b"seed", "seed_reproducible", b"seed_reproducible", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -203,12 +203,13 @@ class MessageImage(_message.Message):
     HEIGHT_FIELD_NUMBER: _builtins.int
     IS_MAIN_FIELD_NUMBER: _builtins.int
     PROVIDER_FIELD_NUMBER: _builtins.int
+    SEED_REPRODUCIBLE_FIELD_NUMBER: _builtins.int
     image_url: _builtins.str
     """Where the image can be fetched (a Media Service URL)."""
     angle: _common_pb2.Angle.ValueType
     """The view, for INTENT_GENERATE_ANGLES; ANGLE_UNSPECIFIED otherwise."""
     seed: _builtins.int
-    """Seed the generator used."""
+    """Seed the generator used; see `seed_reproducible` for what it promises."""
     session_id: _builtins.str
     """Session shared by every view of one set; empty for single images."""
     mime_type: _builtins.str
@@ -223,6 +224,11 @@ class MessageImage(_message.Message):
     """True for the main view of a set."""
     provider: _builtins.str
     """Provider that produced the image, e.g. "mock"."""
+    seed_reproducible: _builtins.bool
+    """True when `provider` reproduces this image from `seed` (same prompt, seed and size):
+    the procedural renderer and seeded Pollinations models. False for Gemini (best-effort
+    seed), OpenAI (no seed) and edits.
+    """
     def __init__(
         self,
         *,
@@ -236,10 +242,11 @@ class MessageImage(_message.Message):
         height: _builtins.int = ...,
         is_main: _builtins.bool = ...,
         provider: _builtins.str = ...,
+        seed_reproducible: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["angle", b"angle", "height", b"height", "image_url", b"image_url", "is_main", b"is_main", "mime_type", b"mime_type", "provider", b"provider", "seed", b"seed", "session_id", b"session_id", "size_bytes", b"size_bytes", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["angle", b"angle", "height", b"height", "image_url", b"image_url", "is_main", b"is_main", "mime_type", b"mime_type", "provider", b"provider", "seed", b"seed", "seed_reproducible", b"seed_reproducible", "session_id", b"session_id", "size_bytes", b"size_bytes", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -669,8 +676,9 @@ class SendMessageRequest(_message.Message):
     format: _common_pb2.ImageFormat.ValueType
     """Output encoding of generated images; unspecified means PNG."""
     seed: _builtins.int
-    """Optional seed: the same request with the same seed gives the same pixels again (with
-    the mock renderer and the providers whose seeds are reproducible). For a set of views it
+    """Optional seed: the same request with the same seed gives the same pixels again with the
+    providers whose seeds are reproducible (MessageImage.seed_reproducible says which did).
+    For a set of views it
     is the base seed every view's seed derives from.
     """
     variation: _builtins.bool

@@ -161,7 +161,7 @@ class RefineMetadata(_message.Message):
     FALLBACK_REASON_FIELD_NUMBER: _builtins.int
     UNTRANSLATED_TERMS_FIELD_NUMBER: _builtins.int
     model: _builtins.str
-    """Model that answered, e.g. "gemini-2.5-flash" or "local-rules v1"."""
+    """Model that answered, e.g. "gemini-3.5-flash-lite" or "local-rules v1"."""
     provider: _builtins.str
     """Provider that answered: "gemini" or "local"."""
     fallback_used: _builtins.bool

@@ -1,7 +1,10 @@
-"""Fake image clouds on 127.0.0.1 that speak the real wire formats of Pollinations, the OpenAI
-Images API and Gemini's generateContent.
+"""Fake image clouds on 127.0.0.1 that speak the real wire formats of the Pollinations gateway,
+the OpenAI Images API and Gemini's generateContent.
 
-Each fake records every request it received (``requests``) and answers according to ``mode``,
+Each fake is as strict as the real API (``tests/cloud_contracts.py``): it refuses a missing or
+wrong key, an unknown or retired model, an API version or path that no longer exists and any
+request field the provider does not document, with that provider's own error body. Each fake
+records every request it received (``requests``) and answers according to ``mode``,
 which a test sets before calling the adapter. Images are drawn with Pillow at the size the real
 service would return. A ``"slow"`` answer waits until the server is torn down (or ``STALL``
 seconds), so timeout tests never keep the server's shutdown waiting.
@@ -25,6 +28,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 from PIL import Image, ImageDraw
 
+from tests import cloud_contracts as contracts
 from tests.http_servers import serve_app
 
 STALL = 10.0
@@ -120,46 +124,56 @@ class FakeServer:
 
 
 class FakePollinations(FakeServer):
-    """``GET /prompt/{prompt}?width&height&seed&model&nologo&private`` → JPEG bytes.
+    """``GET /image/{prompt}?model&width&height&seed`` with a key → JPEG bytes.
 
     Like Cloudflare in front of the real service, the server refuses request lines above ~8 KB
-    (aiohttp's own limit, 8190 bytes, answers 400).
+    (aiohttp's own limit, 8190 bytes, answers 400). The retired ``/prompt/{prompt}`` path of the
+    old host answers 404, as the gateway has no such route.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, api_key: str) -> None:
         super().__init__()
+        self.api_key = api_key
         self.retry_after = "7"
+        self.draws = 0
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/prompt/{prompt:.+}", self.handle)
+        app.router.add_get("/image/{prompt:.+}", self.handle)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
+        refusal = contracts.pollinations_refusal(
+            self.api_key, seen.headers.get("authorization", ""), seen.query
+        )
+        if refusal is not None:
+            return _json(*refusal)
         if self.mode == "slow":
             await self.stall()
         if self.mode == "rate_limited":
-            return web.json_response(
-                {"error": "Too Many Requests", "message": "Queue full for this IP"},
-                status=429,
-                headers={"Retry-After": self.retry_after},
-            )
+            status, body = contracts.pollinations_error(429, "Queue full for this IP")
+            return web.json_response(body, status=status, headers={"Retry-After": self.retry_after})
         if self.mode == "unavailable":
             return _html(502, "<h1>502 Bad Gateway</h1><p>cloudflare</p>")
+        if self.mode == "payment_required":
+            return _json(*contracts.pollinations_error(402))
         if self.mode == "bad_request":
-            return web.json_response(
-                {"error": "Bad Request", "message": "width must be at most 2048"}, status=400
-            )
-        if self.mode == "unauthorized":
-            token = seen.headers.get("authorization", "").removeprefix("Bearer ")
-            return web.json_response(
-                {"error": "Unauthorized", "message": f"invalid token {token}"}, status=401
+            return _json(
+                *contracts.pollinations_error(
+                    400, "width must be at most 2048", {"width": ["Too big"]}
+                )
             )
         if self.mode == "html":
             return _html(200, "<!doctype html><title>Pollinations</title><p>Loading…</p>")
         if self.mode == "corrupt":
             data = make_image(64, 64, "JPEG")
             return web.Response(body=data[: len(data) // 2], content_type="image/jpeg")
-        width, height = int(request.query["width"]), int(request.query["height"])
+        width = int(request.query.get("width", "1024"))
+        height = int(request.query.get("height", "1024"))
+        if self.mode == "unseeded":  # a model that ignores the seed: another picture every time
+            self.draws += 1
+            return web.Response(
+                body=make_image(width + self.draws, height, "JPEG"), content_type="image/jpeg"
+            )
         return web.Response(body=make_image(width, height, "JPEG"), content_type="image/jpeg")
 
 
@@ -171,7 +185,6 @@ class FakeOpenAI(FakeServer):
     def __init__(self, api_key: str) -> None:
         super().__init__()
         self.api_key = api_key
-        self.sizes = frozenset({"1024x1024", "1536x1024", "1024x1536", "auto"})  # gpt-image-1
         self.rate_limit_headers = {"Retry-After": "12"}
 
     def routes(self, app: web.Application) -> None:
@@ -181,49 +194,67 @@ class FakeOpenAI(FakeServer):
     async def generations(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
         body = seen.json if isinstance(seen.json, dict) else {}
-        if "response_format" in body and str(body.get("model", "")).startswith("gpt-image"):
-            return _openai_error(400, "Unknown parameter: 'response_format'.", "unknown_parameter")
+        refusal = contracts.openai_refusal(
+            self.api_key,
+            seen.headers.get("authorization", ""),
+            body,
+            contracts.OPENAI_GENERATION_FIELDS,
+        )
+        if refusal is not None:
+            return _json(*refusal)
         fmt = str(body.get("output_format", "png"))
-        return await self.answer(seen, str(body.get("size", "auto")), fmt)
+        return await self.answer(str(body.get("size", "auto")), fmt)
 
     async def edits(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
+        fields = dict(seen.form)
+        refusal = contracts.openai_refusal(
+            self.api_key,
+            seen.headers.get("authorization", ""),
+            fields,
+            contracts.OPENAI_EDIT_FIELDS,
+        )
+        if refusal is not None:
+            return _json(*refusal)
         if "image" not in seen.files and "image[]" not in seen.files:
-            return _openai_error(
-                400, "Missing required parameter: 'image'.", "missing_required_parameter"
+            return _json(
+                *contracts.openai_error(
+                    400, "Missing required parameter: 'image'.", "missing_required_parameter"
+                )
             )
         fmt = seen.form.get("output_format", "png")
-        return await self.answer(seen, seen.form.get("size", "auto"), fmt)
+        return await self.answer(seen.form.get("size", "auto"), fmt)
 
-    async def answer(self, seen: Received, size: str, fmt: str) -> web.StreamResponse:
-        presented = seen.headers.get("authorization", "").removeprefix("Bearer ")
-        if presented != self.api_key:
-            # The real message masks the middle of the key; echoing all of it tests our redaction.
-            message = f"Incorrect API key provided: {presented}. Find your API key at ..."
-            return _openai_error(401, message, "invalid_api_key")
-        if size not in self.sizes:
-            return _openai_error(400, f"Invalid value: '{size}'.", "invalid_value")
+    async def answer(self, size: str, fmt: str) -> web.StreamResponse:
         if self.mode == "slow":
             await self.stall()
         if self.mode == "rate_limited":
-            return _openai_error(
+            status, body = contracts.openai_error(
                 429,
-                "Rate limit reached for gpt-image-1 on images per minute (IPM): Limit 5.",
+                "Rate limit reached for gpt-image-2.6-flare on images per minute (IPM): Limit 5.",
                 "rate_limit_exceeded",
-                headers=self.rate_limit_headers,
             )
+            return web.json_response(body, status=status, headers=self.rate_limit_headers)
         if self.mode == "quota":
-            return _openai_error(429, "You exceeded your current quota.", "insufficient_quota")
+            return _json(
+                *contracts.openai_error(
+                    429, "You exceeded your current quota.", "insufficient_quota"
+                )
+            )
         if self.mode == "unavailable":
-            return _openai_error(500, "The server had an error processing your request.", None)
-        if self.mode in ("moderation_blocked", "content_policy_violation"):
-            return _openai_error(
-                400, "Your request was rejected as a result of our safety system.", self.mode
+            return _json(
+                *contracts.openai_error(
+                    500, "The server had an error processing your request.", None
+                )
+            )
+        if self.mode == "moderation_blocked":
+            return _json(
+                *contracts.openai_error(
+                    400, "Your request was rejected as a result of our safety system.", self.mode
+                )
             )
         if self.mode == "html":
             return _html(200, "<html><body>upstream error</body></html>")
-        if fmt not in self.FORMATS:
-            return _openai_error(400, f"Invalid value: '{fmt}'.", "invalid_value")
         width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
         item: dict[str, Any] = {"b64_json": _b64(make_image(width, height, self.FORMATS[fmt]))}
         if self.mode == "no_b64":
@@ -241,21 +272,6 @@ class FakeOpenAI(FakeServer):
                 "usage": {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210},
             }
         )
-
-
-# Gemini 2.5 Flash Image's output size for each aspect ratio.
-GEMINI_SIZES = {
-    "1:1": (1024, 1024),
-    "2:3": (832, 1248),
-    "3:2": (1248, 832),
-    "3:4": (864, 1184),
-    "4:3": (1184, 864),
-    "4:5": (896, 1152),
-    "5:4": (1152, 896),
-    "9:16": (768, 1344),
-    "16:9": (1344, 768),
-    "21:9": (1536, 672),
-}
 
 
 class FakeGemini(FakeServer):
@@ -278,16 +294,13 @@ class FakeGemini(FakeServer):
                 if inline:
                     mime_type = inline.get("mimeType") or inline.get("mime_type")
                     self.inline_images.append((mime_type, _proto_bytes(inline["data"])))
-        model, _, method = request.match_info["call"].partition(":")
-        if method != "generateContent":
-            return _google_error(404, f"Method {method} not found.", "NOT_FOUND")
-        if seen.headers.get("x-goog-api-key") != self.api_key:
-            return _google_error(
-                400,
-                "API key not valid. Please pass a valid API key.",
-                "INVALID_ARGUMENT",
-                [_error_info("API_KEY_INVALID")],
-            )
+        call = request.match_info["call"]
+        refusal = contracts.gemini_refusal(
+            request.match_info["version"], call, self.api_key, seen.headers, seen.json
+        )
+        if refusal is not None:
+            return _json(*refusal)
+        model = call.partition(":")[0]
         if self.mode == "slow":
             await self.stall()
         if self.mode == "rate_limited":
@@ -298,18 +311,27 @@ class FakeGemini(FakeServer):
                 },
                 {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "17s"},
             ]
-            return _google_error(
-                429, "You exceeded your current quota.", "RESOURCE_EXHAUSTED", details
+            return _json(
+                *contracts.google_error(
+                    429, "You exceeded your current quota.", "RESOURCE_EXHAUSTED", details
+                )
             )
         if self.mode == "unavailable":
-            return _google_error(503, "The model is overloaded.", "UNAVAILABLE")
+            return _json(*contracts.google_error(503, "The model is overloaded.", "UNAVAILABLE"))
         if self.mode == "invalid_argument":
-            return _google_error(400, "Unsupported aspect ratio.", "INVALID_ARGUMENT")
+            return _json(
+                *contracts.google_error(
+                    400, "Request contains an invalid argument.", "INVALID_ARGUMENT"
+                )
+            )
         if self.mode == "html":
             return _html(200, "<html><body>captive portal</body></html>")
         config = (seen.json or {}).get("generationConfig", {})
-        ratio = config.get("imageConfig", {}).get("aspectRatio", "1:1")
-        return web.json_response({**self.answer(*GEMINI_SIZES[ratio]), "modelVersion": model})
+        image_config = config.get("imageConfig", {})
+        size = contracts.gemini_image_size(
+            image_config.get("aspectRatio", "1:1"), image_config.get("imageSize", "1K")
+        )
+        return web.json_response({**self.answer(*size), "modelVersion": model})
 
     def answer(self, width: int, height: int) -> dict[str, Any]:
         """The generateContent body for the current mode."""
@@ -350,27 +372,5 @@ def _html(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="text/html")
 
 
-def _openai_error(
-    status: int, message: str, code: str | None, *, headers: dict[str, str] | None = None
-) -> web.Response:
-    kind = "server_error" if status >= 500 else "invalid_request_error"
-    body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
-    return web.json_response(body, status=status, headers=headers)
-
-
-def _google_error(
-    status: int, message: str, code: str, details: list[dict[str, Any]] | None = None
-) -> web.Response:
-    error: dict[str, Any] = {"code": status, "message": message, "status": code}
-    if details:
-        error["details"] = details
-    return web.json_response({"error": error}, status=status)
-
-
-def _error_info(reason: str) -> dict[str, Any]:
-    return {
-        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-        "reason": reason,
-        "domain": "googleapis.com",
-        "metadata": {"service": "generativelanguage.googleapis.com"},
-    }
+def _json(status: int, body: dict[str, Any]) -> web.Response:
+    return web.json_response(body, status=status)

@@ -1,4 +1,4 @@
-"""The Gemini adapter (google-genai) against a fake generateContent endpoint on 127.0.0.1."""
+"""The Gemini adapter (google-genai) against a strict fake generateContent endpoint on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,11 +18,16 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from image_svc.providers.gemini_images import GeminiImagesProvider, nearest_aspect
+from image_svc.providers.gemini_images import (
+    MODELS,
+    GeminiImagesProvider,
+    nearest_aspect,
+    size_tier,
+)
 from tests.image_svc.providers.fakes import FakeGemini, make_image, refused_url
 
 KEY = "AIzaTest0123456789-SECRET"
-MODEL = "gemini-2.5-flash-image"
+MODEL = "gemini-3.1-flash-image"
 JOB = ImageJob(
     prompt="A blue 2019 Renault Clio hatchback, rear view, same car in every view",
     seed=1234,
@@ -51,12 +56,12 @@ async def test_generate_calls_generate_content_and_returns_the_image(
 ) -> None:
     image = await provider.generate(JOB, timeout=5)
 
-    assert (image.mime_type, image.width, image.height) == ("image/png", 1344, 768)
+    assert (image.mime_type, image.width, image.height) == ("image/png", 1360, 768)
     assert image.model == MODEL  # the answer's modelVersion
     with Image.open(io.BytesIO(image.data)) as decoded:
-        assert (decoded.format, decoded.size) == ("PNG", (1344, 768))
+        assert (decoded.format, decoded.size) == ("PNG", (1360, 768))
     seen = fake.last
-    assert (seen.method, seen.path) == ("POST", f"/v1/models/{MODEL}:generateContent")
+    assert (seen.method, seen.path) == ("POST", f"/v1beta/models/{MODEL}:generateContent")
     assert seen.headers["x-goog-api-key"] == KEY
     assert seen.headers["x-server-timeout"] == "5"  # the deadline travels to Google
     assert "key" not in seen.query
@@ -65,10 +70,11 @@ async def test_generate_calls_generate_content_and_returns_the_image(
         "generationConfig": {
             "seed": 1234,
             "responseModalities": ["IMAGE", "TEXT"],
-            "imageConfig": {"aspectRatio": "16:9"},
+            "imageConfig": {"aspectRatio": "16:9", "imageSize": "1K"},
         },
     }
     assert KEY not in repr(provider)
+    assert not provider.seed_reproducible  # Google documents the seed as best effort
 
 
 async def test_a_32_bit_seed_is_folded_into_int32(
@@ -77,7 +83,7 @@ async def test_a_32_bit_seed_is_folded_into_int32(
     await provider.generate(replace(JOB, seed=2**32 - 1, width=512, height=512), timeout=5)
     config = fake.last.json["generationConfig"]
     assert config["seed"] == 2**31 - 1
-    assert config["imageConfig"] == {"aspectRatio": "1:1"}
+    assert config["imageConfig"] == {"aspectRatio": "1:1", "imageSize": "512"}
 
 
 @pytest.mark.parametrize(
@@ -86,6 +92,48 @@ async def test_a_32_bit_seed_is_folded_into_int32(
 )
 def test_nearest_aspect(width: int, height: int, ratio: str) -> None:
     assert nearest_aspect(width, height) == ratio
+
+
+def test_each_model_asks_only_for_what_it_documents() -> None:
+    flash, pro = MODELS["gemini-3.1-flash-image"], MODELS["gemini-3-pro-image"]
+    assert nearest_aspect(4000, 1000, flash.aspect_ratios) == "4:1"
+    assert nearest_aspect(4000, 1000, pro.aspect_ratios) == "21:9"
+    assert size_tier(512, 300, flash.image_sizes) == "512"
+    assert size_tier(512, 300, pro.image_sizes) == "1K"
+    assert size_tier(9000, 10, pro.image_sizes) == "4K"
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+async def test_every_model_of_the_table_is_accepted_by_the_strict_fake(
+    fake: FakeGemini, model: str
+) -> None:
+    adapter = GeminiImagesProvider(api_key=KEY, base_url=fake.url, model=model)
+    try:
+        for width, height in ((800, 200), (600, 600), (540, 960)):
+            await adapter.generate(replace(JOB, width=width, height=height), timeout=5)
+    finally:
+        await adapter.aclose()
+    assert len(fake.requests) == 3
+
+
+def test_a_model_outside_the_table_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="capability table"):
+        GeminiImagesProvider(api_key=KEY, model="gemini-2.5-flash-image")
+
+
+async def test_the_strict_fake_refuses_the_v1_api_and_a_retired_model(fake: FakeGemini) -> None:
+    # What a drift back to the old API version or model would meet: the real API's errors.
+    on_v1 = GeminiImagesProvider(api_key=KEY, base_url=fake.url, api_version="v1")
+    retired = GeminiImagesProvider(api_key=KEY, base_url=fake.url)
+    retired.model = "gemini-2.5-flash-image"  # as if the table still listed it
+    try:
+        with pytest.raises(ProviderRejected, match='Unknown name "responseModalities"'):
+            await on_v1.generate(JOB, timeout=5)
+        with pytest.raises(ProviderRejected, match=r"NOT_FOUND.*is not found for API version"):
+            await retired.generate(JOB, timeout=5)
+    finally:
+        await on_v1.aclose()
+        await retired.aclose()
 
 
 async def test_the_reference_image_is_sent_inline(
@@ -106,7 +154,7 @@ async def test_draft_thought_images_are_skipped(
 ) -> None:
     fake.mode = "thought"
     image = await provider.generate(JOB, timeout=5)
-    assert (image.width, image.height) == (1344, 768)
+    assert (image.width, image.height) == (1360, 768)
 
 
 async def test_429_is_rate_limited_with_the_retry_info_delay(

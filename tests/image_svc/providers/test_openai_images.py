@@ -1,4 +1,4 @@
-"""The OpenAI Images adapter against a fake OpenAI Images API on 127.0.0.1."""
+"""The OpenAI Images adapter against a strict fake OpenAI Images API on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from image_svc.providers.openai_images import DALL_E_SIZES, OpenAIImagesProvider, nearest_size
+from image_svc.providers.openai_images import MODELS, OpenAIImagesProvider, fit_size
+from tests import cloud_contracts
 from tests.image_svc.providers.fakes import FakeOpenAI, make_image, refused_url
 
 KEY = "sk-test-0123456789abcdefSECRET"
@@ -50,31 +51,77 @@ async def test_generate_posts_json_and_returns_the_real_size(
 ) -> None:
     image = await provider.generate(JOB, timeout=5)
 
-    assert (image.mime_type, image.width, image.height) == ("image/png", 1536, 1024)
-    assert image.model == "gpt-image-1"
+    assert (image.mime_type, image.width, image.height) == ("image/png", 1280, 720)
+    assert image.model == "gpt-image-2.6-flare"
     with Image.open(io.BytesIO(image.data)) as decoded:
-        assert (decoded.format, decoded.size) == ("PNG", (1536, 1024))
+        assert (decoded.format, decoded.size) == ("PNG", (1280, 720))
     seen = fake.last
     assert (seen.method, seen.path) == ("POST", "/v1/images/generations")
     assert seen.headers["authorization"] == f"Bearer {KEY}"
-    # No seed (the API has none) and no response_format (GPT image models refuse it).
-    assert seen.json == {"model": "gpt-image-1", "prompt": JOB.prompt, "size": "1536x1024", "n": 1}
+    # No seed: the API has none (the strict fake would refuse it as an unknown parameter).
+    assert seen.json == {
+        "model": "gpt-image-2.6-flare",
+        "prompt": JOB.prompt,
+        "size": "1280x720",
+        "n": 1,
+    }
     assert KEY not in repr(provider)
+    assert not provider.seed_reproducible
 
 
 @pytest.mark.parametrize(
     ("width", "height", "size"),
-    [(1024, 1024, (1024, 1024)), (720, 1280, (1024, 1536)), (2048, 1536, (1536, 1024))],
+    [
+        (1024, 1024, (1024, 1024)),
+        (720, 1280, (720, 1280)),
+        (512, 512, (816, 816)),  # below the smallest area: scaled up
+        (9000, 1000, (3840, 1280)),  # ratio clamped to 3:1, longest edge capped
+        (8000, 8000, (2880, 2880)),  # area capped
+        (1000, 750, (992, 752)),  # rounded to multiples of 16
+    ],
 )
-def test_nearest_size_follows_the_aspect_ratio(
+def test_fit_size_keeps_the_aspect_within_the_rules(
     width: int, height: int, size: tuple[int, int]
 ) -> None:
-    assert nearest_size(width, height, ((1024, 1024), (1536, 1024), (1024, 1536))) == size
+    fitted = fit_size(width, height)
+    assert fitted == size
+    assert cloud_contracts.openai_size_refusal(f"{fitted[0]}x{fitted[1]}") is None
 
 
-def test_nearest_size_prefers_the_closer_area_among_squares() -> None:
-    assert nearest_size(300, 300, DALL_E_SIZES["dall-e-2"]) == (256, 256)
-    assert nearest_size(1792, 1000, DALL_E_SIZES["dall-e-3"]) == (1792, 1024)
+@pytest.mark.parametrize("width", [1, 17, 333, 999, 1920, 3839, 5000])
+@pytest.mark.parametrize("height", [1, 64, 700, 2160, 9999])
+def test_every_fitted_size_is_one_the_api_accepts(width: int, height: int) -> None:
+    fitted = fit_size(width, height)
+    assert cloud_contracts.openai_size_refusal(f"{fitted[0]}x{fitted[1]}") is None
+
+
+@pytest.mark.parametrize("model", sorted(MODELS))
+async def test_every_model_of_the_table_is_accepted_by_the_strict_fake(
+    fake: FakeOpenAI, model: str
+) -> None:
+    adapter = OpenAIImagesProvider(api_key=KEY, base_url=fake.url, model=model)
+    job = replace(JOB, width=256, height=256, reference=make_image(64, 64))
+    try:
+        await adapter.generate(replace(job, reference=None), timeout=5)
+        await adapter.generate(job, timeout=5)
+    finally:
+        await adapter.aclose()
+    assert [r.path for r in fake.requests] == ["/v1/images/generations", "/v1/images/edits"]
+
+
+def test_a_model_outside_the_table_is_refused_at_start() -> None:
+    with pytest.raises(ValueError, match="capability table"):
+        OpenAIImagesProvider(api_key=KEY, model="gpt-image-1")
+
+
+async def test_the_strict_fake_refuses_a_retired_model(fake: FakeOpenAI) -> None:
+    adapter = OpenAIImagesProvider(api_key=KEY, base_url=fake.url)
+    adapter.model = "gpt-image-1"  # as if the table still listed it
+    try:
+        with pytest.raises(ProviderRejected, match="HTTP 404 model_not_found"):
+            await adapter.generate(JOB, timeout=5)
+    finally:
+        await adapter.aclose()
 
 
 async def test_a_reference_goes_to_the_edits_endpoint_as_a_file(
@@ -85,17 +132,17 @@ async def test_a_reference_goes_to_the_edits_endpoint_as_a_file(
 
     image = await provider.generate(job, timeout=5)
 
-    assert (image.width, image.height) == (1536, 1024)
+    assert (image.width, image.height) == (1280, 720)
     seen = fake.last
     assert seen.path == "/v1/images/edits"
     assert seen.headers["content-type"].startswith("multipart/form-data")
     assert seen.files["image"] == ("reference.jpg", "image/jpeg", reference)
+    # No input_fidelity: the GPT Image 2 models keep a reference's details on their own.
     assert seen.form == {
-        "model": "gpt-image-1",
+        "model": "gpt-image-2.6-flare",
         "prompt": JOB.prompt,
-        "size": "1536x1024",
+        "size": "1280x720",
         "n": "1",
-        "input_fidelity": "high",
     }
 
 
@@ -104,38 +151,12 @@ async def test_a_jpeg_job_asks_for_jpeg_output(
 ) -> None:
     image = await provider.generate(replace(JOB, fmt="jpeg"), timeout=5)
     assert fake.last.json["output_format"] == "jpeg"
-    assert (image.mime_type, image.width, image.height) == ("image/jpeg", 1536, 1024)
+    assert (image.mime_type, image.width, image.height) == ("image/jpeg", 1280, 720)
 
     reference = replace(JOB, fmt="webp", reference=make_image(64, 64), reference_mime="image/png")
     image = await provider.generate(replace(reference, width=512, height=512), timeout=5)
     assert fake.last.form["output_format"] == "webp"
-    assert (image.mime_type, image.width, image.height) == ("image/webp", 1024, 1024)
-
-
-async def test_mini_model_edits_without_input_fidelity(fake: FakeOpenAI) -> None:
-    adapter = OpenAIImagesProvider(api_key=KEY, base_url=fake.url, model="gpt-image-1-mini")
-    job = replace(JOB, reference=make_image(64, 64), reference_mime="image/png")
-    try:
-        await adapter.generate(job, timeout=5)
-    finally:
-        await adapter.aclose()
-    assert fake.last.files["image"][:2] == ("reference.png", "image/png")
-    assert "input_fidelity" not in fake.last.form
-    assert fake.last.form["model"] == "gpt-image-1-mini"
-
-
-async def test_dall_e_asks_for_base64_and_takes_no_reference(fake: FakeOpenAI) -> None:
-    fake.sizes = frozenset({"1024x1024", "1792x1024", "1024x1792"})
-    adapter = OpenAIImagesProvider(api_key=KEY, base_url=fake.url, model="dall-e-3")
-    job = replace(JOB, reference=make_image(64, 64), reference_mime="image/png")
-    try:
-        image = await adapter.generate(job, timeout=5)
-    finally:
-        await adapter.aclose()
-    assert not adapter.supports_reference
-    assert (image.width, image.height) == (1792, 1024)
-    assert fake.last.path == "/v1/images/generations"
-    assert fake.last.json["response_format"] == "b64_json"
+    assert (image.mime_type, image.width, image.height) == ("image/webp", 816, 816)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +195,6 @@ async def test_exhausted_quota_is_rate_limited_without_a_delay(
     [
         ("unavailable", ProviderUnavailable, "OPENAI_UNAVAILABLE"),
         ("moderation_blocked", ProviderRejected, "OPENAI_CONTENT_POLICY"),
-        ("content_policy_violation", ProviderRejected, "OPENAI_CONTENT_POLICY"),
         ("no_b64", ProviderRejected, "OPENAI_BAD_RESPONSE"),
         ("bad_b64", ProviderRejected, "OPENAI_BAD_RESPONSE"),
         ("not_image", ProviderRejected, "OPENAI_BAD_RESPONSE"),

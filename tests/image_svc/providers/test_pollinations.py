@@ -1,4 +1,4 @@
-"""The Pollinations adapter against a fake Pollinations on 127.0.0.1."""
+"""The Pollinations adapter against a strict fake of the Pollinations gateway on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -19,10 +19,15 @@ from image_svc.providers.base import (
     ProviderRejected,
     ProviderUnavailable,
 )
-from image_svc.providers.pollinations import MAX_PROMPT_URL_BYTES, PollinationsProvider, cap_prompt
+from image_svc.providers.pollinations import (
+    MAX_PROMPT_URL_BYTES,
+    MODELS,
+    PollinationsProvider,
+    cap_prompt,
+)
 from tests.image_svc.providers.fakes import FakePollinations, refused_url
 
-TOKEN = "pk_test_token_0123456789"
+TOKEN = "sk_test_token_0123456789"
 JOB = ImageJob(
     prompt="A blue 2019 Renault Clio hatchback, front view / studio light, same car in every view",
     seed=3_000_000_123,
@@ -33,14 +38,14 @@ JOB = ImageJob(
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakePollinations]:
-    server = FakePollinations()
+    server = FakePollinations(TOKEN)
     async with server.serve():
         yield server
 
 
 @pytest.fixture
 async def provider(fake: FakePollinations) -> AsyncIterator[PollinationsProvider]:
-    adapter = PollinationsProvider(base_url=fake.url, token=TOKEN)
+    adapter = PollinationsProvider(base_url=fake.url, api_key=TOKEN)
     conforms: Provider = adapter  # mypy checks the protocol
     yield adapter
     await conforms.aclose()
@@ -57,28 +62,58 @@ async def test_generate_sends_prompt_size_seed_and_returns_the_real_image(
         assert (decoded.format, decoded.size) == ("JPEG", (768, 512))
     seen = fake.last
     assert seen.method == "GET"
-    assert seen.path == f"/prompt/{JOB.prompt}"  # the "/" inside the prompt stayed encoded
-    assert seen.query == {
-        "width": "768",
-        "height": "512",
-        "seed": "3000000123",
-        "model": "flux",
-        "nologo": "true",
-        "private": "true",
-    }
+    assert seen.path == f"/image/{JOB.prompt}"  # the "/" inside the prompt stayed encoded
+    assert seen.query == {"width": "768", "height": "512", "seed": "3000000123", "model": "flux"}
     assert seen.headers["authorization"] == f"Bearer {TOKEN}"
+    assert provider.seed_reproducible  # flux honours the seed
 
 
-async def test_without_a_token_no_authorization_is_sent(fake: FakePollinations) -> None:
-    adapter = PollinationsProvider(base_url=fake.url, model="turbo")
+def test_the_gateway_needs_a_key_and_a_known_model() -> None:
+    with pytest.raises(ValueError, match="API key"):
+        PollinationsProvider(api_key="")
+    with pytest.raises(ValueError, match="capability table"):
+        PollinationsProvider(api_key=TOKEN, model="flux-realism")
+
+
+async def test_a_model_without_a_documented_seed_says_so(fake: FakePollinations) -> None:
+    adapter = PollinationsProvider(base_url=fake.url, api_key=TOKEN, model="turbo")
     try:
         image = await adapter.generate(JOB, timeout=5)
     finally:
         await adapter.aclose()
     assert image.model == "turbo"
-    assert "authorization" not in fake.last.headers
     assert fake.last.query["model"] == "turbo"
-    assert "token" not in repr(adapter).lower()
+    assert not adapter.seed_reproducible
+    assert TOKEN not in repr(adapter)
+    assert {name for name, spec in MODELS.items() if spec.seed_reproducible} == {
+        "flux",
+        "zimage",
+        "seedream",
+        "klein",
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "model", "reason", "said"),
+    [
+        ("sk_wrong", "flux", "POLLINATIONS_UNAUTHORIZED", "UNAUTHORIZED: Invalid API key"),
+        (TOKEN, "flux", "POLLINATIONS_PAYMENT_REQUIRED", "PAYMENT_REQUIRED: Insufficient pollen"),
+    ],
+)
+async def test_the_gateway_error_message_is_surfaced(
+    fake: FakePollinations, key: str, model: str, reason: str, said: str
+) -> None:
+    if reason == "POLLINATIONS_PAYMENT_REQUIRED":
+        fake.mode = "payment_required"
+    adapter = PollinationsProvider(base_url=fake.url, api_key=key, model=model)
+    try:
+        with pytest.raises(ProviderRejected) as caught:
+            await adapter.generate(JOB, timeout=5)
+    finally:
+        await adapter.aclose()
+    assert caught.value.reason == reason
+    assert said in caught.value.message
+    assert key not in caught.value.message
 
 
 async def test_a_long_prompt_is_cut_to_fit_the_url(
@@ -89,7 +124,7 @@ async def test_a_long_prompt_is_cut_to_fit_the_url(
 
     await provider.generate(job, timeout=5)
 
-    sent = fake.last.path.removeprefix("/prompt/")
+    sent = fake.last.path.removeprefix("/image/")
     assert len(quote(sent, safe="")) <= MAX_PROMPT_URL_BYTES
     assert sent.split(" ") == words[: len(sent.split(" "))]  # whole words, from the start
 
@@ -126,7 +161,6 @@ async def test_429_is_rate_limited_with_retry_after(
     [
         ("unavailable", ProviderUnavailable, "POLLINATIONS_UNAVAILABLE"),
         ("bad_request", ProviderRejected, "POLLINATIONS_REJECTED"),
-        ("unauthorized", ProviderRejected, "POLLINATIONS_UNAUTHORIZED"),
         ("html", ProviderRejected, "POLLINATIONS_BAD_RESPONSE"),
         ("corrupt", ProviderRejected, "POLLINATIONS_BAD_RESPONSE"),
     ],
@@ -165,7 +199,7 @@ async def test_a_slow_answer_times_out_within_the_budget(
 
 async def test_a_refused_connection_is_unavailable() -> None:
     with refused_url() as url:
-        adapter = PollinationsProvider(base_url=url)
+        adapter = PollinationsProvider(base_url=url, api_key=TOKEN)
         try:
             with pytest.raises(ProviderUnavailable) as caught:
                 await adapter.generate(JOB, timeout=2)

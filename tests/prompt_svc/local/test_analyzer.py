@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mesh.i18n import replies
 from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local import MODEL_NAME, NO_IMAGE_REPLY, NO_SOURCE_REPLY, analyze, detect_language
 from prompt_svc.local.followup import changed
@@ -85,40 +86,49 @@ def test_a_style_word_without_an_image_is_a_parameter() -> None:
 
 
 @pytest.mark.parametrize(
-    "prompt",
+    ("prompt", "lang"),
     [
-        "change the background of my car photo to a desert",
-        "upscale a photo of a sunset over the ocean",
-        "đổi nền ảnh chiếc xe thành sa mạc",
-        "заміни фон фото машини на пустелю",
+        ("change the background of my car photo to a desert", "en"),
+        ("upscale a photo of a sunset over the ocean", "en"),
+        ("đổi nền ảnh chiếc xe thành sa mạc", "vi"),
+        ("заміни фон фото машини на пустелю", "uk"),
     ],
 )
-def test_an_edit_without_an_image_that_describes_a_picture_generates_one(prompt: str) -> None:
+def test_an_edit_without_an_image_that_describes_a_picture_generates_one(
+    prompt: str, lang: str
+) -> None:
     result = analyze(prompt)
 
     assert result.intent is Intent.GENERATE_IMAGE
-    assert result.reply == NO_IMAGE_REPLY
-    assert "No image was attached" in result.reply
+    assert result.lang == lang
+    assert result.reply == replies("reply.no_image", lang)
+    if lang == "en":
+        assert result.reply == NO_IMAGE_REPLY
+        assert "No image was attached" in result.reply
 
 
 @pytest.mark.parametrize(
-    ("prompt", "verb"),
+    ("prompt", "edit", "lang"),
     [
-        ("enhance it", "enhance"),
-        ("remove the background", "change the background of"),
-        ("make it anime", "restyle"),
-        ("xóa phông nền", "change the background of"),
-        ("làm nét ảnh giúp mình", "enhance"),
-        ("покращ якість", "enhance"),
-        ("зроби в стилі аніме", "restyle"),
+        ("enhance it", "enhanceImage", "en"),
+        ("remove the background", "editBackground", "en"),
+        ("make it anime", "styleTransfer", "en"),
+        ("xóa phông nền", "editBackground", "vi"),
+        ("làm nét ảnh giúp mình", "enhanceImage", "vi"),
+        ("покращ якість", "enhanceImage", "uk"),
+        ("зроби в стилі аніме", "styleTransfer", "uk"),
+        ("прибери фон", "editBackground", "uk"),
     ],
 )
-def test_an_edit_without_an_image_and_nothing_to_draw_asks_for_it(prompt: str, verb: str) -> None:
+def test_an_edit_without_an_image_and_nothing_to_draw_asks_for_it(
+    prompt: str, edit: str, lang: str
+) -> None:
     result = analyze(prompt)
 
     assert result.intent is Intent.CHAT
-    assert "attach" in result.reply
-    assert verb in result.reply
+    assert result.lang == lang
+    assert result.reply == replies(f"reply.attach.{edit}", lang)
+    assert ("attach" in result.reply) is (lang == "en")
 
 
 @pytest.mark.parametrize(

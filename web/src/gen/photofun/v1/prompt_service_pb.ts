@@ -179,7 +179,7 @@ export const RefineResponseSchema: GenMessage<RefineResponse> = /*@__PURE__*/
  */
 export type RefineMetadata = Message<"photofun.v1.RefineMetadata"> & {
   /**
-   * Model that answered, e.g. "gemini-2.5-flash" or "local-rules v1".
+   * Model that answered, e.g. "gemini-3.5-flash-lite" or "local-rules v1".
    *
    * @generated from field: string model = 1;
    */

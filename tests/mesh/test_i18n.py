@@ -1,0 +1,97 @@
+"""The message catalogues: complete in every language, placeholders that match, read as gettext."""
+
+from __future__ import annotations
+
+import pytest
+from babel import Locale
+from babel.messages.pofile import read_po
+
+from mesh.i18n import Catalogue, language, placeholders, replies, script_language
+from mesh.vocabulary import LANGUAGES
+
+CATALOGUES = [replies, Catalogue("photofun_cli", "cli")]
+IDS = [f"{c.package}:{c.domain}" for c in CATALOGUES]
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=IDS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_key_has_a_text_in_every_language(catalogue: Catalogue, lang: str) -> None:
+    english = catalogue.messages("en")
+    assert english, "the English catalogue is the reference and must not be empty"
+    texts = catalogue.messages(lang)
+    assert sorted(set(english) - set(texts)) == [], f"{lang} lacks these keys"
+    # A language may add the plural forms English does not have (Ukrainian: few, many).
+    extra = {k for k in set(texts) - set(english) if not _extra_plural_form(k, english)}
+    assert sorted(extra) == [], f"{lang} has keys English does not"
+    assert all(text.strip() for text in texts.values())
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=IDS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_placeholders_match_english(catalogue: Catalogue, lang: str) -> None:
+    english = catalogue.messages("en")
+    for key, text in catalogue.messages(lang).items():
+        reference = english.get(key) or english[key.rsplit(".", 1)[0] + ".other"]
+        assert placeholders(text) == placeholders(reference), f"{lang} {key}: {text!r}"
+        # Every placeholder fills: no stray brace breaks str.format at run time.
+        catalogue.text(key, lang, **dict.fromkeys(placeholders(text), "x"))
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=IDS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_files_are_clean_gettext(catalogue: Catalogue, lang: str) -> None:
+    """Babel reads them without complaint, in the right language; nothing is fuzzy."""
+    with catalogue.path(lang).open("rb") as handle:
+        catalog = read_po(handle, abort_invalid=True)
+    assert str(catalog.locale) == lang
+    for message in catalog:
+        if not message.id:
+            continue
+        assert not message.fuzzy, message.id
+
+
+def _extra_plural_form(key: str, english: dict[str, str]) -> bool:
+    base, _, form = key.rpartition(".")
+    return form in {"zero", "two", "few", "many"} and f"{base}.other" in english
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_plural_form_the_language_uses_is_there(lang: str) -> None:
+    """For counted words, each CLDR form `lang` needs for 0..200 has its own text."""
+    for catalogue in CATALOGUES:
+        texts = catalogue.messages(lang)
+        bases = {k.rsplit(".", 1)[0] for k in catalogue.messages("en") if k.endswith(".other")}
+        forms = {Locale.parse(lang).plural_form(n) for n in range(201)}
+        for base in bases:
+            assert sorted(f for f in forms if f"{base}.{f}" not in texts) == [], base
+
+
+def test_plural_picks_the_form_of_the_count() -> None:
+    cli = CATALOGUES[1]
+    assert cli.plural("count.images", "en", 1) == "1 image"
+    assert cli.plural("count.images", "en", 3) == "3 images"
+    assert cli.plural("count.images", "uk", 1) == "1 зображення"
+    assert cli.plural("count.images", "uk", 5) == "5 зображень"
+    assert cli.plural("count.images", "vi", 5) == "5 ảnh"
+
+
+def test_a_language_without_the_key_or_catalogue_falls_back_to_english() -> None:
+    assert replies("reply.thanks", "fr") == replies("reply.thanks", "en")
+    assert replies("reply.thanks", "VI") == replies("reply.thanks", "vi")
+    assert replies("reply.thanks", "vi") != replies("reply.thanks", "en")
+    with pytest.raises(KeyError):
+        replies("reply.no_such_key", "en")
+
+
+def test_language_takes_the_first_known_code() -> None:
+    assert language("", "vi-VN", "uk") == "vi"
+    assert language("uk_UA.UTF-8") == "uk"
+    assert language("de_DE", "C") == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [("прибери фон", "uk"), ("xóa phông nền", "vi"), ("làm nét ảnh", "vi"), ("a red car", "")],
+)
+def test_script_language(text: str, lang: str) -> None:
+    assert script_language(text) == lang

@@ -1,0 +1,131 @@
+"""The prompt service answers in the user's language, on a real port, locally and with Gemini."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
+
+import grpc
+import pytest
+from pydantic import SecretStr
+
+from mesh.i18n import replies
+from mesh.server import GrpcServer
+from photofun.v1 import common_pb2, prompt_service_pb2, prompt_service_pb2_grpc
+from prompt_svc import app
+from prompt_svc.settings import Settings
+from tests.conftest import StartServer
+from tests.prompt_svc.fake_gemini import FakeGemini, answer
+from tests.prompt_svc.test_gemini import GOOD
+
+if TYPE_CHECKING:
+    Stub = prompt_service_pb2_grpc.PromptServiceAsyncStub
+
+MEDIA = "http://127.0.0.1:8090"
+
+
+@pytest.fixture
+async def gemini() -> AsyncIterator[FakeGemini]:
+    fake = FakeGemini("test-key")
+    async with fake.running():
+        yield fake
+
+
+@pytest.fixture
+def serve(
+    start_server: StartServer, channel_to: Callable[[GrpcServer], grpc.aio.Channel]
+) -> Callable[..., Any]:
+    async def start(**settings: object) -> Stub:
+        server = await start_server(app.build, Settings(media_service_url=MEDIA, **settings))  # type: ignore[arg-type]
+        return prompt_service_pb2_grpc.PromptServiceStub(channel_to(server))
+
+    return start
+
+
+# What the issue tried as a new user would, and a few more: (prompt, language, reply key).
+SMALL_TALK = [
+    ("bạn có thể làm được những gì?", "vi", "reply.question"),
+    ("що ти вмієш?", "uk", "reply.question"),
+    ("xóa phông nền", "vi", "reply.attach.editBackground"),
+    ("прибери фон", "uk", "reply.attach.editBackground"),
+    ("cảm ơn nhé", "vi", "reply.thanks"),
+    ("дякую!", "uk", "reply.thanks"),
+    ("xin chào", "vi", "reply.greet"),
+    ("thanks!", "en", "reply.thanks"),
+]
+
+
+async def test_the_local_analyser_replies_in_the_language_of_the_message(
+    serve: Callable[..., Any],
+) -> None:
+    stub = await serve()
+    for prompt, lang, key in SMALL_TALK:
+        reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+
+        assert reply.intent == common_pb2.INTENT_CHAT, prompt
+        assert (reply.lang, reply.reply) == (lang, replies(key, lang)), prompt
+
+
+async def test_the_language_the_caller_set_wins(serve: Callable[..., Any]) -> None:
+    stub = await serve()
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="thanks!", lang="uk"))
+
+    assert reply.lang == "uk"
+    assert reply.reply == replies("reply.thanks", "uk")
+
+
+def chat(reply: str, lang: str) -> dict[str, Any]:
+    """Gemini's answer to a chat message, with this reply."""
+    return {**GOOD, "intent": "chat", "lang": lang, "reply": reply, "refined_prompt": "hello"}
+
+
+async def test_gemini_is_told_to_reply_in_the_users_language_and_its_reply_is_kept(
+    serve: Callable[..., Any], gemini: FakeGemini
+) -> None:
+    said = "Chào bạn! Hãy mô tả bức ảnh bạn muốn vẽ nhé."
+    gemini.script(answer(chat(said, "vi")))
+    stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="xin chào"))
+
+    assert reply.metadata.provider == "gemini"
+    assert reply.reply == said
+    instruction = json.dumps(gemini.received[0].body["systemInstruction"], ensure_ascii=False)
+    assert "user's language" in instruction
+
+
+# (prompt, lang set by the caller, Gemini's reply in another language, the catalogue's key)
+MISMATCHED = [
+    ("xin chào", "", "Hello! Describe the picture you want.", "reply.greet"),
+    ("cảm ơn nhé", "", "You're welcome!", "reply.thanks"),
+    ("привіт", "", "Chào bạn! Bạn muốn vẽ gì?", "reply.greet"),
+    # The caller set Ukrainian; Gemini answered in English about an English message.
+    ("thanks!", "uk", "You're welcome!", "reply.thanks"),
+]
+
+
+async def test_a_gemini_reply_in_another_language_gives_way_to_the_catalogue(
+    serve: Callable[..., Any], gemini: FakeGemini
+) -> None:
+    stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)
+    for prompt, lang, said, key in MISMATCHED:
+        wanted = lang or ("uk" if prompt == "привіт" else "vi")
+        gemini.script(answer(chat(said, wanted)))
+        reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt, lang=lang))
+
+        assert reply.metadata.provider == "gemini"
+        assert not reply.metadata.fallback_used  # the analysis is Gemini's; only its words changed
+        assert reply.reply == replies(key, wanted), prompt
+
+
+async def test_a_chat_the_local_analyser_has_no_words_for_gets_the_catalogues_answer(
+    serve: Callable[..., Any], gemini: FakeGemini
+) -> None:
+    # Gemini reads a drawing request as chat and answers in English; the local analyser would
+    # draw (no reply of its own), so the catalogue's "not sure" answer stands in.
+    gemini.script(answer(chat("Sure, what colour?", "vi")))
+    stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="vẽ một con mèo"))
+
+    assert reply.intent == common_pb2.INTENT_CHAT
+    assert reply.reply == replies("reply.unknown", "vi")
