@@ -12,7 +12,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
 from conversation_svc import sweeper
-from conversation_svc.queue import CeleryQueue
+from conversation_svc.queue import CeleryQueue, QueueGauges
 from conversation_svc.servicer import ConversationServicer
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store, database_unavailable, hosts_of
@@ -49,6 +49,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     celery.conf.broker_connection_timeout = 3
     stack.callback(celery.close)
     queue = CeleryQueue(celery)
+    stack.callback(QueueGauges(settings.celery_broker_url).close)
     # A requeued message gets a few lease times to be picked up before it is queued again.
     sweeping = asyncio.create_task(
         sweeper.run_forever(store, settings.sweep_interval, queue, 4 * settings.lease_ttl)

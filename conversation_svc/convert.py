@@ -130,4 +130,5 @@ def message(value: Message) -> conversation_service_pb2.Message:
         follow_up=value.follow_up.to_proto(),
         source=result_ref(value.source),
         variation=value.variation,
+        trace_id=value.trace_id,
     )

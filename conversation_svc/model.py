@@ -218,6 +218,7 @@ class NewMessage:
     seed: int | None = None  # the seed the caller asked for
     reference: ResultRef | None = None  # the earlier result the caller picked
     variation_requested: bool = False  # the caller asked for another take
+    trace_id: str = ""  # the trace SendMessage started ("" with tracing off)
 
     def to_doc(self) -> dict[str, object]:
         """The stored fields the request decides (the store adds state and times)."""
@@ -264,6 +265,7 @@ class Message:
     follow_up: FollowUp = FollowUp.NONE
     source: ResultRef | None = None  # the earlier result this message acted on
     variation: int = 0  # which take of its subject: 0 the first
+    trace_id: str = ""  # the trace its work is recorded in
 
     @property
     def terminal(self) -> bool:
@@ -328,6 +330,7 @@ class Message:
             follow_up=FollowUp(doc.get("follow_up") or FollowUp.NONE),
             source=ResultRef.from_doc(doc.get("source")),
             variation=int(doc.get("variation", 0)),
+            trace_id=str(doc.get("trace_id", "")),
         )
 
 

@@ -40,7 +40,9 @@ from mesh.i18n import Key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient, MediaUnavailable
+from mesh.metrics import UPSTREAM_CALLS, UPSTREAM_RETRIES
 from mesh.retry import Backoff, RetryBudget
+from mesh.tracing import fail_span, span
 from mesh.vocabulary import FollowUp, Intent, angle_name, angle_value
 from photofun.v1 import common_pb2, image_service_pb2, prompt_service_pb2
 from photofun.v1 import image_service_pb2_grpc as image_grpc
@@ -181,6 +183,14 @@ class Pipeline:
             await self._single(message, metadata)
 
     async def _analyse(self, message: Message, metadata: Metadata) -> Message:
+        with span("analysis", message_id=str(message.id)) as current:
+            analysed = await self._understand(message, metadata)
+            current.set_attribute(
+                "photofun.intent", analysed.intent.value if analysed.intent else ""
+            )
+            return analysed
+
+    async def _understand(self, message: Message, metadata: Metadata) -> Message:
         window = await self._window(message)
         request = prompt_service_pb2.RefineRequest(
             prompt=message.prompt,
@@ -401,8 +411,10 @@ class Pipeline:
                     )
                     stored.add(name)
                     started = time.monotonic()  # a break later costs only the time since this
+                UPSTREAM_CALLS.labels("IMAGE_SERVICE", "OK").inc()
             except grpc.aio.AioRpcError as exc:
                 call.cancel()
+                UPSTREAM_CALLS.labels("IMAGE_SERVICE", exc.code().name).inc()
                 if exc.code() not in TRANSIENT:
                     raise _upstream_failure("IMAGE_SERVICE", exc) from exc
                 await self._pause(
@@ -411,6 +423,7 @@ class Pipeline:
                     error_info(exc).retry_delay,
                     _upstream_failure("IMAGE_SERVICE", exc),
                     what="angle stream broke; retrying the missing views",
+                    upstream="IMAGE_SERVICE",
                     code=exc.code().name,
                 )
             except Stop:
@@ -443,18 +456,31 @@ class Pipeline:
         while True:
             attempt += 1
             started = time.monotonic()
-            try:
-                url = await self._media.upload(
-                    image.data,
-                    filename=f"{message.request_id}-{key}.{ext}",
-                    mime_type=image.mime_type,
-                )
-                break
-            except MediaUnavailable as exc:  # down or 5xx (after its own quick retries)
-                failure = Failed(exc.reason, "failure.store_image", detail=exc.message)
-                await self._pause(attempt, started, None, failure, what="media upload failed")
-            except ServiceError as exc:
-                raise Failed(exc.reason, "failure.store_image", detail=exc.message) from exc
+            with span("upload", view=key, size_bytes=len(image.data)):
+                try:
+                    url = await self._media.upload(
+                        image.data,
+                        filename=f"{message.request_id}-{key}.{ext}",
+                        mime_type=image.mime_type,
+                    )
+                except ServiceError as exc:
+                    UPSTREAM_CALLS.labels("MEDIA_SERVICE", exc.reason).inc()
+                    fail_span(exc.reason, exc.message)
+                    failure = Failed(exc.reason, "failure.store_image", detail=exc.message)
+                    if not isinstance(exc, MediaUnavailable):  # refused: trying again won't help
+                        raise failure from exc
+                else:
+                    UPSTREAM_CALLS.labels("MEDIA_SERVICE", "OK").inc()
+                    break
+            # Down or 5xx after the client's own quick retries: wait within the budget.
+            await self._pause(
+                attempt,
+                started,
+                None,
+                failure,
+                what="media upload failed",
+                upstream="MEDIA_SERVICE",
+            )
         appended = await self._store.append_image(
             message.id,
             MessageImage(
@@ -490,8 +516,9 @@ class Pipeline:
             attempt += 1
             started = time.monotonic()
             try:
-                return await make()
+                result = await make()
             except grpc.aio.AioRpcError as exc:
+                UPSTREAM_CALLS.labels(upstream, exc.code().name).inc()
                 failure = _upstream_failure(upstream, exc)
                 if exc.code() not in TRANSIENT:
                     raise failure from exc
@@ -505,6 +532,9 @@ class Pipeline:
                     upstream=upstream,
                     code=exc.code().name,
                 )
+            else:
+                UPSTREAM_CALLS.labels(upstream, "OK").inc()
+                return result
 
     async def _pause(
         self,
@@ -514,6 +544,7 @@ class Pipeline:
         failure: Failed,
         *,
         what: str,
+        upstream: str,
         **fields: object,
     ) -> None:
         """Charge the failed attempt to the message's retry budget and wait before the next
@@ -526,10 +557,11 @@ class Pipeline:
         budget.spend(time.monotonic() - started)
         delay = self._limits.retry.delay(attempt, hint=hint)
         if not budget.affords(delay):
-            log.warning("retry budget spent", attempts=attempt, **fields)
+            log.warning("retry budget spent", attempts=attempt, upstream=upstream, **fields)
             raise failure
         budget.spend(delay)
-        log.warning(what, attempt=attempt, wait=round(delay, 2), **fields)
+        UPSTREAM_RETRIES.labels(upstream).inc()
+        log.warning(what, attempt=attempt, wait=round(delay, 2), upstream=upstream, **fields)
         await asyncio.sleep(delay)
 
 

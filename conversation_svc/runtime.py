@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import grpc
+from opentelemetry import context as otel_context
 from pymongo import AsyncMongoClient
 
 from conversation_svc.inflight import InFlight, InFlightLimits
@@ -28,6 +29,7 @@ from mesh.access import service_credentials
 from mesh.media import MediaClient
 from mesh.pki import channel_credentials
 from mesh.settings import MiB, ServerSettings
+from mesh.tracing import client_interceptors
 from photofun.v1 import image_service_pb2_grpc, prompt_service_pb2_grpc
 
 T = TypeVar("T")
@@ -58,7 +60,10 @@ def mesh_channel(address: str, settings: ServerSettings) -> grpc.aio.Channel:
     ``WORKER_IDENTITY`` (mesh.access), so the user it names in each call is believed: its
     client certificate with MESH_TLS_DIR, a service token otherwise."""
     folder = settings.mesh_tls_dir
-    interceptors = service_credentials(settings, WORKER_IDENTITY, tls=folder is not None)
+    interceptors = [
+        *client_interceptors(settings),  # outermost: the call's span carries traceparent
+        *service_credentials(settings, WORKER_IDENTITY, tls=folder is not None),
+    ]
     if folder is not None:
         return grpc.aio.secure_channel(
             _target(address),
@@ -143,8 +148,15 @@ class WorkerRuntime:
     def process(self, message_id: str) -> None:
         """Run the pipeline for one message, blocking the calling (Celery) thread."""
 
+        # The Celery task's span is current in this thread; the loop thread has its own context.
+        caller = otel_context.get_current()
+
         async def go() -> None:
-            pipeline = await self.pipeline()
-            await (await self.inflight()).run(message_id, pipeline.run)
+            token = otel_context.attach(caller)
+            try:
+                pipeline = await self.pipeline()
+                await (await self.inflight()).run(message_id, pipeline.run)
+            finally:
+                otel_context.detach(token)
 
         self.loop().run(go(), timeout=self._settings.message_timeout + 60)

@@ -24,6 +24,7 @@ from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceE
 from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url
+from mesh.tracing import current_trace_id
 from mesh.vocabulary import LANGUAGE_CHOICES, Language
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
 from photofun.v1 import conversation_service_pb2 as pb
@@ -216,6 +217,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             input_image_url=image_url,
             format=common_pb2.ImageFormat.Name(request.format),
             request_id=uuid.uuid4().hex,
+            trace_id=current_trace_id(),
             deadline=now() + self._timeout,
             idempotency_key=request.idempotency_key.strip() or None,
             seed=request.seed if request.HasField("seed") else None,

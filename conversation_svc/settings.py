@@ -17,6 +17,15 @@ class Settings(ServerSettings, MediaSettings):
 
     port: int = Field(50053, ge=0, le=65535)
     tls_name: str = Field("conversation_svc", description="Its certificate in MESH_TLS_DIR.")
+    metrics_port: int = Field(
+        9103, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
+    )
+    worker_metrics_port: int = Field(
+        9104,
+        ge=0,
+        le=65535,
+        description="Port of the Celery worker's /metrics endpoint (all its processes); 0: none.",
+    )
     mongodb_uri: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true", validation_alias=shared("MONGODB_URI")
     )

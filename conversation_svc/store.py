@@ -53,6 +53,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
+from conversation_svc import observe
 from conversation_svc.model import (
     Analysis,
     Conversation,
@@ -627,9 +628,18 @@ class Store:
                 "$set": {"update_time": now()},
                 "$inc": {"version": 1},
             },
-            projection={"owner": 1, "conversation_id": 1},
+            # The document before the push: without images, this one is the message's first.
+            projection={
+                "owner": 1,
+                "conversation_id": 1,
+                "create_time": 1,
+                "intent": 1,
+                "images": 1,
+            },
         )
         await self._emit_message(doc)
+        if doc is not None and not doc.get("images"):
+            observe.first_image(Message.from_doc(doc), now())
         return doc is not None
 
     async def finish(
@@ -655,7 +665,11 @@ class Store:
         if doc is not None:  # it left PROCESSING now, exactly once: its slot is free
             await self.release_processing(doc["owner"], doc["_id"])
         await self._emit_message(doc)
-        return Message.from_doc(doc) if doc is not None else None
+        if doc is None:
+            return None
+        settled = Message.from_doc(doc)
+        observe.settled(settled)
+        return settled
 
     async def expired(self, at: dt.datetime, limit: int = 100) -> list[Message]:
         """PROCESSING messages whose deadline has passed."""

@@ -14,13 +14,22 @@ running beside the first.
 
 from __future__ import annotations
 
+import os
+
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import (
+    setup_logging,
+    task_postrun,
+    worker_init,
+    worker_process_shutdown,
+)
 
 from conversation_svc.queue import TASK_NAME
 from conversation_svc.runtime import WorkerRuntime
 from conversation_svc.settings import Settings
-from mesh.logs import configure_logging
+from mesh import metrics
+from mesh.logs import configure_logging, get_logger
+from mesh.tracing import configure_tracing, shutdown_tracing
 
 settings = Settings()
 
@@ -62,3 +71,36 @@ def _logging(**_: object) -> None:
 
 
 setup_logging.connect(_logging, weak=False)
+
+
+log = get_logger(__name__)
+
+
+def _worker_starting(**_: object) -> None:
+    # Tracing is set up before the pool forks (the SDK restarts its export thread in each
+    # child), so prefork, threads and solo pools all trace. The main process serves the sum of
+    # every pool process's series (mesh.metrics).
+    if configure_tracing("worker", settings) is not None:
+        from opentelemetry.instrumentation.celery import CeleryInstrumentor
+
+        CeleryInstrumentor().instrument()  # type: ignore[no-untyped-call]
+    metrics.sample_worker_memory()
+    if settings.telemetry and settings.worker_metrics_port:
+        if not metrics.multiprocess():
+            log.warning("PROMETHEUS_MULTIPROC_DIR is unset: /metrics shows the main process only")
+        port = metrics.serve_worker_metrics(settings.worker_metrics_port, settings.host)
+        log.info("metrics", url=f"http://{settings.host}:{port}/metrics")
+
+
+def _process_stopping(**_: object) -> None:
+    shutdown_tracing()
+    metrics.worker_process_exited(os.getpid())
+
+
+def _task_done(**_: object) -> None:
+    metrics.sample_worker_memory()
+
+
+worker_init.connect(_worker_starting, weak=False)
+worker_process_shutdown.connect(_process_stopping, weak=False)
+task_postrun.connect(_task_done, weak=False)

@@ -135,6 +135,11 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  Celery broker     {env['CELERY_BROKER_URL']}",
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",
         f"  logs              {cfg.root / 'log'}",
+        f"  traces            {env['TRACES_FILE']}   (photofun trace MESSAGE_ID)",
+        *(
+            f"  metrics           http://{cfg.host}:{port}/metrics   ({name})"
+            for name, port in p.metrics().items()
+        ),
         "",
         pace_line(),
         "",

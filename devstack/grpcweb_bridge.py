@@ -117,7 +117,8 @@ _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
 _GRPC_WEB_CONTENT_TYPE = re.compile(r"^application/grpc-web(-text)?(\+proto)?\s*(;.*)?$")
 ALLOWED_HEADERS = (
     "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization, x-request-id, "
-    "keep-alive, user-agent, cache-control, connect-protocol-version, connect-timeout-ms"
+    "keep-alive, user-agent, cache-control, connect-protocol-version, connect-timeout-ms, "
+    "traceparent, tracestate"
 )
 EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin, x-request-id"
 log = get_logger(__name__)

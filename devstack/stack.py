@@ -6,7 +6,7 @@ import contextlib
 import os
 import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
 
@@ -35,11 +35,25 @@ class Ports:
     conversation: int = 50053
     web: int = 8080  # the page (and the bridge's gRPC-web, when it is the edge)
     edge: int = 8081  # Envoy's gRPC-web listener, when Envoy is the edge
+    # Prometheus /metrics of each process (mesh.metrics)
+    prompt_metrics: int = 9101
+    image_metrics: int = 9102
+    conversation_metrics: int = 9103
+    worker_metrics: int = 9104
 
     @classmethod
     def ephemeral(cls) -> Ports:
         """Free ports for every part, so parallel stacks do not collide."""
-        return cls(*(free_port() for _ in range(8)))
+        return cls(*(free_port() for _ in fields(cls)))
+
+    def metrics(self) -> dict[str, int]:
+        """The metrics port of each process, by name."""
+        return {
+            "prompt_svc": self.prompt_metrics,
+            "image_svc": self.image_metrics,
+            "conversation_svc": self.conversation_metrics,
+            "worker": self.worker_metrics,
+        }
 
 
 @dataclass
@@ -115,6 +129,26 @@ def _redis_server() -> str:
     return path
 
 
+def _empty(folder: Path) -> Path:
+    """``folder``, created, without the files a previous run left."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return folder
+
+
+def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
+    """Where the worker's pool processes add up their series (mesh.metrics); nothing with
+    TELEMETRY=false, so the switch also spares them prometheus-client's files."""
+    from mesh.settings import TelemetrySettings
+
+    switch = cfg.extra_env.get("TELEMETRY")
+    on = TelemetrySettings(telemetry=switch).telemetry if switch else TelemetrySettings().telemetry
+    if not on:
+        return {}
+    return {"PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))}
+
+
 def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     """The children to start, in order, and the environment every service gets."""
     host, p, logs = cfg.host, cfg.ports, cfg.root / "log"
@@ -167,6 +201,12 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         "IMAGE_SERVICE_URL": f"{host}:{p.image}",
         "CONVERSATION_SERVICE_URL": f"{host}:{p.conversation}",
         **({"RATE_LIMIT_REDIS_URL": broker} if cfg.rate_limits else {}),
+        # Telemetry (mesh.tracing, mesh.metrics): spans to a file `photofun trace` reads.
+        "TRACES_FILE": str(cfg.root / "traces.jsonl"),
+        "PROMPT_SVC_METRICS_PORT": str(p.prompt_metrics),
+        "IMAGE_SVC_METRICS_PORT": str(p.image_metrics),
+        "CONVERSATION_SVC_METRICS_PORT": str(p.conversation_metrics),
+        "CONVERSATION_SVC_WORKER_METRICS_PORT": str(p.worker_metrics),
         **cfg.extra_env,
         "JWT_SECRET": jwt_secret(cfg),
     }
@@ -194,7 +234,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             # One process, many messages in flight (CONVERSATION_SVC_WORKER_CONCURRENCY).
             [*celery_argv, "--without-gossip"],
             celery_ping_probe(broker),
-            env=env,
+            env={**env, **_worker_metrics_env(cfg)},
             log_path=logs / "worker.log",
         )
     )

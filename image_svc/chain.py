@@ -16,6 +16,7 @@ from image_svc.providers.base import ImageJob, Provider, ProviderError
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.errors import Unavailable
 from mesh.logs import get_logger
+from mesh.metrics import UPSTREAM_CALLS, watch_breaker
 
 log = get_logger(__name__)
 
@@ -58,6 +59,8 @@ class ProviderChain:
         # One breaker per provider except the last (the local mock, which must always be tried):
         # a dead cloud is skipped at once instead of costing its timeout on every view.
         self._breakers = {p.name: breaker() for p in self.providers[:-1]}
+        for name, watched in self._breakers.items():
+            watch_breaker(name, watched)
 
     @property
     def supports_reference(self) -> bool:
@@ -77,8 +80,10 @@ class ProviderChain:
                     image = await provider.generate(job, timeout=self._timeout)
             except CircuitOpen:
                 skipped.append(f"{provider.name}: CIRCUIT_OPEN")
+                UPSTREAM_CALLS.labels(provider.name, "CIRCUIT_OPEN").inc()
                 continue
             except ProviderError as exc:
+                UPSTREAM_CALLS.labels(provider.name, exc.reason).inc()
                 log.warning("provider failed", provider=provider.name, reason=exc.reason)
                 skipped.append(f"{provider.name}: {exc.reason}")
                 if breaker is not None:
@@ -91,6 +96,7 @@ class ProviderChain:
                 raise
             if breaker is not None:
                 breaker.record_success()
+            UPSTREAM_CALLS.labels(provider.name, "OK").inc()
             data, width, height = image.data, image.width, image.height
             mime = MIME_TYPES[job.fmt]
             if image.mime_type != mime:

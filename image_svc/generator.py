@@ -20,6 +20,7 @@ from image_svc.consistency import SubjectSpec, angle_prompt, seed_for, session_i
 from image_svc.providers.base import ImageJob
 from mesh.errors import ResourceExhausted, ServiceError
 from mesh.logs import get_logger
+from mesh.tracing import fail_span, span
 
 log = get_logger(__name__)
 
@@ -110,7 +111,10 @@ class ImageGenerator:
             style=style,
             take=take,
         )
-        return await self._chain.produce(job)
+        with span("view", angle="single") as current:
+            produced = await self._chain.produce(job)
+            current.set_attribute("provider", produced.provider)
+            return produced
 
     async def angles(
         self,
@@ -158,16 +162,20 @@ class ImageGenerator:
                 take=take,
             )
             async with semaphore:
-                try:
-                    image = await self._chain.produce(job)
-                except ResourceExhausted:
-                    raise  # the provider's line is full: the whole call is refused, with a hint
-                except ServiceError as exc:
-                    log.warning("view failed", angle=plan.view.name, reason=exc.reason)
-                    return _failed(plan, exc.reason, exc.message)
-                except Exception:
-                    log.exception("view crashed", angle=plan.view.name)
-                    return _failed(plan, "INTERNAL", "this view could not be generated")
+                with span("view", angle=plan.view.name) as current:
+                    try:
+                        image = await self._chain.produce(job)
+                    except ResourceExhausted:
+                        raise  # the provider's line is full: the whole call is refused, with a hint
+                    except ServiceError as exc:
+                        log.warning("view failed", angle=plan.view.name, reason=exc.reason)
+                        fail_span(exc.reason, exc.message)
+                        return _failed(plan, exc.reason, exc.message)
+                    except Exception:
+                        log.exception("view crashed", angle=plan.view.name)
+                        fail_span("INTERNAL", "this view could not be generated")
+                        return _failed(plan, "INTERNAL", "this view could not be generated")
+                    current.set_attribute("provider", image.provider)
             return dataclasses.replace(plan, image=image)
 
         reference: Produced | None = None

@@ -19,6 +19,9 @@ class Settings(ServerSettings, MediaSettings):
 
     port: int = Field(50052, ge=0, le=65535)
     tls_name: str = Field("image_svc", description="Its certificate in MESH_TLS_DIR.")
+    metrics_port: int = Field(
+        9102, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
+    )
     mock_latency: float = Field(
         0.0, ge=0, description="Artificial seconds per mock image, to show and measure parallelism."
     )

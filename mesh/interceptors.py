@@ -36,7 +36,9 @@ from google.rpc import error_details_pb2, status_pb2
 from mesh.access import Gate, admitted
 from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError
 from mesh.logs import bind_context, get_logger
+from mesh.metrics import RPC_SECONDS
 from mesh.ratelimit import RateLimiter
+from mesh.tracing import fail_span
 
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
@@ -220,7 +222,12 @@ def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> str:
 
 
 def _finish(method: str, started: float, code: grpc.StatusCode, request_id: str) -> None:
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+    elapsed = time.perf_counter() - started
+    service, _, name = method.lstrip("/").rpartition("/")
+    RPC_SECONDS.labels(service, name, code.name).observe(elapsed)
+    if code is not grpc.StatusCode.OK:
+        fail_span(code.name, "the call ended with this status")
+    elapsed_ms = round(elapsed * 1000, 2)
     level = "debug" if method.startswith(_QUIET_PREFIXES) else "info"
     getattr(log, level)("rpc finished", code=code.name, elapsed_ms=elapsed_ms)
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Literal
+from collections.abc import MutableMapping
+from typing import Any, Literal
 
 import structlog
+from opentelemetry import trace
 
 LogFormat = Literal["console", "json"]
 
@@ -22,6 +24,7 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,
     ]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -50,6 +53,15 @@ def configure_logging(level: str = "INFO", fmt: LogFormat = "console") -> None:
     root.setLevel(level.upper())
     # httpx logs every request at INFO, which drowns the service's own lines.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def add_trace_ids(_logger: object, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """Add ``trace_id`` and ``span_id`` to a line written inside a span (mesh.tracing)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

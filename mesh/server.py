@@ -23,9 +23,11 @@ from mesh.errors import StartupError
 from mesh.interceptors import ServiceInterceptor, Translator
 from mesh.introspection import Health, add_reflection
 from mesh.logs import configure_logging, get_logger
+from mesh.metrics import serve_metrics
 from mesh.pki import server_credentials
 from mesh.ratelimit import Limit, RateLimiter
 from mesh.settings import ServerSettings, program_name
+from mesh.tracing import configure_tracing, server_interceptors, shutdown_tracing
 
 log = get_logger(__name__)
 
@@ -91,7 +93,11 @@ class GrpcServer:
             f"/{b.name}/{m}": bucket for b in self._bindings for m, bucket in b.limits.items()
         }
         self._server = grpc.aio.server(
-            interceptors=[ServiceInterceptor(translators, gate, self._limiter, limited)],
+            interceptors=[
+                # Outermost: the span is current while ours maps errors, logs and counts.
+                *server_interceptors(settings),
+                ServiceInterceptor(translators, gate, self._limiter, limited),
+            ],
             options=[
                 ("grpc.max_receive_message_length", limit),
                 ("grpc.max_send_message_length", limit),
@@ -157,8 +163,12 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
     # Before anything connects: no way to check callers, no start.
     gate = Gate.from_settings(settings, tls=settings.mesh_tls_dir is not None)
     async with contextlib.AsyncExitStack() as stack:
+        stack.callback(shutdown_tracing)
         server = GrpcServer(await build(settings, stack), settings, gate)
         await server.start()
+        if settings.telemetry and settings.metrics_port:
+            port = serve_metrics(settings.metrics_port, settings.host)
+            log.info("metrics", url=f"http://{settings.host}:{port}/metrics")
         await stop.wait()
         log.info("shutting down", grace_seconds=settings.grace_period)
         await server.stop()
@@ -169,6 +179,7 @@ def run(settings: ServerSettings, build: Builder) -> None:
     """Entry point for ``python -m <service>``; a process that cannot start (``StartupError``)
     says why in one line on stderr and exits with status 1, without a traceback."""
     configure_logging(settings.log_level, settings.log_format)
+    configure_tracing(program_name(), settings)
     try:
         asyncio.run(serve(settings, build))
     except StartupError as exc:

@@ -37,6 +37,28 @@ BASE_CONFIG = SettingsConfigDict(
 )
 
 
+class TelemetrySettings(BaseSettings):
+    """Traces and metrics (mesh.tracing, mesh.metrics): on by default, one switch for both."""
+
+    model_config = BASE_CONFIG
+
+    telemetry: bool = Field(
+        True,
+        validation_alias=shared("TELEMETRY"),
+        description="Tracing and the metrics endpoint; false turns both off.",
+    )
+    otlp_endpoint: str | None = Field(
+        None,
+        validation_alias=shared("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="OTLP/HTTP collector base URL (spans go to its /v1/traces).",
+    )
+    traces_file: Path | None = Field(
+        None,
+        validation_alias=shared("TRACES_FILE"),
+        description="JSON-lines file spans are appended to (make run: var/traces.jsonl).",
+    )
+
+
 class AuthSettings(BaseSettings):
     """How bearer tokens are verified (every service that authenticates callers)."""
 
@@ -99,7 +121,7 @@ class AuthSettings(BaseSettings):
         return value
 
 
-class ServerSettings(AuthSettings):
+class ServerSettings(AuthSettings, TelemetrySettings):
     """What every gRPC server process needs: where it listens, and how callers prove who they
     are (every RPC but health needs a user token, or a mesh service acting for a user)."""
 
@@ -189,6 +211,9 @@ class ServerSettings(AuthSettings):
         validation_alias=shared("MESH_TRUSTED_CALLERS"),
         description="Comma-separated service identities allowed to call for an end user "
         "(x-photofun-user metadata): the pipeline's worker runs as conversation_svc.",
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
     )
 
 

@@ -221,6 +221,15 @@ class ConversationClient:
         )
         return response.message
 
+    async def get_message(self, message_id: str) -> pb.Message:
+        """One message of the caller's."""
+        response = await self._stub.GetMessage(
+            pb.GetMessageRequest(message_id=message_id),
+            metadata=self._metadata,
+            timeout=self._timeout,
+        )
+        return response.message
+
     async def conversations(self, limit: int) -> list[pb.Conversation]:
         """Up to ``limit`` of the caller's conversations, most recently updated first."""
         found: list[pb.Conversation] = []

@@ -4,6 +4,7 @@
     photofun conversations
     photofun messages CONVERSATION_ID
     photofun token --user alice
+    photofun trace MESSAGE_ID
     photofun providers check          # operators: are the configured cloud models working?
 
 The gRPC calls live in ``client``, the looks in ``render``; this module parses the
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -58,6 +60,7 @@ from photofun_cli.render import (
     saved_files_json,
     summary,
 )
+from photofun_cli.trace import read_trace, waterfall
 from photofun_cli.words import say
 
 DEFAULT_SERVER = "127.0.0.1:50053"
@@ -68,6 +71,7 @@ FORMATS = {
     "webp": common_pb2.IMAGE_FORMAT_WEBP,
 }
 EXIT_FAILED, EXIT_CANCELLED, EXIT_INTERRUPTED = 1, 2, 130
+TRACE_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class CliSettings(BaseSettings):
@@ -200,6 +204,18 @@ def build_parser() -> argparse.ArgumentParser:
     msgs.add_argument("--limit", type=int, default=100, help="how many to show (default 100)")
     msgs.add_argument("--json", action="store_true", help="print JSON")
     msgs.set_defaults(handler=_messages)
+
+    tr = verbs.add_parser(
+        "trace", parents=[common], help="print a message's trace as a waterfall (make run)"
+    )
+    tr.add_argument("message_id", help="the message (or a 32-hex-digit trace id)")
+    tr.add_argument(
+        "--traces",
+        type=Path,
+        default=Path("var/traces.jsonl"),
+        help="the spans file the stack writes (TRACES_FILE; default var/traces.jsonl)",
+    )
+    tr.set_defaults(handler=_trace)
 
     token = verbs.add_parser("token", help="print a dev token signed with JWT_SECRET")
     token.add_argument("--user", help="the token's user (default: env USER, else dev-user)")
@@ -468,6 +484,25 @@ async def _messages(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> 
         ui.out.print(say("list.noMessages"))
     else:
         ui.out.print(messages_table(found))
+    return 0
+
+
+async def _trace(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
+    trace_id = args.message_id.lower()
+    if not TRACE_ID.fullmatch(trace_id):
+        async with _connect(args, settings, ui) as client:
+            message = await client.get_message(args.message_id)
+        trace_id = message.trace_id
+        if not trace_id:
+            ui.err.print(Text("this message has no trace id (tracing was off)", style="red"))
+            return EXIT_FAILED
+    lines = waterfall(read_trace(args.traces, trace_id))
+    if not lines:
+        ui.err.print(Text(f"no spans of trace {trace_id} in {args.traces}", style="red"))
+        return EXIT_FAILED
+    ui.out.out(f"trace {trace_id}", highlight=False)
+    for line in lines:
+        ui.out.out(line, highlight=False)
     return 0
 
 

@@ -37,6 +37,7 @@ from mesh import providers
 from mesh.circuit import CircuitBreaker, CircuitOpen
 from mesh.i18n import replies
 from mesh.logs import get_logger
+from mesh.metrics import UPSTREAM_CALLS, UPSTREAM_RETRIES, watch_breaker
 from mesh.retry import Backoff, parse_retry_after, retry_info_delay
 from mesh.vocabulary import LANGUAGES, Language
 from prompt_svc.intents import ANGLES, MAX_TURNS, Analysis, Context, FollowUp, Intent, Subject, Turn
@@ -244,6 +245,7 @@ class GeminiRefiner:
         self._timeout = timeout
         self._attempts = attempts
         self._breaker = breaker or CircuitBreaker()
+        watch_breaker("gemini", self._breaker)
         self._max_retry_delay = max_retry_delay
         self._session: aiohttp.ClientSession | None = None
         self._client: genai.Client | None = None
@@ -270,6 +272,7 @@ class GeminiRefiner:
         try:
             self._breaker.before_call()
         except CircuitOpen as exc:
+            UPSTREAM_CALLS.labels("gemini", GEMINI_CIRCUIT_OPEN).inc()
             _log.info("gemini.skipped", reason=GEMINI_CIRCUIT_OPEN)
             raise GeminiFailure(GEMINI_CIRCUIT_OPEN, str(exc)) from None
         document = {
@@ -326,9 +329,12 @@ class GeminiRefiner:
         attempt = 0
         while True:
             attempt += 1
+            if attempt > 1:
+                UPSTREAM_RETRIES.labels("gemini").inc()
             try:
-                return await self._attempt(contents), attempt
+                answer = await self._attempt(contents), attempt
             except GeminiFailure as failure:
+                UPSTREAM_CALLS.labels("gemini", failure.reason).inc()
                 failure.attempts = attempt
                 delay = self._retry_delay(failure, attempt)
                 if delay is None:
@@ -337,6 +343,9 @@ class GeminiRefiner:
                     "gemini.retry", reason=failure.reason, attempt=attempt, delay=round(delay, 3)
                 )
                 await asyncio.sleep(delay)
+            else:
+                UPSTREAM_CALLS.labels("gemini", "OK").inc()
+                return answer
 
     def _retry_delay(self, failure: GeminiFailure, attempt: int) -> float | None:
         """Seconds to wait before the next attempt, or None when it is not worth one."""

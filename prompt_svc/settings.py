@@ -17,6 +17,9 @@ class Settings(ServerSettings, MediaSettings):
 
     port: int = Field(50051, ge=0, le=65535)
     tls_name: str = Field("prompt_svc", description="Its certificate in MESH_TLS_DIR.")
+    metrics_port: int = Field(
+        9101, ge=0, le=65535, description="Port of the Prometheus /metrics endpoint; 0: none."
+    )
     gemini_api_key: SecretStr | None = Field(None, validation_alias=shared("GEMINI_API_KEY"))
     gemini_model: str = Field(
         providers.GEMINI_TEXT_MODEL,

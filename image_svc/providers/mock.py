@@ -12,16 +12,25 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.providers.base import ImageJob, ProviderImage
 from image_svc.render import RenderPool, RenderSubject, render
+from mesh.metrics import ENCODE_SECONDS, RENDER_SECONDS
 
 MODEL = "MockGenerator v1"
 
 
 def render_encoded(job: ImageJob) -> bytes:
     """Draw and encode one job (runs in a pool worker, so it must be a top-level function)."""
+    return render_encoded_timed(job)[0]
+
+
+def render_encoded_timed(job: ImageJob) -> tuple[bytes, float, float]:
+    """``render_encoded`` with the seconds drawing and encoding took (measured in the pool
+    worker, reported by the server process: mesh.metrics)."""
+    started = time.perf_counter()
     fields = dataclasses.asdict(job.subject)
     subject = RenderSubject(**{**fields, "text": job.subject.text or job.prompt})
     image = render(
@@ -35,7 +44,9 @@ def render_encoded(job: ImageJob) -> bytes:
         height=job.height,
         style=job.style,
     )
-    return encode(image, job.fmt)
+    drawn = time.perf_counter()
+    data = encode(image, job.fmt)
+    return data, drawn - started, time.perf_counter() - drawn
 
 
 def warm() -> None:
@@ -66,10 +77,12 @@ class MockProvider:
         """Render ``job`` in the pool while the artificial latency runs."""
         del timeout  # local and bounded; the caller's deadline still cancels the await
         work = dataclasses.replace(job, reference=None)  # never ship the reference to a worker
-        drawing = self._pool.run(render_encoded, work)
-        data, _ = await asyncio.gather(
+        drawing = self._pool.run(render_encoded_timed, work)
+        (data, render_s, encode_s), _ = await asyncio.gather(
             drawing, asyncio.sleep(paced(job.seed, self._latency, self._jitter))
         )
+        RENDER_SECONDS.observe(render_s)
+        ENCODE_SECONDS.labels(job.fmt).observe(encode_s)
         return ProviderImage(data, MIME_TYPES[job.fmt], job.width, job.height, MODEL)
 
     async def aclose(self) -> None:

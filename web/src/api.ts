@@ -105,12 +105,30 @@ function bearer(tokens: TokenStore): Interceptor {
   };
 }
 
+/**
+ * Starts a W3C trace for every call (`traceparent`, sampled): the edge and the services continue
+ * it, and SendMessage keeps its trace id on the message (docs/operations.md, Observability).
+ */
+function traceContext(): Interceptor {
+  return (next) => async (req) => {
+    if (!req.header.has("traceparent")) {
+      req.header.set("traceparent", `00-${randomHex(16)}-${randomHex(8)}-01`);
+    }
+    return next(req);
+  };
+}
+
+function randomHex(bytes: number): string {
+  const values = crypto.getRandomValues(new Uint8Array(bytes));
+  return Array.from(values, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** The ConversationService client over binary gRPC-web. */
 export function createConversationClient(config: Config, tokens: TokenStore): ConversationClient {
   const transport = createGrpcWebTransport({
     baseUrl: config.grpcWebUrl,
     useBinaryFormat: true,
-    interceptors: [bearer(tokens)],
+    interceptors: [bearer(tokens), traceContext()],
   });
   return createClient(ConversationService, transport);
 }

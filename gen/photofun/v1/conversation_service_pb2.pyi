@@ -283,6 +283,7 @@ class Message(_message.Message):
     FOLLOW_UP_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     VARIATION_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
     message_id: _builtins.str
     """Server-assigned id (24 hexadecimal characters)."""
     conversation_id: _builtins.str
@@ -321,6 +322,11 @@ class Message(_message.Message):
     """What the message did with an earlier result; unspecified for a new request."""
     variation: _builtins.int
     """Which take of its subject this is: 0 the first, 1, 2 ... variations with new seeds."""
+    trace_id: _builtins.str
+    """W3C trace id (32 hex digits) of the trace SendMessage started: every span of this message's
+    work, across the services and the worker, is in it (`photofun trace MESSAGE_ID`, Jaeger).
+    Empty when tracing was off.
+    """
     @_builtins.property
     def keywords(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Keywords of the request."""
@@ -389,10 +395,11 @@ class Message(_message.Message):
         follow_up: _common_pb2.FollowUp.ValueType = ...,
         source: Global___ResultReference | None = ...,
         variation: _builtins.int = ...,
+        trace_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "create_time", b"create_time", "failure", b"failure", "finish_time", b"finish_time", "seed", b"seed", "source", b"source", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failed_views", b"failed_views", "failure", b"failure", "finish_time", b"finish_time", "follow_up", b"follow_up", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "seed", b"seed", "source", b"source", "status", b"status", "style", b"style", "topic", b"topic", "update_time", b"update_time", "variation", b"variation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_seed", b"_seed", "conversation_id", b"conversation_id", "create_time", b"create_time", "expected_angles", b"expected_angles", "expected_image_count", b"expected_image_count", "failed_views", b"failed_views", "failure", b"failure", "finish_time", b"finish_time", "follow_up", b"follow_up", "images", b"images", "input_image_url", b"input_image_url", "intent", b"intent", "keywords", b"keywords", "lang", b"lang", "message_id", b"message_id", "prompt", b"prompt", "refined_prompt", b"refined_prompt", "reply", b"reply", "request_id", b"request_id", "seed", b"seed", "source", b"source", "status", b"status", "style", b"style", "topic", b"topic", "trace_id", b"trace_id", "update_time", b"update_time", "variation", b"variation"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__seed: _TypeAlias = _typing.Literal["seed"]  # noqa: Y015
     _WhichOneofArgType__seed: _TypeAlias = _typing.Literal["_seed", b"_seed"]  # noqa: Y015
