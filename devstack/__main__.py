@@ -9,13 +9,13 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from devstack.processes import Child, supervise
+from devstack.processes import Child, start_in_waves, supervise
 from devstack.stack import Ports, StackConfig, dev_token, plan
 from image_svc.settings import Settings as ImageSettings
 
 
 async def run_stack(children: list[Child], root: Path, start_timeout: float, banner: str) -> None:
-    """Start children in order, wait for each, then supervise until a signal: a child that
+    """Start children wave by wave, wait for each wave, then supervise until a signal: a child that
     exits is restarted with backoff, and the console says so."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -23,11 +23,13 @@ async def run_stack(children: list[Child], root: Path, start_timeout: float, ban
         loop.add_signal_handler(sig, stop.set)
     started: list[Child] = []
     try:
-        for child in children:
-            child.start(Path.cwd())
-            started.append(child)
-            await child.wait_ready(start_timeout)
-            print(f"  ✓ {child.name}", flush=True)
+        await start_in_waves(
+            children,
+            Path.cwd(),
+            start_timeout,
+            started,
+            on_ready=lambda child: print(f"  ✓ {child.name}", flush=True),
+        )
         print(banner, flush=True)
         await supervise(started, stop, cwd=Path.cwd(), start_timeout=start_timeout)
     finally:

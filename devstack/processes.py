@@ -33,6 +33,29 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+async def start_in_waves(
+    children: Sequence[Child],
+    cwd: Path,
+    within: float,
+    started: list[Child],
+    on_ready: Callable[[Child], None] = lambda child: None,
+) -> None:
+    """Start ``children`` wave by wave (each wave together, then wait until all of it is
+    ready); each child is appended to ``started`` as it is spawned, so the caller can stop
+    them whatever happens. ``on_ready`` is told of each ready child."""
+
+    async def ready(child: Child) -> None:
+        await child.wait_ready(within)
+        on_ready(child)
+
+    for wave in sorted({c.wave for c in children}):
+        batch = [c for c in children if c.wave == wave]
+        for child in batch:
+            child.start(cwd)
+            started.append(child)
+        await asyncio.gather(*(ready(c) for c in batch))
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that was free a moment ago (for children that need a fixed port)."""
     with socket.socket() as sock:
@@ -50,6 +73,9 @@ class Child:
     ready: Callable[[], Awaitable[bool]]
     env: Mapping[str, str] = field(default_factory=dict)
     log_path: Path | None = None
+    # Children of one wave start together once every earlier wave is ready (the services
+    # need the databases, not each other), so start-up costs the slowest of a wave, not the sum.
+    wave: int = 0
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     _log: IO[bytes] | None = None

@@ -3,6 +3,7 @@ benchmarks (the same processes `make run` starts)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from devstack.processes import Child
+from devstack.processes import Child, start_in_waves
 from devstack.stack import Ports, StackConfig, plan
 
 
@@ -67,11 +68,8 @@ async def running_stack(
     children, env = plan(cfg)
     started: list[Child] = []
     try:
-        for child in children:
-            child.start(Path.cwd())
-            started.append(child)
-            await child.wait_ready(60)
+        await start_in_waves(children, Path.cwd(), 60, started)
         yield RunningStack(cfg.ports, env, {c.name: c for c in children}, root)
     finally:
-        for child in reversed(started):
-            child.stop()
+        # Side by side: each stop may wait for its process's graceful shutdown.
+        await asyncio.gather(*(asyncio.to_thread(child.stop) for child in reversed(started)))

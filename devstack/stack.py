@@ -150,7 +150,8 @@ def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
 
 
 def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
-    """The children to start, in order, and the environment every service gets."""
+    """The children to start, in waves (databases, services, edge), and the environment every
+    service gets."""
     host, p, logs = cfg.host, cfg.ports, cfg.root / "log"
     children: list[Child] = []
     mongodb_uri = cfg.mongodb_uri
@@ -225,6 +226,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
                 grpc_health_probe(f"{host}:{port}", tls_dir=tls_dir),
                 env=env,
                 log_path=logs / f"{name}_svc.log",
+                wave=1,
             )
         )
     celery_argv = [PY, "-m", "celery", "-A", "conversation_svc.worker", "worker", "-l", "INFO"]
@@ -236,6 +238,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             celery_ping_probe(broker),
             env={**env, **_worker_metrics_env(cfg)},
             log_path=logs / "worker.log",
+            wave=1,
         )
     )
     routes = (
@@ -264,6 +267,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
                 envoy_argv(envoy, config),
                 tcp_probe(host, p.edge),
                 log_path=logs / "envoy.log",
+                wave=2,
             )
         )
         env["GRPC_WEB_URL"] = f"http://{host}:{p.edge}"
@@ -278,6 +282,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
             # The page signs in as dev-user with this token (served in /config.json).
             env={**env, "PHOTOFUN_DEV_TOKEN": dev_token(cfg)},
             log_path=logs / "bridge.log",
+            wave=2,
         )
     )
     return children, env

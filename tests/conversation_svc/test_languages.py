@@ -83,7 +83,11 @@ async def test_a_failure_is_worded_in_the_language_of_the_message(
         prompt_grpc.PromptServiceStub(nowhere),
         image_service_pb2_grpc.ImageServiceStub(nowhere),
         media,
-        Limits(prompt_timeout=2.0, retry=Backoff(attempts=2, first=0.01, jitter=0.0)),
+        Limits(
+            prompt_timeout=2.0,
+            retry=Backoff(attempts=2, first=0.01, jitter=0.0),
+            retry_budget=0.5,
+        ),
     )
     try:
         sent, _ = await store.insert_message(conversation, new(prompt, lang=lang))

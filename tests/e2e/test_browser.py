@@ -209,7 +209,9 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site
             window.__arrivals = [];
             new MutationObserver(() => {
                 const now = document.querySelectorAll('[data-testid="angle-image"]').length;
-                while (window.__arrivals.length < now) window.__arrivals.push(performance.now());
+                const cards = document.querySelectorAll('[data-testid="message-card"]');
+                const status = cards.length ? cards[cards.length - 1].dataset.status : "";
+                while (window.__arrivals.length < now) window.__arrivals.push(status);
             }).observe(document.body, {childList: true, subtree: true});
         }"""
     )
@@ -237,8 +239,10 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site
 
     arrivals = await page.evaluate("() => window.__arrivals")
     assert len(arrivals) == 3, arrivals
-    # Streamed: the views arrived apart, not all at once at the end.
-    assert (arrivals[2] - arrivals[0]) / 1000 > LATENCY, arrivals
+    # Streamed: the first view was on screen while the others were still being drawn (the
+    # message still PROCESSING), not all at once at the end. (The message's status, not a
+    # clock: on a busy machine the gaps between arrivals say little.)
+    assert arrivals[0] == "PROCESSING", arrivals
 
     # The viewer steps through the views in the grid's order, whatever order they arrived in.
     await card.locator('[data-testid="angle-image"][data-angle="FRONT"]').click()

@@ -80,4 +80,6 @@ async def test_the_browser_edge_terminates_the_browsers_side(stack: RunningStack
     )
     assert reply.intent == common_pb2.INTENT_GENERATE_IMAGE
     assert b"grpc-status:0" in answer.replace(b" ", b"")
-    assert b"grpc-status:16" in anonymous.content.replace(b" ", b"")  # UNAUTHENTICATED
+    # Refused before any message: status in the HTTP headers, empty body (as Envoy answers).
+    assert anonymous.headers["grpc-status"] == "16", anonymous.headers  # UNAUTHENTICATED
+    assert anonymous.content == b""
