@@ -38,11 +38,18 @@ class RunningStack:
         child.process.wait()
 
     async def restart(self, name: str) -> None:
-        """Start a stopped or killed child again and wait until it is ready."""
+        """Start a stopped or killed child again and wait until it is ready; one that dies
+        while starting is started once more, as `make run`'s supervisor would."""
         child = self.children[name]
-        child.stop()
-        child.start(Path.cwd())
-        await child.wait_ready(60)
+        for attempt in (1, 2):
+            child.stop()
+            child.start(Path.cwd())
+            try:
+                await child.wait_ready(60)
+                return
+            except RuntimeError:  # exited during start-up
+                if attempt == 2:
+                    raise
 
 
 @contextlib.asynccontextmanager
