@@ -18,9 +18,9 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 from rich.console import Console
 
-from mesh.tracing import JsonLinesSpanExporter
+from mesh.tracing import JsonLinesSpanExporter, span_line
 from photofun_cli.main import run
-from photofun_cli.trace import read_trace, waterfall
+from photofun_cli.trace import read_spans, read_trace, waterfall
 
 
 def _provider(service: str, path: Path, sdk_json: io.StringIO | None) -> TracerProvider:
@@ -96,3 +96,23 @@ def test_cli_prints_a_trace_by_id_and_fails_clearly_without_one(tmp_path: Path) 
     assert run(missing, out=Console(file=out), err=Console(file=err, width=200)) == 1
     assert f"no spans of trace {'0' * 32}" in err.getvalue()
     assert waterfall(read_trace(tmp_path / "absent.jsonl", trace_id)) == []
+
+
+def test_a_span_line_is_json_whatever_the_names_hold() -> None:
+    line = span_line(
+        trace_id="ab" * 16,
+        span_id="cd" * 8,
+        parent_id="",
+        service='svc "quoted"',
+        name="view ảnh\\n\t",
+        start_ns=1_700_000_000_123_456_789,
+        end_ns=1_700_000_001_000_000_000,
+        status="ERROR",
+        description='UNAVAILABLE: "down"',
+    )
+    assert line.endswith("\n") and line.count("\n") == 1
+    (span,) = read_spans([line], "AB" * 16)
+    assert (span.service, span.name, span.parent_id) == ('svc "quoted"', "view ảnh\\n\t", None)
+    assert span.status == 'ERROR UNAVAILABLE: "down"'
+    assert span.start.microsecond == 123_456
+    assert round(span.seconds, 6) == 0.876544  # microseconds: the start is cut, not rounded
