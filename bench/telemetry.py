@@ -6,11 +6,12 @@ ConsoleSpanExporter in OpenTelemetry's JSON (what the stack used to write) and b
 
 Then the same load on stacks with telemetry on (spans to the JSON-lines file, every /metrics
 endpoint served, the worker in prometheus-client's multiprocess mode) and off
-(``TELEMETRY=false``): messages per second to DONE and SendMessage latency for each, and the
-throughput ratio on/off of each round. Each round runs one stack of each, in the order
-off-on, then on-off in the next round (ABBA), so a machine that slows down during the run
-favours neither side; the figure is the median of the rounds' ratios. The budget is a cost
-under 5 % (ratio above 0.95).
+(``TELEMETRY=false``): messages per second to DONE, SendMessage latency and the CPU all the
+stack's processes spent per message, for each, and the on/off ratios of each round. On a
+machine others share, throughput swings with their load; CPU per message much less so. Each
+round runs one stack of each, in the order off-on, then on-off in the next round (ABBA), so a
+machine that slows down during the run favours neither side; the figures are the medians of
+the rounds' ratios. The budget is a cost under 5 % (throughput ratio above 0.95).
 
     python bench/telemetry.py [--messages 24] [--users 4] [--rounds 3]
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import secrets
 import statistics
 import sys
@@ -28,8 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+import psutil
 
-from devstack.running import running_stack
+from devstack.running import RunningStack, running_stack
 from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
@@ -47,6 +50,23 @@ class Run:
     per_second: float
     send_p50_ms: float
     done_p50_s: float
+    cpu_ms_per_message: float  # CPU of every process of the stack, over the load
+
+
+def stack_cpu(stack: RunningStack) -> dict[int, float]:
+    """CPU seconds (user and system) so far of each process of the stack, children included
+    (image_svc's render workers), by process id."""
+    used: dict[int, float] = {}
+    for child in stack.children.values():
+        if child.process is None:
+            continue
+        with contextlib.suppress(psutil.Error):
+            root = psutil.Process(child.process.pid)
+            for process in (root, *root.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    times = process.cpu_times()
+                    used[process.pid] = times.user + times.system
+    return used
 
 
 def meta(user: str) -> tuple[tuple[str, str], ...]:
@@ -92,14 +112,18 @@ async def measure(telemetry: bool, messages: int, users: int) -> Run:
                 for n in range(index, messages, users):
                     samples.append(await one(stub, f"user-{index}-{n}"))
 
+            cpu_before = stack_cpu(stack)
             started = time.perf_counter()
             await asyncio.gather(*(user(u) for u in range(users)))
             elapsed = time.perf_counter() - started
+            cpu_after = stack_cpu(stack)
+    cpu = sum(t - cpu_before.get(pid, 0.0) for pid, t in cpu_after.items())
     return Run(
         telemetry=telemetry,
         per_second=len(samples) / elapsed,
         send_p50_ms=statistics.median(s for s, _ in samples) * 1000,
         done_p50_s=statistics.median(d for _, d in samples),
+        cpu_ms_per_message=cpu / len(samples) * 1000,
     )
 
 
@@ -152,26 +176,35 @@ def export_cost(spans: int = 512, repeat: int = 5) -> str:
 
 
 def table(rounds: list[tuple[Run, Run]], users: int) -> str:
-    """One line per stack, in the order they ran, with each round's on/off ratio."""
+    """One line per stack, in the order they ran, with each round's on/off ratios: of
+    throughput, and of the stack's CPU per message (which a busy machine disturbs less)."""
     ratios = [on.per_second / off.per_second for off, on in rounds]
+    cpu_ratios = [on.cpu_ms_per_message / off.cpu_ms_per_message for off, on in rounds]
     lines = [
-        f"round  telemetry   messages/s to DONE ({users} users)   SendMessage p50   DONE p50"
-        "   on/off",
+        f"round  telemetry  msgs/s to DONE ({users} users)  SendMessage p50  DONE p50"
+        "  CPU/message   on/off: msgs/s  CPU",
     ]
-    for number, ((off, on), ratio) in enumerate(zip(rounds, ratios, strict=True), 1):
+    for number, (off, on) in enumerate(rounds, 1):
         first, second = (off, on) if number % 2 else (on, off)  # the order they ran
         for run in (first, second):
-            lines.append(
-                f"{number:5d}  {'on ' if run.telemetry else 'off'}         {run.per_second:10.2f}"
-                f"                       {run.send_p50_ms:8.1f} ms   {run.done_p50_s:6.2f} s"
-                + (f"   {ratio:6.3f}" if run is second else "")
+            pair = (
+                f"   {ratios[number - 1]:14.3f}  {cpu_ratios[number - 1]:.3f}"
+                if run is second
+                else ""
             )
-    ratio = statistics.median(ratios)
+            lines.append(
+                f"{number:5d}  {'on ' if run.telemetry else 'off'}        {run.per_second:8.2f}"
+                f"                 {run.send_p50_ms:8.1f} ms  {run.done_p50_s:6.2f} s"
+                f"  {run.cpu_ms_per_message:8.0f} ms{pair}"
+            )
+    ratio, cpu_ratio = statistics.median(ratios), statistics.median(cpu_ratios)
     cost = 1 - ratio
-    lines.append(
+    lines += [
         f"median throughput ratio on/off {ratio:.3f}: telemetry costs {cost:+.1%} of "
-        f"throughput (budget {BUDGET:.0%}: {'within' if cost < BUDGET else 'OVER'})"
-    )
+        f"throughput (budget {BUDGET:.0%}: {'within' if cost < BUDGET else 'OVER'})",
+        f"median CPU per message on/off {cpu_ratio:.3f}: telemetry adds {cpu_ratio - 1:+.1%} "
+        "of the stack's CPU",
+    ]
     return "\n".join(lines)
 
 
