@@ -110,7 +110,8 @@ def test_a_span_line_is_json_whatever_the_names_hold() -> None:
         status="ERROR",
         description='UNAVAILABLE: "down"',
     )
-    assert line.endswith("\n") and line.count("\n") == 1
+    assert line.endswith("\n")
+    assert line.count("\n") == 1
     (span,) = read_spans([line], "AB" * 16)
     assert (span.service, span.name, span.parent_id) == ('svc "quoted"', "view ảnh\\n\t", None)
     assert span.status == 'ERROR UNAVAILABLE: "down"'
