@@ -139,7 +139,7 @@ def _empty(folder: Path) -> Path:
     return folder
 
 
-def _telemetry(cfg: StackConfig) -> bool:
+def telemetry_on(cfg: StackConfig) -> bool:
     """TELEMETRY as the services will read it (the stack's extra_env, else the environment)."""
     from mesh.settings import TelemetrySettings
 
@@ -152,7 +152,7 @@ def _telemetry(cfg: StackConfig) -> bool:
 def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
     """Where the worker's pool processes add up their series (mesh.metrics); nothing with
     TELEMETRY=false, so the switch also spares them prometheus-client's files."""
-    if not _telemetry(cfg):
+    if not telemetry_on(cfg):
         return {}
     return {"PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))}
 
@@ -295,7 +295,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         bridge_argv += ["--tls-dir", str(tls_dir)]
     envoy = cfg.envoy_binary()
     if envoy is not None:
-        children += _envoy_edge(cfg, envoy, env["TRACES_FILE"] if _telemetry(cfg) else None)
+        children += _envoy_edge(cfg, envoy, env["TRACES_FILE"] if telemetry_on(cfg) else None)
         env["GRPC_WEB_URL"] = f"http://{host}:{p.edge}"
         bridge_argv += ["--grpc-web-url", env["GRPC_WEB_URL"]]
     else:
