@@ -115,14 +115,7 @@ async def sent(stack: RunningStack) -> Sent:
         message = await send_as_the_page(
             stack, token, conversation.conversation_id, f"00-{trace_id}-{parent}-01"
         )
-        deadline = time.monotonic() + 60
-        while message.status == pb.MESSAGE_STATUS_PROCESSING and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-            message = (
-                await stub.GetMessage(
-                    pb.GetMessageRequest(message_id=message.message_id), metadata=metadata
-                )
-            ).message
+        message = await until_ended(stub, message, metadata)
     after = {name: scrape(port) for name, port in ports.items()}
     return Sent(message, trace_id, token, before, after)
 
