@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from devstack.processes import Child, start_in_waves, supervise
-from devstack.stack import Ports, StackConfig, dev_token, plan
+from devstack.stack import Ports, StackConfig, dev_token, plan, telemetry_on
 from image_svc.settings import Settings as ImageSettings
 
 
@@ -111,6 +111,11 @@ def edge_words(env: dict[str, str], web_port: int) -> str:
     return "Envoy running the production envoy/envoy.yaml"
 
 
+def envoy_traced(cfg: StackConfig, env: dict[str, str]) -> bool:
+    """True when Envoy is the edge and its spans go to the stack's OTLP receiver."""
+    return not env["GRPC_WEB_URL"].endswith(f":{cfg.ports.web}") and telemetry_on(cfg)
+
+
 def grpcurl_line(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to list a service with grpcurl, with the edge's certificate under mTLS."""
     tls_dir = env.get("MESH_TLS_DIR")
@@ -138,6 +143,11 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",
         f"  logs              {cfg.root / 'log'}",
         f"  traces            {env['TRACES_FILE']}   (photofun trace MESSAGE_ID)",
+        *(
+            [f"                    Envoy's spans join them through the OTLP receiver on :{p.otlp}"]
+            if envoy_traced(cfg, env)
+            else []
+        ),
         *(
             f"  metrics           http://{cfg.host}:{port}/metrics   ({name})"
             for name, port in p.metrics().items()

@@ -58,16 +58,20 @@ def find_envoy() -> Path | None:
 
 def local_config(ports: Mapping[str, int], listen_port: int = 0) -> Json:
     """envoy.yaml with loopback addresses, ``ports`` (cluster name -> port) and the listener
-    on ``listen_port`` (0: any free one)."""
+    on ``listen_port`` (0: any free one). With an ``otel_collector`` port, Envoy's spans go
+    there (the dev stack's OTLP receiver, devstack/otlp_receiver.py); without one they are
+    dropped. Its stats sink is left out: no local collector takes OTLP metrics (the admin
+    port's /stats has them)."""
     import yaml
 
     config: Json = yaml.safe_load(ENVOY_YAML.read_text(encoding="utf-8"))
     config["admin"]["address"]["socket_address"]["port_value"] = 0
+    config.pop("stats_sinks", None)
     for listener in config["static_resources"]["listeners"]:
         listener["address"]["socket_address"].update(address="127.0.0.1", port_value=listen_port)
     for cluster in config["static_resources"]["clusters"]:
         cluster.pop("transport_socket", None)  # mTLS is compose's; `make run` is plaintext
-        if cluster["name"] not in ports:  # the collector: no local one, its spans are dropped
+        if cluster["name"] not in ports:  # no local collector: Envoy drops its spans
             continue
         for group in cluster["load_assignment"]["endpoints"]:
             for endpoint in group["lb_endpoints"]:

@@ -40,6 +40,8 @@ class Ports:
     image_metrics: int = 9102
     conversation_metrics: int = 9103
     worker_metrics: int = 9104
+    # OTLP/gRPC for Envoy's spans (devstack/otlp_receiver.py), when Envoy is the edge
+    otlp: int = 4317
 
     @classmethod
     def ephemeral(cls) -> Ports:
@@ -137,16 +139,54 @@ def _empty(folder: Path) -> Path:
     return folder
 
 
-def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
-    """Where the worker's pool processes add up their series (mesh.metrics); nothing with
-    TELEMETRY=false, so the switch also spares them prometheus-client's files."""
+def telemetry_on(cfg: StackConfig) -> bool:
+    """TELEMETRY as the services will read it (the stack's extra_env, else the environment)."""
     from mesh.settings import TelemetrySettings
 
     switch = cfg.extra_env.get("TELEMETRY")
-    on = TelemetrySettings(telemetry=switch).telemetry if switch else TelemetrySettings().telemetry
-    if not on:
+    return (
+        TelemetrySettings(telemetry=switch).telemetry if switch else TelemetrySettings().telemetry
+    )
+
+
+def _worker_metrics_env(cfg: StackConfig) -> dict[str, str]:
+    """Where the worker's pool processes add up their series (mesh.metrics); nothing with
+    TELEMETRY=false, so the switch also spares them prometheus-client's files."""
+    if not telemetry_on(cfg):
         return {}
     return {"PROMETHEUS_MULTIPROC_DIR": str(_empty(cfg.root / "worker-metrics"))}
+
+
+def _envoy_edge(cfg: StackConfig, envoy: Path, traces_file: str | None) -> list[Child]:
+    """Envoy running envoy/envoy.yaml on the edge port and, with a spans file, the OTLP
+    receiver that stands in for the Collector's trace endpoint: Envoy's spans join the
+    services' in that file."""
+    host, p = cfg.host, cfg.ports
+    clusters = {"prompt_svc": p.prompt, "image_svc": p.image, "conversation_svc": p.conversation}
+    children = []
+    if traces_file is not None:
+        receiver = [PY, "-m", "devstack.otlp_receiver", "--host", host, "--port", str(p.otlp)]
+        children.append(
+            Child(
+                "OTLP receiver (Envoy's spans)",
+                [*receiver, "--traces", traces_file],
+                tcp_probe(host, p.otlp),
+                log_path=cfg.root / "log" / "otlp_receiver.log",
+                wave=1,
+            )
+        )
+        clusters["otel_collector"] = p.otlp
+    config = write_local_config(cfg.root / "envoy" / "envoy.yaml", clusters, p.edge)
+    children.append(
+        Child(
+            "Envoy (envoy/envoy.yaml), the gRPC-web edge",
+            envoy_argv(envoy, config),
+            tcp_probe(host, p.edge),
+            log_path=cfg.root / "log" / "envoy.log",
+            wave=2,
+        )
+    )
+    return children
 
 
 def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
@@ -255,21 +295,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
         bridge_argv += ["--tls-dir", str(tls_dir)]
     envoy = cfg.envoy_binary()
     if envoy is not None:
-        clusters = {
-            "prompt_svc": p.prompt,
-            "image_svc": p.image,
-            "conversation_svc": p.conversation,
-        }
-        config = write_local_config(cfg.root / "envoy" / "envoy.yaml", clusters, p.edge)
-        children.append(
-            Child(
-                "Envoy (envoy/envoy.yaml), the gRPC-web edge",
-                envoy_argv(envoy, config),
-                tcp_probe(host, p.edge),
-                log_path=logs / "envoy.log",
-                wave=2,
-            )
-        )
+        children += _envoy_edge(cfg, envoy, env["TRACES_FILE"] if telemetry_on(cfg) else None)
         env["GRPC_WEB_URL"] = f"http://{host}:{p.edge}"
         bridge_argv += ["--grpc-web-url", env["GRPC_WEB_URL"]]
     else:

@@ -1,7 +1,9 @@
 """``photofun trace``: one message's trace, read from the spans file ``make run`` writes.
 
-Each line of the file is one finished span in OpenTelemetry's JSON form
-(``ReadableSpan.to_json``), appended by every process of the stack. The waterfall puts a
+Each line of the file is one finished span (``mesh.tracing.span_line``: ids, service, name,
+times in nanoseconds, status), appended by every process of the stack and, when Envoy is the
+edge, by the dev stack's OTLP receiver for Envoy's spans. Lines in OpenTelemetry's own JSON
+form (``ReadableSpan.to_json``), which earlier versions wrote, are read too. The waterfall puts a
 trace's spans in tree order (children under their parent, by start time) with one line each:
 service, span name (indented by depth), start offset from the trace's first span, duration and
 status.
@@ -14,6 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -42,32 +45,57 @@ def _time(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def _nanoseconds(value: int) -> dt.datetime:
+    seconds, nanos = divmod(value, 1_000_000_000)
+    return dt.datetime.fromtimestamp(seconds, dt.UTC) + dt.timedelta(microseconds=nanos // 1000)
+
+
+def _compact(doc: dict[str, Any]) -> SpanLine:
+    code = {"UNSET": "OK"}.get(doc["status"], "ERROR")  # UNSET: "nothing went wrong"
+    if doc.get("description"):
+        code = f"{code} {doc['description']}"
+    return SpanLine(
+        span_id=_hex(doc["span_id"]),
+        parent_id=_hex(doc["parent_id"]) or None,
+        service=str(doc["service"]),
+        name=str(doc["name"]),
+        start=_nanoseconds(int(doc["start_ns"])),
+        end=_nanoseconds(int(doc["end_ns"])),
+        status=code,
+    )
+
+
+def _sdk_json(doc: dict[str, Any]) -> SpanLine:
+    status = doc.get("status", {})
+    code = {"UNSET": "OK"}.get(status.get("status_code", "UNSET"), "ERROR")
+    if status.get("description"):
+        code = f"{code} {status['description']}"
+    return SpanLine(
+        span_id=_hex(doc["context"]["span_id"]),
+        parent_id=_hex(doc.get("parent_id")) or None,
+        service=str(doc["resource"]["attributes"].get("service.name", "?")),
+        name=str(doc["name"]),
+        start=_time(doc["start_time"]),
+        end=_time(doc["end_time"]),
+        status=code,
+    )
+
+
 def read_spans(lines: Iterable[str], trace_id: str) -> list[SpanLine]:
     """The spans of ``trace_id`` (32 hex digits) among JSON lines; bad lines are skipped."""
     wanted = _hex(trace_id)
     spans: list[SpanLine] = []
     for line in lines:
+        if wanted not in line:  # cheap: most lines of a long run are other traces
+            continue
         try:
             doc = json.loads(line)
-            if _hex(doc["context"]["trace_id"]) != wanted:
-                continue
-            status = doc.get("status", {})
-            # UNSET is OpenTelemetry's "nothing went wrong": say OK.
-            code = {"UNSET": "OK"}.get(status.get("status_code", "UNSET"), "ERROR")
-            if status.get("description"):
-                code = f"{code} {status['description']}"
-            spans.append(
-                SpanLine(
-                    span_id=_hex(doc["context"]["span_id"]),
-                    parent_id=_hex(doc.get("parent_id")) or None,
-                    service=str(doc["resource"]["attributes"].get("service.name", "?")),
-                    name=str(doc["name"]),
-                    start=_time(doc["start_time"]),
-                    end=_time(doc["end_time"]),
-                    status=code,
-                )
-            )
-        except (ValueError, KeyError, TypeError):
+            if "context" in doc:
+                if _hex(doc["context"]["trace_id"]) == wanted:
+                    spans.append(_sdk_json(doc))
+            elif _hex(doc["trace_id"]) == wanted:
+                spans.append(_compact(doc))
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
     return spans
 

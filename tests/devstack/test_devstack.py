@@ -75,9 +75,11 @@ def test_the_stack_starts_answers_restarts_a_crashed_part_and_stops_without_orph
         assert "PhotoFun is up" in text, text
         children = _children_of(proc.pid)
         # mongo, redis, media, three services, worker, the page's server, and Envoy as the
-        # gRPC-web edge where its binary is installed (the bridge is the edge elsewhere)
+        # gRPC-web edge where its binary is installed (the bridge is the edge elsewhere), with
+        # the OTLP receiver that writes Envoy's spans
         envoy = find_envoy() is not None
-        assert len(children) == (9 if envoy else 8), text
+        assert len(children) == (10 if envoy else 8), text
+        assert ("Envoy's spans join them through the OTLP receiver" in text) == envoy
         web = re.search(r"web page\s+(http://\S+)", text)
         edge = re.search(r"gRPC-web edge\s+(http://\S+)", text)
         assert web, text

@@ -1,4 +1,5 @@
-"""``photofun trace``'s reading of the spans file, fed by the OpenTelemetry SDK itself."""
+"""``photofun trace``'s reading of the spans file, fed by the OpenTelemetry SDK itself through
+the stack's exporter (and through the SDK's own JSON, which earlier versions wrote)."""
 
 from __future__ import annotations
 
@@ -6,28 +7,46 @@ import io
 import time
 from pathlib import Path
 
+import pytest
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+from opentelemetry.sdk.trace.export import (
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
 from opentelemetry.trace import Status, StatusCode, set_span_in_context
 from rich.console import Console
 
+from mesh.tracing import JsonLinesSpanExporter, span_line
 from photofun_cli.main import run
-from photofun_cli.trace import read_trace, waterfall
+from photofun_cli.trace import read_spans, read_trace, waterfall
 
 
-def _provider(service: str, out: io.StringIO) -> TracerProvider:
+def _provider(service: str, path: Path, sdk_json: io.StringIO | None) -> TracerProvider:
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    exporter = ConsoleSpanExporter(out=out, formatter=lambda s: s.to_json(indent=None) + "\n")
+    exporter: SpanExporter
+    if sdk_json is not None:
+        exporter = ConsoleSpanExporter(
+            out=sdk_json, formatter=lambda s: s.to_json(indent=None) + "\n"
+        )
+    else:
+        exporter = JsonLinesSpanExporter(path, service)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider
 
 
-def write_trace(path: Path) -> str:
+@pytest.fixture(params=["span_line", "sdk_json"])
+def sdk_json(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param == "sdk_json")
+
+
+def write_trace(path: Path, sdk_json: bool = False) -> str:
     """Two "processes" of one trace, plus an unrelated trace and a torn line."""
-    out = io.StringIO()
-    front = _provider("conversation_svc", out).get_tracer("t")
-    back = _provider("worker", out).get_tracer("t")
+    old = io.StringIO() if sdk_json else None
+    front_provider = _provider("conversation_svc", path, old)
+    back_provider = _provider("worker", path, old)
+    front, back = front_provider.get_tracer("t"), back_provider.get_tracer("t")
     with front.start_as_current_span("SendMessage") as root:
         trace_id = format(root.get_span_context().trace_id, "032x")
         time.sleep(0.002)
@@ -40,12 +59,16 @@ def write_trace(path: Path) -> str:
         upload.set_status(Status(StatusCode.ERROR, "MEDIA_UNAVAILABLE"))
     with front.start_as_current_span("other trace"):
         pass
-    path.write_text(out.getvalue() + '{"name": "torn', encoding="utf-8")
+    front_provider.shutdown()
+    back_provider.shutdown()
+    with path.open("a", encoding="utf-8") as out:
+        out.write(old.getvalue() if old is not None else "")
+        out.write(f'{{"trace_id": "{trace_id}", "name": "torn')
     return trace_id
 
 
-def test_waterfall_puts_children_under_parents_with_offsets(tmp_path: Path) -> None:
-    trace_id = write_trace(tmp_path / "traces.jsonl")
+def test_waterfall_puts_children_under_parents_with_offsets(tmp_path: Path, sdk_json: bool) -> None:
+    trace_id = write_trace(tmp_path / "traces.jsonl", sdk_json)
     lines = waterfall(read_trace(tmp_path / "traces.jsonl", trace_id))
     rows = [line.split() for line in lines]
     assert [(r[0], r[1]) for r in rows] == [
@@ -73,3 +96,24 @@ def test_cli_prints_a_trace_by_id_and_fails_clearly_without_one(tmp_path: Path) 
     assert run(missing, out=Console(file=out), err=Console(file=err, width=200)) == 1
     assert f"no spans of trace {'0' * 32}" in err.getvalue()
     assert waterfall(read_trace(tmp_path / "absent.jsonl", trace_id)) == []
+
+
+def test_a_span_line_is_json_whatever_the_names_hold() -> None:
+    line = span_line(
+        trace_id="ab" * 16,
+        span_id="cd" * 8,
+        parent_id="",
+        service='svc "quoted"',
+        name="view ảnh\\n\t",
+        start_ns=1_700_000_000_123_456_789,
+        end_ns=1_700_000_001_000_000_000,
+        status="ERROR",
+        description='UNAVAILABLE: "down"',
+    )
+    assert line.endswith("\n")
+    assert line.count("\n") == 1
+    (span,) = read_spans([line], "AB" * 16)
+    assert (span.service, span.name, span.parent_id) == ('svc "quoted"', "view ảnh\\n\t", None)
+    assert span.status == 'ERROR UNAVAILABLE: "down"'
+    assert span.start.microsecond == 123_456
+    assert round(span.seconds, 6) == 0.876544  # microseconds: the start is cut, not rounded
