@@ -8,7 +8,7 @@ import asyncio
 import io
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -19,12 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from devstack.prometheus import find_prometheus, running_prometheus
-from devstack.running import RunningStack, running_stack
+from devstack.running import RunningStack
 from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 from photofun_cli.main import run as photofun
 from photofun_cli.trace import read_trace
+from tests.e2e.stacks import shared_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
@@ -56,11 +57,9 @@ class Sent:
     after: dict[str, Samples]
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {"IMAGE_SVC_RENDER_WORKERS": "1", "CONVERSATION_SVC_IMAGE_TIMEOUT": "30"}
-    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
-        yield running
+# Shared (tests/e2e/stacks.py): the metrics are compared before and after this module's one
+# message, on a stack the modules before it have left idle.
+stack = shared_stack("plain")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
