@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadFileScheduling  # type: ignore[import-untyped]
 
-from tests.e2e.stacks import group_of
+from tests.e2e.stacks import SHARED, group_of
 
 # Rough seconds a unit takes on the two-core machine with the other worker busy (the durations
 # `make pytest` prints); only the order matters, so round numbers do.
@@ -31,11 +31,10 @@ UNIT_SECONDS = {
     "tests/e2e/test_browser_envoy.py": 150,
     "tests/e2e/test_browser.py": 130,
     "tests/e2e/test_throughput.py": 110,
-    "stack plain": 110,
+    "stack plain": 150,
     "tests/e2e/test_pipeline.py": 90,
     "tests/devstack/test_devstack.py": 80,
     "stack mtls": 60,
-    "tests/e2e/test_grpcurl_cookbook.py": 50,
     "tests/deploy/test_grpc_web_edges.py": 40,
     "tests/deploy/test_compose.py": 10,
     "tests/image_svc/test_servicer.py": 30,
@@ -47,20 +46,27 @@ UNIT_SECONDS = {
 def unit_of(nodeid: str) -> str:
     """The unit a test runs in: its module, or its module's shared stack."""
     module = nodeid.split("::", 1)[0]
-    group = group_of(PurePosixPath(module).name) if "/e2e/" in f"/{module}" else None
+    group = group_of(module)
     return module if group is None else f"stack {group}"
 
 
 def order(items: list[pytest.Item]) -> None:
-    """Sort ``items`` by unit, the longest units first; tests keep their order in a unit."""
+    """Sort ``items`` by unit, the longest units first; the modules of a shared stack in the
+    order its plan lists them; tests keep their order in a module."""
     units: dict[str, list[pytest.Item]] = {}
-    for item in items:
+    for item in sorted(items, key=_place_in_group):
         units.setdefault(unit_of(item.nodeid), []).append(item)
 
     def cost(unit: str) -> float:
         return UNIT_SECONDS.get(unit, 0.1 * len(units[unit]))
 
     items[:] = [item for unit in sorted(units, key=cost, reverse=True) for item in units[unit]]
+
+
+def _place_in_group(item: pytest.Item) -> int:
+    module = PurePosixPath(item.nodeid.split("::", 1)[0])
+    group = group_of(module)
+    return 0 if group is None else SHARED[group].modules.index(module.name)
 
 
 class UnitScheduling(LoadFileScheduling):  # type: ignore[misc]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import pytest
@@ -34,7 +34,9 @@ class StackPlan:
 
 
 SHARED: dict[str, StackPlan] = {
-    # The mock at full speed, one render worker (the pages and the traces need no more).
+    # The mock at full speed, one render worker (the pages and the traces need no more). The
+    # modules run in this order: the metrics of test_observability.py's message are compared
+    # before and after it, so it goes first, on a stack nothing else has used yet.
     "plain": StackPlan(
         env={
             "IMAGE_SVC_MOCK_LATENCY": "0",
@@ -43,8 +45,9 @@ SHARED: dict[str, StackPlan] = {
             "CONVERSATION_SVC_MAX_PROCESSING_PER_USER": "20",
         },
         modules=(
-            "test_conversation_memory.py",
             "test_observability.py",
+            "test_conversation_memory.py",
+            "test_grpcurl_cookbook.py",
             "test_browser_languages.py",
         ),
     ),
@@ -57,9 +60,12 @@ SHARED: dict[str, StackPlan] = {
 }
 
 
-def group_of(module: str) -> str | None:
-    """The shared stack a module (its file name) runs on, or None when it starts its own."""
-    return next((name for name, plan in SHARED.items() if module in plan.modules), None)
+def group_of(module: str | PurePath) -> str | None:
+    """The shared stack a module (its path) runs on, or None when it starts its own."""
+    path = PurePath(module)
+    if path.parent.name != "e2e":
+        return None
+    return next((name for name, plan in SHARED.items() if path.name in plan.modules), None)
 
 
 @dataclass
@@ -97,7 +103,7 @@ class SharedStacks:
     async def release(self, group: str) -> None:
         """Stop the group's stack unless the next test runs on it too."""
         after = following[0]
-        if after is not None and group_of(Path(str(after.path)).name) == group:
+        if after is not None and group_of(after.path) == group:
             return
         opened = self.open.pop(group, None)
         if opened is not None:
