@@ -75,6 +75,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     scheduling.order(items)
 
 
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, when it is loaded
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile`` keeps the modules of a shared stack together (tests/scheduling.py)."""
     if config.getvalue("dist") == "loadfile":
