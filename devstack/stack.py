@@ -273,8 +273,9 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     children.append(
         Child(
             "celery worker",
-            # One process, many messages in flight (CONVERSATION_SVC_WORKER_CONCURRENCY).
-            [*celery_argv, "--without-gossip"],
+            # One process, many messages in flight (CONVERSATION_SVC_WORKER_CONCURRENCY). No
+            # mingle: the stack's only worker has no neighbours, and the search waits 1 s a start.
+            [*celery_argv, "--without-gossip", "--without-mingle"],
             celery_ping_probe(broker),
             env={**env, **_worker_metrics_env(cfg)},
             log_path=logs / "worker.log",

@@ -12,9 +12,8 @@ from image_svc.chain import ProviderChain
 from image_svc.edit import ImageEditor
 from image_svc.generator import ImageGenerator
 from image_svc.limits import ProviderLimits, parse_concurrency
-from image_svc.providers import gemini_images, openai_images, pollinations
+from image_svc.providers import openai_images, pollinations
 from image_svc.providers.base import Provider
-from image_svc.providers.gemini_images import GeminiImagesProvider
 from image_svc.providers.mock import MockProvider, warm
 from image_svc.providers.openai_images import OpenAIImagesProvider
 from image_svc.providers.pollinations import PollinationsProvider
@@ -97,6 +96,10 @@ def configured_providers(settings: Settings, stack: contextlib.AsyncExitStack) -
                 )
             )
         elif name == "gemini":
+            # google-genai costs ~2 s of imports: paid only by a service that names Gemini.
+            from image_svc.providers import gemini_images
+            from image_svc.providers.gemini_images import GeminiImagesProvider
+
             out.append(
                 GeminiImagesProvider(
                     api_key=_key(settings.gemini_api_key, "GEMINI_API_KEY", name),

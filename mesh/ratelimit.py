@@ -22,9 +22,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as redis
-from redis.exceptions import RedisError
-
 from mesh.errors import ResourceExhausted
 from mesh.logs import get_logger
 
@@ -67,6 +64,11 @@ class RateLimiter:
     """Takes tokens from per-user buckets in Redis (see the module docstring)."""
 
     def __init__(self, url: str, limits: dict[str, Limit], *, prefix: str = "photofun:rl") -> None:
+        # Imported here: redis-py costs ~1 s of start-up, paid only where limits are configured.
+        import redis.asyncio as redis
+        from redis.exceptions import RedisError
+
+        self._unreachable = (RedisError, OSError)
         self._client: Any = redis.Redis.from_url(
             url, socket_timeout=1.0, socket_connect_timeout=1.0
         )
@@ -85,7 +87,7 @@ class RateLimiter:
                 keys=[f"{self._prefix}:{bucket}:{user}"],
                 args=[limit.per_minute / 60.0, limit.burst, 1],
             )
-        except (RedisError, OSError) as exc:
+        except self._unreachable as exc:
             if time.monotonic() - self._warned > 60:
                 self._warned = time.monotonic()
                 log.warning("rate limits not checked: Redis unreachable", error=type(exc).__name__)

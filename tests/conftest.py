@@ -24,6 +24,7 @@ from mesh.access import add_metadata, bearer
 from mesh.auth import mint_token
 from mesh.server import GrpcServer, ServiceBinding
 from mesh.settings import ServerSettings
+from tests import scheduling
 
 # Every service refuses to start without a way to verify tokens (no public default secret):
 # the tests' processes, and the stacks they start, sign and verify with this one.
@@ -63,13 +64,23 @@ TIER_OF_FILE = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its tier from where it lives (explicit marks add to it)."""
+    """Mark each test with its tier from where it lives (explicit marks add to it), and put
+    the longest units first (tests/scheduling.py)."""
     root = Path(__file__).parent
     for item in items:
         path = Path(str(item.path)).relative_to(root)
         folder = TIER_OF_FOLDER.get(path.parts[0]) if len(path.parts) > 1 else None
         for mark in {folder, TIER_OF_FILE.get(path.name)} - {None}:
             item.add_marker(str(mark))
+    scheduling.order(items)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, when it is loaded
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` keeps the modules of a shared stack together (tests/scheduling.py)."""
+    if config.getvalue("dist") == "loadfile":
+        return scheduling.UnitScheduling(config, log)
+    return None
 
 
 Builder = Callable[[Any, contextlib.AsyncExitStack], Awaitable[Any]]

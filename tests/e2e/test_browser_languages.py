@@ -21,8 +21,9 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, async_playwright, expect
 
-from devstack.running import RunningStack, running_stack
+from devstack.running import RunningStack
 from mesh.i18n import replies
+from tests.e2e.stacks import shared_stack
 from tests.e2e.test_browser import CHROMIUM_FLAGS, SHOTS, built_page, chromium
 
 # A whole stack and Chromium on a shared two-core machine: the setup alone can take minutes.
@@ -45,14 +46,13 @@ def words(lang: str) -> dict[str, str]:
     return catalogue
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(
-    chromium: str, built_page: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningStack]:
-    del chromium, built_page  # needed first, not used here
-    env = {"IMAGE_SVC_MOCK_LATENCY": "0", "IMAGE_SVC_RENDER_WORKERS": "1"}
-    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
-        yield running
+shared = shared_stack("plain", name="shared")  # tests/e2e/stacks.py
+
+
+@pytest.fixture(scope="module")
+def stack(chromium: str, built_page: Path, shared: RunningStack) -> RunningStack:
+    del chromium, built_page  # needed first (before a stack starts), not used here
+    return shared
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -4,28 +4,26 @@ browser's side and calls the services with the edge's certificate, the worker wi
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
-from devstack.running import RunningStack, running_stack
+from devstack.running import RunningStack
+from tests.e2e.stacks import shared_stack
 from tests.e2e.test_browser import CHROMIUM_FLAGS, CLIO, built_page, chromium
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 __all__ = ["built_page", "chromium"]  # the fixtures, shared with test_browser.py
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def tls_stack(
-    chromium: str, built_page: Path, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[RunningStack]:
-    del chromium, built_page  # needed first, not used here
-    env = {"IMAGE_SVC_RENDER_WORKERS": "1", "IMAGE_SVC_MAX_CONCURRENCY": "1"}
-    async with running_stack(tmp_path_factory.mktemp("tls"), env, tls=True) as running:
-        yield running
+shared = shared_stack("mtls", name="shared")  # tests/e2e/stacks.py
+
+
+@pytest.fixture(scope="module")
+def tls_stack(chromium: str, built_page: Path, shared: RunningStack) -> RunningStack:
+    del chromium, built_page  # needed first (before a stack starts), not used here
+    return shared
 
 
 async def test_the_page_draws_the_clio_over_mtls(tls_stack: RunningStack, chromium: str) -> None:

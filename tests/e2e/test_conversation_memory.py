@@ -5,19 +5,14 @@ follow-ups with nothing attached act on the last result."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import grpc
 import httpx
 import pytest
-import pytest_asyncio
 
-from conversation_svc.settings import Settings
-from devstack.running import RunningStack, running_stack
-from mesh.auth import mint_token
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
+from tests.e2e.stacks import auth, shared_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,26 +50,8 @@ EDITS = {
 }
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {
-        "IMAGE_SVC_MOCK_LATENCY": "0",
-        "CONVERSATION_SVC_MAX_PROCESSING_PER_USER": "20",
-        "CONVERSATION_SVC_IMAGE_TIMEOUT": "30",
-    }
-    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stub(stack: RunningStack) -> AsyncIterator[rpc.ConversationServiceAsyncStub]:
-    async with grpc.aio.insecure_channel(stack.conversation) as channel:
-        yield rpc.ConversationServiceStub(channel)
-
-
-def auth(user: str) -> tuple[tuple[str, str], ...]:
-    secret = Settings().jwt_secret.get_secret_value()
-    return (("authorization", f"Bearer {mint_token(secret, user)}"),)
+# The mock at full speed; up to 20 of a user's messages at once (tests/e2e/stacks.py).
+stack = shared_stack("plain")
 
 
 class Chat:

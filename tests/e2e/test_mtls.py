@@ -5,28 +5,23 @@ bridge edge serves browsers, and no client without a mesh certificate reaches a 
 from __future__ import annotations
 
 import struct
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
 import httpx
 import pytest
-import pytest_asyncio
 
-from devstack.running import RunningStack, running_stack
+from devstack.running import RunningStack
 from mesh import pki
 from photofun.v1 import common_pb2, prompt_service_pb2
 from photofun.v1 import conversation_service_pb2 as pb
-from tests.e2e.test_pipeline import auth, send, watch_to_end
+from tests.e2e.stacks import auth, shared_stack
+from tests.e2e.test_pipeline import send, watch_to_end
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {"IMAGE_SVC_RENDER_WORKERS": "1", "CONVERSATION_SVC_IMAGE_TIMEOUT": "30"}
-    async with running_stack(tmp_path_factory.mktemp("tls"), env, tls=True) as running:
-        yield running
+stack = shared_stack("mtls")  # tests/e2e/stacks.py
 
 
 def _tls_dir(stack: RunningStack) -> Path:

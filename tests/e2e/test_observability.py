@@ -11,7 +11,7 @@ import json
 import math
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
@@ -22,12 +22,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
 
 from devstack.prometheus import OBSERVABILITY, find_prometheus, running_prometheus
-from devstack.running import RunningStack, running_stack
+from devstack.running import RunningStack
 from mesh.auth import mint_token
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
 from photofun_cli.main import run as photofun
 from photofun_cli.trace import read_trace
+from tests.e2e.stacks import own_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
@@ -59,18 +60,17 @@ class Sent:
     after: dict[str, Samples]
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    """The stack with Envoy as its edge (and the OTLP receiver that writes Envoy's spans)."""
-    env = {
+# Its own stack: Envoy as the edge (with the OTLP receiver that writes Envoy's spans), and the
+# dashboard test stops the Media stand-in to get a FAILED message.
+stack = own_stack(
+    {
         "IMAGE_SVC_RENDER_WORKERS": "1",
         "CONVERSATION_SVC_IMAGE_TIMEOUT": "30",
         # The dashboard test's failing message (Media Service down) fails after 2 s of retries.
         "CONVERSATION_SVC_RETRY_BUDGET": "2",
-    }
-    root = tmp_path_factory.mktemp("stack")
-    async with running_stack(root, env, edge="envoy") as running:
-        yield running
+    },
+    edge="envoy",
+)
 
 
 async def send_as_the_page(

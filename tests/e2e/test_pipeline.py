@@ -7,29 +7,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 
 import grpc
 import httpx
 import pytest
-import pytest_asyncio
 from PIL import ExifTags, Image
 
-from conversation_svc.settings import Settings
-from devstack.running import RunningStack, running_stack
-from mesh.auth import mint_token
+from devstack.running import RunningStack
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
+from tests.e2e.stacks import auth, own_stack
 from tests.status import details_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {
+# Its own stack: tests here stop image_svc and kill the worker.
+stack = own_stack(
+    {
         "GEMINI_API_KEY": "configured-but-unreachable",
         "GEMINI_BASE_URL": "http://127.0.0.1:9",
         "IMAGE_SVC_MOCK_LATENCY": "0.3",
@@ -41,21 +39,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runni
         # An outage longer than this fails the message (the default outlasts a restart).
         "CONVERSATION_SVC_RETRY_BUDGET": "3",
     }
-    async with running_stack(tmp_path_factory.mktemp("stack"), env) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def channel(stack: RunningStack) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(stack.conversation) as ch:
-        yield ch
-
-
-DEV_SECRET = Settings().jwt_secret.get_secret_value()
-
-
-def auth(user: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {mint_token(DEV_SECRET, user)}"),)
+)
 
 
 async def send(channel: grpc.aio.Channel, user: str, prompt: str) -> pb.Message:

@@ -12,45 +12,29 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import AsyncIterator
 
-import grpc
 import pytest
-import pytest_asyncio
 
-from conversation_svc.settings import Settings
-from devstack.running import RunningStack, running_stack
-from mesh.auth import mint_token
+from devstack.running import RunningStack
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc as rpc
+from tests.e2e.stacks import auth, own_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-SECRET = Settings().jwt_secret.get_secret_value()
 SINGLE = "a lighthouse at dusk, take {n}"
 FIVE = "BMW X5 {year} black suv: front, front three-quarter, side, rear three-quarter, rear"
 OUTAGE = 10.0  # seconds a part is down
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    env = {
+# Its own stack (tests here stop parts); `stub` is tests/e2e/conftest.py's.
+stack = own_stack(
+    {
         "IMAGE_SVC_MOCK_LATENCY": "2.0",
         "LOG_LEVEL": "WARNING",
         "CONVERSATION_SVC_LEASE_TTL": "3",
         "CONVERSATION_SVC_SWEEP_INTERVAL": "1",
     }
-    async with running_stack(tmp_path_factory.mktemp("throughput"), env) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stub(stack: RunningStack) -> AsyncIterator[rpc.ConversationServiceAsyncStub]:
-    async with grpc.aio.insecure_channel(stack.conversation) as channel:
-        yield rpc.ConversationServiceStub(channel)
-
-
-def auth(user: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {mint_token(SECRET, user)}"),)
+)
 
 
 async def send(stub: rpc.ConversationServiceAsyncStub, user: str, prompt: str) -> pb.Message:
