@@ -53,7 +53,7 @@ def render(
     if subject.is_vehicle:
         model = build_car(subject, session_id)
         painter = StudioPainter(model, session_id, outline=look.outline, take=take)
-        canvas = painter.paint(azimuth % 360.0, elevation, width * 2, height * 2)
+        image = painter.paint(azimuth % 360.0, elevation, width, height)
     else:
-        canvas = ScenePainter(plan_scene(subject, seed), look).paint(width * 2, height * 2)
-    return finish(canvas.reduce(2), look)
+        image = ScenePainter(plan_scene(subject, seed), look).paint(width * 2, height * 2).reduce(2)
+    return finish(image, look)
