@@ -61,9 +61,10 @@ class StudioPainter:
         the backdrop and the shadow are smooth, so they are painted at the output size, and
         the car is drawn at 2x on a NEAREST-doubled copy of the backdrop under its bounding
         box alone. Flat areas keep their exact colours through doubling and reducing, so the
-        picture is the one a whole 2x canvas would give, at a third of the pixels.
+        picture is the one a whole 2x canvas would give (within one level), on under half the
+        pixels.
         """
-        view = self._frame(azimuth, elevation, 2 * width, 2 * height)
+        view = self.frame(azimuth, elevation, 2 * width, 2 * height)
         canvas = self._backdrop(view, width, height)
         x0, y0, x1, y1 = self.car_box(view, width, height)
         if x1 > x0 and y1 > y0:
@@ -71,7 +72,7 @@ class StudioPainter:
             patch = patch.resize((2 * (x1 - x0), 2 * (y1 - y0)), Image.Resampling.NEAREST)
             camera = dataclasses.replace(view.camera, cx=view.camera.cx - 2 * x0)
             camera.cy -= 2 * y0
-            _CarPass(self.model, dataclasses.replace(view, camera=camera), patch).run()
+            draw_car(self.model, dataclasses.replace(view, camera=camera), patch)
             canvas.paste(patch.reduce(2), (x0, y0))
         return canvas
 
@@ -103,7 +104,8 @@ class StudioPainter:
 
     # -- framing -------------------------------------------------------------------------
 
-    def _frame(self, azimuth: float, elevation: float, width: int, height: int) -> View:
+    def frame(self, azimuth: float, elevation: float, width: int, height: int) -> View:
+        """Camera and light that fit the car in a ``width`` x ``height`` picture."""
         spec = self.model.spec
         target: Vec3 = (0.0, 0.0, spec.height * 0.42)
         distance = 2.8 * max(spec.length, 4.2)
@@ -268,6 +270,11 @@ def _vignette(width: int, height: int) -> Image.Image:
     4 sizes of at most 1024x1024 one-byte pixels, 4 MiB)."""
     ramp = Image.radial_gradient("L").resize((width, height), Image.Resampling.BILINEAR)
     return ramp.point(lambda v: v * 70 // 255)
+
+
+def draw_car(model: CarModel, view: View, canvas: Image.Image) -> None:
+    """Draw ``model`` as ``view`` sees it onto ``canvas`` (whose pixels are the view's)."""
+    _CarPass(model, view, canvas).run()
 
 
 class _CarPass:
