@@ -62,7 +62,7 @@ def measure(
             assert isinstance(image, Image.Image)
             draws.append(ms)
             for fmt in formats:
-                ms, data = cpu_ms(lambda fmt=fmt, image=image: encode(image, fmt), repeat)
+                ms, data = cpu_ms(functools.partial(encode, image, fmt), repeat)
                 assert isinstance(data, bytes)
                 encodes[fmt].append(ms)
                 sizes[fmt].append(len(data))

@@ -91,7 +91,7 @@ def _png(image: Image.Image) -> bytes:
     filtered[:, 1:] = sub
     filtered[use_up, 1:] = up[use_up]
     deflate = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_RLE)
-    data = deflate.compress(filtered) + deflate.flush()
+    data = deflate.compress(filtered.data) + deflate.flush()
     header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[image.mode], 0, 0, 0)
     return b"".join(
         (b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header), _chunk(b"IDAT", data), _chunk(b"IEND", b""))

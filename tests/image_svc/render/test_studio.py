@@ -6,6 +6,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from image_svc.render import RenderSubject
+from image_svc.render.geometry import View
 from image_svc.render.studio import StudioPainter, draw_car
 from image_svc.render.subject import BODY_TYPES
 from image_svc.render.vehicle import build_car
@@ -14,10 +15,12 @@ MAGENTA = (255, 0, 255)  # no car part is painted this colour
 VIEWS = [(azimuth, 5.0) for azimuth in range(0, 360, 45)] + [(10.0, 90.0), (60.0, 40.0)]
 
 
-def drawn_box(painter: StudioPainter, view_at_2x: object, size: tuple[int, int]) -> tuple:
+def drawn_box(
+    painter: StudioPainter, view_at_2x: View, size: tuple[int, int]
+) -> tuple[int, int, int, int]:
     """Box (in 2x pixels) of what the car paints on a plain canvas of the whole picture."""
     canvas = Image.new("RGB", (2 * size[0], 2 * size[1]), MAGENTA)
-    draw_car(painter.model, view_at_2x, canvas)  # type: ignore[arg-type]
+    draw_car(painter.model, view_at_2x, canvas)
     box = ImageChops.difference(canvas, Image.new("RGB", canvas.size, MAGENTA)).getbbox()
     assert box is not None, "the car drew nothing"
     return box
