@@ -166,7 +166,9 @@ class StudioPainter:
         wall_top, wall_low, floor_far, floor_near, shadow = self._palette()
         cam = view.camera
         down = math.degrees(math.asin(max(-1.0, min(1.0, -cam.forward[2]))))
-        small_w, small_h = max(8, width // 2), max(8, height // 2)
+        # Walls and floor are painted at a quarter of the output size: across four pixels their
+        # colours change by well under one level, so widening with NEAREST shows no steps.
+        small_w, small_h = max(8, width // 4), max(8, height // 4)
         if down < 80:
             horizon = (cam.cy - cam.focal * math.tan(math.radians(down))) / (2 * height)
         else:
@@ -189,17 +191,18 @@ class StudioPainter:
         strip.putdata(column)
         small = strip.resize((small_w, small_h), Image.Resampling.NEAREST)
         small.paste(mix(floor_near, (0, 0, 0), 0.25), mask=_vignette(small_w, small_h))
-        # The backdrop changes by under one level per small pixel, so NEAREST is invisible and
-        # ten times cheaper than a full-canvas BILINEAR upscale; the shadow has steep edges, so
-        # only its bounding box is upscaled smoothly.
+        # NEAREST is ten times cheaper than a full-canvas BILINEAR upscale; the shadow has
+        # steep edges, so it is drawn at half the output size and only its bounding box is
+        # upscaled smoothly.
         canvas = small.resize((width, height), Image.Resampling.NEAREST)
-        shade = self._shadow_mask(view, small_w / (2 * width), (small_w, small_h))
+        half_w, half_h = max(8, width // 2), max(8, height // 2)
+        shade = self._shadow_mask(view, half_w / (2 * width), (half_w, half_h))
         if shade is None:
             return canvas
         mask, (mx, my) = shade
         box = mask.point(lambda v: 255 if v > 2 else 0).getbbox()  # ignore the blur's faint tails
         if box is not None:
-            sx, sy = width / small_w, height / small_h
+            sx, sy = width / half_w, height / half_h
             x0, y0 = round((mx + box[0]) * sx), round((my + box[1]) * sy)
             x1, y1 = round((mx + box[2]) * sx), round((my + box[3]) * sy)
             big = mask.crop(box).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
@@ -267,7 +270,7 @@ class StudioPainter:
 @functools.lru_cache(maxsize=4)
 def _vignette(width: int, height: int) -> Image.Image:
     """The floor's darker corners as a paste mask (only the size changes it: cached, at most
-    4 sizes of at most 1024x1024 one-byte pixels, 4 MiB)."""
+    4 sizes of at most 512x512 one-byte pixels, 1 MiB)."""
     ramp = Image.radial_gradient("L").resize((width, height), Image.Resampling.BILINEAR)
     return ramp.point(lambda v: v * 70 // 255)
 
