@@ -1,7 +1,7 @@
 """Image encoding for responses and uploads: PNG, JPEG and WebP with fast, deterministic settings.
 
 The settings favour speed because encoding sits on the latency path of every image. Measured
-on 1024x1024 mock car views, one core, Pillow 13 (``bench/render.py``; docs/performance.md):
+on 1024x1024 mock car views, one core, Pillow 13 (``bench/render.py``; docs/image-service.md):
 
 - PNG: our own writer (``_png``) for L, LA, RGB and RGBA images: each row gets the PNG "Sub" or
   "Up" filter, whichever leaves more of it zero (computed with NumPy), and the rows are
