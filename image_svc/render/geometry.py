@@ -327,7 +327,8 @@ class Camera:
         out = []
         for px, py, pz in points:
             vx, vy, vz = px - ex, py - ey, pz - ez
-            k = focal / max(vx * fx + vy * fy + vz * fz, 1e-3)
+            depth = vx * fx + vy * fy + vz * fz
+            k = focal / (depth if depth > 1e-3 else 1e-3)  # max(depth, 1e-3) without a call
             x = cx + (vx * rx + vy * ry + vz * rz) * k
             out.append((x, cy - (vx * ux + vy * uy + vz * uz) * k))
         return out
