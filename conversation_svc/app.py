@@ -40,6 +40,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
     )
     stack.push_async_callback(client.close)
     store = Store(client, settings.mongodb_database, token_key=token_key)
+    stack.push_async_callback(store.close)
     try:
         await store.ensure_indexes()
     except PyMongoError as exc:

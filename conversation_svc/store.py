@@ -40,6 +40,7 @@ state is reached exactly once whatever races happen (cancel vs finish, a redeliv
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from collections.abc import AsyncIterator, Sequence
@@ -54,6 +55,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ConnectionFailure, DuplicateKeyError
 
 from conversation_svc import observe
+from conversation_svc.feed import MessageFeed
 from conversation_svc.model import (
     Analysis,
     Conversation,
@@ -196,6 +198,8 @@ class Store:
         self.events: AsyncCollection[Doc] = db["events"]
         self.quotas: AsyncCollection[Doc] = db["quotas"]
         self.leases: AsyncCollection[Doc] = db["leases"]
+        self._feed: MessageFeed | None = None
+        self._feed_loop: asyncio.AbstractEventLoop | None = None
 
     async def ensure_indexes(self) -> None:
         """Create every index the queries use (idempotent)."""
@@ -680,20 +684,20 @@ class Store:
     async def watch_message(
         self, message_id: ObjectId
     ) -> AsyncIterator[AsyncIterator[Message | None]]:
-        """A change stream of one message, opened before the caller reads its state; yields
-        each new state (the latest, so versions may skip) and None when it is deleted."""
-        pipeline = [{"$match": {"documentKey._id": message_id}}]
-        async with await self.messages.watch(pipeline, full_document="updateLookup") as stream:
+        """The message's later states, subscribed before the caller reads its current state;
+        yields each new state (the latest, so versions may skip) and None when it is deleted.
+        All watchers of this process share one change stream (conversation_svc.feed)."""
+        loop = asyncio.get_running_loop()
+        if self._feed is None or self._feed_loop is not loop:
+            self._feed, self._feed_loop = MessageFeed(self.messages), loop
+        async with self._feed.subscribe(message_id) as states:
+            yield states
 
-            async def states() -> AsyncIterator[Message | None]:
-                async for change in stream:
-                    doc = change.get("fullDocument")
-                    if change.get("operationType") == "delete" or doc is None:
-                        yield None
-                    else:
-                        yield Message.from_doc(doc)
-
-            yield states()
+    async def close(self) -> None:
+        """Stop the shared change stream of watched messages, if one is open."""
+        if self._feed is not None:
+            await self._feed.close()
+            self._feed = None
 
     # -- uploads ---------------------------------------------------------------------------
 
