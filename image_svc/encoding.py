@@ -28,7 +28,6 @@ import io
 import struct
 import zlib
 
-import numpy as np
 from isal import isal_zlib
 from PIL import Image
 
@@ -77,6 +76,8 @@ _PNG_SUB, _PNG_UP = 1, 2  # filter types (PNG specification, section 9)
 def _png(image: Image.Image) -> bytes:
     """8-bit ``image`` (L, LA, RGB or RGBA) as a PNG: one IDAT chunk of rows filtered with Sub
     or Up, deflated by ISA-L at level 1 (why: the module's docstring)."""
+    import numpy as np  # ~0.2 s to import: paid by the first PNG (the pool's warm-up), not at start
+
     width, height = image.size
     channels = len(image.getbands())
     span = width * channels
