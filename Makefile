@@ -88,7 +88,7 @@ web: env  ## build the browser page into web/dist (esbuild)
 	node web/build.mjs
 
 BENCHES := bench/angles.py bench/intent_accuracy.py bench/conversation.py bench/edge.py \
-  bench/uploads.py bench/enhance.py bench/telemetry.py
+  bench/uploads.py bench/enhance.py bench/telemetry.py bench/render.py
 
 bench: env  ## benchmarks with printed tables
 	@for b in $(BENCHES); do echo "== $$b"; $(PY) $$b || exit 1; done

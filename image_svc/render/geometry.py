@@ -8,7 +8,7 @@ the solids. Decals are flat polygons lying on a face, drawn right after it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -315,10 +315,23 @@ class Camera:
         return cls(eye, right, up, forward, focal)
 
     def project(self, p: Vec3) -> Vec2:
-        v = sub(p, self.eye)
-        depth = max(dot(v, self.forward), 1e-3)
-        k = self.focal / depth
-        return (self.cx + dot(v, self.right) * k, self.cy - dot(v, self.up) * k)
+        return self.project_all((p,))[0]
+
+    def project_all(self, points: Iterable[Vec3]) -> list[Vec2]:
+        """``project`` of every point; the renderer's hottest loop, so written out inline."""
+        ex, ey, ez = self.eye
+        rx, ry, rz = self.right
+        ux, uy, uz = self.up
+        fx, fy, fz = self.forward
+        focal, cx, cy = self.focal, self.cx, self.cy
+        out = []
+        for px, py, pz in points:
+            vx, vy, vz = px - ex, py - ey, pz - ez
+            depth = vx * fx + vy * fy + vz * fz
+            k = focal / (depth if depth > 1e-3 else 1e-3)  # max(depth, 1e-3) without a call
+            x = cx + (vx * rx + vy * ry + vz * rz) * k
+            out.append((x, cy - (vx * ux + vy * uy + vz * uz) * k))
+        return out
 
     def sees(self, face: Face) -> bool:
         return dot(face.normal, sub(self.eye, face.points[0])) > 1e-6

@@ -3,9 +3,11 @@
 Vehicles are drawn as one procedural car whose identity (body, paint, wheels, badge, plate)
 comes from the subject and ``session_id`` and whose viewpoint comes from azimuth/elevation, so
 the views of one session show one car. Anything else becomes a scene composed from the
-prompt's keywords and ``seed``. Everything is drawn at twice the size and halved with
+prompt's keywords and ``seed``. Polygons are drawn at twice the size and halved with
 ``reduce(2)``, a 2x2 box filter: edges come out smooth while flat areas keep their exact
-colours, so images have few colours and small PNGs (docs/platform-notes.md, Pillow).
+colours, so images have few colours and small PNGs (docs/platform-notes.md, Pillow). Scenes
+are drawn whole at 2x; a car's studio paints its smooth backdrop and shadow at the output size
+and only the car's box at 2x (studio.py), which halves the CPU of a view.
 
 Same inputs give the same pixels in any process: every choice comes from BLAKE2b-seeded
 ``random.Random`` instances (subject.stable_rng), never from ``hash()`` or the clock.
@@ -53,7 +55,7 @@ def render(
     if subject.is_vehicle:
         model = build_car(subject, session_id)
         painter = StudioPainter(model, session_id, outline=look.outline, take=take)
-        canvas = painter.paint(azimuth % 360.0, elevation, width * 2, height * 2)
+        image = painter.paint(azimuth % 360.0, elevation, width, height)
     else:
-        canvas = ScenePainter(plan_scene(subject, seed), look).paint(width * 2, height * 2)
-    return finish(canvas.reduce(2), look)
+        image = ScenePainter(plan_scene(subject, seed), look).paint(width * 2, height * 2).reduce(2)
+    return finish(image, look)

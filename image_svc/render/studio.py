@@ -6,6 +6,8 @@ view of one session is lit and framed the same way; only the car turns.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from collections.abc import Sequence
 
@@ -53,22 +55,64 @@ class StudioPainter:
         self.take = take
 
     def paint(self, azimuth: float, elevation: float, width: int, height: int) -> Image.Image:
-        """The car seen from ``azimuth``/``elevation`` on a ``width`` x ``height`` canvas."""
-        view = self._frame(azimuth, elevation, width, height)
+        """The car seen from ``azimuth``/``elevation`` as a ``width`` x ``height`` image.
+
+        Only the car's polygons need the 2x drawing and ``reduce(2)`` that smooth their edges:
+        the backdrop and the shadow are smooth, so they are painted at the output size, and
+        the car is drawn at 2x on a NEAREST-doubled copy of the backdrop under its bounding
+        box alone. Flat areas keep their exact colours through doubling and reducing, so the
+        picture is the one a whole 2x canvas would give (within one level), on under half the
+        pixels.
+        """
+        view = self.frame(azimuth, elevation, 2 * width, 2 * height)
         canvas = self._backdrop(view, width, height)
-        _CarPass(self.model, view, canvas).run()
+        x0, y0, x1, y1 = self.car_box(view, width, height)
+        if x1 > x0 and y1 > y0:
+            patch = canvas.crop((x0, y0, x1, y1))
+            patch = patch.resize((2 * (x1 - x0), 2 * (y1 - y0)), Image.Resampling.NEAREST)
+            camera = dataclasses.replace(view.camera, cx=view.camera.cx - 2 * x0)
+            camera.cy -= 2 * y0
+            draw_car(self.model, dataclasses.replace(view, camera=camera), patch)
+            canvas.paste(patch.reduce(2), (x0, y0))
         return canvas
+
+    def car_box(self, view: View, width: int, height: int) -> tuple[int, int, int, int]:
+        """The box of the ``width`` x ``height`` image the car may touch (``view`` is at 2x).
+
+        Every polygon of the car lies on one of its convex solids or wheels, so the projected
+        corners of those bound it; the margin covers outlines and decals that overhang a crease.
+        """
+        m = self.model
+        cam = view.camera
+        solids = (m.lower, m.cabin, *m.extras, *m.mirrors)
+        points = [p for solid in solids for p in solid.vertices()]
+        for w in m.wheels:
+            inner = w.y_outer - w.side * w.width
+            for x in (w.x - w.r, w.x + w.r):
+                for y in (w.y_outer, inner):
+                    points.extend(((x, y, 0.0), (x, y, 2 * w.r)))
+        projected = cam.project_all(points)
+        margin = 2 * view.line_width + 4
+        xs = [p[0] for p in projected]
+        ys = [p[1] for p in projected]
+        return (
+            max(0, math.floor((min(xs) - margin) / 2)),
+            max(0, math.floor((min(ys) - margin) / 2)),
+            min(width, math.ceil((max(xs) + margin) / 2)),
+            min(height, math.ceil((max(ys) + margin) / 2)),
+        )
 
     # -- framing -------------------------------------------------------------------------
 
-    def _frame(self, azimuth: float, elevation: float, width: int, height: int) -> View:
+    def frame(self, azimuth: float, elevation: float, width: int, height: int) -> View:
+        """Camera and light that fit the car in a ``width`` x ``height`` picture."""
         spec = self.model.spec
         target: Vec3 = (0.0, 0.0, spec.height * 0.42)
         distance = 2.8 * max(spec.length, 4.2)
         # Same scale for every eye-level view, set by the side view, so the car keeps its size.
         ppm = min(0.80 * width / spec.length, 0.62 * height / spec.height)
         camera = Camera.orbit(target, distance, azimuth, elevation, ppm * distance)
-        points = [camera.project(p) for p in self._all_points()]
+        points = camera.project_all(self._all_points())
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]
         span_x, span_y = max(xs) - min(xs), max(ys) - min(ys)
@@ -118,12 +162,15 @@ class StudioPainter:
         return wall_top, wall_low, floor_far, floor_near, shadow
 
     def _backdrop(self, view: View, width: int, height: int) -> Image.Image:
+        """Walls, floor and shadow as a ``width`` x ``height`` image (``view`` is at 2x)."""
         wall_top, wall_low, floor_far, floor_near, shadow = self._palette()
         cam = view.camera
         down = math.degrees(math.asin(max(-1.0, min(1.0, -cam.forward[2]))))
+        # Walls and floor are painted at a quarter of the output size: across four pixels their
+        # colours change by well under one level, so widening with NEAREST shows no steps.
         small_w, small_h = max(8, width // 4), max(8, height // 4)
         if down < 80:
-            horizon = (cam.cy - cam.focal * math.tan(math.radians(down))) / height
+            horizon = (cam.cy - cam.focal * math.tan(math.radians(down))) / (2 * height)
         else:
             horizon = -1.0
         column = []
@@ -143,39 +190,42 @@ class StudioPainter:
         strip = Image.new("RGB", (1, small_h))
         strip.putdata(column)
         small = strip.resize((small_w, small_h), Image.Resampling.NEAREST)
-        vignette = Image.radial_gradient("L").resize((small_w, small_h), Image.Resampling.BILINEAR)
-        small.paste(mix(floor_near, (0, 0, 0), 0.25), mask=vignette.point(lambda v: v * 70 // 255))
-        # The backdrop changes by under one level per small pixel, so NEAREST is invisible and
-        # ten times cheaper than a full-canvas BILINEAR upscale; the shadow has steep edges, so
-        # only its bounding box is upscaled smoothly.
+        small.paste(mix(floor_near, (0, 0, 0), 0.25), mask=_vignette(small_w, small_h))
+        # NEAREST is ten times cheaper than a full-canvas BILINEAR upscale; the shadow has
+        # steep edges, so it is drawn at half the output size and only its bounding box is
+        # upscaled smoothly.
         canvas = small.resize((width, height), Image.Resampling.NEAREST)
-        mask = self._shadow_mask(view, small_w / width, (small_w, small_h))
+        half_w, half_h = max(8, width // 2), max(8, height // 2)
+        shade = self._shadow_mask(view, half_w / (2 * width), (half_w, half_h))
+        if shade is None:
+            return canvas
+        mask, (mx, my) = shade
         box = mask.point(lambda v: 255 if v > 2 else 0).getbbox()  # ignore the blur's faint tails
         if box is not None:
-            sx, sy = width / small_w, height / small_h
-            x0, y0 = round(box[0] * sx), round(box[1] * sy)
-            x1, y1 = round(box[2] * sx), round(box[3] * sy)
+            sx, sy = width / half_w, height / half_h
+            x0, y0 = round((mx + box[0]) * sx), round((my + box[1]) * sy)
+            x1, y1 = round((mx + box[2]) * sx), round((my + box[3]) * sy)
             big = mask.crop(box).resize((x1 - x0, y1 - y0), Image.Resampling.BILINEAR)
             canvas.paste(shadow, (x0, y0, x1, y1), big)
         return canvas
 
-    def _shadow_mask(self, view: View, k: float, size: tuple[int, int]) -> Image.Image:
+    def _shadow_mask(
+        self, view: View, k: float, size: tuple[int, int]
+    ) -> tuple[Image.Image, tuple[int, int]] | None:
+        """The shadow's opacity on the backdrop of ``size`` (``k`` from the view's pixels), as
+        the part of it around the car and that part's top-left corner; None if none shows.
+
+        Only the region the shadow can reach is blurred: its polygons' box widened by three
+        standard deviations of the blur, past which a Gaussian leaves nothing visible.
+        """
         cam = view.camera
 
         def project(points: Sequence[Vec3]) -> list[Vec2]:
-            return [(x * k, y * k) for x, y in (cam.project(p) for p in points)]
+            return [(x * k, y * k) for x, y in cam.project_all(points)]
 
         radius = max(1.0, 0.018 * min(size) + 0.6 * k * cam.focal / 60)
-        # The soft shadow is blurred at half this resolution: a wide blur is the costly part.
-        half = (max(4, size[0] // 2), max(4, size[1] // 2))
-        soft = Image.new("L", half, 0)
-        sx, sy = half[0] / size[0], half[1] / size[1]
-        footprint = [(x * sx, y * sy) for x, y in project(self.model.footprint())]
-        ImageDraw.Draw(soft).polygon(footprint, fill=150)
-        soft = soft.filter(ImageFilter.GaussianBlur(radius / 2))
-        soft = soft.resize(size, Image.Resampling.BILINEAR)
-        contact = Image.new("L", size, 0)
-        contact_draw = ImageDraw.Draw(contact)
+        footprint = project(self.model.footprint())
+        contacts = []
         for w in self.model.wheels:
             inner = w.y_outer - w.side * w.width
             patch = [
@@ -184,7 +234,7 @@ class StudioPainter:
                 (w.x - 0.22, inner, 0.0),
                 (w.x + 0.22, inner, 0.0),
             ]
-            contact_draw.polygon(project(patch), fill=235)
+            contacts.append((project(patch), 235))
         s = self.model.spec
         body = [
             (s.length / 2 - 0.3, s.width / 2 - 0.1, 0.0),
@@ -192,9 +242,42 @@ class StudioPainter:
             (-s.length / 2 + 0.3, -s.width / 2 + 0.1, 0.0),
             (s.length / 2 - 0.3, -s.width / 2 + 0.1, 0.0),
         ]
-        contact_draw.polygon(project(body), fill=110)
+        contacts.append((project(body), 110))
+        xs = [x for x, _ in footprint] + [x for poly, _ in contacts for x, _ in poly]
+        ys = [y for _, y in footprint] + [y for poly, _ in contacts for _, y in poly]
+        reach = 3 * radius + 4
+        # Even corners keep the half-resolution grid of the soft shadow where it was.
+        x0 = max(0, 2 * math.floor((min(xs) - reach) / 2))
+        y0 = max(0, 2 * math.floor((min(ys) - reach) / 2))
+        x1 = min(size[0], 2 * math.ceil((max(xs) + reach) / 2))
+        y1 = min(size[1], 2 * math.ceil((max(ys) + reach) / 2))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            return None
+        region = (x1 - x0, y1 - y0)
+        # The soft shadow is blurred at half this resolution: a wide blur is the costly part.
+        soft = Image.new("L", (region[0] // 2, region[1] // 2), 0)
+        ImageDraw.Draw(soft).polygon([((x - x0) / 2, (y - y0) / 2) for x, y in footprint], 150)
+        soft = soft.filter(ImageFilter.GaussianBlur(radius / 2))
+        soft = soft.resize(region, Image.Resampling.BILINEAR)
+        contact = Image.new("L", region, 0)
+        contact_draw = ImageDraw.Draw(contact)
+        for poly, fill in contacts:
+            contact_draw.polygon([(x - x0, y - y0) for x, y in poly], fill=fill)
         contact = contact.filter(ImageFilter.GaussianBlur(max(0.6, radius / 4)))
-        return ImageChops.lighter(soft, contact)
+        return ImageChops.lighter(soft, contact), (x0, y0)
+
+
+@functools.lru_cache(maxsize=4)
+def _vignette(width: int, height: int) -> Image.Image:
+    """The floor's darker corners as a paste mask (only the size changes it: cached, at most
+    4 sizes of at most 512x512 one-byte pixels, 1 MiB)."""
+    ramp = Image.radial_gradient("L").resize((width, height), Image.Resampling.BILINEAR)
+    return ramp.point(lambda v: v * 70 // 255)
+
+
+def draw_car(model: CarModel, view: View, canvas: Image.Image) -> None:
+    """Draw ``model`` as ``view`` sees it onto ``canvas`` (whose pixels are the view's)."""
+    _CarPass(model, view, canvas).run()
 
 
 class _CarPass:
@@ -242,7 +325,7 @@ class _CarPass:
             # A hairline a shade darker than the face keeps same-coloured facets apart.
             edge = (24, 24, 28) if view.outline else mix(colour, (0, 0, 0), 0.12)
             self.draw.polygon(
-                [cam.project(p) for p in face.points],
+                cam.project_all(face.points),
                 fill=colour,
                 outline=edge,
                 width=view.line_width if view.outline else 1,
@@ -258,7 +341,7 @@ class _CarPass:
 
     def _decal(self, face: Face, decal: Decal, face_colour: RGB) -> None:
         view = self.view
-        pts = [view.camera.project(p) for p in decal.points]
+        pts = view.camera.project_all(decal.points)
         finish = decal.finish
         if decal.texture is not None and self._texture(pts, decal):
             return

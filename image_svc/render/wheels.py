@@ -7,7 +7,7 @@ import math
 from PIL import ImageDraw
 
 from image_svc.render.car_body import RUBBER, Wheel
-from image_svc.render.geometry import RGB, Vec2, Vec3, View, add, convex_hull, dot, scale
+from image_svc.render.geometry import RGB, Vec3, View, add, convex_hull, dot, scale
 from image_svc.render.subject import mix
 from image_svc.render.vehicle import CarModel
 
@@ -24,7 +24,8 @@ def paint_wheel(draw: ImageDraw.ImageDraw, view: View, wheel: Wheel, model: CarM
         )
         for i in range(steps)
     ]
-    hull = convex_hull([cam.project((x, y, z)) for x, z in ring for y in (wheel.y_outer, inner_y)])
+    sides = (wheel.y_outer, inner_y)
+    hull = convex_hull(cam.project_all([(x, y, z) for x, z in ring for y in sides]))
     tyre = view.shade(RUBBER, (0.0, 0.0, 1.0), "rubber", (wheel.x, wheel.y_outer, 0.0))
     outline = (24, 24, 28) if view.outline else None
     draw.polygon(hull, fill=tyre, outline=outline, width=view.line_width)
@@ -43,15 +44,17 @@ class _Rim:
         self.y = wheel.y_outer + wheel.side * 0.004  # just outside the tyre wall
         self.normal: Vec3 = (0.0, float(wheel.side), 0.0)
 
-    def _at(self, radius: float, degrees: float) -> Vec2:
+    def _at(self, radius: float, degrees: float) -> Vec3:
+        """The point of the rim's plane ``radius`` from the hub at angle ``degrees``."""
         a = math.radians(degrees)
         w = self.wheel
-        return self.view.camera.project(
-            (w.x + radius * math.cos(a), self.y, w.r + radius * math.sin(a))
-        )
+        return (w.x + radius * math.cos(a), self.y, w.r + radius * math.sin(a))
+
+    def _polygon(self, points: list[Vec3], colour: RGB) -> None:
+        self.draw.polygon(self.view.camera.project_all(points), fill=colour)
 
     def _disc(self, radius: float, colour: RGB) -> None:
-        self.draw.polygon([self._at(radius, 360 * i / 24) for i in range(24)], fill=colour)
+        self._polygon([self._at(radius, 360 * i / 24) for i in range(24)], colour)
 
     def _hole(self, radius: float, degrees: float, size: float, colour: RGB) -> None:
         """A round hole of ``size`` centred ``radius`` from the hub at angle ``degrees``."""
@@ -59,16 +62,10 @@ class _Rim:
         a = math.radians(degrees)
         hx, hz = w.x + radius * math.cos(a), w.r + radius * math.sin(a)
         pts = [
-            self.view.camera.project(
-                (
-                    hx + size * math.cos(t * math.pi / 6),
-                    self.y,
-                    hz + size * math.sin(t * math.pi / 6),
-                )
-            )
+            (hx + size * math.cos(t * math.pi / 6), self.y, hz + size * math.sin(t * math.pi / 6))
             for t in range(12)
         ]
-        self.draw.polygon(pts, fill=colour)
+        self._polygon(pts, colour)
 
     def _spoke(self, degrees: float, widths: tuple[float, float], colour: RGB) -> None:
         """A tapered spoke from the hub to the rim; ``widths`` are half-angles in degrees."""
@@ -80,7 +77,7 @@ class _Rim:
             self._at(0.64 * r, degrees + outer),
             self._at(0.14 * r, degrees + inner),
         ]
-        self.draw.polygon(pts, fill=colour)
+        self._polygon(pts, colour)
 
     def paint(self, tyre: RGB) -> None:
         w, m, view = self.wheel, self.model, self.view
@@ -96,7 +93,7 @@ class _Rim:
         caliper = view.shade(m.caliper, self.normal, "trim", centre)
         band = [self._at(0.55 * r, mid - 28 + 56 * i / 8) for i in range(9)]
         band += [self._at(0.36 * r, mid + 28 - 56 * i / 8) for i in range(9)]
-        self.draw.polygon(band, fill=caliper)
+        self._polygon(band, caliper)
         if m.rim_style == "turbine":
             self._disc(r * 0.6, rim)
             for i in range(9):

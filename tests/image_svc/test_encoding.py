@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import random
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageCms, ImageDraw
 
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.render import RenderSubject, render
@@ -42,6 +43,45 @@ def test_same_pixels_same_bytes(picture: Image.Image, fmt: str) -> None:
 
 def test_png_is_lossless(picture: Image.Image) -> None:
     assert reopen(encode(picture, "png")).tobytes() == picture.tobytes()
+
+
+def noise(mode: str, size: tuple[int, int], seed: int) -> Image.Image:
+    """Random pixels: every PNG filter of the writer gets non-zero rows to pick from."""
+    rng = random.Random(seed)
+    count = size[0] * size[1] * len(mode)
+    return Image.frombytes(mode, size, bytes(rng.randrange(256) for _ in range(count)))
+
+
+def flat_with_steps(size: tuple[int, int]) -> Image.Image:
+    """Bands and blocks, as the renders have: rows where "Up" or "Sub" leaves only zeros."""
+    image = Image.new("RGB", size, (200, 200, 210))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, size[1], 7):
+        draw.rectangle((0, i, size[0], i + 2), fill=(10 * (i % 20), 90, 240 - i % 200))
+    draw.rectangle((size[0] // 3, 0, size[0] // 2, size[1]), fill=(250, 20, 20))
+    return image
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize("size", [(1, 1), (1, 9), (9, 1), (3, 2), (17, 5), (333, 97)])
+def test_png_writer_is_lossless_for_any_size(mode: str, size: tuple[int, int]) -> None:
+    image = noise(mode, size, seed=size[0] * 1000 + size[1])
+    decoded = reopen(encode(image, "png"))
+    assert (decoded.mode, decoded.size) == (mode, size)
+    assert decoded.tobytes() == image.tobytes()
+
+
+def test_png_of_flat_areas_is_small_and_exact() -> None:
+    image = flat_with_steps((640, 480))
+    data = encode(image, "png")
+    assert reopen(data).tobytes() == image.tobytes()
+    assert len(data) < 640 * 480 * 3 / 50
+
+
+def test_png_keeps_an_icc_profile() -> None:
+    image = Image.new("RGB", (20, 10), (1, 2, 3))
+    image.info["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert reopen(encode(image, "png")).info.get("icc_profile") == image.info["icc_profile"]
 
 
 def test_lossy_formats_stay_close(picture: Image.Image) -> None:

@@ -317,7 +317,7 @@ def test_one_megapixel_view_is_fast() -> None:
     best = min(
         _timed(lambda: draw(view="front_three_quarter", size=(1024, 1024))) for _ in range(3)
     )
-    assert best < 0.4  # ~35 ms on one idle core; generous for shared CI machines
+    assert best < 0.4  # ~15 ms on one idle core; generous for shared CI machines
 
 
 def _timed(fn: Callable[[], object]) -> float:
