@@ -73,11 +73,6 @@ async def time_to_done(stub: rpc.ConversationServiceAsyncStub, user: str, prompt
     return time.perf_counter() - started
 
 
-@pytest.mark.xfail(
-    strict=True,  # the day it holds, this fails: drop the mark and close the gap in the issue
-    reason="open: sixteen 1-view messages take a median ~1.7-1.9x a lone one's time on 2 cores "
-    "(target 1.5x); bench/conversation.py has the figures",
-)
 async def test_sixteen_users_at_once_wait_about_as_long_as_one_alone(
     stub: rpc.ConversationServiceAsyncStub,
 ) -> None:
