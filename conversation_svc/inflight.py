@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from bson import ObjectId
 
+from conversation_svc.model import Message
 from conversation_svc.store import Store
 from mesh.logs import get_logger
 
@@ -45,13 +46,15 @@ class PerKeyLimit:
         self._gates: dict[str, tuple[asyncio.Semaphore, int]] = {}
 
     @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        """Wait for one of the key's places and keep it for the block."""
+    async def hold(self, key: str) -> AsyncIterator[bool]:
+        """Wait for one of the key's places and keep it for the block; yields whether it had
+        to wait."""
         gate, users = self._gates.get(key, (asyncio.Semaphore(self.limit), 0))
         self._gates[key] = (gate, users + 1)
         try:
+            waited = gate.locked()
             async with gate:
-                yield
+                yield waited
         finally:
             gate, users = self._gates[key]
             if users <= 1:
@@ -91,21 +94,21 @@ class InFlight:
         """Messages this process holds now (running or waiting for their user's turn)."""
         return len(self._running)
 
-    async def run(self, message_id: str, work: Callable[[str], Awaitable[None]]) -> None:
-        """Claim the message, wait for its user's turn, run ``work`` on it, release it."""
-        message = await self._store.message_by_id(message_id)
-        if message is None or message.terminal:
-            return
+    async def run(self, message_id: str, work: Callable[[str | Message], Awaitable[None]]) -> None:
+        """Claim the message, wait for its user's turn, run ``work`` on it, release it.
+        ``work`` gets the message as read once the lease was ours when nothing waited since
+        (it need not read it again), else its id."""
         oid = ObjectId(message_id)
-        if not await self._claim(oid):
-            return
         task = asyncio.current_task()
         assert task is not None
-        self._running[message_id] = task
-        self._start_heartbeat()
         try:
-            async with self._users.hold(message.owner):
-                await work(message_id)
+            message = await self._claim(oid)
+            if message is None:
+                return
+            self._running[message_id] = task
+            self._start_heartbeat()
+            async with self._users.hold(message.owner) as waited:
+                await work(message_id if waited else message)
         except asyncio.CancelledError:
             if message_id not in self._lost:
                 raise
@@ -116,9 +119,9 @@ class InFlight:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._store.release(oid, self.holder))
 
-    async def _claim(self, oid: ObjectId) -> bool:
-        """True once the lease is ours; False when the message ended meanwhile (its other
-        run finished it, or the sweeper did at its deadline)."""
+    async def _claim(self, oid: ObjectId) -> Message | None:
+        """The message, read once its lease is ours; None when it is gone or terminal (its
+        other run finished it, or the sweeper did at its deadline)."""
         waited = False
         while not await self._store.claim(oid, self.holder, self._limits.lease_ttl):
             if not waited:
@@ -127,8 +130,9 @@ class InFlight:
             await asyncio.sleep(self._limits.lease_ttl / 3)
             current = await self._store.message_by_id(oid)
             if current is None or current.terminal:
-                return False
-        return True
+                return None
+        message = await self._store.message_by_id(oid)
+        return None if message is None or message.terminal else message
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is None or self._heartbeat.done():

@@ -140,9 +140,15 @@ class Pipeline:
         """The data access the pipeline writes through."""
         return self._store
 
-    async def run(self, message_id: str) -> None:
-        """Take one message to a terminal state (or leave it if it already is in one)."""
-        message = await self._store.message_by_id(message_id)
+    async def run(self, message_id: str | Message) -> None:
+        """Take one message to a terminal state (or leave it if it already is in one). Given a
+        message rather than an id, it starts from that state (just read by the caller): every
+        write is guarded by the message being PROCESSING, so a state one read old is safe."""
+        message = (
+            message_id
+            if isinstance(message_id, Message)
+            else await self._store.message_by_id(message_id)
+        )
         if message is None or message.terminal:
             log.info("nothing to do", message_id=message_id, status=message and message.status)
             return

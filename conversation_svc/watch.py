@@ -19,7 +19,7 @@ from bson import ObjectId
 from pymongo.errors import OperationFailure
 
 from conversation_svc.model import Conversation, Message
-from conversation_svc.store import Event, Store
+from conversation_svc.store import Event, Store, object_id
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from photofun.v1 import conversation_service_pb2 as pb
 
@@ -56,18 +56,17 @@ async def watch(
     """Yield the message's state, then each change, until it is terminal. ``opened`` runs once
     the change stream is open (the servicer sends the response headers then, so a resumed
     watch of a quiet message is visibly open before its next change)."""
-    first = await store.message(owner, message_id)  # ownership check: NOT_FOUND for others
-    seen = 0
-    if token:
-        value = store.tokens.decode("message", token, "resume_token")
-        version = value.get("v")
-        if value.get("m") != message_id or type(version) is not int or version < 1:
-            raise InvalidArgument("resume_token", "is not a token of this message")
-        seen = version
-    async with store.watch_message(first.id) as changes:
-        current = await store.message_by_id(first.id)
-        if current is None:
-            raise NotFound(f"message {message_id} was deleted")
+    oid = object_id(message_id, "message_id")
+    async with store.watch_message(oid) as changes:
+        # One read, after subscribing: the ownership check (NOT_FOUND for others) and the state.
+        current = await store.message(owner, message_id)
+        seen = 0
+        if token:
+            value = store.tokens.decode("message", token, "resume_token")
+            version = value.get("v")
+            if value.get("m") != message_id or type(version) is not int or version < 1:
+                raise InvalidArgument("resume_token", "is not a token of this message")
+            seen = version
         if seen > current.version:
             # Versions only grow: a token from the future was never issued for this message.
             raise InvalidArgument("resume_token", "is not a token of this message")
