@@ -290,12 +290,25 @@ class Pipeline:
             return replace(u, variation=source.variation)  # the same take: the views match
         if u.follow_up is FollowUp.EDIT and not message.input_image_url:
             picked = source.image_at(_picked(message, source))
-            return (
+            u = (
                 replace(u, input_url=picked.image_url)
                 if picked
                 else replace(u, follow_up=FollowUp.NONE)
             )
+        elif u.follow_up in _REDRAWS and u.intent.needs_image and not message.input_image_url:
+            u = self._redraw(window, u)
         return u
+
+    def _redraw(self, window: list[Message], u: Understood) -> Understood:
+        """A change of subject after an edit ("make it red" after "make it anime style"): an
+        edit has no subject of its own to redraw, so the changed subject is drawn as the last
+        drawn result was (its intent and views), as another one after an edit is."""
+        drawn = _last_drawn(window)
+        if drawn is None or drawn.intent is None:
+            # Nothing drawn to follow (only edits of uploads): one picture of the subject.
+            return replace(u, intent=Intent.GENERATE_IMAGE, angles=(), source=None)
+        angles = _drawn_angles(drawn) if drawn.intent is Intent.GENERATE_ANGLES else ()
+        return replace(u, intent=drawn.intent, angles=angles, source=drawn)
 
     async def _vary(
         self, message: Message, window: list[Message], u: Understood, source: Message
@@ -612,6 +625,10 @@ def _attached_pick(message: Message, window: list[Message]) -> Message | None:
 def _picked_message(message: Message, result: Message) -> bool:
     """True when the caller picked ``result`` itself."""
     return message.reference is not None and message.reference.message_id == str(result.id)
+
+
+# Follow-ups that draw the subject again (an edit follow-up takes the picture instead).
+_REDRAWS = frozenset({FollowUp.CHANGE_SUBJECT})
 
 
 def _last_drawn(window: list[Message]) -> Message | None:

@@ -57,7 +57,7 @@ async def test_a_worker_that_lost_its_lease_stops_that_message(store: Store) -> 
     inflight = InFlight(store, InFlightLimits(lease_ttl=1.0))
     started = asyncio.Event()
 
-    async def work(_: str) -> None:
+    async def work(_: object) -> None:
         started.set()
         await asyncio.sleep(30)
 

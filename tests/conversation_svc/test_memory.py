@@ -121,3 +121,32 @@ async def test_a_picked_result_that_is_also_attached_is_recorded_as_its_source(
     assert edited.follow_up is FollowUp.EDIT
     assert edited.source == ResultRef(str(cars.id), rear)
     assert edited.input_image_url == cars.images[rear].image_url
+
+
+@pytest.mark.parametrize(
+    ("edit", "change", "expected"),
+    [
+        ("make it anime style", "make it red", {"color": "red"}),
+        ("remove the background", "make it green", {"color": "green"}),
+        ("enhance it", "now a 2015 one", {"year": 2015}),
+    ],
+)
+async def test_a_change_of_subject_after_an_edit_redraws_the_last_drawn_car(
+    send: Send, edit: str, change: str, expected: dict[str, Any]
+) -> None:
+    drawn = await send(CLIO)
+    edited = await send(edit)
+    assert edited.intent is not None
+    assert edited.intent.needs_image
+    changed = await send(change)
+    # An edit has no subject to redraw: the change applies to the last drawn result, as a
+    # variation after an edit does, with its views and its kind of drawing.
+    assert changed.follow_up is FollowUp.CHANGE_SUBJECT
+    assert changed.intent is Intent.GENERATE_ANGLES
+    assert changed.source == ResultRef(str(drawn.id), None)
+    assert changed.analysis is not None
+    subject = changed.analysis.subject
+    assert (subject.brand, subject.model) == ("Renault", "Clio")
+    for field, value in expected.items():
+        assert getattr(subject, field) == value
+    assert sorted(i.angle for i in changed.images) == sorted(i.angle for i in drawn.images)
