@@ -114,7 +114,8 @@ class Child:
         raise TimeoutError(f"{self.name} was not ready after {within:.0f} s{self._log_hint()}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM, wait, then SIGKILL the whole process group."""
+        """SIGTERM, wait, then SIGKILL the whole process group; and whatever of the group
+        outlived its leader (a render pool whose parent was killed)."""
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)
@@ -124,9 +125,19 @@ class Child:
                 self.process.wait()
             except ProcessLookupError:
                 pass
+        self.reap_group()
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def reap_group(self) -> None:
+        """SIGKILL what is left of the ended child's process group: its own children (image_svc's
+        render workers, Celery's pool) are orphaned, not ended, when it is killed outright. The
+        group's id stays reserved while any member lives, so this reaches no other process."""
+        if self.process is None or self.process.poll() is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     @property
     def exit_code(self) -> int | None:
@@ -189,6 +200,7 @@ async def supervise(
                 busy = restarting.get(child.name)
                 if child.alive or (busy is not None and not busy.done()):
                     continue
+                child.reap_group()  # its orphans would hold ports and memory meanwhile
                 delay = policy.delay(child)
                 say(
                     f"\n{child.name} exited (status {child.exit_code}); restarting in {delay:g} s"

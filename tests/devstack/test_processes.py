@@ -70,3 +70,48 @@ async def test_a_part_that_comes_back_is_said_to_be_back(tmp_path: Path) -> None
     child.stop()
     assert any("server exited (status -9); restarting in 1 s" in line for line in said), said
     assert any("✓ server is back" in line for line in said), said
+
+
+async def test_what_a_crashed_part_started_does_not_outlive_it(tmp_path: Path) -> None:
+    # A part that starts a helper process (as image_svc starts its render workers), then dies
+    # outright: the helper is in the part's process group, and is ended with it.
+    pid_file = tmp_path / "helper"
+    part = (
+        "import subprocess, sys, time\n"
+        "helper = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(helper.pid))\n"
+        "time.sleep(60)\n"
+    )
+
+    async def started() -> bool:
+        return pid_file.exists() and bool(pid_file.read_text())
+
+    child = Child("part", [sys.executable, "-c", part], started)
+    child.start(tmp_path)
+    await child.wait_ready(10)
+    helper = int(pid_file.read_text())
+    pid_file.unlink()
+    stop = asyncio.Event()
+    said: list[str] = []
+    watching = asyncio.create_task(
+        supervise([child], stop, cwd=tmp_path, start_timeout=10, say=said.append)
+    )
+    assert child.process is not None
+    child.process.kill()  # the leader only, as `kill -9 PID` does
+    for _ in range(50):
+        if _gone(helper):
+            break
+        await asyncio.sleep(0.1)
+    ended = _gone(helper)  # by the supervisor, before anything stops the part
+    stop.set()
+    await asyncio.wait_for(watching, 5)
+    child.stop()
+    assert ended, said
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its new parent counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
