@@ -77,7 +77,7 @@ async def send_through_envoy(
 
 
 async def send_burst(stack: RunningStack, count: int) -> list[pb.Message]:
-    """``count`` messages from three users, each sent through Envoy and followed to its end."""
+    """``count`` messages, three at a time, each sent through Envoy and followed to its end."""
     token = mint_token(stack.env["JWT_SECRET"], "docs")
     metadata = (("authorization", f"Bearer {token}"),)
     done: list[pb.Message] = []
@@ -150,7 +150,8 @@ def draw_waterfall(spans_file: Path, trace_id: str, out: Path) -> None:
         x1 = max(x0 + 2, label_w + bar_w * (s.end - origin).total_seconds() / total)
         colour = (200, 0, 0) if s.status.startswith("ERROR") else colours.get(s.service, (90,) * 3)
         draw.rectangle((x0, y + 2, x1, y + row - 8), fill=colour)
-        draw.text((x1 + 4, y), f"{s.seconds * 1000:.0f} ms", fill="gray")
+        failed = " ERROR" if s.status.startswith("ERROR") else ""
+        draw.text((x1 + 4, y), f"{s.seconds * 1000:.0f} ms{failed}", fill="gray")
     image.save(out, optimize=True)
 
 
