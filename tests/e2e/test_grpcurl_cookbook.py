@@ -181,7 +181,11 @@ def _learn(method: str, stdout: str, seen: Seen) -> None:
         seen.values["<uploaded image url>"] = _json_objects(stdout)[0]["imageUrl"]
     elif method == "WatchMessage" and "<last resume_token seen>" not in seen.values:
         answers = _json_objects(stdout)
-        assert answers[-1]["event"] == "MESSAGE_EVENT_FINISHED", answers[-1]
+        # The watch ends with the message's end: FINISHED, or, when it was already over when
+        # the watch began (a fast stack), the one SNAPSHOT of a terminal message.
+        last = answers[-1]
+        assert last["event"] in {"MESSAGE_EVENT_FINISHED", "MESSAGE_EVENT_SNAPSHOT"}, last
+        assert last["message"]["status"] == "MESSAGE_STATUS_DONE", last
         seen.values["<last resume_token seen>"] = answers[0]["resumeToken"]
 
 
