@@ -21,7 +21,7 @@ from conversation_svc.watch import watch, watch_changes
 from conversation_svc.words import say
 from mesh.access import current_caller
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS
+from mesh.limits import MAX_PROMPT_CHARS, MAX_STYLE_CHARS, MAX_TOPIC_CHARS, user_text
 from mesh.logs import bind_context, get_logger
 from mesh.media import check_media_url
 from mesh.tracing import current_trace_id
@@ -178,11 +178,7 @@ class ConversationServicer(conversation_service_pb2_grpc.ConversationServiceServ
             raise NotFound(f"message {ref.message_id} has no image {ref.image_index}")
 
     def _new_message(self, request: pb.SendMessageRequest) -> NewMessage:
-        prompt = request.prompt.strip()
-        if not prompt:
-            raise InvalidArgument("prompt", "must not be empty")
-        if len(prompt) > MAX_PROMPT:
-            raise InvalidArgument("prompt", f"must be at most {MAX_PROMPT} characters")
+        prompt = user_text(request.prompt, "prompt", MAX_PROMPT)
         try:
             lang = Language.parse(request.lang)
         except ValueError:

@@ -9,7 +9,7 @@ from image_svc.angles import VIEWS, View
 from image_svc.consistency import SubjectSpec
 from image_svc.generator import Canvas
 from mesh.errors import InvalidArgument
-from mesh.limits import MAX_REFINED_PROMPT_CHARS, MAX_SUBJECT_CHARS, MAX_YEAR, MIN_YEAR
+from mesh.limits import MAX_REFINED_PROMPT_CHARS, MAX_SUBJECT_CHARS, MAX_YEAR, MIN_YEAR, user_text
 from photofun.v1 import common_pb2, image_service_pb2
 
 MIN_SIDE, MAX_SIDE, DEFAULT_SIDE = 64, 2048, 1024
@@ -37,13 +37,8 @@ def canvas(width: int, height: int, fmt: int) -> Canvas:
 
 
 def prompt(text: str, *, field: str = "prompt", required: bool = True) -> str:
-    """A prompt within the length limit."""
-    stripped = text.strip()
-    if required and not stripped:
-        raise InvalidArgument(field, "must not be empty")
-    if len(stripped) > MAX_PROMPT_CHARS:
-        raise InvalidArgument(field, f"must be at most {MAX_PROMPT_CHARS} characters")
-    return stripped
+    """A prompt within the length limit, without control characters."""
+    return user_text(text, field, MAX_PROMPT_CHARS, required=required)
 
 
 def subject(msg: common_pb2.Subject, *, required: bool) -> SubjectSpec:

@@ -12,6 +12,9 @@ Lengths are counted in code points (Python's ``len``), the same everywhere.
 
 from __future__ import annotations
 
+import unicodedata
+
+from mesh.errors import InvalidArgument
 from photofun.v1 import common_pb2
 
 MAX_PROMPT_CHARS = 2000  # SendMessage.prompt, Refine/DetectIntent.prompt
@@ -23,6 +26,27 @@ MAX_REPLY_CHARS = 2000  # the reply shown to the user
 MAX_KEYWORDS, MAX_KEYWORD_CHARS = 32, 100
 MIN_YEAR, MAX_YEAR = 1886, 2100  # a plausible model year (the first car: 1886)
 _SUBJECT_TEXTS = ("text", "category", "brand", "model", "color", "body_type")
+
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def user_text(value: str, field: str, limit: int, *, required: bool = True) -> str:
+    """What a user typed, trimmed: INVALID_ARGUMENT naming ``field`` when it is empty (and
+    ``required``), longer than ``limit``, or holds control characters other than tab and line
+    breaks (a NUL or an escape sequence is never part of a prompt, and would reach logs,
+    models and the page as is)."""
+    text = value.strip()
+    if required and not text:
+        raise InvalidArgument(field, "must not be empty")
+    if len(text) > limit:
+        raise InvalidArgument(field, f"must be at most {limit} characters")
+    for char in text:
+        if char not in _ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
+            raise InvalidArgument(
+                field, f"must not contain control characters (found U+{ord(char):04X})"
+            )
+    return text
 
 
 def cut(text: str, limit: int) -> str:

@@ -20,6 +20,7 @@ from mesh.limits import (
     cut,
     fit_keywords,
     fit_subject,
+    user_text,
 )
 from mesh.media import MAX_URL_CHARS, check_media_url
 from mesh.vocabulary import ANGLES, LANGUAGE_CHOICES, Intent, Language, angle_name, angle_value
@@ -50,11 +51,7 @@ class PromptServicer(prompt_service_pb2_grpc.PromptServiceServicer):
         self._max = max_prompt_chars
 
     def _checked(self, prompt: str, lang: str, image_url: str) -> tuple[str, str, bool]:
-        text = prompt.strip()
-        if not text:
-            raise InvalidArgument("prompt", "must not be empty")
-        if len(text) > self._max:
-            raise InvalidArgument("prompt", f"must be at most {self._max} characters")
+        text = user_text(prompt, "prompt", self._max)
         try:
             code = Language.parse(lang)
         except ValueError:

@@ -132,6 +132,9 @@ async def test_too_many_processing_messages_is_resource_exhausted(stub: Stub) ->
     [
         ({"prompt": ""}, "prompt"),
         ({"prompt": "x" * 2001}, "prompt"),
+        ({"prompt": "\x00\x00 draw a car"}, "prompt"),  # control characters
+        ({"prompt": "a car \x1b[31mred"}, "prompt"),
+        ({"prompt": "a car\x7f"}, "prompt"),
         ({"prompt": "hi", "lang": "de"}, "lang"),
         ({"prompt": "hi", "style": "s" * 101}, "style"),
         ({"prompt": "hi", "idempotency_key": "k" * 129}, "idempotency_key"),
