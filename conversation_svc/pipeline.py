@@ -164,9 +164,11 @@ class Pipeline:
         except Failed as exc:
             log.warning("message failed", reason=exc.reason)
             words = exc.words(await self._lang(message))
+            fail_span(exc.reason, words)  # the message's own span (the task's) says it failed
             await self._store.finish(message.id, Status.FAILED, failure=Failure(exc.reason, words))
         except TimeoutError:
             words = replies("failure.timed_out", await self._lang(message))
+            fail_span("TIMED_OUT", words)
             await self._store.finish(message.id, Status.FAILED, failure=Failure("TIMED_OUT", words))
 
     async def _lang(self, message: Message) -> str:

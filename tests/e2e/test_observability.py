@@ -293,6 +293,15 @@ async def watched(stack: RunningStack, sent: Sent, prometheus: str) -> str:
             await stack.restart("media stand-in")
     assert failed.status == pb.MESSAGE_STATUS_FAILED, failed
     await asyncio.sleep(3)  # a few more scrapes (every second) after both
+    # The failed message's own span (the worker's task) says it failed, and why.
+    task = [
+        s
+        for s in read_trace(stack.root / "traces.jsonl", failed.trace_id)
+        if (s.service, s.name) == ("worker", "run/photofun.process_message")
+    ]
+    assert len(task) == 1, task
+    assert task[0].status.startswith("ERROR"), task[0]
+    assert failed.failure.reason in task[0].status, task[0]
     return prometheus
 
 
