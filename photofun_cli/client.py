@@ -212,6 +212,14 @@ class ConversationClient:
             finally:
                 call.cancel()
 
+    async def delete_if_empty(self, conversation_id: str) -> None:
+        """Delete a conversation that holds no message (a refused first message left it)."""
+        await self._stub.DeleteConversation(
+            pb.DeleteConversationRequest(conversation_id=conversation_id, only_if_empty=True),
+            metadata=self._metadata,
+            timeout=min(self._timeout, 5.0),
+        )
+
     async def cancel_message(self, message_id: str) -> pb.Message:
         """Ask the server to stop a message's work."""
         response = await self._stub.CancelMessage(

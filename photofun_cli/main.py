@@ -386,17 +386,8 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
             reference=_reference(args.source),
             variation=args.variation,
         )
-        try:
-            message = await client.send_message(request)
-        except asyncio.CancelledError:
-            # Ctrl-C before the reply: the message may exist already. Sending again with the
-            # same key returns it (or makes it) so it can be cancelled: nothing keeps working
-            # unseen.
-            with contextlib.suppress(grpc.aio.AioRpcError, TimeoutError):
-                async with asyncio.timeout(10):
-                    message = await client.send_message(request)
-                    await _cancel(client, message.message_id, ui)
-            raise
+        made = "" if args.conversation else conversation_id
+        message = await _send(client, request, ui, made=made)
         try:
             final = await _follow(client, message, ui)
         except (
@@ -420,6 +411,29 @@ async def _chat(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
     if final.status == pb.MESSAGE_STATUS_DONE and all(item.path for item in saved):
         return 0
     return EXIT_FAILED
+
+
+async def _send(
+    client: ConversationClient, request: pb.SendMessageRequest, ui: Ui, *, made: str
+) -> pb.Message:
+    """Send the message; a refused one removes the conversation ``made`` for it (it would stay
+    empty, titled with the refused prompt), and Ctrl-C before the reply cancels it."""
+    try:
+        return await client.send_message(request)
+    except grpc.aio.AioRpcError:
+        if made:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                await client.delete_if_empty(made)
+        raise
+    except asyncio.CancelledError:
+        # Ctrl-C before the reply: the message may exist already. Sending again with the
+        # same key returns it (or makes it) so it can be cancelled: nothing keeps working
+        # unseen.
+        with contextlib.suppress(grpc.aio.AioRpcError, TimeoutError):
+            async with asyncio.timeout(10):
+                message = await client.send_message(request)
+                await _cancel(client, message.message_id, ui)
+        raise
 
 
 async def _follow(client: ConversationClient, message: pb.Message, ui: Ui) -> pb.Message:

@@ -27,6 +27,7 @@ from rich.console import Console
 
 from mesh.auth import Authenticator, mint_token
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
+from mesh.limits import MAX_PROMPT_CHARS
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
@@ -208,6 +209,8 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.SendMessageRequest, context: Any
     ) -> pb.SendMessageResponse:
         conversation = self._own(context, request.conversation_id)
+        if len(request.prompt) > MAX_PROMPT_CHARS:  # as the real service refuses it
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "prompt: must be at most 2000")
         self.requests.append(request)
         self.send_keys.append(request.idempotency_key)
         self.formats.append(request.format)
@@ -492,6 +495,23 @@ async def test_a_rejected_token_is_explained_without_a_traceback(
     assert f"error: UNAUTHENTICATED ({reason}): the token is not valid" in result.err
     assert "PHOTOFUN_TOKEN" in result.err
     assert "Traceback" not in result.err + result.out
+
+
+async def test_a_refused_first_message_leaves_no_empty_conversation(
+    stack: Stack, tmp_path: Path
+) -> None:
+    result = await photofun(*chat(stack, "x" * (MAX_PROMPT_CHARS + 1), tmp_path))
+
+    assert result.code == 1
+    assert "INVALID_ARGUMENT" in result.err
+    assert not stack.service.conversations  # the one made for it is gone again
+
+    mine = stack.service.add_conversation("alice", "mine")
+    again = await photofun(
+        *chat(stack, "x" * (MAX_PROMPT_CHARS + 1), tmp_path, "--conversation", mine.conversation_id)
+    )
+    assert again.code == 1
+    assert mine.conversation_id in stack.service.conversations  # a conversation given stays
 
 
 async def test_someone_elses_conversation_is_not_found(stack: Stack, tmp_path: Path) -> None:
