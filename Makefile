@@ -74,7 +74,8 @@ XDIST = $(if $(filter 0,$(WORKERS)),,-n $(WORKERS) --dist loadfile)
 
 pytest: env  ## the pytest suite: the fast tier with the coverage report and its floor, then the rest
 	$(VENV)/bin/pytest -m "$(UNIT)" $(XDIST) --cov --cov-report=term --durations=10
-	$(VENV)/bin/pytest -m "not ($(UNIT))" $(XDIST) --durations=15
+	$(VENV)/bin/pytest -m "not ($(UNIT)) and not alone" $(XDIST) --durations=15
+	$(VENV)/bin/pytest -m "alone" -p no:xdist
 
 unit: env  ## the fast tier: in-process tests on real ports (no browser, Envoy, compose or e2e)
 	$(VENV)/bin/pytest -m "$(UNIT)" $(XDIST) -q

@@ -73,6 +73,7 @@ async def time_to_done(stub: rpc.ConversationServiceAsyncStub, user: str, prompt
     return time.perf_counter() - started
 
 
+@pytest.mark.alone
 async def test_sixteen_users_at_once_wait_about_as_long_as_one_alone(
     stub: rpc.ConversationServiceAsyncStub,
 ) -> None:
