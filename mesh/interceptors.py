@@ -232,12 +232,8 @@ def _finish(method: str, started: float, code: grpc.StatusCode, request_id: str)
     getattr(log, level)("rpc finished", code=code.name, elapsed_ms=elapsed_ms)
 
 
-async def _abort(
-    context: grpc.aio.ServicerContext[Any, Any],
-    exc: Exception,
-    request_id: str,
-    translators: Sequence[Translator],
-) -> None:
+def _report(exc: Exception, request_id: str, translators: Sequence[Translator]) -> _Status:
+    """The status for what escaped a handler, logged once at the level it deserves."""
     status = status_for(exc, request_id, translators)
     if isinstance(exc, ServiceError):
         log.info("rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message)
@@ -247,7 +243,7 @@ async def _abort(
         log.warning("rpc failed", code=status.code.name, error=type(exc).__name__)
     else:
         log.exception("unhandled error in handler")
-    await context.abort_with_status(status)
+    return status
 
 
 @contextlib.asynccontextmanager
@@ -259,7 +255,7 @@ async def _handling(
 ) -> AsyncIterator[str]:
     """Around one call: bind its id, admit its caller, map what escapes, log it once."""
     request_id = _begin(method, context)
-    started, code = time.perf_counter(), grpc.StatusCode.OK
+    started, code, finished = time.perf_counter(), grpc.StatusCode.OK, False
     try:
         if admission is not None:
             await admission.admit(method, context)
@@ -274,10 +270,15 @@ async def _handling(
         code = grpc.StatusCode.CANCELLED  # the client went away or the server is stopping
         raise
     except Exception as exc:
-        code = status_for(exc, request_id, translators).code
-        await _abort(context, exc, request_id, translators)
+        # Counted before the status leaves: a client that reads the metrics right after its
+        # error must find the call there.
+        status = _report(exc, request_id, translators)
+        _finish(method, started, status.code, request_id)
+        finished = True
+        await context.abort_with_status(status)
     finally:
-        _finish(method, started, code, request_id)
+        if not finished:
+            _finish(method, started, code, request_id)
 
 
 def _wrap_unary(
