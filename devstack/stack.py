@@ -197,7 +197,7 @@ def plan(cfg: StackConfig) -> tuple[list[Child], dict[str, str]]:
     mongodb_uri = cfg.mongodb_uri
     if mongodb_uri is None:
         storage = ":memory:" if cfg.memory else str(cfg.root / "mongo")
-        argv = [PY, "-m", "secantus", "--host", host, "--port", str(p.mongo)]
+        argv = [PY, "-m", "devstack.embedded_mongo", "--host", host, "--port", str(p.mongo)]
         children.append(
             Child(
                 "mongodb (secantusdb)",

