@@ -366,9 +366,10 @@ class Pipeline:
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            await self._store_image(
-                message, "single", reply.image, provider=reply.metadata.provider
-            )
+            if await self._store_image(
+                message, "single", reply.image, provider=reply.metadata.provider, done=True
+            ):
+                return
         await self._done(message)
 
     async def _edit(self, message: Message, metadata: Metadata) -> None:
@@ -380,7 +381,10 @@ class Pipeline:
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            await self._store_image(message, "edit", reply.image, provider=reply.metadata.provider)
+            if await self._store_image(
+                message, "edit", reply.image, provider=reply.metadata.provider, done=True
+            ):
+                return
         await self._done(message)
 
     async def _angles(self, message: Message, metadata: Metadata) -> None:
@@ -392,7 +396,7 @@ class Pipeline:
         stored = {image.key for image in message.images}
         failed = list(message.failed_views)
         failures: dict[str, str] = {}
-        attempt = 0
+        attempt, finished = 0, False
         while missing := [a for a in wanted if a not in stored and a not in failures]:
             attempt += 1
             started = time.monotonic()
@@ -421,7 +425,9 @@ class Pipeline:
                         if await self._store.record_failed_views(message.id, failed) is None:
                             raise Stop
                         continue
-                    await self._store_image(
+                    # The last wanted view, with none failed, ends the message in its write.
+                    last = not failures and all(a in stored or a == name for a in wanted)
+                    finished = await self._store_image(
                         message,
                         name,
                         view.image,
@@ -429,6 +435,7 @@ class Pipeline:
                         session_id=view.session_id,
                         is_main=name == wanted[0],
                         provider=view.metadata.provider,
+                        done=last,
                     )
                     stored.add(name)
                     started = time.monotonic()  # a break later costs only the time since this
@@ -455,6 +462,8 @@ class Pipeline:
             raise Failed(
                 "NO_IMAGES", "failure.no_images", detail=detail or Key("failure.no_view_arrived")
             )
+        if finished:
+            return
         note = ""
         if failures:
             views = ", ".join(view_name(a, message) for a in sorted(failures))
@@ -471,7 +480,10 @@ class Pipeline:
         session_id: str = "",
         is_main: bool = False,
         provider: str = "",
-    ) -> None:
+        done: bool = False,
+    ) -> bool:
+        """Upload one image and append it to the message; with ``done`` the same write ends
+        the message DONE. True when it did (False: not asked, or the image was there)."""
         ext = EXTENSIONS.get(image.mime_type, "bin")
         attempt = 0
         while True:
@@ -518,12 +530,16 @@ class Pipeline:
                 provider=provider,
                 seed_reproducible=image.seed_reproducible,
             ),
+            done=done,
         )
         if not appended:
             current = await self._store.message_by_id(message.id)
             if current is None or current.terminal:
                 raise Stop
-            # Already stored by an earlier delivery of this task: nothing to add.
+            return False  # already stored by an earlier delivery of this task: nothing to add
+        if done:
+            log.info("message done")
+        return done
 
     async def _done(self, message: Message, note: str = "") -> None:
         reply = " ".join(p for p in (message.reply, note) if p) if note else None

@@ -169,6 +169,10 @@ class Page(Generic[T]):
     next_token: str
 
 
+# What append_image reads back to tell a message's first image (and its time to it).
+_FIRST_IMAGE_FIELDS = {"owner": 1, "conversation_id": 1, "create_time": 1, "intent": 1, "images": 1}
+
+
 def _event(
     conversation: Conversation, kind: str, change: str, message_id: ObjectId | None, at: dt.datetime
 ) -> Doc:
@@ -623,28 +627,38 @@ class Store:
             },
         )
 
-    async def append_image(self, message_id: ObjectId, image: MessageImage) -> bool:
-        """Append an image unless one with the same ``key`` is there; False if not appended."""
+    async def append_image(
+        self, message_id: ObjectId, image: MessageImage, *, done: bool = False, reply: str = ""
+    ) -> bool:
+        """Append an image unless one with the same ``key`` is there; False if not appended.
+
+        With ``done`` the same write ends the message DONE (``reply`` replacing its reply when
+        given): the last view of a message costs one write, one event and one change for its
+        watchers instead of two of each."""
+        t = now()
+        fields: Doc = {"update_time": t}
+        if done:
+            fields |= {"status": Status.DONE.value, "finish_time": t}
+            if reply:
+                fields["reply"] = reply
         doc = await self.messages.find_one_and_update(
             {"_id": message_id, "status": PROCESSING, "images.key": {"$ne": image.key}},
-            {
-                "$push": {"images": image.to_doc()},
-                "$set": {"update_time": now()},
-                "$inc": {"version": 1},
-            },
-            # The document before the push: without images, this one is the message's first.
-            projection={
-                "owner": 1,
-                "conversation_id": 1,
-                "create_time": 1,
-                "intent": 1,
-                "images": 1,
-            },
+            {"$push": {"images": image.to_doc()}, "$set": fields, "$inc": {"version": 1}},
+            # The document after the push: with one image, this one is the message's first.
+            projection=None if done else _FIRST_IMAGE_FIELDS,
+            return_document=ReturnDocument.AFTER,
         )
+        if doc is None:
+            return False
+        if done:  # it left PROCESSING now, exactly once: its slot is free
+            await self.release_processing(doc["owner"], doc["_id"])
         await self._emit_message(doc)
-        if doc is not None and not doc.get("images"):
-            observe.first_image(Message.from_doc(doc), now())
-        return doc is not None
+        message = Message.from_doc(doc)
+        if len(doc.get("images") or ()) == 1:
+            observe.first_image(message, t)
+        if done:
+            observe.settled(message)
+        return True
 
     async def finish(
         self,
