@@ -318,7 +318,7 @@ async def test_rate_limit_longer_than_allowed_fails_at_once(
     assert failure.reason == GEMINI_RATE_LIMITED
     assert failure.attempts == 1
     assert len(fake.received) == 1
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10.0  # far from the 37 s asked: it did not wait
 
 
 async def test_rate_limit_every_time_is_bounded(fake: FakeGemini, refiners: Refiners) -> None:
@@ -388,11 +388,11 @@ async def test_timeout_is_fast(fake: FakeGemini, refiners: Refiners) -> None:
     assert failure.reason == GEMINI_TIMEOUT
     assert failure.attempts == 2
     assert len(fake.received) == 2
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4.5  # two 0.3 s timeouts, never one 5 s answer
 
 
 async def test_connection_refused_fails_fast(dead_port: int) -> None:
-    refiner = GeminiRefiner(api_key=API_KEY, base_url=f"http://127.0.0.1:{dead_port}", timeout=2)
+    refiner = GeminiRefiner(api_key=API_KEY, base_url=f"http://127.0.0.1:{dead_port}", timeout=30)
     started = time.monotonic()
     try:
         failure = await failure_of(refiner)
@@ -400,7 +400,7 @@ async def test_connection_refused_fails_fast(dead_port: int) -> None:
         await refiner.aclose()
 
     assert failure.reason == GEMINI_UNREACHABLE
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0  # refused at once, not after the 30 s timeout
     assert API_KEY not in str(failure)
 
 
@@ -413,12 +413,10 @@ async def test_circuit_opens_then_spares_the_server(fake: FakeGemini, refiners: 
     assert (await failure_of(refiner)).reason == GEMINI_SERVER_ERROR
     assert (await failure_of(refiner)).reason == GEMINI_SERVER_ERROR
     assert state(breaker) == "open"
-    started = time.monotonic()
     failure = await failure_of(refiner)
 
     assert failure.reason == GEMINI_CIRCUIT_OPEN
-    assert len(fake.received) == 2
-    assert time.monotonic() - started < 0.1
+    assert len(fake.received) == 2  # the open circuit answered without calling the server
 
 
 async def test_half_open_trial_success_closes(fake: FakeGemini, refiners: Refiners) -> None:

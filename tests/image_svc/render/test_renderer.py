@@ -9,9 +9,7 @@ import hashlib
 import os
 import subprocess
 import sys
-import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageStat
@@ -305,25 +303,10 @@ def test_sizes(size: tuple[int, int]) -> None:
         assert image.mode == "RGB"
 
 
-def test_large_image_is_not_slow() -> None:
-    started = time.perf_counter()
+def test_the_largest_image_is_drawn() -> None:
+    # How long a view takes is bench/render.py's table, not a timed test.
     image = draw(view="front_three_quarter", size=(2048, 2048))
     assert image.size == (2048, 2048)
-    assert time.perf_counter() - started < 3.0
-
-
-def test_one_megapixel_view_is_fast() -> None:
-    draw(view="side", size=(1024, 1024))  # warm the model cache
-    best = min(
-        _timed(lambda: draw(view="front_three_quarter", size=(1024, 1024))) for _ in range(3)
-    )
-    assert best < 0.4  # ~15 ms on one idle core; generous for shared CI machines
-
-
-def _timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
 
 
 def test_rejects_sizes_out_of_range() -> None:
