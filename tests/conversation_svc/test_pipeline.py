@@ -43,7 +43,10 @@ def _png() -> bytes:
 
 
 class SideFails(image_service_pb2_grpc.ImageServiceServicer):
-    """Front and rear are drawn; the side view's provider is down."""
+    """Front and rear are drawn; the side view's provider is down (unless ``side_fails`` is
+    set False)."""
+
+    side_fails = True
 
     async def GenerateAngles(
         self, request: image_service_pb2.GenerateAnglesRequest, context: Any
@@ -52,7 +55,7 @@ class SideFails(image_service_pb2_grpc.ImageServiceServicer):
             view = image_service_pb2.GenerateAnglesResponse(
                 angle=angle, index=index, total=len(request.angles), session_id="s1"
             )
-            if angle == common_pb2.ANGLE_SIDE:
+            if angle == common_pb2.ANGLE_SIDE and self.side_fails:
                 view.error.CopyFrom(
                     common_pb2.Failure(
                         reason="PROVIDER_UNAVAILABLE", message="every provider failed the side view"
@@ -68,13 +71,17 @@ class SideFails(image_service_pb2_grpc.ImageServiceServicer):
 
 
 @pytest.fixture
+def scripted() -> SideFails:
+    return SideFails()  # type: ignore[abstract]  # only GenerateAngles is called
+
+
+@pytest.fixture
 async def pipeline(
-    start_server: StartServer, store: Store, tmp_path: Any
+    start_server: StartServer, store: Store, tmp_path: Any, scripted: SideFails
 ) -> AsyncIterator[Pipeline]:
     async def build_image(settings: object, stack: object) -> list[ServiceBinding]:
         del settings, stack
         add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
-        scripted = SideFails()  # type: ignore[abstract]  # only GenerateAngles is called
         return [bind(scripted, add, "photofun.v1.ImageService")]
 
     prompt = await start_server(
@@ -94,6 +101,35 @@ async def pipeline(
             image_service_pb2_grpc.ImageServiceStub(channels[1]),
             media,
         )
+
+
+async def test_the_last_view_ends_the_message_in_the_same_write(
+    pipeline: Pipeline, store: Store, scripted: SideFails
+) -> None:
+    scripted.side_fails = False
+    conversation = await store.create_conversation("alice", "")
+    sent, _ = await store.insert_message(
+        conversation,
+        NewMessage(prompt=CLIO, request_id="req-all", deadline=now() + dt.timedelta(minutes=5)),
+    )
+    async with await store.messages.watch([{"$match": {"documentKey._id": sent.id}}]) as changes:
+        await pipeline.run(str(sent.id))
+        updates = []
+        async for change in changes:
+            updates.append(change["updateDescription"]["updatedFields"])
+            if "status" in updates[-1]:
+                break
+
+    analysis, *views = updates
+    assert "intent" in analysis
+    assert len(views) == 3  # one write a view, none more to end the message
+    assert "status" not in views[0]
+    assert "status" not in views[1]
+    assert views[2]["status"] == "DONE"
+    stored = await store.message_by_id(sent.id)
+    assert stored is not None
+    assert [i.angle for i in stored.images] == ["front", "side", "rear"]
+    assert stored.failed_views == ()
 
 
 async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
