@@ -116,6 +116,17 @@ def envoy_traced(cfg: StackConfig, env: dict[str, str]) -> bool:
     return not env["GRPC_WEB_URL"].endswith(f":{cfg.ports.web}") and telemetry_on(cfg)
 
 
+def photofun_line(env: dict[str, str]) -> str:
+    """How to chat from the terminal, with the edge's certificate under mTLS."""
+    tls_dir = env.get("MESH_TLS_DIR")
+    flags = (
+        f"--cacert {tls_dir}/ca.crt --cert {tls_dir}/edge.crt --key {tls_dir}/edge.key "
+        if tls_dir
+        else ""
+    )
+    return f'  .venv/bin/photofun chat {flags}"2019 Renault Clio blue hatchback, front side rear"'
+
+
 def grpcurl_line(cfg: StackConfig, env: dict[str, str]) -> str:
     """How to list a service with grpcurl, with the edge's certificate under mTLS."""
     tls_dir = env.get("MESH_TLS_DIR")
@@ -157,7 +168,7 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         "",
         "Try:",
         f"  open http://localhost:{p.web}/ in a browser",
-        '  .venv/bin/photofun chat "2019 Renault Clio blue hatchback, front side rear"',
+        photofun_line(env),
         grpcurl_line(cfg, env),
         "",
         "A token for dev-user (send it as 'authorization: Bearer <token>'):",

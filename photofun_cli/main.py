@@ -87,10 +87,18 @@ class CliSettings(BaseSettings):
     jwt_issuer: str = Field(ISSUER, validation_alias=shared("JWT_ISSUER"))
     jwt_audience: str = Field(AUDIENCE, validation_alias=shared("JWT_AUDIENCE"))
     user: str = Field(DEFAULT_USER, validation_alias=shared("USER"))
+    tls: bool = Field(False, validation_alias=shared("PHOTOFUN_TLS"))
+    cacert: str = Field("", validation_alias=shared("PHOTOFUN_CACERT"))
+    cert: str = Field("", validation_alias=shared("PHOTOFUN_CERT"))
+    key: str = Field("", validation_alias=shared("PHOTOFUN_KEY"))
 
 
 class NoToken(Exception):
     """Neither a token nor a secret to sign a dev token with."""
+
+
+class BadTlsFiles(Exception):
+    """A certificate or key file that cannot be used."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--token", help="bearer token (env PHOTOFUN_TOKEN; default: a dev token for --user)"
     )
     common.add_argument("--user", help="user of the minted dev token (default: env USER)")
+    common.add_argument(
+        "--tls",
+        action="store_true",
+        default=None,
+        help="TLS, checking the server against the system's CAs (env PHOTOFUN_TLS)",
+    )
+    common.add_argument(
+        "--cacert", help="TLS, checking the server against this CA file (env PHOTOFUN_CACERT)"
+    )
+    common.add_argument(
+        "--cert", help="client certificate file for mTLS, with --key (env PHOTOFUN_CERT)"
+    )
+    common.add_argument("--key", help="client private key file for mTLS (env PHOTOFUN_KEY)")
     common.add_argument(
         "--lang",
         choices=list(LANGUAGES),
@@ -264,7 +285,7 @@ async def _dispatch(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> 
         server = getattr(args, "server", None) or settings.server
         ui.err.print(error_text(exc.code(), exc.details() or "", error_info(exc), server))
         return EXIT_FAILED
-    except (ConnectionError, NoToken) as exc:
+    except (ConnectionError, NoToken, BadTlsFiles) as exc:
         ui.err.print(Text(say("main.errorLine", problem=exc), style="bold red"))
         return EXIT_FAILED
 
@@ -301,8 +322,39 @@ async def _connect(
     args: argparse.Namespace, settings: CliSettings, ui: Ui
 ) -> AsyncIterator[ConversationClient]:
     token = _bearer(args, settings, ui)
-    async with grpc.aio.insecure_channel(args.server or settings.server) as channel:
+    target = args.server or settings.server
+    credentials = _tls(args, settings)
+    channel = (
+        grpc.aio.insecure_channel(target)
+        if credentials is None
+        else grpc.aio.secure_channel(target, credentials)
+    )
+    async with channel:
         yield ConversationClient(channel, token, on_retry=lambda r: ui.note(retry_notice(r)))
+
+
+def _tls(args: argparse.Namespace, settings: CliSettings) -> grpc.ChannelCredentials | None:
+    """TLS credentials when asked for (any of --tls, --cacert, --cert, --key), else None."""
+    cacert = getattr(args, "cacert", None) or settings.cacert
+    cert = getattr(args, "cert", None) or settings.cert
+    key = getattr(args, "key", None) or settings.key
+    wanted = getattr(args, "tls", None)
+    if not (wanted if wanted is not None else settings.tls) and not (cacert or cert or key):
+        return None
+    if bool(cert) != bool(key):
+        raise BadTlsFiles(say("tls.pair"))
+
+    def read(path: str) -> bytes | None:
+        if not path:
+            return None
+        try:
+            return Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            raise BadTlsFiles(say("args.cannotRead", path=path, reason=exc.strerror)) from exc
+
+    return grpc.ssl_channel_credentials(
+        root_certificates=read(cacert), private_key=read(key), certificate_chain=read(cert)
+    )
 
 
 def _seed(text: str) -> int:

@@ -354,9 +354,18 @@ def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str
         grpc.StatusCode.UNAVAILABLE: "hint.unavailable",
         grpc.StatusCode.NOT_FOUND: "hint.notFound",
     }.get(code)
+    if code is grpc.StatusCode.UNAVAILABLE and _closed_at_once(details):
+        hint = "hint.tls"
     if hint:
         text.append(say("error.hint", hint=say(hint, server=server)), style="yellow")
     return text
+
+
+def _closed_at_once(details: str) -> bool:
+    """Whether gRPC's words say the server closed the connection during the handshake: what a
+    TLS-only server does to a plaintext client (and a plaintext one to a TLS client)."""
+    words = details.lower()
+    return "socket closed" in words or "handshake" in words or "ssl" in words
 
 
 def conversations_table(conversations: Sequence[pb.Conversation]) -> Table:

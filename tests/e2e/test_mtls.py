@@ -17,6 +17,7 @@ from photofun.v1 import common_pb2, prompt_service_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from tests.e2e.stacks import auth, shared_stack
 from tests.e2e.test_pipeline import send, watch_to_end
+from tests.photofun_cli.test_main import photofun, pngs
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -55,6 +56,37 @@ async def test_no_client_without_a_mesh_certificate_reaches_a_service(
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await check(b"", timeout=5)
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_the_photofun_command_talks_mtls_with_a_mesh_certificate(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    folder = _tls_dir(stack)
+    server = ["--server", stack.conversation, "--user", "carol"]
+    ca = ["--cacert", str(folder / "ca.crt")]
+    pair = ["--cert", str(folder / "edge.crt"), "--key", str(folder / "edge.key")]
+    prompt = "2019 Renault Clio red hatchback, front side"
+
+    chat = await photofun("chat", prompt, *server, *ca, *pair, "--out", str(tmp_path))
+    listed = await photofun("conversations", *server, *ca, *pair)
+    plaintext = await photofun("conversations", *server)
+    no_certificate = await photofun("conversations", *server, *ca)
+    half_pair = await photofun("conversations", *server, *ca, "--cert", str(folder / "edge.crt"))
+    missing = await photofun("conversations", *server, "--cacert", str(tmp_path / "none.crt"))
+
+    assert chat.code == 0, chat.err
+    assert len(pngs(tmp_path)) == 2
+    assert listed.code == 0
+    assert "Clio" in listed.out
+    for refused in (plaintext, no_certificate):
+        assert refused.code == 1
+        assert "UNAVAILABLE" in refused.err
+    assert "--cacert" in plaintext.err  # the hint names what is missing
+    assert half_pair.code == 1
+    assert "--cert and --key go together" in half_pair.err
+    assert missing.code == 1
+    assert "cannot read" in missing.err
+    assert "none.crt" in missing.err
 
 
 async def test_the_browser_edge_terminates_the_browsers_side(stack: RunningStack) -> None:
