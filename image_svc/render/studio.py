@@ -85,7 +85,8 @@ class StudioPainter:
         m = self.model
         cam = view.camera
         solids = (m.lower, m.cabin, *m.extras, *m.mirrors)
-        points = [p for solid in solids for p in solid.vertices()]
+        # A corner belongs to several faces: project each once (the box is the same).
+        points = list(dict.fromkeys(p for solid in solids for p in solid.vertices()))
         for w in m.wheels:
             inner = w.y_outer - w.side * w.width
             for x in (w.x - w.r, w.x + w.r):
@@ -140,7 +141,7 @@ class StudioPainter:
             pts.append((w.x - w.r, w.y_outer, 0.0))
         for mirror in m.mirrors:
             pts.extend(mirror.vertices())
-        return pts
+        return list(dict.fromkeys(pts))  # each corner once: only the extremes matter
 
     # -- backdrop and shadow -------------------------------------------------------------
 
