@@ -58,11 +58,11 @@ class StudioPainter:
         """The car seen from ``azimuth``/``elevation`` as a ``width`` x ``height`` image.
 
         Only the car's polygons need the 2x drawing and ``reduce(2)`` that smooth their edges:
-        the backdrop and the shadow are smooth, so they are painted at the output size, and
-        the car is drawn at 2x on a NEAREST-doubled copy of the backdrop under its bounding
-        box alone. Flat areas keep their exact colours through doubling and reducing, so the
-        picture is the one a whole 2x canvas would give (within one level), on under half the
-        pixels.
+        the backdrop and the shadow are smooth, so they are painted at a quarter of the output
+        size and widened to it, and the car is drawn at 2x on a NEAREST-doubled copy of the
+        backdrop under its bounding box alone. Flat areas keep their exact colours through
+        doubling and reducing, so the picture is the one a whole 2x canvas would give (within
+        one level), on under half the pixels.
         """
         view = self.frame(azimuth, elevation, 2 * width, 2 * height)
         canvas = self._backdrop(view, width, height)
