@@ -7,7 +7,7 @@ every other stream, and in threads it mostly serialises on the GIL. Processes ar
 Each worker first tells the C allocator to keep the memory it frees (``keep_freed_memory``): a
 view allocates and frees a few buffers of megabytes (canvas, car box at 2x, PNG rows), which
 glibc by default hands back to the kernel at every free, so the next view paid ~2,000 page
-faults to touch them again (about a third of the CPU of a PNG encode; docs/image-service.md).
+faults to touch them again (about half the CPU of a PNG encode; docs/image-service.md).
 """
 
 from __future__ import annotations
