@@ -6,8 +6,9 @@ time (``time.process_time``) of ``render`` and of ``encode`` separately. Each vi
 ``--repeat`` times and the median kept, which is what other processes on the machine disturb the
 least; the table shows the mean of those medians over the views.
 
-This is what one render pool worker pays per view; a set of three views costs three times the
-``total`` column of CPU, whatever the number of cores.
+The process first sets up its memory allocator as a render pool worker does
+(``keep_freed_memory``), so this is what one render pool worker pays per view; a set of three
+views costs three times the ``total`` column of CPU, whatever the number of cores.
 
     python bench/render.py [--repeat 5] [--sizes 1024 512] [--formats png jpeg webp]
 """
@@ -25,6 +26,7 @@ from PIL import Image
 
 from image_svc.encoding import encode
 from image_svc.render import RenderSubject, render
+from image_svc.render.pool import keep_freed_memory
 
 CARS = (
     RenderSubject(brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback"),
@@ -80,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 512])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
     args = parser.parse_args(argv)
+    keep_freed_memory()  # as every render pool worker does first
     render(CARS[0], azimuth=0, elevation=5, session_id="warm", seed=0, width=64, height=64)
     for fmt in args.formats:  # load the codecs before measuring
         encode(Image.new("RGB", (16, 16)), fmt)

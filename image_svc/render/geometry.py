@@ -341,25 +341,25 @@ class Camera:
 
 
 def convex_hull(points: Sequence[Vec2]) -> list[Vec2]:
-    """Andrew's monotone chain."""
+    """Andrew's monotone chain (the turn test written out inline: a wheel's hull is the
+    renderer's busiest Python loop)."""
     pts = sorted(set(points))
     if len(pts) < 3:
         return pts
 
-    def turn(o: Vec2, a: Vec2, b: Vec2) -> float:
-        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+    def chain(ordered: Sequence[Vec2]) -> list[Vec2]:
+        out: list[Vec2] = []
+        for p in ordered:
+            px, py = p
+            while len(out) >= 2:
+                (ox, oy), (ax, ay) = out[-2], out[-1]
+                if (ax - ox) * (py - oy) - (ay - oy) * (px - ox) > 0:
+                    break
+                out.pop()
+            out.append(p)
+        return out
 
-    lower: list[Vec2] = []
-    for p in pts:
-        while len(lower) >= 2 and turn(lower[-2], lower[-1], p) <= 0:
-            lower.pop()
-        lower.append(p)
-    upper: list[Vec2] = []
-    for p in reversed(pts):
-        while len(upper) >= 2 and turn(upper[-2], upper[-1], p) <= 0:
-            upper.pop()
-        upper.append(p)
-    return lower[:-1] + upper[:-1]
+    return chain(pts)[:-1] + chain(pts[::-1])[:-1]
 
 
 def perspective_coefficients(dst: Sequence[Vec2], src: Sequence[Vec2]) -> tuple[float, ...]:

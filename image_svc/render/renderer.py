@@ -6,8 +6,8 @@ the views of one session show one car. Anything else becomes a scene composed fr
 prompt's keywords and ``seed``. Polygons are drawn at twice the size and halved with
 ``reduce(2)``, a 2x2 box filter: edges come out smooth while flat areas keep their exact
 colours, so images have few colours and small PNGs (docs/platform-notes.md, Pillow). Scenes
-are drawn whole at 2x; a car's studio paints its smooth backdrop and shadow at the output size
-and only the car's box at 2x (studio.py), which halves the CPU of a view.
+are drawn whole at 2x; a car's studio paints its smooth backdrop and shadow at a quarter of
+the output size and widens them, and draws only the car's box at 2x (studio.py).
 
 Same inputs give the same pixels in any process: every choice comes from BLAKE2b-seeded
 ``random.Random`` instances (subject.stable_rng), never from ``hash()`` or the clock.

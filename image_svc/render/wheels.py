@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from PIL import ImageDraw
@@ -17,13 +18,7 @@ def paint_wheel(draw: ImageDraw.ImageDraw, view: View, wheel: Wheel, model: CarM
     cam = view.camera
     steps = 28
     inner_y = wheel.y_outer - wheel.side * wheel.width
-    ring = [
-        (
-            wheel.x + wheel.r * math.cos(2 * math.pi * i / steps),
-            wheel.r + wheel.r * math.sin(2 * math.pi * i / steps),
-        )
-        for i in range(steps)
-    ]
+    ring = [(wheel.x + wheel.r * c, wheel.r + wheel.r * s) for c, s in _circle(steps)]
     sides = (wheel.y_outer, inner_y)
     hull = convex_hull(cam.project_all([(x, y, z) for x, z in ring for y in sides]))
     tyre = view.shade(RUBBER, (0.0, 0.0, 1.0), "rubber", (wheel.x, wheel.y_outer, 0.0))
@@ -33,6 +28,21 @@ def paint_wheel(draw: ImageDraw.ImageDraw, view: View, wheel: Wheel, model: CarM
     centre: Vec3 = (wheel.x, wheel.y_outer, wheel.r)
     if dot(normal, add(cam.eye, scale(centre, -1.0))) > 0:
         _Rim(draw, view, wheel, model).paint(tyre)
+
+
+@functools.cache
+def _circle(steps: int) -> tuple[tuple[float, float], ...]:
+    """Cosine and sine of ``steps`` angles evenly around a circle (the same for every wheel)."""
+    return tuple(
+        (math.cos(2 * math.pi * i / steps), math.sin(2 * math.pi * i / steps)) for i in range(steps)
+    )
+
+
+@functools.lru_cache(maxsize=512)
+def _turn(degrees: float) -> tuple[float, float]:
+    """Cosine and sine of ``degrees`` (the rims use a few hundred fixed angles)."""
+    a = math.radians(degrees)
+    return math.cos(a), math.sin(a)
 
 
 class _Rim:
@@ -46,9 +56,9 @@ class _Rim:
 
     def _at(self, radius: float, degrees: float) -> Vec3:
         """The point of the rim's plane ``radius`` from the hub at angle ``degrees``."""
-        a = math.radians(degrees)
+        c, s = _turn(degrees)
         w = self.wheel
-        return (w.x + radius * math.cos(a), self.y, w.r + radius * math.sin(a))
+        return (w.x + radius * c, self.y, w.r + radius * s)
 
     def _polygon(self, points: list[Vec3], colour: RGB) -> None:
         self.draw.polygon(self.view.camera.project_all(points), fill=colour)
