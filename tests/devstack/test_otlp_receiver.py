@@ -35,7 +35,7 @@ async def receiver(traces: Path) -> AsyncIterator[str]:
     process = await asyncio.create_subprocess_exec(sys.executable, *argv)
     try:
         probe = tcp_probe("127.0.0.1", port)
-        for _ in range(100):
+        for _ in range(300):
             if await probe():
                 break
             await asyncio.sleep(0.1)
@@ -65,7 +65,10 @@ async def test_envoys_spans_are_appended_in_the_services_shape(tmp_path: Path) -
 
     async with receiver(traces) as target, grpc.aio.insecure_channel(target) as channel:
         stub = otlp_grpc.TraceServiceStub(channel)  # type: ignore[no-untyped-call]
-        await stub.Export(encode_spans(edge_spans.get_finished_spans()), timeout=10)
+        # Waits for the receiver to listen: a loaded machine may take long to start Python.
+        await stub.Export(
+            encode_spans(edge_spans.get_finished_spans()), timeout=60, wait_for_ready=True
+        )
 
     spans = read_trace(traces, trace_id)
     assert [(s.service, s.name) for s in spans] == [
