@@ -1,5 +1,6 @@
 """OpenTelemetry tracing for every process: one tracer provider, where its spans go, and the
-maintained instrumentations (gRPC aio server and client, PyMongo, httpx; Celery in the worker).
+maintained instrumentations (gRPC aio server and client, PyMongo, httpx, aiohttp's client; Celery
+in the worker).
 
 Spans are exported with OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (compose: the
 Collector), and appended as compact JSON lines to ``TRACES_FILE`` when that is set (``make run``:
@@ -116,11 +117,13 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvid
         exporter = JsonLinesSpanExporter(Path(settings.traces_file), service)
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
     PymongoInstrumentor().instrument(tracer_provider=provider)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider)  # the cloud providers
+    AioHttpClientInstrumentor().instrument(tracer_provider=provider)  # the Media Service
     _configured[service] = provider
     return provider
 
