@@ -13,6 +13,7 @@ W3C ``traceparent``: gRPC metadata, Celery task headers, HTTP headers. With
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -153,6 +155,21 @@ def client_interceptors(settings: TelemetrySettings) -> list[Any]:
 
 
 tracer = trace.get_tracer("photofun")
+
+
+def background_context() -> contextvars.Context:
+    """A context to start a long-lived background task in
+    (``asyncio.create_task(coro, context=background_context())``): outside every call's trace,
+    without any call's bound log fields, and with the instrumentations' spans off. A task
+    started from inside a call copies that call's context otherwise, so every database command
+    it runs for the life of the process (a change stream's polls, a span each) lands in that
+    one call's trace, and its log lines carry that call's request id."""
+    fresh = contextvars.Context()
+    # The key every instrumentation checks (opentelemetry.instrumentation.utils sets it too).
+    key = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+    suppressed = otel_context.set_value(key, True, otel_context.Context())  # nothing else
+    fresh.run(otel_context.attach, suppressed)
+    return fresh
 
 
 @contextlib.contextmanager
