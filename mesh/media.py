@@ -4,6 +4,10 @@
 Contract (the existing service): ``POST {base}/api/v1/file/uploads`` with a multipart ``file``
 part answers ``{"file_url": "..."}``; the URL is then fetchable with GET.
 
+The client is aiohttp's: under load the worker uploads three images a message, and httpx's
+AsyncClient spent about four times aiohttp's CPU per request (docs/operations.md, CPU per
+message).
+
 Uploads carry an ``Idempotency-Key`` (the SHA-256 of the bytes) and are retried on connection
 errors, timeouts and 5xx, so a retry after a lost response does not store a second file on a
 service that honours the key (the dev stand-in stores files by content, so it never duplicates).
@@ -18,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
@@ -48,10 +52,23 @@ def _origin(url: str) -> tuple[str, str, int]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
+class HTTPStatusError(Exception):
+    """The Media Service answered with a status that is not a success."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+# Refused or broken connections, timeouts, bodies cut short: a later attempt may pass.
+_TRANSIENT = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
 def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, httpx.TransportError):  # connect errors, timeouts, broken connections
+    if isinstance(exc, _TRANSIENT):
         return True
-    return isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code >= 500
+    return isinstance(exc, HTTPStatusError) and exc.status >= 500
 
 
 def check_media_url(
@@ -100,7 +117,6 @@ class MediaClient:
         *,
         timeout: float = 10.0,
         retry: Backoff = UPLOAD_RETRY,
-        transport: httpx.AsyncBaseTransport | None = None,
         public_url: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -108,13 +124,20 @@ class MediaClient:
         # process reaches (e.g. http://media:8090 inside compose); its URLs are fetched via base.
         self.public_url = public_url.rstrip("/") if public_url else None
         self._retry = retry
-        self._http = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout), follow_redirects=False, transport=transport
-        )
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _http(self) -> aiohttp.ClientSession:
+        """The connection pool, made on first use: inside the event loop that uses it."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def __aenter__(self) -> MediaClient:
         return self
@@ -131,13 +154,18 @@ class MediaClient:
         key = hashlib.sha256(data).hexdigest()
 
         async def once() -> str:
-            response = await self._http.post(
+            form = aiohttp.FormData()
+            form.add_field("file", data, filename=filename, content_type=mime_type)
+            async with self._http().post(
                 self.base_url + UPLOAD_PATH,
-                files={"file": (filename, data, mime_type)},
+                data=form,
                 headers={"Idempotency-Key": key},
-            )
-            response.raise_for_status()
-            url = response.json().get("file_url")
+                allow_redirects=False,
+            ) as response:
+                if response.status >= 300:
+                    raise HTTPStatusError(response.status)
+                answer = await response.json(content_type=None)
+            url = answer.get("file_url") if isinstance(answer, dict) else None
             if not isinstance(url, str) or not url:
                 raise MediaUnavailable("the Media Service answered without a file_url")
             return url
@@ -153,13 +181,13 @@ class MediaClient:
                     return await once()
         except ServiceError:
             raise
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code < 500:
+        except HTTPStatusError as exc:
+            if exc.status < 500:
                 raise MediaRefused(
                     f"the Media Service refused the upload ({_describe(exc)})"
                 ) from exc
             raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
-        except (httpx.HTTPError, ValueError) as exc:
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -169,19 +197,20 @@ class MediaClient:
         if self.public_url and _origin(url) == _origin(self.public_url):
             url = self.base_url + url[len(self.public_url) :]
         try:
-            async with self._http.stream("GET", url) as response:
-                if response.status_code == 404:
+            async with self._http().get(url, allow_redirects=False) as response:
+                if response.status == 404:
                     raise NotFound(f"{field}: the Media Service has no such file")
-                if response.is_redirect:
+                if response.status in _REDIRECTS:
                     raise InvalidArgument(
                         field, "redirects are not followed", reason="URL_NOT_ALLOWED"
                     )
-                response.raise_for_status()
-                declared = int(response.headers.get("content-length") or 0)
+                if response.status >= 300:
+                    raise HTTPStatusError(response.status)
+                declared = response.content_length or 0
                 if declared > max_bytes:
                     raise _too_large(field, max_bytes)
                 chunks, size = [], 0
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.content.iter_any():
                     size += len(chunk)
                     if size > max_bytes:
                         raise _too_large(field, max_bytes)
@@ -189,13 +218,13 @@ class MediaClient:
                 return b"".join(chunks)
         except ServiceError:
             raise
-        except httpx.HTTPStatusError as exc:
-            if exc.response.status_code < 500:
+        except HTTPStatusError as exc:
+            if exc.status < 500:
                 raise InvalidArgument(
-                    field, f"the Media Service refused it ({exc.response.status_code})"
+                    field, f"the Media Service refused it ({exc.status})"
                 ) from exc
             raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
 
 
@@ -206,6 +235,6 @@ def _too_large(field: str, max_bytes: int) -> FailedPrecondition:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, httpx.HTTPStatusError):
-        return f"HTTP {exc.response.status_code}"
+    if isinstance(exc, HTTPStatusError):
+        return f"HTTP {exc.status}"
     return type(exc).__name__

@@ -1,5 +1,6 @@
 """OpenTelemetry tracing for every process: one tracer provider, where its spans go, and the
-maintained instrumentations (gRPC aio server and client, PyMongo, httpx; Celery in the worker).
+maintained instrumentations (gRPC aio server and client, PyMongo, httpx, aiohttp's client; Celery
+in the worker).
 
 Spans are exported with OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (compose: the
 Collector), and appended as compact JSON lines to ``TRACES_FILE`` when that is set (``make run``:
@@ -12,6 +13,7 @@ W3C ``traceparent``: gRPC metadata, Celery task headers, HTTP headers. With
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -116,11 +119,13 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvid
         exporter = JsonLinesSpanExporter(Path(settings.traces_file), service)
         provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(provider)
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 
     PymongoInstrumentor().instrument(tracer_provider=provider)
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
+    HTTPXClientInstrumentor().instrument(tracer_provider=provider)  # the cloud providers
+    AioHttpClientInstrumentor().instrument(tracer_provider=provider)  # the Media Service
     _configured[service] = provider
     return provider
 
@@ -150,6 +155,21 @@ def client_interceptors(settings: TelemetrySettings) -> list[Any]:
 
 
 tracer = trace.get_tracer("photofun")
+
+
+def background_context() -> contextvars.Context:
+    """A context to start a long-lived background task in
+    (``asyncio.create_task(coro, context=background_context())``): outside every call's trace,
+    without any call's bound log fields, and with the instrumentations' spans off. A task
+    started from inside a call copies that call's context otherwise, so every database command
+    it runs for the life of the process (a change stream's polls, a span each) lands in that
+    one call's trace, and its log lines carry that call's request id."""
+    fresh = contextvars.Context()
+    # The key every instrumentation checks (opentelemetry.instrumentation.utils sets it too).
+    key = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+    suppressed = otel_context.set_value(key, True, otel_context.Context())  # nothing else
+    fresh.run(otel_context.attach, suppressed)
+    return fresh
 
 
 @contextlib.contextmanager

@@ -150,7 +150,7 @@ async def test_one_message_is_one_trace_across_every_process(
         "worker:/photofun.v1.ImageService/GenerateAngles",
         "image_svc:/photofun.v1.ImageService/GenerateAngles",
         "worker:upload",
-        "worker:POST",  # the Media Service upload (httpx)
+        "worker:POST",  # the Media Service upload (aiohttp's client)
     ):
         assert expected in spans, expected
     assert spans.count("image_svc:view") == 3

@@ -73,6 +73,19 @@ def test_the_shared_secret_mode_checks_every_claim() -> None:
     assert auth.user_of(header(jwt.encode(claims(iat=t + 10), SECRET))) == "alice"
 
 
+def test_a_token_accepted_before_is_refused_once_it_expires() -> None:
+    """Verified tokens are remembered (one check per token, not per call) only until they
+    expire; a remembered token is still that token: another one is checked on its own."""
+    auth = Authenticator(SECRET, issuer=ISSUER, audience=AUDIENCE, leeway=0)
+    t = int(time.time())
+    token = jwt.encode(claims(exp=t + 2), SECRET)
+    assert auth.user_of(header(token)) == "alice"
+    assert auth.user_of(header(token)) == "alice"
+    refused(auth, jwt.encode(claims(sub="bob", exp=t + 2), "another-secret-that-is-32-bytes-long"))
+    time.sleep(t + 2.1 - time.time())
+    refused(auth, token, "TOKEN_EXPIRED")
+
+
 def test_mint_token_makes_what_the_default_authenticator_accepts() -> None:
     assert Authenticator(SECRET).user_of(header(mint_token(SECRET, "bob"))) == "bob"
 
