@@ -38,6 +38,7 @@ from pymongo.errors import ConnectionFailure, PyMongoError
 from conversation_svc.model import Message
 from mesh.errors import Unavailable
 from mesh.logs import get_logger
+from mesh.tracing import background_context
 
 Doc = dict[str, Any]
 log = get_logger(__name__)
@@ -121,7 +122,11 @@ class MessageFeed:
     async def _open(self) -> None:
         if self._task is None or self._task.done():
             self._opened = asyncio.get_running_loop().create_future()
-            self._task = asyncio.create_task(self._follow(self._opened), name="message-feed")
+            # Not in the context of the call that opened it: its polls would join that call's
+            # trace (a span each, for the life of the process) and its logs that call's id.
+            self._task = asyncio.create_task(
+                self._follow(self._opened), name="message-feed", context=background_context()
+            )
         assert self._opened is not None
         await asyncio.shield(self._opened)
 

@@ -29,6 +29,7 @@ from bson import ObjectId
 from conversation_svc.model import Message
 from conversation_svc.store import Store
 from mesh.logs import get_logger
+from mesh.tracing import background_context
 
 log = get_logger(__name__)
 
@@ -136,7 +137,10 @@ class InFlight:
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is None or self._heartbeat.done():
-            self._heartbeat = asyncio.create_task(self._beat(), name="lease-heartbeat")
+            # Outside the trace of the message that happened to start it (it serves them all).
+            self._heartbeat = asyncio.create_task(
+                self._beat(), name="lease-heartbeat", context=background_context()
+            )
 
     async def _beat(self) -> None:
         """Renew every lease of this process in one write, until none is left."""

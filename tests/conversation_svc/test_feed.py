@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from bson import ObjectId
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from pymongo import AsyncMongoClient, monitoring
 
 from conversation_svc.model import Message, NewMessage
@@ -21,12 +23,16 @@ pytestmark = pytest.mark.asyncio
 
 
 class ChangeStreamsOpened(monitoring.CommandListener):
-    """Counts the change streams a client opens (aggregate commands with $changeStream)."""
+    """Counts the change streams a client opens (aggregate commands with $changeStream), and
+    notes the trace each command ran in (PyMongo calls listeners in the issuing task)."""
 
     def __init__(self) -> None:
         self.opened = 0
+        self.traced: list[tuple[str, int]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        trace_id = trace.get_current_span().get_span_context().trace_id
+        self.traced.append((event.command_name, trace_id))
         pipeline = event.command.get("pipeline") or []
         if event.command_name == "aggregate" and any("$changeStream" in s for s in pipeline):
             self.opened += 1
@@ -91,6 +97,30 @@ async def test_many_watchers_share_one_change_stream_and_each_sees_only_its_mess
             assert state.version == 2
             assert state.reply == f"reply {k % 4}"
     assert streams.opened == 1  # eight watchers, one stream
+
+
+async def test_the_feed_polls_outside_the_trace_of_the_call_that_opened_it(
+    watched_store: Store, streams: ChangeStreamsOpened
+) -> None:
+    store = watched_store
+    message = await new_message(store, "a kite")
+    call = SpanContext(
+        trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+        span_id=0xB7AD6B7169203331,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
+    with trace.use_span(NonRecordingSpan(call)):  # as inside a WatchMessage call
+        async with store.watch_message(message.id) as states:
+            await bump(store, message.id, "a change")
+            assert await next_state(states) is not None
+    feed = [name for name, trace_id in streams.traced if name in ("aggregate", "getMore")]
+    assert feed  # the stream was opened and polled ...
+    assert all(  # ... never in the call's trace (a span a poll, for the life of the process)
+        trace_id != call.trace_id
+        for name, trace_id in streams.traced
+        if name in ("aggregate", "getMore")
+    )
 
 
 async def test_a_change_right_after_subscribing_is_not_missed(watched_store: Store) -> None:
