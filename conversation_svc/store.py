@@ -10,8 +10,9 @@ Schema (docs/api-contracts.md has the full table):
   appends the same view twice), ``status``, ``request_id`` (unique), ``failure``, ``version``
   (incremented by every update; lets watchers skip changes they already sent), ``deadline``.
   Indexes: ``(conversation_id, create_time, _id)``, unique ``request_id``, unique
-  ``(conversation_id, idempotency_key)`` when a key is given, ``(owner, status)``,
-  ``(status, deadline)``.
+  ``(conversation_id, idempotency_key)`` when a key is given, ``(status, deadline)``.
+  (No ``(owner, status)``: the per-user cap counts slots in ``quotas``, and every index costs
+  each of a message's writes.)
 - ``events``: the outbox of live sync. Every change of a conversation or message appends one
   (``owner``, ``conversation_id``, ``kind`` conversation|message, ``change``
   CREATED|UPDATED|DELETED, ``message_id``, ``time``); WatchConversation(s) follow it through a
@@ -224,7 +225,6 @@ class Store:
             unique=True,
             partialFilterExpression={"idempotency_key": {"$type": "string"}},
         )
-        await self.messages.create_index([("owner", ASCENDING), ("status", ASCENDING)])
         await self.messages.create_index([("status", ASCENDING), ("deadline", ASCENDING)])
         await self.uploads.create_index([("owner", ASCENDING), ("create_time", ASCENDING)])
         await self.events.create_index("time")

@@ -72,9 +72,7 @@ ANGLES: tuple[str, ...] = (
 
 def angle_name(value: int) -> str:
     """``ANGLE_FRONT_THREE_QUARTER`` → ``front_three_quarter``; "" for unspecified or unknown."""
-    if value == common_pb2.ANGLE_UNSPECIFIED or value not in common_pb2.Angle.values():
-        return ""
-    return common_pb2.Angle.Name(common_pb2.Angle.ValueType(value)).removeprefix("ANGLE_").lower()
+    return _ANGLE_NAMES.get(value, "")
 
 
 def angle_value(name: str) -> common_pb2.Angle.ValueType:
@@ -84,6 +82,12 @@ def angle_value(name: str) -> common_pb2.Angle.ValueType:
 
 _ANGLE_VALUES: dict[str, common_pb2.Angle.ValueType] = {
     name: common_pb2.Angle.Value(f"ANGLE_{name.upper()}") for name in ANGLES
+}
+# Every angle of the contract by number (not only those in ANGLES), once.
+_ANGLE_NAMES: dict[int, str] = {
+    value: name.removeprefix("ANGLE_").lower()
+    for name, value in common_pb2.Angle.items()
+    if value != common_pb2.ANGLE_UNSPECIFIED
 }
 
 
