@@ -7,15 +7,17 @@ sixteen times. A feed opens one stream of the ``messages`` collection per proces
 the first watcher, and fans its changes out in memory to the watchers of each message:
 
     MongoDB ──one change stream──▶ MessageFeed ──┬─▶ watcher of message A
-            (ids and kinds only)      │          ├─▶ watcher of message A (another tab)
-                                      └─ reads ──┴─▶ watcher of message B
-                                  changed messages in one find
+       (each update with the           │          ├─▶ watcher of message A (another tab)
+        message as it is now)          └──────────┴─▶ watcher of message B
 
-The stream carries only ids and the kind of change (a ``$project``): the feed reads the changed
-messages that someone is watching, several at once, and gives each watcher the *latest* state
-(watchers skip versions they already sent, so a state replaced before it was read is not lost
-— the newer one contains it). A watcher subscribes before it reads the message's current
-state, and the stream is open before ``subscribe`` returns, so no change falls between the two.
+Each update comes with the message as it is at that moment (``updateLookup``: the database
+reads it while it answers the poll, one round trip fewer a change than reading it ourselves),
+and the feed gives each watcher of that message the *latest* state (watchers skip versions they
+already sent, so a state replaced before it was taken is not lost — the newer one contains it).
+Messages nobody in this process watches are looked up too; with many replicas of the service,
+that is one point read by ``_id`` per replica per change. A watcher subscribes before it reads
+the message's current state, and the stream is open before ``subscribe`` returns, so no change
+falls between the two.
 
 When the stream fails after opening (the database went away longer than PyMongo's one
 automatic resume), every current watcher ends with UNAVAILABLE (DATABASE_UNAVAILABLE, or
@@ -43,10 +45,11 @@ from mesh.tracing import background_context
 Doc = dict[str, Any]
 log = get_logger(__name__)
 
-# Updates and deletions of messages, reduced to what the feed needs to know.
+# Updates and deletions of messages, reduced to what the feed needs to know; an update comes
+# with the message as it is now (``full_document="updateLookup"``).
 PIPELINE: Final[list[Doc]] = [
     {"$match": {"operationType": {"$in": ["update", "replace", "delete"]}}},
-    {"$project": {"operationType": 1, "documentKey": 1}},
+    {"$project": {"operationType": 1, "documentKey": 1, "fullDocument": 1}},
 ]
 GONE: Final = object()  # the message was deleted: sticky, nothing follows it
 
@@ -85,8 +88,6 @@ class MessageFeed:
     def __init__(self, messages: AsyncCollection[Doc]) -> None:
         self._messages = messages
         self._watchers: dict[ObjectId, set[_Watcher]] = {}
-        self._dirty: set[ObjectId] = set()
-        self._read_wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._opened: asyncio.Future[None] | None = None
 
@@ -145,20 +146,19 @@ class MessageFeed:
                 yield value
 
     async def _follow(self, opened: asyncio.Future[None]) -> None:
-        reader = None
         try:
-            async with await self._messages.watch(PIPELINE) as stream:
+            stream = await self._messages.watch(PIPELINE, full_document="updateLookup")
+            async with stream:
                 opened.set_result(None)
-                reader = asyncio.create_task(self._read_forever(), name="message-feed-reader")
                 async for change in stream:
                     oid = change["documentKey"]["_id"]
                     if oid not in self._watchers:
                         continue
+                    doc = change.get("fullDocument")
                     if change["operationType"] == "delete":
                         self._publish(oid, GONE)
-                    else:
-                        self._dirty.add(oid)
-                        self._read_wake.set()
+                    elif doc is not None:  # None: deleted since; its delete follows
+                        self._publish(oid, Message.from_doc(doc))
             log.warning("the change stream of messages ended (the collection was dropped)")
             self._fail_all(interrupted())
         except asyncio.CancelledError:
@@ -170,32 +170,6 @@ class MessageFeed:
                 return
             log.warning("the change stream of messages failed: %s", exc)
             self._fail_all(_said(exc))
-        finally:
-            if reader is not None:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-
-    async def _read_forever(self) -> None:
-        """Read the changed messages someone watches, all that changed since the last read in
-        one query, and offer each watcher the state read."""
-        while True:
-            await self._read_wake.wait()
-            self._read_wake.clear()
-            ids = [oid for oid in self._dirty if oid in self._watchers]
-            self._dirty.clear()
-            if not ids:
-                continue
-            try:
-                docs = {d["_id"]: d async for d in self._messages.find({"_id": {"$in": ids}})}
-            except PyMongoError as exc:
-                log.warning("reading changed messages failed: %s", exc)
-                for oid in ids:
-                    self._publish(oid, _said(exc))
-                continue
-            for oid in ids:
-                doc = docs.get(oid)
-                self._publish(oid, GONE if doc is None else Message.from_doc(doc))
 
     def _publish(self, oid: ObjectId, value: object) -> None:
         for watcher in self._watchers.get(oid, ()):

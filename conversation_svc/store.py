@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -76,9 +77,11 @@ from mesh.errors import (
     ServiceError,
     Unavailable,
 )
+from mesh.logs import get_logger
 from mesh.vocabulary import FollowUp, Intent
 
 Doc = dict[str, Any]  # a raw MongoDB document: never leaves this module
+log = get_logger(__name__)
 T = TypeVar("T")
 MAX_PAGE, DEFAULT_PAGE = 100, 20
 # The times a stored document can have: page tokens carry one, and nothing outside this range
@@ -204,6 +207,8 @@ class Store:
         self.quotas: AsyncCollection[Doc] = db["quotas"]
         self.leases: AsyncCollection[Doc] = db["leases"]
         self._feed: MessageFeed | None = None
+        # Live-sync events of messages' non-final changes, being stored (see _emit_soon).
+        self._pending: dict[ObjectId, set[asyncio.Task[None]]] = {}
         self._feed_loop: asyncio.AbstractEventLoop | None = None
 
     async def ensure_indexes(self) -> None:
@@ -255,6 +260,33 @@ class Store:
     async def _emit_message(self, doc: Doc | None, change: str = "UPDATED") -> None:
         if doc is not None:
             await self._emit(doc["owner"], doc["conversation_id"], "message", change, doc["_id"])
+
+    def _emit_soon(self, doc: Doc | None) -> None:
+        """Store the event of a message's non-final change without the caller waiting for it:
+        the worker goes on with the next view meanwhile. The message's final event waits for
+        these (``_emit_last``), so a live view never sees the end before a change."""
+        if doc is None:
+            return
+        task = asyncio.create_task(self._emit_message(doc))
+        self._pending.setdefault(doc["_id"], set()).add(task)
+        task.add_done_callback(functools.partial(self._emitted, doc["_id"]))
+
+    def _emitted(self, message_id: ObjectId, task: asyncio.Task[None]) -> None:
+        pending = self._pending.get(message_id)
+        if pending is not None:
+            pending.discard(task)
+            if not pending:
+                del self._pending[message_id]
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            # The change is stored; live views see it with the message's next event.
+            log.warning("a live-sync event was not stored", message_id=str(message_id), error=exc)
+
+    async def _emit_last(self, doc: Doc) -> None:
+        """Store the event of a message's final change after every earlier one of it."""
+        pending = self._pending.get(doc["_id"])
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self._emit_message(doc)
 
     @asynccontextmanager
     async def watch_events(
@@ -412,17 +444,20 @@ class Store:
                 raise
             return first, False
         title = conversation.title or new.prompt[:60]
-        await self.conversations.update_one(
-            {"_id": conversation.id},
-            {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
-        )
-        # Both live-sync events in one round trip (ordered: the message, then its conversation).
         at = now()
-        await self.events.insert_many(
-            [
-                _event(conversation, "message", "CREATED", result.inserted_id, at),
-                _event(conversation, "conversation", "UPDATED", None, at),
-            ]
+        # The conversation's count and both live-sync events (ordered: the message, then its
+        # conversation) at once: they do not depend on each other.
+        await asyncio.gather(
+            self.conversations.update_one(
+                {"_id": conversation.id},
+                {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
+            ),
+            self.events.insert_many(
+                [
+                    _event(conversation, "message", "CREATED", result.inserted_id, at),
+                    _event(conversation, "conversation", "UPDATED", None, at),
+                ]
+            ),
         )
         return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
@@ -537,7 +572,7 @@ class Store:
             {"$set": {**fields, "update_time": now()}, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
-        await self._emit_message(doc)
+        self._emit_soon(doc)
         return Message.from_doc(doc) if doc is not None else None
 
     async def record_analysis(
@@ -651,8 +686,11 @@ class Store:
         if doc is None:
             return False
         if done:  # it left PROCESSING now, exactly once: its slot is free
-            await self.release_processing(doc["owner"], doc["_id"])
-        await self._emit_message(doc)
+            await asyncio.gather(
+                self.release_processing(doc["owner"], doc["_id"]), self._emit_last(doc)
+            )
+        else:
+            self._emit_soon(doc)
         message = Message.from_doc(doc)
         if len(doc.get("images") or ()) == 1:
             observe.first_image(message, t)
@@ -680,11 +718,12 @@ class Store:
             {"$set": fields, "$inc": {"version": 1}},
             return_document=ReturnDocument.AFTER,
         )
-        if doc is not None:  # it left PROCESSING now, exactly once: its slot is free
-            await self.release_processing(doc["owner"], doc["_id"])
-        await self._emit_message(doc)
         if doc is None:
             return None
+        # It left PROCESSING now, exactly once: its slot is free.
+        await asyncio.gather(
+            self.release_processing(doc["owner"], doc["_id"]), self._emit_last(doc)
+        )
         settled = Message.from_doc(doc)
         observe.settled(settled)
         return settled
@@ -708,7 +747,11 @@ class Store:
             yield states
 
     async def close(self) -> None:
-        """Stop the shared change stream of watched messages, if one is open."""
+        """Store the live-sync events still on their way; stop the shared change stream of
+        watched messages, if one is open."""
+        pending = [t for tasks in self._pending.values() for t in tasks]
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._feed is not None:
             await self._feed.close()
             self._feed = None

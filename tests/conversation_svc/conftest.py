@@ -69,6 +69,7 @@ async def store(mongo_uri: str, database: str) -> AsyncIterator[Store]:
     store = Store(client, database)
     await store.ensure_indexes()
     yield store
+    await store.close()
     await client.close()
 
 
