@@ -130,6 +130,10 @@ async def test_the_last_view_ends_the_message_in_the_same_write(
     assert stored is not None
     assert [i.angle for i in stored.images] == ["front", "side", "rear"]
     assert stored.failed_views == ()
+    # Live views got an event a write, all stored by the time the run ended (the final event
+    # waits for the earlier ones, which are stored while the worker goes on).
+    events = await store.events.find({"message_id": sent.id}).to_list()
+    assert [e["change"] for e in events] == ["CREATED"] + ["UPDATED"] * 4
 
 
 async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
