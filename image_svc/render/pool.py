@@ -8,11 +8,14 @@ Each worker first tells the C allocator to keep the memory it frees (``keep_free
 view allocates and frees a few buffers of megabytes (canvas, car box at 2x, PNG rows), which
 glibc by default hands back to the kernel at every free, so the next view paid ~2,000 page
 faults to touch them again (about half the CPU of a PNG encode; docs/image-service.md).
+Workers also run ``RENDER_NICENESS`` lower than the service: on a busy machine, the kernel then
+serves the calls people wait for before the drawing, which has the model's latency as slack.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -58,6 +61,18 @@ def keep_freed_memory() -> bool:
     )
 
 
+# How much lower than the service the render workers run: a view has its model's whole latency
+# to be drawn in, while the calls around it (database, gRPC) are what people wait for.
+RENDER_NICENESS = 5
+
+
+def _start_worker() -> None:
+    """A render worker: behind the latency-bound processes for the CPU, memory kept."""
+    with contextlib.suppress(OSError):  # not allowed here: the service's priority, then
+        os.nice(RENDER_NICENESS)
+    keep_freed_memory()
+
+
 class RenderPool:
     """Runs functions off the event loop, in processes or threads."""
 
@@ -68,7 +83,7 @@ class RenderPool:
             ProcessPoolExecutor(
                 count,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=keep_freed_memory,
+                initializer=_start_worker,
             )
             if mode == "process"
             else ThreadPoolExecutor(count, thread_name_prefix="render")

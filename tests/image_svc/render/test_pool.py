@@ -1,11 +1,15 @@
-"""Render pool workers keep the memory they free, so a view does not fault its buffers back in."""
+"""Render pool workers keep the memory they free, so a view does not fault its buffers back in,
+and run behind the service for the CPU."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import resource
 
 from image_svc.encoding import encode
 from image_svc.render import RenderPool, RenderSubject, render
+from image_svc.render.pool import RENDER_NICENESS
 
 CLIO = RenderSubject(brand="Renault", model="Clio", year=2019, color="blue", body_type="hatchback")
 
@@ -35,3 +39,17 @@ async def test_a_worker_reuses_the_memory_of_its_last_view() -> None:
     # glibc's defaults hand the view's buffers of a few MiB back to the kernel at every free:
     # ~2,000 faults a view to touch them again. Kept, a view touches no new memory at all.
     assert faults < 300
+
+
+def test_render_workers_run_behind_the_service_for_the_cpu() -> None:
+    pool = RenderPool("process", workers=1)
+    try:
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        worker = asyncio.run(pool.run(_priority))
+    finally:
+        pool.close()
+    assert worker == min(own + RENDER_NICENESS, 19)
+
+
+def _priority() -> int:
+    return os.getpriority(os.PRIO_PROCESS, 0)
