@@ -12,12 +12,13 @@ anything else ends the message FAILED with a readable reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, Final, TypeVar
 
 import grpc
 
@@ -394,8 +395,8 @@ class Pipeline:
             source = await self._store.message_by_id(message.source.message_id)
             session_id = source.session_id if source is not None else ""
         stored = {image.key for image in message.images}
-        failed = list(message.failed_views)
-        failures: dict[str, str] = {}
+        failed = list(message.failed_views)  # as stored: an earlier delivery's stay listed
+        failures: dict[str, str] = {}  # this run's, asked for again by no retry
         attempt, finished = 0, False
         while missing := [a for a in wanted if a not in stored and a not in failures]:
             attempt += 1
@@ -414,30 +415,12 @@ class Pipeline:
             call = self._image.GenerateAngles(
                 request, timeout=self._limits.image_timeout, metadata=metadata
             )
+            stream = _Views(call)
             try:
-                async for view in call:
-                    name = angle_name(view.angle)
-                    if view.HasField("error"):
-                        failures[name] = f"{view.error.reason}: {view.error.message}"
-                        failed = [v for v in failed if v.angle != name]
-                        failed.append(ViewFailure(name, view.error.reason, view.error.message))
-                        # Shown on the message at once: watchers get an UPDATED event.
-                        if await self._store.record_failed_views(message.id, failed) is None:
-                            raise Stop
-                        continue
-                    # The last wanted view, with none failed, ends the message in its write.
-                    last = not failures and all(a in stored or a == name for a in wanted)
-                    finished = await self._store_image(
-                        message,
-                        name,
-                        view.image,
-                        angle=name,
-                        session_id=view.session_id,
-                        is_main=name == wanted[0],
-                        provider=view.metadata.provider,
-                        done=last,
+                while batch := await stream.next_batch():
+                    finished = await self._store_views(
+                        message, batch, wanted, stored=stored, failures=failures, failed=failed
                     )
-                    stored.add(name)
                     started = time.monotonic()  # a break later costs only the time since this
                 UPSTREAM_CALLS.labels("IMAGE_SERVICE", "OK").inc()
             except grpc.aio.AioRpcError as exc:
@@ -457,6 +440,8 @@ class Pipeline:
             except Stop:
                 call.cancel()
                 raise
+            finally:
+                await stream.close()
         if not any(a in stored for a in wanted):
             detail = "; ".join(f"{k}: {v}" for k, v in failures.items())
             raise Failed(
@@ -469,6 +454,54 @@ class Pipeline:
             views = ", ".join(view_name(a, message) for a in sorted(failures))
             note = say("note.views_failed", message, views=views)
         await self._done(message, note)
+
+    async def _store_views(
+        self,
+        message: Message,
+        batch: list[Any],
+        wanted: Sequence[str],
+        *,
+        stored: set[str],
+        failures: dict[str, str],
+        failed: list[ViewFailure],
+    ) -> bool:
+        """Store the views that arrived together: failures named on the message at once, the
+        drawn ones uploaded at once and appended in one write, which ends the message DONE when
+        it completes the set with none failed (True then). Updates ``stored``, ``failures`` (this
+        run's) and ``failed`` (the message's list)."""
+        drawn = []
+        for view in batch:
+            name = angle_name(view.angle)
+            if view.HasField("error"):
+                failures[name] = f"{view.error.reason}: {view.error.message}"
+                failed[:] = [v for v in failed if v.angle != name]
+                failed.append(ViewFailure(name, view.error.reason, view.error.message))
+                # Shown on the message at once: watchers get an UPDATED event.
+                if await self._store.record_failed_views(message.id, failed) is None:
+                    raise Stop
+            else:
+                drawn.append((name, view))
+        if not drawn:
+            return False
+        records = await asyncio.gather(
+            *(
+                self._upload(
+                    message,
+                    name,
+                    view.image,
+                    angle=name,
+                    session_id=view.session_id,
+                    is_main=name == wanted[0],
+                    provider=view.metadata.provider,
+                )
+                for name, view in drawn
+            )
+        )
+        names = {name for name, _ in drawn}
+        last = not failures and all(a in stored or a in names for a in wanted)
+        finished = await self._append(message, list(records), done=last)
+        stored |= names
+        return finished
 
     async def _store_image(
         self,
@@ -484,6 +517,29 @@ class Pipeline:
     ) -> bool:
         """Upload one image and append it to the message; with ``done`` the same write ends
         the message DONE. True when it did (False: not asked, or the image was there)."""
+        record = await self._upload(
+            message,
+            key,
+            image,
+            angle=angle,
+            session_id=session_id,
+            is_main=is_main,
+            provider=provider,
+        )
+        return await self._append(message, [record], done=done)
+
+    async def _upload(
+        self,
+        message: Message,
+        key: str,
+        image: common_pb2.Image,
+        *,
+        angle: str = "",
+        session_id: str = "",
+        is_main: bool = False,
+        provider: str = "",
+    ) -> MessageImage:
+        """Store one image at the Media Service (retrying within the budget); its record."""
         ext = EXTENSIONS.get(image.mime_type, "bin")
         attempt = 0
         while True:
@@ -514,29 +570,34 @@ class Pipeline:
                 what="media upload failed",
                 upstream="MEDIA_SERVICE",
             )
-        appended = await self._store.append_image(
-            message.id,
-            MessageImage(
-                key=key,
-                image_url=url,
-                angle=angle,
-                seed=image.seed,
-                session_id=session_id,
-                mime_type=image.mime_type,
-                size_bytes=len(image.data),
-                width=image.width,
-                height=image.height,
-                is_main=is_main,
-                provider=provider,
-                seed_reproducible=image.seed_reproducible,
-            ),
-            done=done,
+        return MessageImage(
+            key=key,
+            image_url=url,
+            angle=angle,
+            seed=image.seed,
+            session_id=session_id,
+            mime_type=image.mime_type,
+            size_bytes=len(image.data),
+            width=image.width,
+            height=image.height,
+            is_main=is_main,
+            provider=provider,
+            seed_reproducible=image.seed_reproducible,
         )
+
+    async def _append(self, message: Message, records: list[MessageImage], *, done: bool) -> bool:
+        """Append uploaded images in one write (ending the message DONE with ``done``); True
+        when that write ended it. Images an earlier delivery of this task stored are skipped."""
+        appended = await self._store.append_images(message.id, records, done=done)
         if not appended:
             current = await self._store.message_by_id(message.id)
             if current is None or current.terminal:
                 raise Stop
-            return False  # already stored by an earlier delivery of this task: nothing to add
+            have = {image.key for image in current.images}
+            rest = [r for r in records if r.key not in have]
+            if not rest:
+                return False  # all stored by an earlier delivery: nothing to add
+            return await self._append(message, rest, done=done)  # some were there: the others
         if done:
             log.info("message done")
         return done
@@ -600,6 +661,48 @@ class Pipeline:
         UPSTREAM_RETRIES.labels(upstream).inc()
         log.warning(what, attempt=attempt, wait=round(delay, 2), upstream=upstream, **fields)
         await asyncio.sleep(delay)
+
+
+class _Views:
+    """The views of an angle stream in batches: each batch is what arrived while the previous
+    one was being stored (at least one view), so views that come together are stored in one
+    write and a view that comes alone is stored at once."""
+
+    _END: Final = object()
+
+    def __init__(self, call: grpc.aio.UnaryStreamCall[Any, Any]) -> None:
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._reader = asyncio.create_task(self._read(call), name="angle-stream")
+
+    async def _read(self, call: grpc.aio.UnaryStreamCall[Any, Any]) -> None:
+        try:
+            async for view in call:
+                self._queue.put_nowait(view)
+        except grpc.aio.AioRpcError as exc:
+            self._queue.put_nowait(exc)
+        else:
+            self._queue.put_nowait(self._END)
+
+    async def next_batch(self) -> list[Any]:
+        """The views that arrived (waiting for one); [] at the end; the stream's error raised
+        after the views that came before it."""
+        items = [await self._queue.get()]
+        while not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        views = [i for i in items if i is not self._END and not isinstance(i, Exception)]
+        ended = [i for i in items if i is self._END or isinstance(i, Exception)]
+        if ended and not views:
+            if isinstance(ended[0], Exception):
+                raise ended[0]
+            return []
+        for item in ended:  # after the views of this batch are handled
+            self._queue.put_nowait(item)
+        return views
+
+    async def close(self) -> None:
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
 
 
 def _image_prompt(message: Message) -> str:

@@ -665,10 +665,22 @@ class Store:
     async def append_image(
         self, message_id: ObjectId, image: MessageImage, *, done: bool = False, reply: str = ""
     ) -> bool:
-        """Append an image unless one with the same ``key`` is there; False if not appended.
+        """Append an image unless one with the same ``key`` is there; False if not appended."""
+        return await self.append_images(message_id, [image], done=done, reply=reply)
+
+    async def append_images(
+        self,
+        message_id: ObjectId,
+        images: Sequence[MessageImage],
+        *,
+        done: bool = False,
+        reply: str = "",
+    ) -> bool:
+        """Append images in one write unless one with the same ``key`` is there already (then
+        none is appended: False).
 
         With ``done`` the same write ends the message DONE (``reply`` replacing its reply when
-        given): the last view of a message costs one write, one event and one change for its
+        given): the last views of a message cost one write, one event and one change for its
         watchers instead of two of each."""
         t = now()
         fields: Doc = {"update_time": t}
@@ -676,9 +688,14 @@ class Store:
             fields |= {"status": Status.DONE.value, "finish_time": t}
             if reply:
                 fields["reply"] = reply
+        keys = [image.key for image in images]
         doc = await self.messages.find_one_and_update(
-            {"_id": message_id, "status": PROCESSING, "images.key": {"$ne": image.key}},
-            {"$push": {"images": image.to_doc()}, "$set": fields, "$inc": {"version": 1}},
+            {"_id": message_id, "status": PROCESSING, "images.key": {"$nin": keys}},
+            {
+                "$push": {"images": {"$each": [image.to_doc() for image in images]}},
+                "$set": fields,
+                "$inc": {"version": 1},
+            },
             # The document after the push: with one image, this one is the message's first.
             projection=None if done else _FIRST_IMAGE_FIELDS,
             return_document=ReturnDocument.AFTER,
@@ -692,7 +709,7 @@ class Store:
         else:
             self._emit_soon(doc)
         message = Message.from_doc(doc)
-        if len(doc.get("images") or ()) == 1:
+        if len(doc.get("images") or ()) == len(images):  # these are the message's first
             observe.first_image(message, t)
         if done:
             observe.settled(message)

@@ -7,6 +7,7 @@ the real one only does when a provider breaks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import io
@@ -47,11 +48,14 @@ class SideFails(image_service_pb2_grpc.ImageServiceServicer):
     set False)."""
 
     side_fails = True
+    gap = 0.0  # seconds between two views
 
     async def GenerateAngles(
         self, request: image_service_pb2.GenerateAnglesRequest, context: Any
     ) -> AsyncIterator[image_service_pb2.GenerateAnglesResponse]:
         for index, angle in enumerate(request.angles):
+            if index and self.gap:
+                await asyncio.sleep(self.gap)
             view = image_service_pb2.GenerateAnglesResponse(
                 angle=angle, index=index, total=len(request.angles), session_id="s1"
             )
@@ -103,10 +107,14 @@ async def pipeline(
         )
 
 
-async def test_the_last_view_ends_the_message_in_the_same_write(
-    pipeline: Pipeline, store: Store, scripted: SideFails
+@pytest.mark.parametrize(("gap", "writes"), [(0.0, range(1, 3)), (0.3, range(3, 4))])
+async def test_views_are_stored_as_they_arrive_and_the_last_write_ends_the_message(
+    pipeline: Pipeline, store: Store, scripted: SideFails, gap: float, writes: range
 ) -> None:
-    scripted.side_fails = False
+    """Views that arrive apart are stored one write each; views that arrive together share
+    writes (the first is stored at once, those that came meanwhile in the next write); the
+    write of the last views ends the message DONE."""
+    scripted.side_fails, scripted.gap = False, gap
     conversation = await store.create_conversation("alice", "")
     sent, _ = await store.insert_message(
         conversation,
@@ -122,18 +130,18 @@ async def test_the_last_view_ends_the_message_in_the_same_write(
 
     analysis, *views = updates
     assert "intent" in analysis
-    assert len(views) == 3  # one write a view, none more to end the message
-    assert "status" not in views[0]
-    assert "status" not in views[1]
-    assert views[2]["status"] == "DONE"
+    assert len(views) in writes  # and none more to end the message
+    assert all("status" not in v for v in views[:-1])
+    assert views[-1]["status"] == "DONE"
     stored = await store.message_by_id(sent.id)
     assert stored is not None
     assert [i.angle for i in stored.images] == ["front", "side", "rear"]
+    assert [i.is_main for i in stored.images] == [True, False, False]
     assert stored.failed_views == ()
     # Live views got an event a write, all stored by the time the run ended (the final event
     # waits for the earlier ones, which are stored while the worker goes on).
     events = await store.events.find({"message_id": sent.id}).to_list()
-    assert [e["change"] for e in events] == ["CREATED"] + ["UPDATED"] * 4
+    assert [e["change"] for e in events] == ["CREATED"] + ["UPDATED"] * (1 + len(views))
 
 
 async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
