@@ -367,9 +367,7 @@ class Pipeline:
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            if await self._store_image(
-                message, "single", reply.image, provider=reply.metadata.provider, done=True
-            ):
+            if await self._store_image(message, "single", reply.image, reply.metadata.provider):
                 return
         await self._done(message)
 
@@ -382,9 +380,7 @@ class Pipeline:
                     request, timeout=self._limits.image_timeout, metadata=metadata
                 ),
             )
-            if await self._store_image(
-                message, "edit", reply.image, provider=reply.metadata.provider, done=True
-            ):
+            if await self._store_image(message, "edit", reply.image, reply.metadata.provider):
                 return
         await self._done(message)
 
@@ -504,29 +500,12 @@ class Pipeline:
         return finished
 
     async def _store_image(
-        self,
-        message: Message,
-        key: str,
-        image: common_pb2.Image,
-        *,
-        angle: str = "",
-        session_id: str = "",
-        is_main: bool = False,
-        provider: str = "",
-        done: bool = False,
+        self, message: Message, key: str, image: common_pb2.Image, provider: str
     ) -> bool:
-        """Upload one image and append it to the message; with ``done`` the same write ends
-        the message DONE. True when it did (False: not asked, or the image was there)."""
-        record = await self._upload(
-            message,
-            key,
-            image,
-            angle=angle,
-            session_id=session_id,
-            is_main=is_main,
-            provider=provider,
-        )
-        return await self._append(message, [record], done=done)
+        """Upload a message's one image and end the message DONE in the write that appends it;
+        True when it did (False: the image was there already)."""
+        record = await self._upload(message, key, image, provider=provider)
+        return await self._append(message, [record], done=True)
 
     async def _upload(
         self,
