@@ -104,11 +104,15 @@ def pace_line() -> str:
     )
 
 
-def edge_words(env: dict[str, str], web_port: int) -> str:
-    """Which edge the page talks to, in words."""
-    if env["GRPC_WEB_URL"].endswith(f":{web_port}"):
-        return "the Python dev bridge: no Envoy binary here (it installs on Linux x86_64)"
-    return "Envoy running the production envoy/envoy.yaml"
+def edge_words(cfg: StackConfig, env: dict[str, str]) -> str:
+    """Which edge the page talks to, and why that one, in words."""
+    if not env["GRPC_WEB_URL"].endswith(f":{cfg.ports.web}"):
+        return "Envoy running the production envoy/envoy.yaml"
+    if cfg.edge == "bridge":
+        return "the Python dev bridge: chosen with --edge bridge or PHOTOFUN_EDGE=bridge"
+    if cfg.tls:
+        return "the Python dev bridge: TLS=1 runs it, as it calls the services with mTLS"
+    return "the Python dev bridge: no Envoy binary here (it installs on Linux x86_64)"
 
 
 def envoy_traced(cfg: StackConfig, env: dict[str, str]) -> bool:
@@ -148,7 +152,7 @@ def banner(cfg: StackConfig, env: dict[str, str]) -> str:
         f"  image_svc         grpc  {env['IMAGE_SERVICE_URL']}",
         f"  conversation_svc  grpc  {env['CONVERSATION_SERVICE_URL']}",
         f"  web page          http://{cfg.host}:{p.web}/",
-        f"  gRPC-web edge     {env['GRPC_WEB_URL']}   ({edge_words(env, p.web)})",
+        f"  gRPC-web edge     {env['GRPC_WEB_URL']}   ({edge_words(cfg, env)})",
         f"  MongoDB           {env['MONGODB_URI']}",
         f"  Celery broker     {env['CELERY_BROKER_URL']}",
         f"  Media Service     {env['MEDIA_SERVICE_URL']}",

@@ -114,6 +114,20 @@ _NOT_METADATA = frozenset(
 )
 _NOT_METADATA_PREFIXES = ("grpc-", "sec-", ":", "proxy-", "x-envoy-")
 _PRINTABLE_ASCII = re.compile(r"^[\x20-\x7e]*$")
+# What Envoy takes for a gRPC request when it answers one itself (application/grpc, +codec, ;
+# parameters), and the gRPC status it gives each HTTP status then (any other: UNKNOWN).
+_GRPC_CONTENT_TYPE = re.compile(r"^application/grpc([+;].*)?$")
+_GRPC_CODE_OF_HTTP = {
+    400: grpc.StatusCode.INTERNAL,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.UNIMPLEMENTED,
+    429: grpc.StatusCode.UNAVAILABLE,
+    502: grpc.StatusCode.UNAVAILABLE,
+    503: grpc.StatusCode.UNAVAILABLE,
+    504: grpc.StatusCode.UNAVAILABLE,
+}
+SERVICE_PACKAGE_PREFIX = "/photofun.v1."  # envoy/envoy.yaml's routes 3 and 4
 _GRPC_WEB_CONTENT_TYPE = re.compile(r"^application/grpc-web(-text)?(\+proto)?\s*(;.*)?$")
 ALLOWED_HEADERS = (
     "content-type, x-grpc-web, x-user-agent, grpc-timeout, authorization, x-request-id, "
@@ -346,9 +360,26 @@ class Request:
         headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
         content_type: str = "text/plain; charset=utf-8",
     ) -> None:
-        """A whole response at once."""
+        """A whole response at once.
+
+        A refusal of a request with a gRPC content type goes out as Envoy sends its own
+        answers to such requests, with a gRPC status (from the HTTP one) and the text as its
+        message in the headers, and an empty body: gRPC-web keeps the HTTP status (Envoy's
+        grpc_web filter), plain gRPC gets HTTP 200 (Envoy's local replies to gRPC)."""
         data = body.encode("utf-8") if isinstance(body, str) else body
         pairs = list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+        asked = self.headers.get("content-type", "")
+        grpc_web = bool(_GRPC_WEB_CONTENT_TYPE.match(asked))
+        already = any(key == "grpc-status" for key, _ in pairs)
+        if status >= 400 and not already and (grpc_web or _GRPC_CONTENT_TYPE.match(asked)):
+            code = _GRPC_CODE_OF_HTTP.get(status, grpc.StatusCode.UNKNOWN)
+            pairs += [
+                ("grpc-status", str(code.value[0])),
+                ("grpc-message", encode_grpc_message(data.decode("utf-8", "replace"))),
+                ("content-type", "application/grpc-web+proto" if grpc_web else "application/grpc"),
+            ]
+            data = b""
+            status = status if grpc_web else 200
         if data:
             pairs.append(("content-type", content_type))
         pairs.append(("content-length", str(len(data))))
@@ -476,18 +507,15 @@ async def _only_post(request: Request) -> None:
     await request.respond(405, "only POST\n", {"allow": "POST, OPTIONS"})
 
 
+async def _not_grpc_web(request: Request) -> None:
+    """What a service path answers to a POST that is not gRPC-web (JSON, a form, plain gRPC:
+    the bridge speaks only gRPC-web; plain gRPC goes to the service ports)."""
+    await request.respond(415, "send gRPC-web (application/grpc-web+proto)\n")
+
+
 async def _call(request: Request, routes_table: Mapping[str, Method], routed: bool) -> None:
+    """A gRPC-web POST from an allowed (or no) origin: relay it upstream."""
     content_type = request.headers.get("content-type", "")
-    if not _GRPC_WEB_CONTENT_TYPE.match(content_type):
-        if not routed:
-            await request.respond(404, "not found\n")
-            return
-        await request.respond(415, "expected application/grpc-web(-text)(+proto)\n")
-        return
-    origin = request.origin
-    if origin and not request.config.origins.allows(origin) and not request.same_origin():
-        await request.respond(403, f"origin {origin!r} is not allowed\n")
-        return
     # Like Envoy: the request's body is decoded by its content type, the response is text
     # only when the client accepts it (grpc-web's JS client in text mode asks for it).
     text_request = content_type.startswith("application/grpc-web-text")
@@ -692,7 +720,7 @@ async def _page(request: Request) -> None:
     """``/config.json`` and the files of the built page; anything else is 404."""
     config = request.config
     if request.method not in ("GET", "HEAD"):
-        await request.respond(405, "only GET\n", {"allow": "GET, HEAD"})
+        await request.respond(404, "not found\n")  # as Envoy's last route answers it
         return
     if request.path == "/config.json":
         body = json.dumps(dict(config.page_config))
@@ -740,16 +768,29 @@ class Bridge:
         if not self.config.allows_host(request.headers.get("host", "")):
             await request.respond(421, "this host name is not served here\n")
             return
+        # The order of envoy/envoy.yaml's routes, so both edges answer alike:
+        # 1. a page on an origin that is not allowed: 403, whatever it asks (a same-origin
+        #    request is the bridge's own page, which Envoy does not serve);
+        origin = request.origin
+        if origin and not self.config.origins.allows(origin) and not request.same_origin():
+            await request.respond(403, f"origin {origin!r} is not allowed\n")
+            return
         routed = request.path.startswith(self.prefixes)
-        if request.method == "POST":
+        # 2. a gRPC-web POST: a call (404 / UNIMPLEMENTED when no service takes its path);
+        content_type = request.headers.get("content-type", "")
+        if request.method == "POST" and _GRPC_WEB_CONTENT_TYPE.match(content_type):
             await _call(request, self.routes, routed)
             return
-        if routed:
+        # 3.-4. anything else under the services' package: a preflight, 415 or 405;
+        if request.path.startswith(SERVICE_PACKAGE_PREFIX):
             if request.method == "OPTIONS":
                 await _preflight(request)
-                return
-            await _only_post(request)
+            elif request.method == "POST":
+                await _not_grpc_web(request)
+            else:
+                await _only_post(request)
             return
+        # 5. the page and config.json (GET, HEAD); anything else is 404, as Envoy's last route.
         await _page(request)
 
     async def _lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:

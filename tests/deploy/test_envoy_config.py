@@ -205,6 +205,11 @@ def test_health_reflection_and_anything_else_get_a_404(config: Json, path: str) 
         ({":method": "GET"}, 405),
         ({":method": "POST", "content-type": "application/json"}, 415),
         ({":method": "POST"}, 415),
+        # Content types that only start like gRPC's: no service takes them.
+        ({":method": "POST", "content-type": "application/grpc-web+json"}, 415),
+        ({":method": "POST", "content-type": "application/grpcfoo"}, 415),
+        ({":method": "POST", "content-type": "application/grpc+json"}, 415),
+        ({":method": "POST", "content-type": "application/grpc-web-textual"}, 415),
         ({**GRPC_WEB_POST, "origin": "https://evil.example"}, 403),
         ({":method": "OPTIONS", "origin": "https://evil.example"}, 403),
         ({":method": "OPTIONS"}, 405),
@@ -216,6 +221,26 @@ def test_only_grpc_posts_from_allowed_origins_reach_a_service(
     route = _first_route(config, "/photofun.v1.PromptService/DetectIntent", headers)
     assert "route" not in route
     assert route["direct_response"]["status"] == status
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/grpc",
+        "application/grpc+proto",
+        "application/grpc-web",
+        "application/grpc-web+proto",
+        "application/grpc-web-text",
+        "application/grpc-web-text+proto",
+        "application/grpc-web+proto; charset=utf-8",
+    ],
+)
+@pytest.mark.parametrize("service", public_services())
+def test_every_grpc_content_type_is_routed(config: Json, service: str, content_type: str) -> None:
+    route = _first_route(
+        config, f"/{service}/AnyMethod", {":method": "POST", "content-type": content_type}
+    )
+    assert "route" in route, f"{content_type} to {service} must reach the service"
 
 
 def test_preflights_of_allowed_origins_are_answered_by_the_cors_filter(config: Json) -> None:

