@@ -5,12 +5,15 @@
   and 64 users at once, each sending 3-view messages one after another: messages per second
   to DONE, time to DONE p50 / p99, and how many failed;
 - the same with 8-view messages (16 users);
-- peak RSS and CPU seconds of every process of the stack.
+- peak RSS and CPU seconds of every process of the stack;
+- what tracing and metrics cost this load: 16 users on fresh stacks with telemetry on and off
+  (``TELEMETRY=false``), in pairs ordered off-on then on-off (ABBA, so a machine that slows
+  down during the run favours neither side); the budget is under 5 % of the throughput.
 
-Targets (issue 13, 2 cores, default settings): 16 users' p50 at most 1.5 × a lone user's and
-at least 6 messages/s; 64 users without errors.
+Targets (2 cores, default settings): 16 users' p50 at most 1.5 × a lone user's and at least
+6 messages/s; 64 users without errors; telemetry costing under 5 % of the 16 users' messages/s.
 
-    python bench/conversation.py [--messages 40] [--latency 1.0] [--rounds 3]
+    python bench/conversation.py [--messages 40] [--latency 1.0] [--rounds 3] [--pairs 2]
 """
 
 from __future__ import annotations
@@ -173,6 +176,53 @@ def usage(pids: list[int]) -> tuple[float, float]:
     return peak, cpu
 
 
+TELEMETRY_BUDGET = 0.05
+
+
+async def sixteen(latency: float, rounds: int, telemetry: bool) -> Load:
+    """16 users on a fresh stack with telemetry on or off (after one warm-up message)."""
+    env = {
+        "IMAGE_SVC_MOCK_LATENCY": str(latency),
+        "LOG_LEVEL": "WARNING",
+        "JWT_SECRET": SECRET,
+        "TELEMETRY": "true" if telemetry else "false",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        async with (
+            running_stack(Path(tmp), env) as stack,
+            grpc.aio.insecure_channel(stack.conversation) as channel,
+        ):
+            stub = rpc.ConversationServiceStub(channel)
+            await load(stub, 1, 1, THREE, 3)
+            return await load(stub, 16, rounds, THREE, 3)
+
+
+async def telemetry_cost(latency: float, rounds: int, pairs: int) -> None:
+    """Pairs of stacks, off-on then on-off: each pair's on/off ratio of messages/s, and the
+    median of those ratios against the budget."""
+    print(f"\nTelemetry on and off, 16 users, {rounds} messages each, fresh stacks in ABBA pairs\n")
+    print(f"{'pair':>4} {'telemetry':>9} {'msg/s':>7} {'p50 s':>7} {'errors':>6} {'on/off':>7}")
+    ratios = []
+    for number in range(1, pairs + 1):
+        order = (False, True) if number % 2 else (True, False)
+        runs = {t: await sixteen(latency, rounds, t) for t in order}
+        ratios.append(runs[True].rate / runs[False].rate if runs[False].rate else float("nan"))
+        for t in order:
+            r = runs[t]
+            p50 = statistics.median(r.times) if r.times else float("nan")
+            pair = f" {ratios[-1]:>7.3f}" if t == order[1] else ""
+            print(
+                f"{number:>4} {'on' if t else 'off':>9} {r.rate:>7.2f} {p50:>7.2f} "
+                f"{len(r.errors):>6}{pair}"
+            )
+    cost = 1 - statistics.median(ratios)
+    verdict = "within" if cost < TELEMETRY_BUDGET else "OVER"
+    print(
+        f"median on/off {1 - cost:.3f}: telemetry costs {cost:+.1%} of the 16 users' "
+        f"messages/s (budget {TELEMETRY_BUDGET:.0%}: {verdict})"
+    )
+
+
 async def run(messages: int, latency: float, rounds: int) -> None:
     env = {"IMAGE_SVC_MOCK_LATENCY": str(latency), "LOG_LEVEL": "WARNING", "JWT_SECRET": SECRET}
     runs: list[Load] = []
@@ -221,8 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=40, help="SendMessage latency samples")
     parser.add_argument("--latency", type=float, default=1.0, help="mock seconds per view")
     parser.add_argument("--rounds", type=int, default=3, help="messages each user sends in turn")
+    parser.add_argument(
+        "--pairs", type=int, default=2, help="ABBA pairs of the telemetry on/off run (0: none)"
+    )
     args = parser.parse_args(argv)
     asyncio.run(run(args.messages, args.latency, args.rounds))
+    if args.pairs:
+        asyncio.run(telemetry_cost(args.latency, max(args.rounds, 4), args.pairs))
     return 0
 
 
