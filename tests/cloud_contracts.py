@@ -14,6 +14,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
+# --- Retired on every provider ---------------------------------------------------------------
+
+# Model names and endpoints the providers have shut down (their deprecation pages, as cited in
+# docs/image-service.md and docs/prompt-service.md). No source, setting or example may name one:
+# tests/image_svc/providers/test_current_models.py scans for them.
+RETIRED = {
+    "Gemini 1.x, 2.0 and 2.5 models": r"\bgemini-(?:1\.0|1\.5|2\.0|2\.5)-[a-z0-9.-]+",
+    "GPT Image 1 models": r"\bgpt-image-1\b",  # also gpt-image-1.5 and gpt-image-1-mini
+    "DALL·E models": r"\bdall-e-[23]\b",
+    "chatgpt-image-latest": r"\bchatgpt-image-latest\b",
+    "Pollinations' legacy image host": r"\bimage\.pollinations\.ai\b",
+    "Pollinations' legacy /prompt/ path": r"[\"'/]prompt/[\"'{]",
+}
+
+
+def retired_names(text: str) -> list[str]:
+    """Which ``RETIRED`` entries ``text`` names, in the table's order."""
+    return [what for what, pattern in RETIRED.items() if re.search(pattern, text)]
+
+
 # --- Gemini (generativelanguage.googleapis.com) -------------------------------------------------
 
 # Models with generateContent and no shutdown date on the deprecations page when checked.
