@@ -140,6 +140,12 @@ class FakePollinations(FakeServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/image/{prompt:.+}", self.handle)
+        app.router.add_route("*", "/{path:.*}", self.not_found)
+
+    async def not_found(self, request: web.Request) -> web.StreamResponse:
+        """The gateway's JSON 404 for a path it has not (the old ``/prompt/`` among them)."""
+        await self.record(request)
+        return _json(*contracts.pollinations_error(404))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
@@ -191,6 +197,12 @@ class FakeOpenAI(FakeServer):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/images/generations", self.generations)
         app.router.add_post("/v1/images/edits", self.edits)
+        app.router.add_route("*", "/{path:.*}", self.not_found)
+
+    async def not_found(self, request: web.Request) -> web.StreamResponse:
+        """OpenAI's JSON 404 for an endpoint it does not have."""
+        seen = await self.record(request)
+        return _json(*contracts.openai_unknown_url(request.method, seen.path))
 
     async def generations(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
