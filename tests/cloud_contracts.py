@@ -58,8 +58,11 @@ GEMINI_IMAGE_MODELS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "gemini-3-pro-image": (frozenset(_RATIOS), frozenset({"1K", "2K", "4K"})),
 }
 GEMINI_API_VERSIONS = frozenset({"v1", "v1beta"})
-# GenerateContentRequest fields per version: v1's published definition lacks the system
-# instruction and the structured-output and image-output fields of generationConfig.
+# GenerateContentRequest fields per version, as the published request definitions (the API
+# reference of each version) list them: v1's lacks the system instruction and the
+# structured-output and image-output fields of generationConfig. This restates the definition,
+# not the api-versions page's feature table, which may list more under v1; the stack sends
+# everything on v1beta, so a stricter v1 here does no harm.
 _REQUEST_V1 = frozenset({"contents", "generationConfig", "safetySettings", "cachedContent"})
 _CONFIG_V1 = frozenset(
     {
