@@ -1,20 +1,29 @@
 """``photofun providers check``: is each configured cloud model reachable and working today?
 
-For every provider whose key is in the environment (the same names the services read), the
-smallest real request is sent straight to the provider — not through our services, so the
-answer says what the provider does now, whatever our code does:
+For every provider whose key is in the environment or that ``IMAGE_SVC_PROVIDERS`` names (the
+same names the services read), the smallest request *of the shape the services send* goes
+straight to the provider — not through our services, so the answer says what the provider does
+now, whatever our code does:
 
-- Gemini: one ``generateContent`` on ``v1beta`` with the text model (``GEMINI_MODEL``), one with
-  the image model (``GEMINI_IMAGE_MODEL``, a 1:1 image at the smallest common size tier) and a
-  seed, sent twice to see whether the seed gives the same picture again;
-- OpenAI: one low-quality 1024×1024 image (``OPENAI_IMAGE_MODEL``); the API has no seed;
+- Gemini: one ``generateContent`` on ``v1beta`` with the text model (``GEMINI_MODEL``) carrying
+  what prompt_svc sends (``systemInstruction``, ``responseMimeType`` and a ``responseSchema``
+  using the same schema keywords), and one with the image model (``GEMINI_IMAGE_MODEL``) whose
+  ``generationConfig`` is image_svc's for a 1024×1024 job (seed, ``["IMAGE", "TEXT"]``, 1:1
+  at the 1K tier), sent twice to see whether the seed gives the same picture again;
+- OpenAI: the adapter's own 1024×1024 generation (``OPENAI_IMAGE_MODEL``); the API has no seed;
 - Pollinations: one 256×256 image on the gateway (``POLLINATIONS_MODEL``) with a seed, twice.
+
+The CLI may not import the services (``make lint``'s layers), so the bodies are written here;
+tests/photofun_cli/test_providers_check.py sends the services' own requests to the same strict
+fakes and keeps the two equal, so a field a service starts sending is probed here too.
 
 Each row says whether the provider answered at all, whether it knows the model, how long the
 first answer took and whether the seed reproduced the image. A provider counts as failed when
-it cannot be reached, refuses the key or the model, or answers without an image (or text);
-``check`` returns False then and the command exits non-zero. It costs a few real images:
-``--no-seed`` skips the repeated requests.
+it cannot be reached, refuses the key or the model, or answers without an image (or JSON text);
+when ``IMAGE_SVC_PROVIDERS`` names it without its key; or when the model is missing from the
+table of the service that uses it (``KNOWN_MODELS``: that service would not start). ``check``
+returns such rows and the command exits non-zero. It costs a few real images: ``--no-seed``
+skips the repeated requests.
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ import base64
 import binascii
 import hashlib
 import io
+import json
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -40,6 +50,68 @@ from mesh.settings import shared
 
 PROMPT = "a small red circle on a white background"
 SEED = 424242
+# The image probes' job: image_svc's adapters send a 1024x1024 job as 1:1 at the 1K tier
+# (Gemini) and as size 1024x1024 (OpenAI).
+IMAGE_EDGE = 1024
+POLLINATIONS_EDGE = 256
+TEXT_INSTRUCTION = "You check that a service answers. Answer with JSON only, as the schema says."
+TEXT_PROMPT = '{"prompt": "Answer with the word ok."}'
+# A small schema using every schema keyword prompt_svc's response schema uses (type, title,
+# description, properties, property_ordering, required, enum, items, default), so the probe
+# fails where the refiner's request would.
+TEXT_SCHEMA: dict[str, Any] = {
+    "type": "OBJECT",
+    "title": "Check",
+    "description": "The answer of a health check.",
+    "properties": {
+        "answer": {"type": "STRING", "enum": ["ok"], "description": "Always ok."},
+        "words": {
+            "type": "ARRAY",
+            "items": {"type": "STRING"},
+            "title": "Words",
+            "description": "Empty.",
+        },
+        "count": {"type": "INTEGER", "default": 0, "title": "Count", "description": "0."},
+    },
+    "property_ordering": ["answer", "words", "count"],
+    "required": ["answer", "words"],
+}
+
+# The models each service accepts: prompt_svc/gemini.py TEXT_MODELS and the MODELS tables of
+# image_svc/providers/*.py. A service refuses to start with any other name; the CLI cannot
+# import them (make lint's layers), and a test keeps these copies equal to those tables.
+KNOWN_MODELS: dict[str, frozenset[str]] = {
+    "gemini text": frozenset(
+        {
+            "gemini-3.8-flash",
+            "gemini-3.7-flash",
+            "gemini-3.6-flash",
+            "gemini-3.5-flash",
+            "gemini-3.5-flash-lite",
+            "gemini-3.1-flash-lite",
+            "gemini-3.1-pro-preview",
+        }
+    ),
+    "gemini": frozenset({"gemini-3.1-flash-image", "gemini-3-pro-image"}),
+    "openai": frozenset(
+        {
+            "gpt-image-2.6-flare",
+            "gpt-image-2.6-sunburst",
+            "gpt-image-2.5-flare",
+            "gpt-image-2.5-sunburst",
+            "gpt-image-2",
+        }
+    ),
+    "pollinations": frozenset(
+        {"flux", "zimage", "seedream", "klein", "turbo", "gptimage", "nanobanana"}
+    ),
+}
+IMAGE_PROVIDERS = ("gemini", "openai", "pollinations")
+KEY_NAMES = {
+    "gemini": "GEMINI_API_KEY",
+    "openai": "OPENAI_API_KEY",
+    "pollinations": "POLLINATIONS_API_KEY",
+}
 
 
 class ProviderSettings(BaseSettings):
@@ -69,6 +141,12 @@ class ProviderSettings(BaseSettings):
     pollinations_model: str = Field(
         defaults.POLLINATIONS_IMAGE_MODEL, validation_alias=shared("POLLINATIONS_MODEL")
     )
+    image_svc_providers: str = Field("", validation_alias=shared("IMAGE_SVC_PROVIDERS"))
+
+    def named_image_providers(self) -> list[str]:
+        """The providers ``IMAGE_SVC_PROVIDERS`` names, as image_svc reads it."""
+        names = (n.strip().lower() for n in self.image_svc_providers.split(","))
+        return list(dict.fromkeys(n for n in names if n))
 
 
 @dataclass(frozen=True)
@@ -104,31 +182,63 @@ Fetch = Callable[[], Awaitable[bytes | str]]
 async def check(
     settings: ProviderSettings, *, seed: bool = True, timeout: float = 120.0
 ) -> list[Probe]:
-    """Probe every configured provider (one whose key is set), in a fixed order."""
+    """Probe every configured provider (keyed, or named by image_svc), in a fixed order."""
     probes: list[Probe] = []
+    named = settings.named_image_providers()
+    probes.extend(_unknown(name) for name in named if name not in IMAGE_PROVIDERS)
     async with httpx.AsyncClient(timeout=timeout) as http:
+        model = settings.gemini_image_model
         if key := _secret(settings.gemini_api_key):
             base = (settings.gemini_base_url or defaults.GEMINI_BASE_URL).rstrip("/")
             gemini = _Gemini(http, base, key)
-            probes.append(
-                await _probe(
-                    "gemini", settings.gemini_model, key, gemini.text(settings.gemini_model)
-                )
-            )
-            model = settings.gemini_image_model
-            probes.append(await _probe("gemini", model, key, gemini.image(model), seeded=seed))
+            text = settings.gemini_model
+            probe = await _probe("gemini", text, key, gemini.text(text))
+            probes.append(_in_table(probe, "gemini text", "prompt_svc"))
+            probe = await _probe("gemini", model, key, gemini.image(model), seeded=seed)
+            probes.append(_in_table(probe, "gemini", "image_svc"))
+        elif "gemini" in named:
+            probes.append(_keyless("gemini", model))
+        model = settings.openai_image_model
         if key := _secret(settings.openai_api_key):
             base = (settings.openai_base_url or defaults.OPENAI_BASE_URL).rstrip("/")
-            model = settings.openai_image_model
-            probes.append(
-                await _probe("openai", model, key, _openai(http, base, key, model), seedless=True)
-            )
+            fetch = _openai(http, base, key, model)
+            probe = await _probe("openai", model, key, fetch, seedless=True)
+            probes.append(_in_table(probe, "openai", "image_svc"))
+        elif "openai" in named:
+            probes.append(_keyless("openai", model))
+        model = settings.pollinations_model
         if key := _secret(settings.pollinations_api_key):
             base = (settings.pollinations_base_url or defaults.POLLINATIONS_BASE_URL).rstrip("/")
-            model = settings.pollinations_model
             fetch = _pollinations(http, base, key, model)
-            probes.append(await _probe("pollinations", model, key, fetch, seeded=seed))
+            probe = await _probe("pollinations", model, key, fetch, seeded=seed)
+            probes.append(_in_table(probe, "pollinations", "image_svc"))
+        elif "pollinations" in named:
+            probes.append(_keyless("pollinations", model))
     return probes
+
+
+def _in_table(probe: Probe, table: str, service: str) -> Probe:
+    """``probe``, failed when its model is missing from the table of the service using it."""
+    if probe.model in KNOWN_MODELS[table]:
+        return probe
+    note = f"not in {service}'s table of {table} models: {service} will not start with it"
+    return replace(probe, detail=note + (f"; {probe.detail}" if probe.detail else ""))
+
+
+def _keyless(provider: str, model: str) -> Probe:
+    """A provider ``IMAGE_SVC_PROVIDERS`` names without its key: a failed row, not probed."""
+    effect = (
+        "image_svc leaves it out (off)"
+        if provider == "pollinations"
+        else "image_svc will not start"
+    )
+    detail = f"named in IMAGE_SVC_PROVIDERS but {KEY_NAMES[provider]} is not set: {effect}"
+    return Probe(provider, model, False, None, None, "—", detail)
+
+
+def _unknown(name: str) -> Probe:
+    detail = "IMAGE_SVC_PROVIDERS names an unknown provider: image_svc will not start"
+    return Probe(name, "—", False, None, None, "—", detail)
 
 
 def table(probes: list[Probe]) -> Table:
@@ -191,34 +301,48 @@ class _Gemini:
         self._http, self._base, self._key = http, base, key
 
     def text(self, model: str) -> Fetch:
-        body = {"contents": [{"role": "user", "parts": [{"text": "Answer with the word OK."}]}]}
+        body = {
+            "contents": [{"parts": [{"text": TEXT_PROMPT}], "role": "user"}],
+            "systemInstruction": {"parts": [{"text": TEXT_INSTRUCTION}], "role": "user"},
+            "generationConfig": {
+                "responseMimeType": "application/json",
+                "responseSchema": TEXT_SCHEMA,
+            },
+        }
 
         async def fetch() -> str:
             answer = await self._post(model, body)
-            parts = _gemini_parts(answer)
-            if not any("text" in part for part in parts):
-                raise Refused("answer without text", model_valid=True)
-            return "".join(str(part.get("text", "")) for part in parts)
+            text = "".join(str(part.get("text", "")) for part in _gemini_parts(answer))
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                raise Refused("the answer is not the JSON object asked for", model_valid=True)
+            return text
 
         return fetch
 
     def image(self, model: str) -> Fetch:
         body = {
-            "contents": [{"role": "user", "parts": [{"text": PROMPT}]}],
+            "contents": [{"parts": [{"text": PROMPT}], "role": "user"}],
             "generationConfig": {
                 "seed": SEED,
-                "responseModalities": ["IMAGE"],
+                "responseModalities": ["IMAGE", "TEXT"],
                 "imageConfig": {"aspectRatio": "1:1", "imageSize": "1K"},
             },
         }
 
         async def fetch() -> bytes:
             answer = await self._post(model, body)
-            for part in _gemini_parts(answer):
-                inline = part.get("inlineData") or {}
-                if inline.get("data") and not part.get("thought"):
-                    return _pixels(_b64(str(inline["data"])))
-            raise Refused("answer without an image", model_valid=True)
+            images = [
+                str(part["inlineData"]["data"])
+                for part in _gemini_parts(answer)
+                if (part.get("inlineData") or {}).get("data") and not part.get("thought")
+            ]
+            if not images:
+                raise Refused("answer without an image", model_valid=True)
+            return _pixels(_b64(images[-1]))  # as image_svc: the last image is the answer
 
         return fetch
 
@@ -240,7 +364,7 @@ class _Gemini:
 
 
 def _openai(http: httpx.AsyncClient, base: str, key: str, model: str) -> Fetch:
-    body = {"model": model, "prompt": PROMPT, "size": "1024x1024", "quality": "low", "n": 1}
+    body = {"model": model, "prompt": PROMPT, "size": f"{IMAGE_EDGE}x{IMAGE_EDGE}", "n": 1}
 
     async def fetch() -> bytes:
         reply = await http.post(
@@ -269,7 +393,12 @@ def _openai(http: httpx.AsyncClient, base: str, key: str, model: str) -> Fetch:
 
 
 def _pollinations(http: httpx.AsyncClient, base: str, key: str, model: str) -> Fetch:
-    params: dict[str, str | int] = {"model": model, "width": 256, "height": 256, "seed": SEED}
+    params: dict[str, str | int] = {
+        "model": model,
+        "width": POLLINATIONS_EDGE,
+        "height": POLLINATIONS_EDGE,
+        "seed": SEED,
+    }
 
     async def fetch() -> bytes:
         reply = await http.get(

@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from mesh import providers
 from mesh.circuit import CircuitBreaker, CircuitOpen
+from mesh.errors import StartupError
 from mesh.i18n import replies
 from mesh.logs import get_logger
 from mesh.metrics import UPSTREAM_CALLS, UPSTREAM_RETRIES, watch_breaker
@@ -45,6 +46,22 @@ from prompt_svc.local.subject import ALL_SIDES
 
 DEFAULT_MODEL = providers.GEMINI_TEXT_MODEL
 API_VERSION = providers.GEMINI_API_VERSION
+# The text models the refiner was checked against: generateContent with a system instruction
+# and structured output on ``API_VERSION``, and no shutdown date on Google's deprecations page
+# when checked (docs/prompt-service.md cites it). A name outside it is refused when the refiner
+# is built, so a retired ``GEMINI_MODEL`` stops prompt_svc at start instead of answering 404 to
+# every call and leaving the local analyser to answer them all.
+TEXT_MODELS = frozenset(
+    {
+        "gemini-3.8-flash",
+        "gemini-3.7-flash",
+        "gemini-3.6-flash",
+        "gemini-3.5-flash",
+        "gemini-3.5-flash-lite",
+        "gemini-3.1-flash-lite",
+        "gemini-3.1-pro-preview",
+    }
+)
 
 GEMINI_TIMEOUT = "GEMINI_TIMEOUT"
 GEMINI_RATE_LIMITED = "GEMINI_RATE_LIMITED"
@@ -91,6 +108,14 @@ AngleName = Literal[
     "front_three_quarter_right",
 ]
 Category = Literal["vehicle", "person", "animal", "scene", "object", "none"]
+
+
+class UnknownModel(StartupError, ValueError):
+    """``GEMINI_MODEL`` names no model of ``TEXT_MODELS``: the service says so and does not start.
+
+    A ``StartupError``, so ``mesh.server.run`` prints the message in one line instead of a
+    traceback; a ``ValueError`` for any other caller.
+    """
 
 
 class GeminiFailure(Exception):
@@ -239,6 +264,7 @@ class GeminiRefiner:
             raise ValueError("api_key is empty")
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
+        text_model(model)
         self._api_key = api_key
         self.model = model  # read by the caller for the answer's metadata
         self._base_url = base_url
@@ -415,6 +441,17 @@ class GeminiRefiner:
     def _scrub(self, text: str) -> str:
         """Remove the API key from text that came from elsewhere (an echoing proxy, say)."""
         return text.replace(self._api_key, "[redacted]")
+
+
+def text_model(model: str) -> str:
+    """``model`` when it is in ``TEXT_MODELS``, else a ValueError naming the models there are."""
+    if model not in TEXT_MODELS:
+        known = ", ".join(sorted(TEXT_MODELS))
+        raise UnknownModel(
+            f"GEMINI_MODEL: {model!r} is not a Gemini text model prompt_svc knows (retired, or"
+            f" never checked); known: {known}"
+        )
+    return model
 
 
 def _user(text: str) -> types.Content:

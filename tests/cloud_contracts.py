@@ -14,6 +14,26 @@ from __future__ import annotations
 import re
 from typing import Any
 
+# --- Retired on every provider ---------------------------------------------------------------
+
+# Model names and endpoints the providers have shut down (their deprecation pages, as cited in
+# docs/image-service.md and docs/prompt-service.md). No source, setting or example may name one:
+# tests/image_svc/providers/test_current_models.py scans for them.
+RETIRED = {
+    "Gemini 1.x, 2.0 and 2.5 models": r"\bgemini-(?:1\.0|1\.5|2\.0|2\.5)-[a-z0-9.-]+",
+    "GPT Image 1 models": r"\bgpt-image-1\b",  # also gpt-image-1.5 and gpt-image-1-mini
+    "DALL·E models": r"\bdall-e-[23]\b",
+    "chatgpt-image-latest": r"\bchatgpt-image-latest\b",
+    "Pollinations' legacy image host": r"\bimage\.pollinations\.ai\b",
+    "Pollinations' legacy /prompt/ path": r"[\"'/]prompt/[\"'{]",
+}
+
+
+def retired_names(text: str) -> list[str]:
+    """Which ``RETIRED`` entries ``text`` names, in the table's order."""
+    return [what for what, pattern in RETIRED.items() if re.search(pattern, text)]
+
+
 # --- Gemini (generativelanguage.googleapis.com) -------------------------------------------------
 
 # Models with generateContent and no shutdown date on the deprecations page when checked.
@@ -38,8 +58,11 @@ GEMINI_IMAGE_MODELS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     "gemini-3-pro-image": (frozenset(_RATIOS), frozenset({"1K", "2K", "4K"})),
 }
 GEMINI_API_VERSIONS = frozenset({"v1", "v1beta"})
-# GenerateContentRequest fields per version: v1's published definition lacks the system
-# instruction and the structured-output and image-output fields of generationConfig.
+# GenerateContentRequest fields per version, as the published request definitions (the API
+# reference of each version) list them: v1's lacks the system instruction and the
+# structured-output and image-output fields of generationConfig. This restates the definition,
+# not the api-versions page's feature table, which may list more under v1; the stack sends
+# everything on v1beta, so a stricter v1 here does no harm.
 _REQUEST_V1 = frozenset({"contents", "generationConfig", "safetySettings", "cachedContent"})
 _CONFIG_V1 = frozenset(
     {
@@ -75,6 +98,24 @@ GEMINI_CONFIG_FIELDS = {
     },
 }
 GEMINI_IMAGE_CONFIG_FIELDS = frozenset({"aspectRatio", "imageSize"})
+# Content (contents[] and systemInstruction) and Part (contents[].parts[]) fields, and Blob
+# (inlineData). The API reads a field by its JSON name or its proto name (``inline_data``).
+GEMINI_CONTENT_FIELDS = frozenset({"role", "parts"})
+GEMINI_PART_FIELDS = frozenset(
+    {
+        "text",
+        "inlineData",
+        "fileData",
+        "functionCall",
+        "functionResponse",
+        "executableCode",
+        "codeExecutionResult",
+        "thought",
+        "thoughtSignature",
+        "videoMetadata",
+    }
+)
+GEMINI_BLOB_FIELDS = frozenset({"mimeType", "data"})
 
 
 def google_error(
@@ -106,6 +147,33 @@ def _unknown_field(name: str, where: str = "") -> tuple[int, dict[str, Any]]:
         "fieldViolations": [violation],
     }
     return google_error(400, message, "INVALID_ARGUMENT", [detail])
+
+
+def _json_name(name: str) -> str:
+    """The lowerCamelCase JSON name of a proto field name (``inline_data`` → ``inlineData``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _content_refusal(content: Any, where: str) -> tuple[int, dict[str, Any]] | None:
+    """An unknown field of a Content, of one of its parts or of a part's inline data."""
+    if not isinstance(content, dict):
+        return google_error(400, f"Invalid value at '{where}'.", "INVALID_ARGUMENT")
+    for name in content:
+        if _json_name(name) not in GEMINI_CONTENT_FIELDS:
+            return _unknown_field(name, where)
+    for i, part in enumerate(content.get("parts") or []):
+        at = f"{where}.parts[{i}]"
+        if not isinstance(part, dict):
+            return google_error(400, f"Invalid value at '{at}'.", "INVALID_ARGUMENT")
+        for name in part:
+            if _json_name(name) not in GEMINI_PART_FIELDS:
+                return _unknown_field(name, at)
+        inline = part.get("inlineData", part.get("inline_data")) or {}
+        for name in inline if isinstance(inline, dict) else ():
+            if _json_name(name) not in GEMINI_BLOB_FIELDS:
+                return _unknown_field(name, f"{at}.inline_data")
+    return None
 
 
 def gemini_refusal(
@@ -140,15 +208,24 @@ def gemini_refusal(
     if not isinstance(body, dict):
         return google_error(400, "Invalid JSON payload received.", "INVALID_ARGUMENT")
     for name in body:
-        if name not in GEMINI_REQUEST_FIELDS[version]:
+        if _json_name(name) not in GEMINI_REQUEST_FIELDS[version]:
             return _unknown_field(name)
+    contents = body.get("contents") or []
+    named = [
+        (f"contents[{i}]", c) for i, c in enumerate(contents if isinstance(contents, list) else [])
+    ]
+    if "systemInstruction" in body:
+        named.append(("system_instruction", body["systemInstruction"]))
+    for where, content in named:
+        if (refusal := _content_refusal(content, where)) is not None:
+            return refusal
     config = body.get("generationConfig") or {}
     for name in config:
-        if name not in GEMINI_CONFIG_FIELDS[version]:
+        if _json_name(name) not in GEMINI_CONFIG_FIELDS[version]:
             return _unknown_field(name, "generation_config")
     image_config = config.get("imageConfig") or {}
     for name in image_config:
-        if name not in GEMINI_IMAGE_CONFIG_FIELDS:
+        if _json_name(name) not in GEMINI_IMAGE_CONFIG_FIELDS:
             return _unknown_field(name, "generation_config.image_config")
     if model not in GEMINI_TEXT_MODELS and model not in GEMINI_IMAGE_MODELS:
         return google_error(
@@ -205,6 +282,7 @@ OPENAI_GENERATION_FIELDS = frozenset(
         "n",
         "size",
         "quality",
+        "complexity",
         "output_format",
         "output_compression",
         "background",
@@ -221,6 +299,7 @@ OPENAI_EDIT_FIELDS = frozenset(
         "n",
         "size",
         "quality",
+        "complexity",
         "output_format",
         "output_compression",
         "background",
@@ -231,6 +310,14 @@ OPENAI_EDIT_FIELDS = frozenset(
     }
 )
 OPENAI_FORMATS = frozenset({"png", "jpeg", "webp"})
+# Values of the enumerated parameters (``xhigh`` and ``max`` quality, and ``complexity``, are
+# documented for the 2.6 models).
+OPENAI_CHOICES = {
+    "quality": frozenset({"low", "medium", "high", "xhigh", "max", "auto"}),
+    "complexity": frozenset({"low", "medium", "high"}),
+    "background": frozenset({"transparent", "opaque", "auto"}),
+    "moderation": frozenset({"low", "auto"}),
+}
 _SIZE = re.compile(r"(\d+)x(\d+)")
 
 
@@ -240,6 +327,11 @@ def openai_error(
     """An OpenAI error body."""
     kind = "server_error" if status >= 500 else "invalid_request_error"
     return status, {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def openai_unknown_url(method: str, path: str) -> tuple[int, dict[str, Any]]:
+    """OpenAI's answer to a path it does not have (a retired or misspelt endpoint)."""
+    return openai_error(404, f"Invalid URL ({method} {path})", None)
 
 
 def openai_size_refusal(size: str) -> str | None:
@@ -293,6 +385,16 @@ def openai_refusal(
         )
     if (why := openai_size_refusal(str(fields.get("size", "auto")))) is not None:
         return openai_error(400, why, "invalid_value", param="size")
+    for name, choices in OPENAI_CHOICES.items():
+        if name in fields and str(fields[name]) not in choices:
+            return openai_error(
+                400,
+                f"Invalid value: '{fields[name]}'. Supported values are: "
+                + ", ".join(f"'{c}'" for c in sorted(choices))
+                + ".",
+                "invalid_value",
+                param=name,
+            )
     fmt = str(fields.get("output_format", "png"))
     if fmt not in OPENAI_FORMATS:
         return openai_error(400, f"Invalid value: '{fmt}'.", "invalid_value", param="output_format")
@@ -332,6 +434,7 @@ _POLLINATIONS_MESSAGES = {
         " (Bearer token) or ?key= query parameter.",
     ),
     402: ("PAYMENT_REQUIRED", "Insufficient pollen balance or API key budget exhausted."),
+    404: ("NOT_FOUND", "Not Found"),
     403: (
         "FORBIDDEN",
         "Access denied! You don't have the required permissions for this resource or model.",

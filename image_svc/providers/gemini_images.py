@@ -13,8 +13,10 @@ Wire format, as google-genai 3.4 sends it (checked against the fake server)::
                            "finishReason": "STOP"}], "modelVersion": ...}
 
 ``v1beta`` is pinned: Google documents image output (``responseModalities``, ``imageConfig``)
-with ``v1beta`` requests, its SDKs default to it, and the published ``v1`` definition lacks
-those fields (docs/image-service.md cites the pages). Pinning it also keeps the SDK's own
+with ``v1beta`` requests, and the published ``v1`` definition lacks those fields
+(docs/image-service.md cites the pages). google-genai 3.4 itself defaults to ``v1``
+(``GOOGLE_AI_API_DEFAULT_VERSION``), whatever the api-versions page says of "the SDKs", so
+without the pin every image request would go to ``v1``. Pinning it also keeps the SDK's own
 environment variable (``GOOGLE_GENAI_API_VERSION``) from changing it behind the settings' back.
 The SDK's HTTP retries are switched off (one attempt): the chain decides what to retry; without
 retry options it would also sleep 1-10 s and retry a refused connection on its own. The SDK runs

@@ -27,6 +27,7 @@ import httpx
 import jwt
 import pytest
 import pytest_asyncio
+from bson import ObjectId
 from google.protobuf.any_pb2 import Any
 from google.rpc import error_details_pb2, status_pb2
 from PIL import Image, ImageDraw
@@ -40,6 +41,7 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
+from pymongo import AsyncMongoClient
 
 from conversation_svc.settings import Settings
 from devstack.local_envoy import find_envoy, running_envoy
@@ -1323,3 +1325,38 @@ async def test_the_prompt_box_has_focus_on_load_and_a_skip_link_leads_to_it(page
         "el => el.matches(':focus-visible') && getComputedStyle(el).outlineStyle"
     )
     assert ring == "solid", ring
+
+
+async def test_a_seed_only_the_renderer_reproduces_is_labelled_as_a_hint(
+    page: Page, stack: RunningStack
+) -> None:
+    """A view whose provider does not promise its seed (Gemini, OpenAI) is marked `seed N ~`
+    with the hint as its title; the renderer's views keep the plain `seed N`. The stored field
+    is what the pipeline writes for such a view (tests/conversation_svc/test_seed_reproducible.py
+    follows it there from the provider)."""
+    _, message_id = await _clio(page)
+    side = await _image_index(stack, message_id, "SIDE")
+    database = stack.env.get("MONGODB_DATABASE") or Settings().mongodb_database
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(stack.env["MONGODB_URI"])
+    try:
+        updated = await client[database]["messages"].update_one(
+            {"_id": ObjectId(message_id)}, {"$set": {f"images.{side}.seed_reproducible": False}}
+        )
+    finally:
+        await client.close()
+    assert updated.modified_count == 1
+    assert not (await _server_message(stack, message_id)).images[side].seed_reproducible
+
+    await page.reload()
+    card = page.locator(f'[data-message-id="{message_id}"]')
+    hinted = _tile(card, "SIDE").locator(".seed")
+    seed = await _tile(card, "SIDE").get_by_test_id("angle-image").get_attribute("data-seed")
+    await expect(hinted).to_have_text(f"seed {seed} ~", timeout=30_000)
+    # A boolean attribute: present on a reproducible seed, absent on a hint.
+    assert not await hinted.evaluate("el => el.hasAttribute('data-reproducible')")
+    await expect(hinted).to_have_attribute("title", "The seed is only a hint with this provider")
+    for angle in ("FRONT", "REAR"):
+        kept = _tile(card, angle).locator(".seed")
+        await expect(kept).to_have_text(re.compile(r"^seed \d+$"))
+        assert await kept.evaluate("el => el.hasAttribute('data-reproducible')")
+        await expect(kept).to_have_attribute("title", "Same seed, same image")

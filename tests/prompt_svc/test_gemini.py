@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, get_args
 
 import httpx
@@ -15,6 +19,7 @@ from structlog.testing import capture_logs
 from mesh.circuit import CircuitBreaker
 from mesh.vocabulary import LANGUAGES
 from prompt_svc.gemini import (
+    DEFAULT_MODEL,
     GEMINI_BAD_RESPONSE,
     GEMINI_BLOCKED,
     GEMINI_CIRCUIT_OPEN,
@@ -23,12 +28,16 @@ from prompt_svc.gemini import (
     GEMINI_SERVER_ERROR,
     GEMINI_TIMEOUT,
     GEMINI_UNREACHABLE,
+    TEXT_MODELS,
     AngleName,
     GeminiAnalysis,
     GeminiFailure,
     GeminiRefiner,
+    UnknownModel,
+    text_model,
 )
 from prompt_svc.intents import ANGLES, Context, FollowUp, Intent, Subject, Turn
+from prompt_svc.settings import Settings
 from tests.prompt_svc.fake_gemini import (
     FakeGemini,
     Reply,
@@ -39,6 +48,7 @@ from tests.prompt_svc.fake_gemini import (
 )
 
 API_KEY = "AIza-test-key-7f3c9d"
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD: dict[str, Any] = {
     "intent": "generateImage",
@@ -170,23 +180,83 @@ async def test_success_maps_fields_and_sends_the_contract(
 
 
 @pytest.mark.parametrize(
-    ("options", "status", "said"),
+    ("options", "retired", "status", "said"),
     [
-        ({"model": "gemini-2.5-flash"}, "NOT_FOUND", "is not found for API version v1beta"),
-        ({"api_key": "AIzaWrongKey"}, "INVALID_ARGUMENT", "API key not valid"),
+        # A model of the table that Google shuts down while the service runs.
+        ({}, "gemini-2.5-flash", "NOT_FOUND", "is not found for API version v1beta"),
+        ({"api_key": "AIzaWrongKey"}, None, "INVALID_ARGUMENT", "API key not valid"),
     ],
 )
 async def test_what_the_real_api_refuses_is_a_client_error(
-    fake: FakeGemini, refiners: Refiners, options: dict[str, str], status: str, said: str
+    fake: FakeGemini,
+    refiners: Refiners,
+    options: dict[str, str],
+    retired: str | None,
+    status: str,
+    said: str,
 ) -> None:
     fake.script(answer(GOOD))
-    failure = await failure_of(refiners(**options))
+    refiner = refiners(**options)
+    if retired is not None:
+        refiner.model = retired
+    failure = await failure_of(refiner)
     assert failure.reason == GEMINI_CLIENT_ERROR
     assert status in failure.message
     assert said in failure.message
     assert failure.attempts == 1  # a refusal is not retried
     assert fake.received == []
     assert len(fake.refused) == 1
+
+
+@pytest.mark.parametrize(
+    "model", ["gemini-2.5-flash", "gemini-2.0-flash", "gemini-3.1-flash-image"]
+)
+def test_a_model_outside_the_table_is_refused_when_built(model: str) -> None:
+    with pytest.raises(UnknownModel, match=f"GEMINI_MODEL: '{model}' is not a Gemini text model"):
+        GeminiRefiner(api_key=API_KEY, model=model)
+
+
+@pytest.mark.parametrize("model", sorted(TEXT_MODELS))
+async def test_every_model_of_the_table_is_accepted_by_the_strict_fake(
+    fake: FakeGemini, refiners: Refiners, model: str
+) -> None:
+    fake.script(answer(GOOD))
+    analysis = await refiners(model=model).analyze("a red car")
+    assert analysis.intent is Intent.GENERATE_IMAGE
+    assert [r.model for r in fake.received] == [model]
+    assert fake.refused == []
+
+
+def test_the_default_model_is_in_the_table() -> None:
+    assert DEFAULT_MODEL in TEXT_MODELS
+    assert text_model(Settings().gemini_model) == DEFAULT_MODEL
+
+
+async def test_a_retired_gemini_model_stops_the_service_with_one_line(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "GEMINI_API_KEY": API_KEY,
+        "GEMINI_MODEL": "gemini-2.5-flash",
+        "JWT_SECRET": "s" * 40,
+        "PROMPT_SVC_PORT": "0",
+        "PROMPT_SVC_METRICS_PORT": "0",
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "prompt_svc"],
+        cwd=tmp_path,  # no stray .env
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "prompt_svc: cannot start: GEMINI_MODEL: 'gemini-2.5-flash' is not a Gemini text model"
+        " prompt_svc knows (retired, or never checked); known: " + ", ".join(sorted(TEXT_MODELS))
+    ]
 
 
 async def test_the_strict_fake_refuses_the_v1_api_the_old_client_used(fake: FakeGemini) -> None:

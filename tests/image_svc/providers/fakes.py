@@ -17,6 +17,7 @@ import base64
 import contextlib
 import functools
 import io
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -139,6 +140,12 @@ class FakePollinations(FakeServer):
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/image/{prompt:.+}", self.handle)
+        app.router.add_route("*", "/{path:.*}", self.not_found)
+
+    async def not_found(self, request: web.Request) -> web.StreamResponse:
+        """The gateway's JSON 404 for a path it has not (the old ``/prompt/`` among them)."""
+        await self.record(request)
+        return _json(*contracts.pollinations_error(404))
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
@@ -190,6 +197,12 @@ class FakeOpenAI(FakeServer):
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/images/generations", self.generations)
         app.router.add_post("/v1/images/edits", self.edits)
+        app.router.add_route("*", "/{path:.*}", self.not_found)
+
+    async def not_found(self, request: web.Request) -> web.StreamResponse:
+        """OpenAI's JSON 404 for an endpoint it does not have."""
+        seen = await self.record(request)
+        return _json(*contracts.openai_unknown_url(request.method, seen.path))
 
     async def generations(self, request: web.Request) -> web.StreamResponse:
         seen = await self.record(request)
@@ -327,11 +340,27 @@ class FakeGemini(FakeServer):
         if self.mode == "html":
             return _html(200, "<html><body>captive portal</body></html>")
         config = (seen.json or {}).get("generationConfig", {})
+        if "IMAGE" not in config.get("responseModalities", []):
+            return web.json_response({**self.text_answer(config), "modelVersion": model})
         image_config = config.get("imageConfig", {})
         size = contracts.gemini_image_size(
             image_config.get("aspectRatio", "1:1"), image_config.get("imageSize", "1K")
         )
         return web.json_response({**self.answer(*size), "modelVersion": model})
+
+    def text_answer(self, config: dict[str, Any]) -> dict[str, Any]:
+        """A text answer: JSON matching ``responseSchema`` when JSON is asked for."""
+        text = "OK"
+        if config.get("responseMimeType") == "application/json":
+            text = json.dumps(schema_instance(config.get("responseSchema") or {}))
+        if self.mode == "text_only_not_json":
+            text = "Sure! Here is what you asked for."
+        part = {"text": text}
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}
+            ]
+        }
 
     def answer(self, width: int, height: int) -> dict[str, Any]:
         """The generateContent body for the current mode."""
@@ -356,6 +385,17 @@ class FakeGemini(FakeServer):
             ],
             "usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 1290},
         }
+
+
+def schema_instance(schema: dict[str, Any]) -> Any:
+    """The smallest value of a Gemini ``Schema`` (OBJECT with its required properties)."""
+    kind = str(schema.get("type", "OBJECT")).upper()
+    if "enum" in schema:
+        return schema["enum"][0]
+    if kind == "OBJECT":
+        properties = schema.get("properties") or {}
+        return {name: schema_instance(properties[name]) for name in schema.get("required", [])}
+    return {"ARRAY": [], "STRING": "", "INTEGER": 0, "NUMBER": 0.0, "BOOLEAN": False}.get(kind)
 
 
 def _proto_bytes(text: str) -> bytes:

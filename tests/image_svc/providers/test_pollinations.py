@@ -75,6 +75,19 @@ def test_the_gateway_needs_a_key_and_a_known_model() -> None:
         PollinationsProvider(api_key=TOKEN, model="flux-realism")
 
 
+@pytest.mark.parametrize("model", sorted(MODELS))
+async def test_every_model_of_the_table_is_accepted_by_the_strict_fake(
+    fake: FakePollinations, model: str
+) -> None:
+    adapter = PollinationsProvider(base_url=fake.url, api_key=TOKEN, model=model)
+    try:
+        image = await adapter.generate(JOB, timeout=5)
+    finally:
+        await adapter.aclose()
+    assert (image.model, image.width, image.height) == (model, JOB.width, JOB.height)
+    assert fake.last.query["model"] == model
+
+
 async def test_a_model_without_a_documented_seed_says_so(fake: FakePollinations) -> None:
     adapter = PollinationsProvider(base_url=fake.url, api_key=TOKEN, model="turbo")
     try:

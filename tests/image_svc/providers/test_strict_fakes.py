@@ -40,6 +40,8 @@ async def test_pollinations_refuses_the_old_path_a_missing_key_and_unknown_param
         unknown = await http.get(f"{url}/image/a%20car", params={"model": "dalle"}, headers=bearer)
 
     assert old.status_code == 404
+    assert old.json()["success"] is False  # the gateway's own error body, not a plain page
+    assert old.json()["error"]["code"] == "NOT_FOUND"
     assert keyless.status_code == 401
     assert keyless.json()["success"] is False
     assert keyless.json()["error"]["code"] == "UNAUTHORIZED"
@@ -81,6 +83,36 @@ async def test_openai_refuses_a_missing_key_a_seed_a_shut_down_model_and_bad_siz
     assert "multiples of 16" in odd.json()["error"]["message"]
     assert "3:1" in narrow.json()["error"]["message"]
     assert edit_fidelity.json()["error"]["param"] == "input_fidelity"
+    assert fine.status_code == 200
+
+
+async def test_openai_refuses_an_unknown_endpoint_and_unknown_values_with_its_error_body(
+    http: httpx.AsyncClient,
+) -> None:
+    fake = FakeOpenAI(KEY)
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    base: dict[str, Any] = {"model": "gpt-image-2.6-flare", "prompt": "a car", "size": "1024x1024"}
+    async with fake.serve() as url:
+        moved = await http.post(f"{url}/v2/images/generations", json=base, headers=bearer)
+        misspelt = await http.post(f"{url}/v1/images/generate", json=base, headers=bearer)
+        endpoint = f"{url}/v1/images/generations"
+        quality = await http.post(endpoint, json={**base, "quality": "ultra"}, headers=bearer)
+        busy = await http.post(endpoint, json={**base, "complexity": "extreme"}, headers=bearer)
+        fine = await http.post(
+            endpoint, json={**base, "quality": "xhigh", "complexity": "low"}, headers=bearer
+        )
+
+    assert moved.status_code == misspelt.status_code == 404
+    assert moved.json()["error"] == {
+        "message": "Invalid URL (POST /v2/images/generations)",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    assert misspelt.json()["error"]["message"] == "Invalid URL (POST /v1/images/generate)"
+    assert (quality.status_code, quality.json()["error"]["param"]) == (400, "quality")
+    assert "'xhigh'" in quality.json()["error"]["message"]
+    assert (busy.status_code, busy.json()["error"]["param"]) == (400, "complexity")
     assert fine.status_code == 200
 
 
@@ -129,6 +161,34 @@ async def test_openai_refuses_a_missing_key_a_seed_a_shut_down_model_and_bad_siz
             400,
             'Unknown name "outputMimeType"',
         ),
+        (
+            "/v1beta/models/gemini-3.1-flash-image:generateContent",
+            True,
+            {"contents": [{"parts": [{"image": {"data": "AAAA"}}]}]},
+            400,
+            "Unknown name \"image\" at 'contents[0].parts[0]'",
+        ),
+        (
+            "/v1beta/models/gemini-3.1-flash-image:generateContent",
+            True,
+            {"contents": [{"parts": [{"inline_data": {"mime": "image/png", "data": "AAAA"}}]}]},
+            400,
+            "Unknown name \"mime\" at 'contents[0].parts[0].inline_data'",
+        ),
+        (
+            "/v1beta/models/gemini-3.5-flash-lite:generateContent",
+            True,
+            {"contents": [{"content": "a car"}]},
+            400,
+            "Unknown name \"content\" at 'contents[0]'",
+        ),
+        (
+            "/v1beta/models/gemini-3.5-flash-lite:generateContent",
+            True,
+            {"systemInstruction": {"text": "answer JSON"}},
+            400,
+            "Unknown name \"text\" at 'system_instruction'",
+        ),
     ],
 )
 async def test_gemini_refuses_versions_keys_fields_and_models_it_does_not_have(
@@ -147,3 +207,29 @@ async def test_gemini_refuses_versions_keys_fields_and_models_it_does_not_have(
         )
     assert reply.status_code == status
     assert said in reply.json()["error"]["message"]
+
+
+async def test_gemini_takes_proto_field_names_as_well_as_json_names(
+    http: httpx.AsyncClient,
+) -> None:
+    fake = FakeGemini(KEY)
+    request = {
+        "contents": [
+            {
+                "role": "user",
+                "parts": [
+                    {"text": "a car like this"},
+                    {"inline_data": {"mime_type": "image/png", "data": "AAAA"}},
+                ],
+            }
+        ],
+        "system_instruction": {"parts": [{"text": "draw"}]},
+        "generation_config": {"response_modalities": ["IMAGE"]},
+    }
+    async with fake.serve() as url:
+        reply = await http.post(
+            f"{url}/v1beta/models/gemini-3.1-flash-image:generateContent",
+            json=request,
+            headers={"x-goog-api-key": KEY},
+        )
+    assert reply.status_code == 200, reply.text
