@@ -8,6 +8,7 @@ import uuid
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from devstack.processes import free_port
 from image_svc import app as image_app
@@ -25,6 +26,8 @@ from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import ChannelTo, StartServer, as_user
 from tests.mesh.test_access import MESH_TOKENS
+from tests.prompt_svc.fake_gemini import FakeGemini, answer
+from tests.prompt_svc.test_gemini import GOOD
 from tests.status import details_of
 
 MEDIA = "http://127.0.0.1:8090"
@@ -104,6 +107,39 @@ async def test_the_bucket_refills_at_the_configured_rate(
 async def _drain(stream: object) -> None:
     async for _ in stream:  # type: ignore[attr-defined]
         pass
+
+
+async def test_refine_and_detect_intent_are_limited_when_gemini_is_set(
+    start_server: StartServer, channel_to: ChannelTo, redis_url: str
+) -> None:
+    async with FakeGemini("test-key").running() as gemini:
+        gemini.script(answer(GOOD))
+        settings = PromptSettings(
+            media_service_url=MEDIA,
+            gemini_api_key=SecretStr("test-key"),
+            gemini_base_url=gemini.url,
+            rate_limit_redis_url=redis_url,
+            rate_limit_gemini_burst=1,
+            rate_limit_gemini_per_minute=1.0,
+        )
+        stub = prompt_service_pb2_grpc.PromptServiceStub(
+            channel_to(await start_server(prompt_app.build, settings))
+        )
+        dave = as_user(_user())
+        await stub.Refine(prompt_service_pb2.RefineRequest(prompt="a kite"), metadata=dave)
+        assert len(gemini.received) == 1
+        # Both ask Gemini, so both take from the one bucket Refine just emptied.
+        calls = {
+            "Refine": stub.Refine(prompt_service_pb2.RefineRequest(prompt="a kite"), metadata=dave),
+            "DetectIntent": stub.DetectIntent(
+                prompt_service_pb2.DetectIntentRequest(prompt="draw a kite"), metadata=dave
+            ),
+        }
+        for name, call in calls.items():
+            got = details_of(await _exhausted(call))
+            assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+            assert "too many gemini requests" in got.message, name
+        assert len(gemini.received) == 1  # refused before the handler: no Gemini money spent
 
 
 async def test_refine_is_limited_only_when_it_calls_gemini(
