@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, descriptor_pool
 from google.rpc import error_details_pb2, status_pb2
 
 from mesh.access import Gate, admitted
-from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError
+from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError, StartupError
 from mesh.logs import bind_context, get_logger
 from mesh.metrics import RPC_SECONDS
 from mesh.ratelimit import RateLimiter
@@ -164,6 +164,25 @@ class Admission:
             await self.limiter.take(self.bucket, caller.user)
 
 
+def check_limited(limited: Mapping[str, str], buckets: frozenset[str] | None) -> None:
+    """Refuse to start when a rate-limited method does not exist (``"/pkg.Service/Method"`` in
+    the protobuf descriptors) or names a bucket the limiter lacks (``buckets``; None: no
+    limiter, nothing to check): a misspelt name would otherwise leave that method unlimited."""
+    pool = descriptor_pool.Default()
+    for path, bucket in limited.items():
+        service, _, name = path.lstrip("/").partition("/")
+        try:
+            known = pool.FindServiceByName(service).methods_by_name
+        except KeyError:
+            known = {}
+        if name not in known:
+            raise StartupError(f"rate limit on {path}: no such method")
+        if buckets is not None and bucket not in buckets:
+            raise StartupError(
+                f"rate limit on {path}: no bucket {bucket!r} (known: {', '.join(sorted(buckets))})"
+            )
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Binds the request id, logs each call once, and maps errors (see module docstring)."""
 
@@ -178,6 +197,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._gate = gate
         self._limiter = limiter
         self._limited = dict(limited or {})
+        check_limited(self._limited, limiter.buckets if limiter is not None else None)
 
     def _admission(self, method: str) -> Admission | None:
         if self._gate is None:

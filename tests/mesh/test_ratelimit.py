@@ -14,8 +14,8 @@ from devstack.processes import free_port
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.access import SERVICE_TOKEN_KEY, USER_KEY
-from mesh.errors import error_info
-from mesh.server import GrpcServer
+from mesh.errors import StartupError, error_info
+from mesh.server import GrpcServer, ServiceBinding
 from photofun.v1 import (
     image_service_pb2,
     image_service_pb2_grpc,
@@ -102,6 +102,11 @@ async def test_the_bucket_refills_at_the_configured_rate(
     angles = stub.GenerateAngles(views, metadata=bob)
     got = details_of(await _exhausted(_drain(angles)))  # streams share the images bucket
     assert got.reason == "RATE_LIMITED"
+    # EditImage too; the limit is checked before the request is even read.
+    edit = image_service_pb2.EditImageRequest(image_url=f"{MEDIA}/media/x.png")
+    got = details_of(await _exhausted(stub.EditImage(edit, metadata=bob)))
+    assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+    assert "too many images requests" in got.message
 
 
 async def _drain(stream: object) -> None:
@@ -172,3 +177,19 @@ async def test_an_unreachable_redis_lets_calls_through(
     stub = image_service_pb2_grpc.ImageServiceStub(channel_to(server))
     for _ in range(2):
         await stub.Generate(SMALL)
+
+
+@pytest.mark.parametrize(
+    ("limits", "says"),
+    [
+        ({"refine": "gemini"}, "no such method"),  # method names are case-sensitive
+        ({"Refine": "gemni"}, "no bucket 'gemni'"),
+    ],
+)
+async def test_a_misspelt_limit_stops_the_server_from_starting(
+    redis_url: str, limits: dict[str, str], says: str
+) -> None:
+    binding = ServiceBinding(name=prompt_app.SERVICE_NAME, add=lambda server: None, limits=limits)
+    settings = PromptSettings(media_service_url=MEDIA, rate_limit_redis_url=redis_url)
+    with pytest.raises(StartupError, match=says):
+        GrpcServer([binding], settings)
