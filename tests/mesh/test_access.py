@@ -13,13 +13,21 @@ import pytest
 from google.protobuf import descriptor as pbd
 from structlog.testing import capture_logs
 
+from conversation_svc import app as conversation_app
+from conversation_svc.settings import Settings as ConversationSettings
+from devstack import grpcweb_bridge
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.access import SERVICE_TOKEN_KEY, USER_KEY, ServiceTokens, derive_mesh_key
 from mesh.auth import mint_token
 from mesh.server import GrpcServer
 from mesh.settings import ServerSettings
-from photofun.v1 import image_service_pb2, prompt_service_pb2, prompt_service_pb2_grpc
+from photofun.v1 import (
+    conversation_service_pb2,
+    image_service_pb2,
+    prompt_service_pb2,
+    prompt_service_pb2_grpc,
+)
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import TEST_JWT_SECRET, ChannelTo, StartServer, as_user
@@ -46,6 +54,7 @@ def _methods(*services: pbd.ServiceDescriptor) -> list[tuple[str, bool]]:
 PUBLIC = _methods(
     prompt_service_pb2.DESCRIPTOR.services_by_name["PromptService"],
     image_service_pb2.DESCRIPTOR.services_by_name["ImageService"],
+    conversation_service_pb2.DESCRIPTOR.services_by_name["ConversationService"],
 )
 
 
@@ -59,13 +68,28 @@ async def _call(channel: grpc.aio.Channel, path: str, streaming: bool, **kwargs:
 
 
 async def test_every_public_rpc_without_a_token_is_unauthenticated(
-    start_server: StartServer, channel_to: ChannelTo
+    start_server: StartServer,
+    channel_to: ChannelTo,
+    mongo_uri: str,
+    redis_url: str,
+    database: str,
 ) -> None:
     image = await start_server(
         image_app.build, ImageSettings(render_mode="thread", media_service_url=MEDIA)
     )
     prompt = await start_server(prompt_app.build, PromptSettings(media_service_url=MEDIA))
-    servers = {"PromptService": prompt, "ImageService": image}
+    conversation = await start_server(
+        conversation_app.build,
+        ConversationSettings(
+            mongodb_uri=mongo_uri,
+            mongodb_database=database,
+            celery_broker_url=redis_url,
+            media_service_url=MEDIA,
+        ),
+    )
+    servers = {"PromptService": prompt, "ImageService": image, "ConversationService": conversation}
+    # Every service the edges route, each method of each (grpcweb_bridge.PUBLIC_SERVICES).
+    assert {path.split("/")[1] for path, _ in PUBLIC} == set(grpcweb_bridge.PUBLIC_SERVICES)
     for path, streaming in PUBLIC:
         server = servers[path.split("/")[1].split(".")[-1]]
         bare = channel_to(server, user=None)
