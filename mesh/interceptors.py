@@ -6,6 +6,9 @@ Every unary and server-streaming handler is wrapped so that:
   (``mesh.ratelimit``; calls a mesh service makes for a user are not counted again);
 - the call's request id (``x-request-id`` metadata, or a new one) is bound to every log line and
   returned in the trailing metadata;
+- each call leaves one INFO line (``rpc finished``), except calls the gate refuses: those are
+  reported by the gate's ``RefusalLog`` (one warning per peer and reason a minute) and
+  otherwise logged at DEBUG, so a flood of bad callers cannot flood the log;
 - ``ServiceError`` becomes its status code with a ``google.rpc.Status`` carrying
   ``google.rpc.ErrorInfo`` (the machine-readable reason) and, for a bad field,
   ``google.rpc.BadRequest``;
@@ -33,7 +36,7 @@ import grpc
 from google.protobuf import any_pb2, descriptor_pool
 from google.rpc import error_details_pb2, status_pb2
 
-from mesh.access import Gate, admitted
+from mesh.access import Caller, Gate, admitted
 from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError, StartupError
 from mesh.logs import bind_context, get_logger
 from mesh.metrics import RPC_SECONDS
@@ -157,9 +160,16 @@ class Admission:
     limiter: RateLimiter | None = None
     bucket: str = ""
 
-    async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    async def identify(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Caller | None:
+        """The gate's verdict, recorded for the handler; its refusals raise ``ServiceError``."""
         caller = await self.gate.admit(method, context)
         admitted(caller)
+        return caller
+
+    async def take(self, caller: Caller | None) -> None:
+        """A token of the caller's bucket, if the method is limited (not for mesh services)."""
         if self.limiter is not None and caller is not None and caller.service is None:
             await self.limiter.take(self.bucket, caller.user)
 
@@ -241,22 +251,30 @@ def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> str:
     return request_id
 
 
-def _finish(method: str, started: float, code: grpc.StatusCode, request_id: str) -> None:
+def _finish(
+    method: str, started: float, code: grpc.StatusCode, request_id: str, *, quiet: bool = False
+) -> None:
     elapsed = time.perf_counter() - started
     service, _, name = method.lstrip("/").rpartition("/")
     RPC_SECONDS.labels(service, name, code.name).observe(elapsed)
     if code is not grpc.StatusCode.OK:
         fail_span(code.name, "the call ended with this status")
     elapsed_ms = round(elapsed * 1000, 2)
-    level = "debug" if method.startswith(_QUIET_PREFIXES) else "info"
+    level = "debug" if quiet or method.startswith(_QUIET_PREFIXES) else "info"
     getattr(log, level)("rpc finished", code=code.name, elapsed_ms=elapsed_ms)
 
 
-def _report(exc: Exception, request_id: str, translators: Sequence[Translator]) -> _Status:
-    """The status for what escaped a handler, logged once at the level it deserves."""
+def _report(
+    exc: Exception, request_id: str, translators: Sequence[Translator], *, quiet: bool = False
+) -> _Status:
+    """The status for what escaped a handler, logged once at the level it deserves (DEBUG for
+    ``quiet`` ones: the gate's refusals, which ``RefusalLog`` already reported)."""
     status = status_for(exc, request_id, translators)
     if isinstance(exc, ServiceError):
-        log.info("rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message)
+        level = "debug" if quiet else "info"
+        getattr(log, level)(
+            "rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message
+        )
     elif isinstance(exc, NotImplementedError):
         pass
     elif status.code != grpc.StatusCode.INTERNAL:  # translated: a dependency is down
@@ -273,12 +291,20 @@ async def _handling(
     translators: Sequence[Translator],
     admission: Admission | None = None,
 ) -> AsyncIterator[str]:
-    """Around one call: bind its id, admit its caller, map what escapes, log it once."""
+    """Around one call: bind its id, admit its caller, map what escapes, log it once.
+
+    A caller the gate refuses leaves no INFO line: however many such calls arrive, the gate's
+    ``RefusalLog`` writes one warning per peer and reason a minute, and the rest is DEBUG."""
     request_id = _begin(method, context)
-    started, code, finished = time.perf_counter(), grpc.StatusCode.OK, False
+    started, code, finished, refused = time.perf_counter(), grpc.StatusCode.OK, False, False
     try:
         if admission is not None:
-            await admission.admit(method, context)
+            try:
+                caller = await admission.identify(method, context)
+            except ServiceError:
+                refused = True
+                raise
+            await admission.take(caller)
         yield request_id
         # Add to what the handler set, never replace it.
         own = tuple(context.trailing_metadata() or ())
@@ -292,8 +318,8 @@ async def _handling(
     except Exception as exc:
         # Counted before the status leaves: a client that reads the metrics right after its
         # error must find the call there.
-        status = _report(exc, request_id, translators)
-        _finish(method, started, status.code, request_id)
+        status = _report(exc, request_id, translators, quiet=refused)
+        _finish(method, started, status.code, request_id, quiet=refused)
         finished = True
         await context.abort_with_status(status)
     finally:

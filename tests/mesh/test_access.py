@@ -206,14 +206,28 @@ async def test_refusals_are_logged_once_not_per_call(
     prompt: GrpcServer, channel_to: ChannelTo
 ) -> None:
     stub = prompt_service_pb2_grpc.PromptServiceStub(channel_to(prompt, user=None))
+    forged = (("authorization", f"Bearer {mint_token('x' * 40, 'alice')}"),)
     with capture_logs() as logs:
         for _ in range(20):
             with pytest.raises(grpc.aio.AioRpcError):
                 await stub.Refine(REFINE)
+            with pytest.raises(grpc.aio.AioRpcError):
+                await stub.Refine(REFINE, metadata=forged)
         with pytest.raises(grpc.aio.AioRpcError):
             await stub.Refine(REFINE, metadata=(*as_user("mallory"), (USER_KEY, "alice")))
-    refused = [e for e in logs if e["event"] == "caller refused"]
-    assert [e["reason"] for e in refused] == ["MISSING_CREDENTIALS", "NOT_TRUSTED_FOR_USER"]
+    # Everything at INFO or above, not only the gate's own lines: one per peer and reason.
+    loud = [e for e in logs if e["log_level"] not in ("debug", "notset")]
+    assert [(e["event"], e["reason"]) for e in loud] == [
+        ("caller refused", "MISSING_CREDENTIALS"),
+        ("caller refused", "INVALID_TOKEN"),
+        ("caller refused", "NOT_TRUSTED_FOR_USER"),
+    ], loud
+    # Why the token failed, which the caller is not told, is in that one line.
+    assert loud[1]["detail"] == "Signature verification failed"
+    # A served call still leaves its one INFO line.
+    with capture_logs() as logs:
+        await stub.Refine(REFINE, metadata=as_user("alice"))
+    assert [e["event"] for e in logs if e["log_level"] == "info"] == ["rpc finished"]
 
 
 def test_a_server_without_token_configuration_does_not_start() -> None:
