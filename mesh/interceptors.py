@@ -1,6 +1,7 @@
 """The one place where domain errors become gRPC statuses, and where each call gets its id.
 
-Every unary and server-streaming handler is wrapped so that:
+Every handler (unary, server-, client- and bidirectional streaming; only reflection is served
+unwrapped, see ``mesh.access``) is wrapped so that:
 - the gate (``mesh.access.Gate``) decides who the caller is before the handler runs: no valid
   credentials, no handler; then a rate-limited method takes a token of the user's bucket
   (``mesh.ratelimit``; calls a mesh service makes for a user are not counted again);
@@ -46,6 +47,7 @@ from mesh.tracing import fail_span
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+_OWN_HANDLING = ("/grpc.reflection.",)  # served as grpcio-reflection serves it, unwrapped
 
 log = get_logger(__name__)
 # Turns an exception of a service's own dependencies into the error callers should see;
@@ -223,26 +225,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
         method: str = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(
-                    method, handler.unary_unary, self._translators, self._admission(method)
-                ),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(
-                    method, handler.unary_stream, self._translators, self._admission(method)
-                ),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # client-streaming methods (reflection) keep their own handling
+        if handler is None or method.startswith(_OWN_HANDLING):
+            return handler  # reflection: a setting, open while on (mesh.access)
+        # Every shape, client-streaming ones too: none is public today, but a new one must
+        # not skip the gate.
+        for shape, make, wrap in _SHAPES:
+            behavior = getattr(handler, shape)
+            if behavior is not None:
+                return make(
+                    wrap(method, behavior, self._translators, self._admission(method)),
+                    request_deserializer=_tolerant(handler.request_deserializer),
+                    response_serializer=handler.response_serializer,
+                )
+        return handler
 
 
 def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -361,3 +357,55 @@ def _wrap_stream(
                     yield item
 
     return handler
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """A client stream's requests, INVALID_ARGUMENT at the first one that did not decode."""
+    async for request in requests:
+        _refuse_undecodable(request)
+        yield request
+
+
+def _wrap_client_stream(
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
+) -> Callable[..., Any]:
+    async def handler(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async with _handling(method, context, translators, admission):
+            result = behavior(_checked(requests), context)
+            return await result if inspect.isawaitable(result) else result
+
+    return handler
+
+
+def _wrap_bidi(
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
+) -> Callable[..., AsyncIterator[Any]]:
+    async def handler(
+        requests: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        async with _handling(method, context, translators, admission):
+            stream = behavior(_checked(requests), context)
+            if inspect.isawaitable(stream):
+                await stream
+            else:
+                async for item in stream:
+                    yield item
+
+    return handler
+
+
+# Each call shape: the handler's attribute, how to make such a handler, how to wrap its behaviour.
+_SHAPES: tuple[
+    tuple[str, Callable[..., grpc.RpcMethodHandler[Any, Any]], Callable[..., Any]], ...
+] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_client_stream),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_bidi),
+)
