@@ -66,6 +66,8 @@ fmt: env  ## format and autofix
 	$(VENV)/bin/ruff check --fix .
 
 UNIT := not e2e and not deploy and not browser and not slow
+# A browser test whose Chromium is missing fails instead of skipping (`PHOTOFUN_REQUIRE_BROWSER=0 make ...` to allow it).
+export PHOTOFUN_REQUIRE_BROWSER ?= 1
 
 # Test processes (pytest-xdist): each module runs whole on one worker, so its module-scoped stack
 # starts once; `make pytest WORKERS=0` runs everything in one process.

@@ -56,12 +56,16 @@ def find_envoy() -> Path | None:
     return Path(found) if found else None
 
 
-def local_config(ports: Mapping[str, int], listen_port: int = 0) -> Json:
+def local_config(
+    ports: Mapping[str, int], listen_port: int = 0, *, tls_dir: Path | None = None
+) -> Json:
     """envoy.yaml with loopback addresses, ``ports`` (cluster name -> port) and the listener
     on ``listen_port`` (0: any free one). With an ``otel_collector`` port, Envoy's spans go
     there (the dev stack's OTLP receiver, devstack/otlp_receiver.py); without one they are
     dropped. Its stats sink is left out: no local collector takes OTLP metrics (the admin
-    port's /stats has them)."""
+    port's /stats has them). Upstreams are plaintext, unless ``tls_dir`` names a mesh CA's
+    folder (``python -m mesh.pki init``): then the committed mTLS blocks stay, reading it
+    instead of compose's ``/pki``."""
     import yaml
 
     config: Json = yaml.safe_load(ENVOY_YAML.read_text(encoding="utf-8"))
@@ -70,7 +74,10 @@ def local_config(ports: Mapping[str, int], listen_port: int = 0) -> Json:
     for listener in config["static_resources"]["listeners"]:
         listener["address"]["socket_address"].update(address="127.0.0.1", port_value=listen_port)
     for cluster in config["static_resources"]["clusters"]:
-        cluster.pop("transport_socket", None)  # mTLS is compose's; `make run` is plaintext
+        if tls_dir is None:
+            cluster.pop("transport_socket", None)  # `make run` is plaintext
+        elif "transport_socket" in cluster:
+            cluster["transport_socket"] = _moved(cluster["transport_socket"], tls_dir)
         if cluster["name"] not in ports:  # no local collector: Envoy drops its spans
             continue
         for group in cluster["load_assignment"]["endpoints"]:
@@ -80,12 +87,26 @@ def local_config(ports: Mapping[str, int], listen_port: int = 0) -> Json:
     return config
 
 
-def write_local_config(path: Path, ports: Mapping[str, int], listen_port: int = 0) -> Path:
+def _moved(value: Any, tls_dir: Path) -> Any:
+    """``value`` with every ``/pki/<file>`` path pointing into ``tls_dir`` instead."""
+    if isinstance(value, dict):
+        return {key: _moved(item, tls_dir) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_moved(item, tls_dir) for item in value]
+    if isinstance(value, str) and value.startswith("/pki/"):
+        return str(tls_dir / value.removeprefix("/pki/"))
+    return value
+
+
+def write_local_config(
+    path: Path, ports: Mapping[str, int], listen_port: int = 0, *, tls_dir: Path | None = None
+) -> Path:
     """Write ``local_config`` to ``path`` (for an Envoy started as a plain process)."""
     import yaml
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(local_config(ports, listen_port)), encoding="utf-8")
+    config = local_config(ports, listen_port, tls_dir=tls_dir)
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
     return path
 
 
@@ -106,11 +127,13 @@ async def running_envoy(
     *,
     healthy: list[str] | None = None,
     workers: int = 1,
+    tls_dir: Path | None = None,
 ) -> AsyncIterator[LocalEnvoy]:
-    """Envoy pointed at ``ports``, once the ``healthy`` clusters (default: all) passed their
-    gRPC health checks; stopped on exit."""
+    """Envoy pointed at ``ports`` (over mTLS with ``tls_dir``'s certificates, see
+    ``local_config``), once the ``healthy`` clusters (default: all) passed their gRPC health
+    checks; stopped on exit."""
     admin_file, log = workdir / "admin", workdir / "envoy.log"
-    config = write_local_config(workdir / "envoy.yaml", ports)
+    config = write_local_config(workdir / "envoy.yaml", ports, tls_dir=tls_dir)
     with log.open("wb") as sink:  # Envoy's access log and errors
         process = await asyncio.create_subprocess_exec(
             *envoy_argv(binary, config, workers=workers),

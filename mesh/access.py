@@ -157,12 +157,15 @@ class RefusalLog:
         if len(self._seen) >= self._max_keys:
             self._seen.clear()
         self._seen[key] = (now, 0)
+        # What the caller is not told (why a token failed verification) is logged here, once.
+        cause = error.__cause__
         log.warning(
             "caller refused",
             peer=key[0],
             code=error.code.name,
             reason=error.reason,
             why=error.message,
+            **({"detail": str(cause)[:200]} if cause is not None and str(cause) else {}),
             **({"similar_since_last": held} if held else {}),
         )
 

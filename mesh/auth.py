@@ -144,7 +144,8 @@ class Authenticator:
                 reason="JWKS_UNAVAILABLE",
             ) from exc
         except jwt.PyJWTError as exc:  # InvalidTokenError, no key of that kid, a bad key
-            log.info("token refused", why=str(exc)[:200])
+            # DEBUG: the gate's RefusalLog reports it (with this cause) once per peer a minute.
+            log.debug("token refused", why=str(exc)[:200])
             raise Unauthenticated("the token is not valid", reason="INVALID_TOKEN") from exc
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject.strip() or len(subject) > 200:

@@ -1,11 +1,15 @@
 """The one place where domain errors become gRPC statuses, and where each call gets its id.
 
-Every unary and server-streaming handler is wrapped so that:
+Every handler (unary, server-, client- and bidirectional streaming; only reflection is served
+unwrapped, see ``mesh.access``) is wrapped so that:
 - the gate (``mesh.access.Gate``) decides who the caller is before the handler runs: no valid
   credentials, no handler; then a rate-limited method takes a token of the user's bucket
   (``mesh.ratelimit``; calls a mesh service makes for a user are not counted again);
 - the call's request id (``x-request-id`` metadata, or a new one) is bound to every log line and
   returned in the trailing metadata;
+- each call leaves one INFO line (``rpc finished``), except calls the gate refuses: those are
+  reported by the gate's ``RefusalLog`` (one warning per peer and reason a minute) and
+  otherwise logged at DEBUG, so a flood of bad callers cannot flood the log;
 - ``ServiceError`` becomes its status code with a ``google.rpc.Status`` carrying
   ``google.rpc.ErrorInfo`` (the machine-readable reason) and, for a bad field,
   ``google.rpc.BadRequest``;
@@ -30,11 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, descriptor_pool
 from google.rpc import error_details_pb2, status_pb2
 
-from mesh.access import Gate, admitted
-from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError
+from mesh.access import Caller, Gate, admitted
+from mesh.errors import ERROR_DOMAIN, InvalidArgument, ServiceError, StartupError
 from mesh.logs import bind_context, get_logger
 from mesh.metrics import RPC_SECONDS
 from mesh.ratelimit import RateLimiter
@@ -43,6 +47,7 @@ from mesh.tracing import fail_span
 REQUEST_ID_KEY = "x-request-id"
 _MAX_REQUEST_ID = 128
 _QUIET_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+_OWN_HANDLING = ("/grpc.reflection.",)  # served as grpcio-reflection serves it, unwrapped
 
 log = get_logger(__name__)
 # Turns an exception of a service's own dependencies into the error callers should see;
@@ -157,11 +162,37 @@ class Admission:
     limiter: RateLimiter | None = None
     bucket: str = ""
 
-    async def admit(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    async def identify(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> Caller | None:
+        """The gate's verdict, recorded for the handler; its refusals raise ``ServiceError``."""
         caller = await self.gate.admit(method, context)
         admitted(caller)
+        return caller
+
+    async def take(self, caller: Caller | None) -> None:
+        """A token of the caller's bucket, if the method is limited (not for mesh services)."""
         if self.limiter is not None and caller is not None and caller.service is None:
             await self.limiter.take(self.bucket, caller.user)
+
+
+def check_limited(limited: Mapping[str, str], buckets: frozenset[str] | None) -> None:
+    """Refuse to start when a rate-limited method does not exist (``"/pkg.Service/Method"`` in
+    the protobuf descriptors) or names a bucket the limiter lacks (``buckets``; None: no
+    limiter, nothing to check): a misspelt name would otherwise leave that method unlimited."""
+    pool = descriptor_pool.Default()
+    for path, bucket in limited.items():
+        service, _, name = path.lstrip("/").partition("/")
+        try:
+            known = pool.FindServiceByName(service).methods_by_name
+        except KeyError:
+            known = {}
+        if name not in known:
+            raise StartupError(f"rate limit on {path}: no such method")
+        if buckets is not None and bucket not in buckets:
+            raise StartupError(
+                f"rate limit on {path}: no bucket {bucket!r} (known: {', '.join(sorted(buckets))})"
+            )
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -178,6 +209,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._gate = gate
         self._limiter = limiter
         self._limited = dict(limited or {})
+        check_limited(self._limited, limiter.buckets if limiter is not None else None)
 
     def _admission(self, method: str) -> Admission | None:
         if self._gate is None:
@@ -193,26 +225,20 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
         method: str = handler_call_details.method
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(
-                    method, handler.unary_unary, self._translators, self._admission(method)
-                ),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(
-                    method, handler.unary_stream, self._translators, self._admission(method)
-                ),
-                request_deserializer=_tolerant(handler.request_deserializer),
-                response_serializer=handler.response_serializer,
-            )
-        return handler  # client-streaming methods (reflection) keep their own handling
+        if handler is None or method.startswith(_OWN_HANDLING):
+            return handler  # reflection: a setting, open while on (mesh.access)
+        # Every shape, client-streaming ones too: none is public today, but a new one must
+        # not skip the gate.
+        for shape, make, wrap in _SHAPES:
+            behavior = getattr(handler, shape)
+            if behavior is not None:
+                return make(
+                    wrap(method, behavior, self._translators, self._admission(method)),
+                    request_deserializer=_tolerant(handler.request_deserializer),
+                    response_serializer=handler.response_serializer,
+                )
+        return handler
 
 
 def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> str:
@@ -221,22 +247,30 @@ def _begin(method: str, context: grpc.aio.ServicerContext[Any, Any]) -> str:
     return request_id
 
 
-def _finish(method: str, started: float, code: grpc.StatusCode, request_id: str) -> None:
+def _finish(
+    method: str, started: float, code: grpc.StatusCode, request_id: str, *, quiet: bool = False
+) -> None:
     elapsed = time.perf_counter() - started
     service, _, name = method.lstrip("/").rpartition("/")
     RPC_SECONDS.labels(service, name, code.name).observe(elapsed)
     if code is not grpc.StatusCode.OK:
         fail_span(code.name, "the call ended with this status")
     elapsed_ms = round(elapsed * 1000, 2)
-    level = "debug" if method.startswith(_QUIET_PREFIXES) else "info"
+    level = "debug" if quiet or method.startswith(_QUIET_PREFIXES) else "info"
     getattr(log, level)("rpc finished", code=code.name, elapsed_ms=elapsed_ms)
 
 
-def _report(exc: Exception, request_id: str, translators: Sequence[Translator]) -> _Status:
-    """The status for what escaped a handler, logged once at the level it deserves."""
+def _report(
+    exc: Exception, request_id: str, translators: Sequence[Translator], *, quiet: bool = False
+) -> _Status:
+    """The status for what escaped a handler, logged once at the level it deserves (DEBUG for
+    ``quiet`` ones: the gate's refusals, which ``RefusalLog`` already reported)."""
     status = status_for(exc, request_id, translators)
     if isinstance(exc, ServiceError):
-        log.info("rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message)
+        level = "debug" if quiet else "info"
+        getattr(log, level)(
+            "rpc rejected", code=status.code.name, reason=exc.reason, message=exc.message
+        )
     elif isinstance(exc, NotImplementedError):
         pass
     elif status.code != grpc.StatusCode.INTERNAL:  # translated: a dependency is down
@@ -253,12 +287,20 @@ async def _handling(
     translators: Sequence[Translator],
     admission: Admission | None = None,
 ) -> AsyncIterator[str]:
-    """Around one call: bind its id, admit its caller, map what escapes, log it once."""
+    """Around one call: bind its id, admit its caller, map what escapes, log it once.
+
+    A caller the gate refuses leaves no INFO line: however many such calls arrive, the gate's
+    ``RefusalLog`` writes one warning per peer and reason a minute, and the rest is DEBUG."""
     request_id = _begin(method, context)
-    started, code, finished = time.perf_counter(), grpc.StatusCode.OK, False
+    started, code, finished, refused = time.perf_counter(), grpc.StatusCode.OK, False, False
     try:
         if admission is not None:
-            await admission.admit(method, context)
+            try:
+                caller = await admission.identify(method, context)
+            except ServiceError:
+                refused = True
+                raise
+            await admission.take(caller)
         yield request_id
         # Add to what the handler set, never replace it.
         own = tuple(context.trailing_metadata() or ())
@@ -272,8 +314,8 @@ async def _handling(
     except Exception as exc:
         # Counted before the status leaves: a client that reads the metrics right after its
         # error must find the call there.
-        status = _report(exc, request_id, translators)
-        _finish(method, started, status.code, request_id)
+        status = _report(exc, request_id, translators, quiet=refused)
+        _finish(method, started, status.code, request_id, quiet=refused)
         finished = True
         await context.abort_with_status(status)
     finally:
@@ -315,3 +357,55 @@ def _wrap_stream(
                     yield item
 
     return handler
+
+
+async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """A client stream's requests, INVALID_ARGUMENT at the first one that did not decode."""
+    async for request in requests:
+        _refuse_undecodable(request)
+        yield request
+
+
+def _wrap_client_stream(
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
+) -> Callable[..., Any]:
+    async def handler(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async with _handling(method, context, translators, admission):
+            result = behavior(_checked(requests), context)
+            return await result if inspect.isawaitable(result) else result
+
+    return handler
+
+
+def _wrap_bidi(
+    method: str,
+    behavior: Callable[..., Any],
+    translators: Sequence[Translator] = (),
+    admission: Admission | None = None,
+) -> Callable[..., AsyncIterator[Any]]:
+    async def handler(
+        requests: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[Any]:
+        async with _handling(method, context, translators, admission):
+            stream = behavior(_checked(requests), context)
+            if inspect.isawaitable(stream):
+                await stream
+            else:
+                async for item in stream:
+                    yield item
+
+    return handler
+
+
+# Each call shape: the handler's attribute, how to make such a handler, how to wrap its behaviour.
+_SHAPES: tuple[
+    tuple[str, Callable[..., grpc.RpcMethodHandler[Any, Any]], Callable[..., Any]], ...
+] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_client_stream),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_bidi),
+)

@@ -77,6 +77,11 @@ class RateLimiter:
         self._prefix = prefix
         self._warned = float("-inf")
 
+    @property
+    def buckets(self) -> frozenset[str]:
+        """The buckets this limiter knows; a method limited in any other would never be."""
+        return frozenset(self._limits)
+
     async def take(self, bucket: str, user: str) -> None:
         """Take one token of ``user``'s ``bucket``; RESOURCE_EXHAUSTED when it is empty."""
         limit = self._limits.get(bucket)

@@ -185,14 +185,14 @@ class ServerSettings(AuthSettings, TelemetrySettings):
         30.0,
         ge=0,
         validation_alias=shared("RATE_LIMIT_GEMINI_PER_MINUTE"),
-        description="Refine calls one user may make a minute while Refine calls Gemini "
-        "(0: unlimited).",
+        description="Refine and DetectIntent calls (one bucket) one user may make a minute "
+        "while they call Gemini, i.e. GEMINI_API_KEY is set (0: unlimited).",
     )
     rate_limit_gemini_burst: int = Field(
         10,
         ge=1,
         validation_alias=shared("RATE_LIMIT_GEMINI_BURST"),
-        description="Refine calls (Gemini) one user may make at once.",
+        description="Refine and DetectIntent calls (Gemini) one user may make at once.",
     )
     rate_limit_messages_per_minute: float = Field(
         10.0,

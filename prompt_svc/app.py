@@ -36,6 +36,7 @@ async def build(settings: Settings, stack: contextlib.AsyncExitStack) -> Sequenc
         max_prompt_chars=settings.max_prompt_chars,
     )
     add = prompt_service_pb2_grpc.add_PromptServiceServicer_to_server
-    # Refine spends Gemini money when a key is set; the local analyser costs next to nothing.
-    limits = {"Refine": "gemini"} if remote is not None else {}
+    # Refine and DetectIntent both ask Gemini (Refiner.refine → remote.analyze) when a key is
+    # set, so both spend its money and share one bucket; the local analyser costs next to nothing.
+    limits = {"Refine": "gemini", "DetectIntent": "gemini"} if remote is not None else {}
     return [bind(servicer, add, SERVICE_NAME, limits=limits)]

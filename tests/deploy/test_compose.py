@@ -431,3 +431,56 @@ def test_the_mesh_runs_mtls_with_certificates_from_the_init_step(config: Json) -
         assert service["depends_on"]["pki"]["condition"] == "service_completed_successfully"
     assert any(v.get("source") == "pki" for v in services["envoy"]["volumes"])
     assert "RATE_LIMIT_REDIS_URL" in services["prompt_svc"]["environment"]
+
+
+@pytest.mark.parametrize("name", list(GRPC_SERVICES))
+def test_production_defaults_reflection_off_and_shared_rate_limits(config: Json, name: str) -> None:
+    environment = _services(config)[name]["environment"]
+    # Read as the service reads it: reflection is off unless an operator turns it on.
+    settings = SETTINGS[name].model_validate({"GRPC_REFLECTION": environment["GRPC_REFLECTION"]})
+    assert settings.grpc_reflection is False, environment["GRPC_REFLECTION"]
+    # Per-user buckets on every gRPC service, all in the compose file's own Redis.
+    redis = urlsplit(environment["RATE_LIMIT_REDIS_URL"])
+    assert (redis.scheme, redis.hostname) == ("redis", "redis"), redis
+    assert "redis" in _services(config)
+
+
+def test_envoy_reaches_every_service_over_mtls_as_the_edge(config: Json) -> None:
+    mounted = {v["target"]: v["source"] for v in _services(config)["envoy"]["volumes"]}
+    assert mounted["/pki"] == "pki"  # the volume the `pki` init step writes
+    clusters = load_yaml(ENVOY_YAML)["static_resources"]["clusters"]
+    upstream = [c for c in clusters if c["name"] in GRPC_SERVICES]
+    assert {c["name"] for c in upstream} == set(GRPC_SERVICES)
+    for cluster in upstream:
+        name = cluster["name"]
+        socket = cluster.get("transport_socket")
+        assert socket is not None, f"{name}: plaintext to the service"
+        assert socket["name"] == "envoy.transport_sockets.tls", name
+        tls = socket["typed_config"]
+        assert tls["@type"].endswith("UpstreamTlsContext"), name
+        assert tls["sni"] == name
+        context = tls["common_tls_context"]
+        (certificate,) = context["tls_certificates"]
+        assert certificate["certificate_chain"]["filename"] == "/pki/edge.crt", name
+        assert certificate["private_key"]["filename"] == "/pki/edge.key", name
+        validation = context["validation_context"]
+        assert validation["trusted_ca"]["filename"] == "/pki/ca.crt", name
+        # The service must prove it is that service, not any holder of a mesh certificate.
+        assert validation["match_typed_subject_alt_names"] == [
+            {"san_type": "DNS", "matcher": {"exact": name}}
+        ], name
+
+
+def test_envoy_caps_the_edge_with_local_ratelimit_before_the_router() -> None:
+    listener = load_yaml(ENVOY_YAML)["static_resources"]["listeners"][0]
+    (manager,) = listener["filter_chains"][0]["filters"]
+    filters = manager["typed_config"]["http_filters"]
+    names = [f["name"] for f in filters]
+    assert names[-1] == "envoy.filters.http.router"
+    assert "envoy.filters.http.local_ratelimit" in names[:-1]
+    limit = filters[names.index("envoy.filters.http.local_ratelimit")]["typed_config"]
+    assert limit["rate_limited_as_resource_exhausted"] is True  # gRPC callers: a gRPC status
+    bucket = limit["token_bucket"]
+    assert bucket["max_tokens"] >= bucket["tokens_per_fill"] > 0
+    for switch in ("filter_enabled", "filter_enforced"):  # on and enforced, not shadow mode
+        assert limit[switch]["default_value"] == {"numerator": 100, "denominator": "HUNDRED"}

@@ -8,13 +8,14 @@ import uuid
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from devstack.processes import free_port
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
 from mesh.access import SERVICE_TOKEN_KEY, USER_KEY
-from mesh.errors import error_info
-from mesh.server import GrpcServer
+from mesh.errors import StartupError, error_info
+from mesh.server import GrpcServer, ServiceBinding
 from photofun.v1 import (
     image_service_pb2,
     image_service_pb2_grpc,
@@ -25,6 +26,8 @@ from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import ChannelTo, StartServer, as_user
 from tests.mesh.test_access import MESH_TOKENS
+from tests.prompt_svc.fake_gemini import FakeGemini, answer
+from tests.prompt_svc.test_gemini import GOOD
 from tests.status import details_of
 
 MEDIA = "http://127.0.0.1:8090"
@@ -99,11 +102,49 @@ async def test_the_bucket_refills_at_the_configured_rate(
     angles = stub.GenerateAngles(views, metadata=bob)
     got = details_of(await _exhausted(_drain(angles)))  # streams share the images bucket
     assert got.reason == "RATE_LIMITED"
+    # EditImage too; the limit is checked before the request is even read.
+    edit = image_service_pb2.EditImageRequest(image_url=f"{MEDIA}/media/x.png")
+    got = details_of(await _exhausted(stub.EditImage(edit, metadata=bob)))
+    assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+    assert "too many images requests" in got.message
 
 
 async def _drain(stream: object) -> None:
     async for _ in stream:  # type: ignore[attr-defined]
         pass
+
+
+async def test_refine_and_detect_intent_are_limited_when_gemini_is_set(
+    start_server: StartServer, channel_to: ChannelTo, redis_url: str
+) -> None:
+    async with FakeGemini("test-key").running() as gemini:
+        gemini.script(answer(GOOD))
+        settings = PromptSettings(
+            media_service_url=MEDIA,
+            gemini_api_key=SecretStr("test-key"),
+            gemini_base_url=gemini.url,
+            rate_limit_redis_url=redis_url,
+            rate_limit_gemini_burst=1,
+            rate_limit_gemini_per_minute=1.0,
+        )
+        stub = prompt_service_pb2_grpc.PromptServiceStub(
+            channel_to(await start_server(prompt_app.build, settings))
+        )
+        dave = as_user(_user())
+        await stub.Refine(prompt_service_pb2.RefineRequest(prompt="a kite"), metadata=dave)
+        assert len(gemini.received) == 1
+        # Both ask Gemini, so both take from the one bucket Refine just emptied.
+        calls = {
+            "Refine": stub.Refine(prompt_service_pb2.RefineRequest(prompt="a kite"), metadata=dave),
+            "DetectIntent": stub.DetectIntent(
+                prompt_service_pb2.DetectIntentRequest(prompt="draw a kite"), metadata=dave
+            ),
+        }
+        for name, call in calls.items():
+            got = details_of(await _exhausted(call))
+            assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
+            assert "too many gemini requests" in got.message, name
+        assert len(gemini.received) == 1  # refused before the handler: no Gemini money spent
 
 
 async def test_refine_is_limited_only_when_it_calls_gemini(
@@ -136,3 +177,19 @@ async def test_an_unreachable_redis_lets_calls_through(
     stub = image_service_pb2_grpc.ImageServiceStub(channel_to(server))
     for _ in range(2):
         await stub.Generate(SMALL)
+
+
+@pytest.mark.parametrize(
+    ("limits", "says"),
+    [
+        ({"refine": "gemini"}, "no such method"),  # method names are case-sensitive
+        ({"Refine": "gemni"}, "no bucket 'gemni'"),
+    ],
+)
+async def test_a_misspelt_limit_stops_the_server_from_starting(
+    redis_url: str, limits: dict[str, str], says: str
+) -> None:
+    binding = ServiceBinding(name=prompt_app.SERVICE_NAME, add=lambda server: None, limits=limits)
+    settings = PromptSettings(media_service_url=MEDIA, rate_limit_redis_url=redis_url)
+    with pytest.raises(StartupError, match=says):
+        GrpcServer([binding], settings)
