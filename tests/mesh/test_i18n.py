@@ -15,6 +15,7 @@ from mesh.vocabulary import LANGUAGES
 
 CATALOGUES = [replies, Catalogue("photofun_cli", "cli"), Catalogue("photofun_cli", "argparse")]
 ARGPARSE = CATALOGUES[2]
+_FIELD = re.compile(r"\{\w*\}")
 _PERCENT = re.compile(r"%(?:\((\w+)\))?[rsd]")
 IDS = [f"{c.package}:{c.domain}" for c in CATALOGUES]
 
@@ -54,6 +55,21 @@ def test_the_files_are_clean_gettext(catalogue: Catalogue, lang: str) -> None:
         if not message.id:
             continue
         assert not message.fuzzy, message.id
+
+
+# What stays as it is in every language (as in tests/web/test_locales.py): names and the term
+# "seed" (the --seed flag, the API's field), with placeholders and punctuation around them.
+_TERMS = re.compile(r"PhotoFun|URL|\bseed\b")
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=IDS)
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_the_translations_are_not_english_left_in_place(catalogue: Catalogue, lang: str) -> None:
+    """A text identical to English is only placeholders, names, terms and punctuation."""
+    english = catalogue.messages("en")
+    same = [k for k, text in catalogue.messages(lang).items() if english.get(k) == text]
+    left = [k for k in same if re.search(r"[^\W\d_]", _TERMS.sub("", _FIELD.sub("", english[k])))]
+    assert left == [], f"{lang}: these are still English"
 
 
 def _extra_plural_form(key: str, english: dict[str, str]) -> bool:
