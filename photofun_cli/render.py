@@ -25,7 +25,7 @@ from mesh.vocabulary import angle_name
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun_cli.client import TERMINAL, Retry, SavedImage
-from photofun_cli.words import catalogue, count, number, say
+from photofun_cli.words import catalogue, count, current, number, say
 
 STATUS_STYLE = {
     pb.MESSAGE_STATUS_PROCESSING: "bold cyan",
@@ -350,7 +350,13 @@ def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str
     text = Text(say("error.prefix"), style="bold red").append(code.name, style="bold red")
     if info.reason and info.reason != code.name:
         text.append(f" ({info.reason})", style="red")
-    text.append(f": {details or say('error.noDetails')}")
+    # The server's details are English: another language gets the refusal worded by its reason
+    # when the catalogue has words for it (an English reader keeps the server's, with numbers).
+    key = f"reason.{info.reason}"
+    if current() != "en" and info.reason and key in catalogue.messages("en"):
+        text.append(f": {say(key)}")
+    else:
+        text.append(f": {details or say('error.noDetails')}")
     if info.field:
         text.append(say("error.field", field=info.field), style="dim")
     if info.request_id:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
 
 from devstack.running import RunningStack
@@ -111,7 +112,7 @@ async def send(page: Page, prompt: str) -> None:
 
 
 async def test_a_vietnamese_browser_gets_the_page_and_the_replies_in_vietnamese(
-    open_page: Open,
+    open_page: Open, tmp_path: Path
 ) -> None:
     page = await open_page("vi-VN")
     vi = words("vi")
@@ -175,6 +176,18 @@ async def test_a_vietnamese_browser_gets_the_page_and_the_replies_in_vietnamese(
     update = os.environ.get("PHOTOFUN_UPDATE_SCREENSHOTS") == "1"
     shot = SCREENSHOT if update else SHOTS / "page-vi.png"
     await page.screenshot(path=str(shot), animations="disabled")
+
+    # A refusal only the server can make (the page decodes an animated PNG's first frame and
+    # sends it): worded by its reason in Vietnamese, not in the server's English.
+    animated = tmp_path / "song.png"
+    frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "blue")]
+    frames[0].save(animated, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    await page.get_by_test_id("attach-input").set_input_files(str(animated))
+    chip = page.get_by_test_id("attachment")
+    await expect(chip).to_have_attribute("data-state", "failed", timeout=15_000)
+    said = f"{vi['reason.animatedImage']} ({vi['code.invalidArgument']})"
+    await expect(chip.get_by_test_id("attachment-error")).to_have_text(said)
+    await chip.get_by_test_id("attachment-remove").click()
 
 
 async def test_a_ukrainian_browser_gets_ukrainian_and_the_switch_is_remembered(

@@ -1054,3 +1054,21 @@ def test_decimals_are_written_as_the_language_writes_them(lang: str, said: str) 
         assert words.number(1234.5) == {"en": "1,234.5", "vi": "1.234,5", "uk": "1\xa0234,5"}[lang]
     finally:
         words.use("en")
+
+
+@pytest.mark.parametrize("lang", ["uk", "vi"])
+async def test_a_refused_picture_is_worded_by_its_reason_in_the_language_of_the_command(
+    stack: Stack, tmp_path: Path, lang: str
+) -> None:
+    damaged = tmp_path / "photo.png"
+    damaged.write_text("not a picture")  # the stand-in server refuses it: NOT_AN_IMAGE
+    refused = await photofun(
+        *chat(stack, "hello", tmp_path, "--image", str(damaged), "--lang", lang)
+    )
+
+    assert refused.code == 1
+    err = flat(refused.err)
+    assert err.startswith(catalogue.text("error.prefix", lang) + "INVALID_ARGUMENT (NOT_AN_IMAGE)")
+    assert flat(catalogue.text("reason.NOT_AN_IMAGE", lang)) in err
+    assert "the bytes are not an image" not in err  # the server's English
+    assert not stack.service.messages
