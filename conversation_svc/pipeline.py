@@ -37,7 +37,7 @@ from conversation_svc.store import Store, now
 from conversation_svc.words import lang_of, say, view_name
 from mesh.access import USER_KEY
 from mesh.errors import ServiceError, error_info
-from mesh.i18n import Key, replies
+from mesh.i18n import Key, Worded, reason_key, replies
 from mesh.limits import MAX_REFINED_PROMPT_CHARS, cut, fit_subject
 from mesh.logs import bind_context, get_logger
 from mesh.media import MediaClient, MediaUnavailable
@@ -74,13 +74,16 @@ class Stop(Exception):
 
 
 class Failed(Exception):
-    """End the message FAILED with this reason, in the words of the catalogue's `key`."""
+    """End the message FAILED with this reason, in the words of the catalogue's `key`.
+    ``upstream`` is what the failing service said, in its own (English) words: for the logs
+    and the trace, never shown to the user, who gets the reason worded in their language."""
 
-    def __init__(self, reason: str, key: str, /, **values: object) -> None:
+    def __init__(self, reason: str, key: str, /, *, upstream: str = "", **values: object) -> None:
         super().__init__(replies(key, "en", **values))
         self.reason = reason
         self.key = key
         self.values = values
+        self.upstream = upstream
 
     def words(self, lang: str) -> str:
         """The failure in words, in `lang`."""
@@ -163,9 +166,10 @@ class Pipeline:
         except Stop:
             log.info("stopped: the message is no longer processing")
         except Failed as exc:
-            log.warning("message failed", reason=exc.reason)
+            log.warning("message failed", reason=exc.reason, upstream=exc.upstream)
             words = exc.words(await self._lang(message))
-            fail_span(exc.reason, words)  # the message's own span (the task's) says it failed
+            # The message's own span (the task's) says it failed, for operators: in English.
+            fail_span(exc.reason, "; ".join(p for p in (str(exc), exc.upstream) if p))
             await self._store.finish(message.id, Status.FAILED, failure=Failure(exc.reason, words))
         except TimeoutError:
             words = replies("failure.timed_out", await self._lang(message))
@@ -392,7 +396,7 @@ class Pipeline:
             session_id = source.session_id if source is not None else ""
         stored = {image.key for image in message.images}
         failed = list(message.failed_views)  # as stored: an earlier delivery's stay listed
-        failures: dict[str, str] = {}  # this run's, asked for again by no retry
+        failures: dict[str, str] = {}  # this run's (view → reason), asked for again by no retry
         attempt, finished = 0, False
         while missing := [a for a in wanted if a not in stored and a not in failures]:
             attempt += 1
@@ -439,9 +443,12 @@ class Pipeline:
             finally:
                 await stream.close()
         if not any(a in stored for a in wanted):
-            detail = "; ".join(f"{k}: {v}" for k, v in failures.items())
             raise Failed(
-                "NO_IMAGES", "failure.no_images", detail=detail or Key("failure.no_view_arrived")
+                "NO_IMAGES",
+                "failure.no_images",
+                detail=Worded(lambda lang: _views_failed(failures, lang))
+                if failures
+                else Key("failure.no_view_arrived"),
             )
         if finished:
             return
@@ -469,9 +476,13 @@ class Pipeline:
         for view in batch:
             name = angle_name(view.angle)
             if view.HasField("error"):
-                failures[name] = f"{view.error.reason}: {view.error.message}"
+                reason = view.error.reason
+                log.warning("view failed", angle=name, reason=reason, upstream=view.error.message)
+                failures[name] = reason
                 failed[:] = [v for v in failed if v.angle != name]
-                failed.append(ViewFailure(name, view.error.reason, view.error.message))
+                # Said in the message's language, by its reason: the image service's own
+                # English stays in its logs and this one.
+                failed.append(ViewFailure(name, reason, say(reason_key(reason), message)))
                 # Shown on the message at once: watchers get an UPDATED event.
                 if await self._store.record_failed_views(message.id, failed) is None:
                     raise Stop
@@ -534,7 +545,12 @@ class Pipeline:
                 except ServiceError as exc:
                     UPSTREAM_CALLS.labels("MEDIA_SERVICE", exc.reason).inc()
                     fail_span(exc.reason, exc.message)
-                    failure = Failed(exc.reason, "failure.store_image", detail=exc.message)
+                    failure = Failed(
+                        exc.reason,
+                        "failure.store_image",
+                        detail=reason_key(exc.reason),
+                        upstream=exc.message,
+                    )
                     if not isinstance(exc, MediaUnavailable):  # refused: trying again won't help
                         raise failure from exc
                 else:
@@ -780,5 +796,21 @@ def _upstream_failure(upstream: str, exc: grpc.aio.AioRpcError) -> Failed:
         f"{upstream}_{code.name}",
         "failure.refused",
         service=Key(f"service.{upstream}"),
-        detail=exc.details() or code.name,
+        detail=reason_key(error_info(exc).reason, code.name),
+        upstream=exc.details() or code.name,
+    )
+
+
+def _views_failed(failures: dict[str, str], lang: str) -> str:
+    """ "side: no image provider could draw it; rear: …" in `lang`; a view this version has no
+    words for keeps its name (as `conversation_svc.words.view_name` does)."""
+    known = replies.messages("en")
+
+    def name(angle: str) -> str:
+        key = f"angle.{angle}"
+        return replies(key, lang) if angle and key in known else angle or "?"
+
+    return "; ".join(
+        replies("failure.view", lang, view=name(angle), reason=replies(reason_key(reason), lang))
+        for angle, reason in sorted(failures.items())
     )

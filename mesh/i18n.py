@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -45,6 +46,20 @@ class Key(str):
     __slots__ = ()
 
 
+class Worded:
+    """A placeholder value worded when its message is, in that message's language: a list of
+    failed views, each with its reason, is ``Worded(lambda lang: ...)``. Unlike a `Key`, it
+    can join several catalogue texts."""
+
+    __slots__ = ("word",)
+
+    def __init__(self, word: Callable[[str], str]) -> None:
+        self.word = word
+
+    def __repr__(self) -> str:
+        return f"Worded({self.word('en')!r})"
+
+
 class Catalogue:
     """The messages of one gettext domain in every language of the product."""
 
@@ -67,8 +82,14 @@ class Catalogue:
         found = self.messages(lang).get(key) or self.messages(DEFAULT)[key]
         if not values:
             return found
-        worded = {k: self.text(v, lang) if isinstance(v, Key) else v for k, v in values.items()}
-        return found.format(**worded)
+        return found.format(**{k: self._value(v, lang) for k, v in values.items()})
+
+    def _value(self, value: object, lang: str) -> object:
+        if isinstance(value, Key):
+            return self.text(value, lang)
+        if isinstance(value, Worded):
+            return value.word(lang)
+        return value
 
     def plural(self, key: str, lang: str, count: int, /, **values: object) -> str:
         """`count` with its counted words: the key ``<key>.<form>`` for the CLDR plural form
@@ -95,6 +116,18 @@ def _read(package: str, domain: str, lang: str) -> dict[str, str]:
     return {
         str(m.id): str(m.string) for m in catalog if m.id and isinstance(m.string, str) and m.string
     }
+
+
+def reason_key(*reasons: str) -> Key:
+    """The catalogue key that words a failure's reason: ``failure.reason.<REASON>`` for the
+    first of `reasons` (an ErrorInfo reason, then the gRPC code's name) the catalogue has,
+    else ``failure.reason_unknown``. A reason is said by what it is, never by the upstream's own
+    English text (that stays in the logs)."""
+    known = replies.messages(DEFAULT)
+    for reason in reasons:
+        if reason and f"failure.reason.{reason}" in known:
+            return Key(f"failure.reason.{reason}")
+    return Key("failure.reason_unknown")
 
 
 def placeholders(text: str) -> set[str]:

@@ -1,7 +1,8 @@
 """What `photofun` says to the outside: ConversationService over gRPC, media over HTTP.
 
 No printing here; progress and retries are reported through callbacks so ``cli_render`` can
-show them and tests can drive this module against real servers.
+show them and tests can drive this module against real servers. What it says in words (a note,
+an error) comes from the command's catalogue (`photofun_cli.words`), in its language.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mesh.retry import Backoff
 from mesh.vocabulary import angle_name
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun.v1 import conversation_service_pb2_grpc
+from photofun_cli.words import number, say
 
 TERMINAL = frozenset(
     {pb.MESSAGE_STATUS_DONE, pb.MESSAGE_STATUS_FAILED, pb.MESSAGE_STATUS_CANCELLED}
@@ -82,9 +84,7 @@ def fit_for_upload(data: bytes, filename: str) -> Fitted:
             before = opened.size
             picture = ImageOps.exif_transpose(opened)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ValueError(
-            f"{filename} is over the 3 MiB upload limit and not a picture that can be scaled down"
-        ) from exc
+        raise ValueError(say("upload.notPicture", name=filename)) from exc
     if picture.mode in ("RGBA", "LA", "P"):  # JPEG has no transparency: white behind it
         backdrop = Image.new("RGB", picture.size, "white")
         backdrop.paste(picture.convert("RGBA"), mask=picture.convert("RGBA"))
@@ -99,10 +99,15 @@ def fit_for_upload(data: bytes, filename: str) -> Fitted:
             scaled.save(out, "JPEG", quality=quality)
             if out.tell() <= UPLOAD_LIMIT:
                 stem = filename.rsplit(".", 1)[0] or "picture"
-                note = (
-                    f"{filename} is {len(data) / 2**20:.1f} MiB, over the 3 MiB upload limit: "
-                    f"sending it as a {scaled.width}×{scaled.height} JPEG "
-                    f"({out.tell() / 2**20:.1f} MiB; it was {before[0]}×{before[1]})"
+                note = say(
+                    "upload.scaled",
+                    name=filename,
+                    size=number(len(data) / 2**20),
+                    width=scaled.width,
+                    height=scaled.height,
+                    sent=number(out.tell() / 2**20),
+                    before_width=before[0],
+                    before_height=before[1],
                 )
                 return Fitted(out.getvalue(), f"{stem}.jpg", note)
         side = side * 3 // 4
@@ -282,7 +287,7 @@ class ConversationClient:
         if attempt > self._backoff.attempts:
             if error is not None:
                 raise error
-            raise ConnectionError(f"the {what} stream kept ending before the message finished")
+            raise ConnectionError(say("watch.streamEnded"))
         delay = self._backoff.delay(attempt)
         code = error.code().name if error is not None else "stream ended"
         self._on_retry(Retry(what, attempt, self._backoff.attempts, delay, code))
@@ -327,24 +332,30 @@ async def download_images(
     try:
         await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     except OSError as exc:
-        problem = f"cannot create {out_dir}: {exc.strerror or exc}"
+        problem = say("download.cannotCreate", path=out_dir, reason=exc.strerror or exc)
         return [SavedImage(i, image, error=problem) for i, image in enumerate(message.images, 1)]
 
     async def fetch(index: int, image: pb.MessageImage, name: str) -> SavedImage:
         if urlsplit(image.image_url).scheme not in ("http", "https"):
-            return SavedImage(index, image, error=f"not an http(s) URL: {image.image_url!r}")
+            return SavedImage(
+                index, image, error=say("download.notHttp", url=repr(image.image_url))
+            )
         try:
             response = await http.get(image.image_url)
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
-            return SavedImage(index, image, error=f"HTTP {exc.response.status_code}")
-        except httpx.HTTPError as exc:
-            return SavedImage(index, image, error=f"{type(exc).__name__}: {exc}")
+            status = exc.response.status_code
+            return SavedImage(index, image, error=say("download.status", status=status))
+        except httpx.HTTPError as exc:  # the error's class names it; its text is httpx's own
+            return SavedImage(index, image, error=say("download.failed", error=type(exc).__name__))
         path = out_dir / name
         try:
             await asyncio.to_thread(path.write_bytes, response.content)
         except OSError as exc:
-            return SavedImage(index, image, error=f"cannot write {path}: {exc.strerror or exc}")
+            reason = exc.strerror or exc
+            return SavedImage(
+                index, image, error=say("download.cannotWrite", path=path, reason=reason)
+            )
         return SavedImage(index, image, path)
 
     names = file_names(message)

@@ -126,9 +126,13 @@ def run(
     argv: Sequence[str] | None = None, *, out: Console | None = None, err: Console | None = None
 ) -> int:
     """Parse ``argv`` and run the command, printing to the given consoles."""
-    words.use(words.from_environment(os.environ))
-    args = build_parser().parse_args(argv)
-    if getattr(args, "lang", None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The language first: --help and argparse's errors are worded in it too.
+    words.use(words.from_arguments(argv) or words.from_environment(os.environ))
+    with words.argparse_words():
+        args = build_parser().parse_args(argv)
+    args.lang = getattr(args, "lang", None) or args.lang_first
+    if args.lang:
         words.use(args.lang)
     ui = Ui(out or Console(), err or Console(stderr=True), json=getattr(args, "json", False))
     try:
@@ -138,126 +142,83 @@ def run(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: one subcommand per verb."""
+    """The command line: one subcommand per verb, its help in the command's language."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--server",
-        help=f"HOST:PORT of the conversation service (env PHOTOFUN_SERVER; "
-        f"default {DEFAULT_SERVER})",
-    )
-    common.add_argument(
-        "--token", help="bearer token (env PHOTOFUN_TOKEN; default: a dev token for --user)"
-    )
-    common.add_argument("--user", help="user of the minted dev token (default: env USER)")
-    common.add_argument(
-        "--tls",
-        action="store_true",
-        default=None,
-        help="TLS, checking the server against the system's CAs (env PHOTOFUN_TLS)",
-    )
-    common.add_argument(
-        "--cacert", help="TLS, checking the server against this CA file (env PHOTOFUN_CACERT)"
-    )
-    common.add_argument(
-        "--cert", help="client certificate file for mTLS, with --key (env PHOTOFUN_CERT)"
-    )
-    common.add_argument("--key", help="client private key file for mTLS (env PHOTOFUN_KEY)")
-    common.add_argument(
-        "--lang",
-        choices=list(LANGUAGES),
-        help="language of what is printed (default: from LANG) and of the prompt "
-        "(default: detected)",
-    )
-    parser = argparse.ArgumentParser(
-        prog="photofun", description="Talk to PhotoFun Studio from the terminal."
-    )
+    common.add_argument("--server", help=say("help.server", default=DEFAULT_SERVER))
+    common.add_argument("--token", help=say("help.token"))
+    common.add_argument("--user", help=say("help.user"))
+    common.add_argument("--tls", action="store_true", default=None, help=say("help.tls"))
+    common.add_argument("--cacert", help=say("help.cacert"))
+    common.add_argument("--cert", help=say("help.cert"))
+    common.add_argument("--key", help=say("help.key"))
+    common.add_argument("--lang", choices=list(LANGUAGES), help=say("help.lang"))
+    parser = argparse.ArgumentParser(prog="photofun", description=say("help.description"))
+    # Also before the verb (photofun --lang vi chat ...); the verb's own --lang wins.
+    parser.add_argument("--lang", dest="lang_first", choices=list(LANGUAGES), help=say("help.lang"))
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    _add_chat(verbs, common)
+    _add_lists(verbs, common)
+    _add_operators(verbs, common)
+    return parser
 
-    chat = verbs.add_parser("chat", parents=[common], help="send a message and save its images")
-    chat.add_argument(
-        "prompt",
-        nargs="?",
-        default="",
-        help='what you want, e.g. "blue Renault Clio, front side rear", or a follow-up in a '
-        'conversation: "now from the top", "make it anime style", "another one"',
-    )
-    chat.add_argument("--style", default="", help='style word, e.g. "anime"')
-    chat.add_argument("--topic", default="", help='topic hint, e.g. "girl beach"')
+
+def _add_chat(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    chat = verbs.add_parser("chat", parents=[common], help=say("help.chat"))
+    chat.add_argument("prompt", nargs="?", default="", help=say("help.prompt"))
+    chat.add_argument("--style", default="", help=say("help.style"))
+    chat.add_argument("--topic", default="", help=say("help.topic"))
     image = chat.add_mutually_exclusive_group()
-    image.add_argument(
-        "--image", type=Path, help="input image to restyle, re-background or enhance (a file)"
-    )
-    image.add_argument("--image-url", default="", help="input image (a Media Service URL)")
-    chat.add_argument("--format", choices=sorted(FORMATS), help="image encoding (default png)")
-    chat.add_argument(
-        "--conversation", help="continue this conversation: follow-ups act on its last result"
-    )
-    chat.add_argument(
-        "--from",
-        dest="source",
-        metavar="MESSAGE[:INDEX]",
-        help="act on this earlier result of the conversation instead of the last one "
-        "(its main image, or image INDEX counted from 0)",
-    )
-    chat.add_argument(
-        "--variation",
-        action="store_true",
-        help="another take of the last (or --from) result: same subject, new seeds",
-    )
-    chat.add_argument(
-        "--seed",
-        type=_seed,
-        help="seed (0..4294967295): the same request with the same seed draws the same image",
-    )
-    chat.add_argument(
-        "--out", type=Path, default=Path("photofun-out"), help="folder for the images"
-    )
-    chat.add_argument("--json", action="store_true", help="print one JSON document, no live view")
+    image.add_argument("--image", type=Path, help=say("help.image"))
+    image.add_argument("--image-url", default="", help=say("help.imageUrl"))
+    chat.add_argument("--format", choices=sorted(FORMATS), help=say("help.format"))
+    chat.add_argument("--conversation", help=say("help.conversation"))
+    chat.add_argument("--from", dest="source", metavar="MESSAGE[:INDEX]", help=say("help.from"))
+    chat.add_argument("--variation", action="store_true", help=say("help.variation"))
+    chat.add_argument("--seed", type=_seed, help=say("help.seed"))
+    chat.add_argument("--out", type=Path, default=Path("photofun-out"), help=say("help.out"))
+    chat.add_argument("--json", action="store_true", help=say("help.jsonChat"))
     chat.set_defaults(handler=_chat)
 
-    convs = verbs.add_parser("conversations", parents=[common], help="list your conversations")
-    convs.add_argument("--limit", type=int, default=20, help="how many to show (default 20)")
-    convs.add_argument("--json", action="store_true", help="print JSON")
+
+def _add_lists(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    convs = verbs.add_parser("conversations", parents=[common], help=say("help.conversations"))
+    convs.add_argument("--limit", type=int, default=20, help=say("help.limit", default=20))
+    convs.add_argument("--json", action="store_true", help=say("help.json"))
     convs.set_defaults(handler=_conversations)
 
-    msgs = verbs.add_parser("messages", parents=[common], help="list a conversation's messages")
-    msgs.add_argument("conversation_id", help="the conversation (see `photofun conversations`)")
-    msgs.add_argument("--limit", type=int, default=100, help="how many to show (default 100)")
-    msgs.add_argument("--json", action="store_true", help="print JSON")
+    msgs = verbs.add_parser("messages", parents=[common], help=say("help.messages"))
+    msgs.add_argument("conversation_id", help=say("help.conversationId"))
+    msgs.add_argument("--limit", type=int, default=100, help=say("help.limit", default=100))
+    msgs.add_argument("--json", action="store_true", help=say("help.json"))
     msgs.set_defaults(handler=_messages)
 
-    tr = verbs.add_parser(
-        "trace", parents=[common], help="print a message's trace as a waterfall (make run)"
-    )
-    tr.add_argument("message_id", help="the message (or a 32-hex-digit trace id)")
-    tr.add_argument(
-        "--traces",
-        type=Path,
-        default=Path("var/traces.jsonl"),
-        help="the spans file the stack writes (TRACES_FILE; default var/traces.jsonl)",
-    )
+
+def _add_operators(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
+    tr = verbs.add_parser("trace", parents=[common], help=say("help.trace"))
+    tr.add_argument("message_id", help=say("help.messageId"))
+    traces = Path("var/traces.jsonl")
+    tr.add_argument("--traces", type=Path, default=traces, help=say("help.traces", default=traces))
     tr.set_defaults(handler=_trace)
 
-    token = verbs.add_parser("token", help="print a dev token signed with JWT_SECRET")
-    token.add_argument("--user", help="the token's user (default: env USER, else dev-user)")
+    token = verbs.add_parser("token", help=say("help.tokenVerb"))
+    token.add_argument("--user", help=say("help.tokenUser"))
     token.set_defaults(handler=_token)
 
-    providers = verbs.add_parser("providers", help="operators: the cloud image and prompt models")
+    providers = verbs.add_parser("providers", help=say("help.providers"))
     provider_verbs = providers.add_subparsers(dest="provider_verb", required=True, metavar="VERB")
-    check = provider_verbs.add_parser(
-        "check",
-        help="send the smallest real request to each provider whose key is set and print "
-        "whether it works (exit 1 when one does not)",
-    )
+    check = provider_verbs.add_parser("check", help=say("help.check"))
+    check.add_argument("--no-seed", action="store_true", help=say("help.noSeed"))
     check.add_argument(
-        "--no-seed", action="store_true", help="skip the second request that tests the seed"
+        "--timeout", type=float, default=120.0, help=say("help.timeout", default=120)
     )
-    check.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
-    )
-    check.add_argument("--json", action="store_true", help="print JSON")
+    check.add_argument("--json", action="store_true", help=say("help.json"))
     check.set_defaults(handler=_providers_check)
-    return parser
 
 
 async def _providers_check(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int:
@@ -268,10 +229,7 @@ async def _providers_check(args: argparse.Namespace, settings: CliSettings, ui: 
     if args.json:
         ui.out.print_json(data=cloud.as_json(probes))
     elif not probes:
-        ui.out.print(
-            "no provider configured: set GEMINI_API_KEY, OPENAI_API_KEY or "
-            "POLLINATIONS_API_KEY to check one"
-        )
+        ui.out.print(say("providers.none"))
     else:
         ui.out.print(cloud.table(probes))
     return 0 if all(p.ok for p in probes) else EXIT_FAILED
@@ -560,11 +518,11 @@ async def _trace(args: argparse.Namespace, settings: CliSettings, ui: Ui) -> int
             message = await client.get_message(args.message_id)
         trace_id = message.trace_id
         if not trace_id:
-            ui.err.print(Text("this message has no trace id (tracing was off)", style="red"))
+            ui.err.print(Text(say("trace.noId"), style="red"))
             return EXIT_FAILED
     lines = waterfall(read_trace(args.traces, trace_id))
     if not lines:
-        ui.err.print(Text(f"no spans of trace {trace_id} in {args.traces}", style="red"))
+        ui.err.print(Text(say("trace.noSpans", trace=trace_id, file=args.traces), style="red"))
         return EXIT_FAILED
     ui.out.out(f"trace {trace_id}", highlight=False)
     for line in lines:

@@ -25,7 +25,7 @@ from mesh.vocabulary import angle_name
 from photofun.v1 import common_pb2
 from photofun.v1 import conversation_service_pb2 as pb
 from photofun_cli.client import TERMINAL, Retry, SavedImage
-from photofun_cli.words import count, say
+from photofun_cli.words import catalogue, count, current, number, say
 
 STATUS_STYLE = {
     pb.MESSAGE_STATUS_PROCESSING: "bold cyan",
@@ -197,12 +197,18 @@ class WatchView:
 
 def retry_notice(retry: Retry) -> Text:
     """One line saying a stream dropped and when it is tried again."""
-    what = say("retry.lost") if retry.what == "watch" else say("retry.failed", what=retry.what)
+    call = f"call.{retry.what}"
+    if retry.what == "watch":
+        what = say("retry.lost")
+    else:  # the call in words; one this version has no words for by its name
+        what = say(
+            "retry.failed", what=say(call) if call in catalogue.messages("en") else retry.what
+        )
     words = say(
         "retry.notice",
         what=what,
         code=retry.code,
-        delay=f"{retry.delay:.1f}",
+        delay=number(retry.delay),
         attempt=retry.attempt,
         attempts=retry.attempts,
     )
@@ -213,7 +219,7 @@ def _elapsed(message: pb.Message) -> str:
     if not message.finish_time.seconds or not message.create_time.seconds:
         return ""
     seconds = message.finish_time.ToNanoseconds() - message.create_time.ToNanoseconds()
-    return say("elapsed", seconds=f"{seconds / 1e9:.1f}")
+    return say("elapsed", seconds=number(seconds / 1e9))
 
 
 def images_table(saved: Sequence[SavedImage], *, with_urls: bool = True) -> Table:
@@ -344,7 +350,13 @@ def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str
     text = Text(say("error.prefix"), style="bold red").append(code.name, style="bold red")
     if info.reason and info.reason != code.name:
         text.append(f" ({info.reason})", style="red")
-    text.append(f": {details or say('error.noDetails')}")
+    # The server's details are English: another language gets the refusal worded by its reason
+    # when the catalogue has words for it (an English reader keeps the server's, with numbers).
+    key = f"reason.{info.reason}"
+    if current() != "en" and info.reason and key in catalogue.messages("en"):
+        text.append(f": {say(key)}")
+    else:
+        text.append(f": {details or say('error.noDetails')}")
     if info.field:
         text.append(say("error.field", field=info.field), style="dim")
     if info.request_id:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from mesh.i18n import replies
+from mesh.i18n import DEFAULT, replies
 from mesh.logs import get_logger
 from prompt_svc import local
 from prompt_svc.intents import Analysis, Context, Intent
@@ -116,11 +116,18 @@ class Refiner:
 def _in_language(
     analysis: Analysis, prompt: str, *, lang: str, has_image: bool, context: Context | None
 ) -> Analysis:
-    """A remote analysis whose reply is in the user's language (`lang` when the caller set it,
-    else the language the analysis read): a reply the local analyser's language detection
-    places in another language gives way to the local analyser's reply from the catalogue
-    (for chat, the catalogue's "not sure" answer when the local analyser has none)."""
-    wanted = lang or analysis.lang
+    """A remote analysis whose reply is in the user's language: `lang` when the caller set it,
+    else the prompt's language when the local detection is sure of it (its script, or words
+    only Vietnamese has: not Gemini's own label, which can be wrong along with its reply), else
+    the language the analysis read. A reply the local analyser's language detection places in
+    another language gives way to the local analyser's reply from the catalogue (for chat, the
+    catalogue's "not sure" answer when the local analyser has none). The analysis's ``lang``
+    is put right too, so what the pipeline writes later is in the same language."""
+    detected = local.detect_language(prompt)
+    wanted = lang or (detected if detected != DEFAULT else analysis.lang)
+    if wanted != analysis.lang:
+        log.info("remote analysis read the wrong language", said=analysis.lang, lang=wanted)
+        analysis = dataclasses.replace(analysis, lang=wanted)
     if not analysis.reply or local.detect_language(analysis.reply) == wanted:
         return analysis
     fallback = local.analyze(prompt, lang=wanted, has_image=has_image, context=context).reply

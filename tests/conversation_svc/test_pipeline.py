@@ -162,7 +162,8 @@ async def test_a_failed_view_is_named_with_its_reason_and_the_others_finish(
     (failed,) = message.failed_views
     assert failed.angle == common_pb2.ANGLE_SIDE
     assert failed.failure.reason == "PROVIDER_UNAVAILABLE"
-    assert failed.failure.message == "every provider failed the side view"
+    # Said by its reason, in the message's language: not in the image service's own words.
+    assert failed.failure.message == replies("failure.reason.PROVIDER_UNAVAILABLE", "en")
     assert "SIDE" in message.reply.upper()  # the reply says so in words too
 
 

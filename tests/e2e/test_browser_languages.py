@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from PIL import Image
 from playwright.async_api import Page, async_playwright, expect
 
 from devstack.running import RunningStack
@@ -87,6 +88,22 @@ async def open_page(stack: RunningStack, chromium: str) -> AsyncIterator[Open]:
     assert not problems, problems
 
 
+async def splash(page: Page) -> tuple[str, str]:
+    """`<html lang>` and the loading words as boot.js leaves them, before the bundle runs: the
+    page is reloaded with app.js held back, then normally again."""
+    await page.route("**/app.js", lambda route: route.abort())
+    try:
+        await page.reload()
+        words = page.locator("#boot-words")
+        await expect(words).not_to_be_empty()
+        lang = await page.locator("html").get_attribute("lang")
+        said = await words.inner_text()
+    finally:
+        await page.unroute("**/app.js")
+    await page.reload()
+    return lang or "", said
+
+
 async def send(page: Page, prompt: str) -> None:
     await page.get_by_test_id("new-conversation").click()
     await page.get_by_test_id("prompt-input").fill(prompt)
@@ -95,10 +112,12 @@ async def send(page: Page, prompt: str) -> None:
 
 
 async def test_a_vietnamese_browser_gets_the_page_and_the_replies_in_vietnamese(
-    open_page: Open,
+    open_page: Open, tmp_path: Path
 ) -> None:
     page = await open_page("vi-VN")
     vi = words("vi")
+    # Before the bundle has run, the splash and <html lang> are Vietnamese already.
+    assert await splash(page) == ("vi", vi["boot.loading"])
 
     await expect(page.locator("html")).to_have_attribute("lang", "vi")
     await expect(page.get_by_test_id("new-conversation")).to_have_accessible_name(vi["sidebar.new"])
@@ -124,6 +143,21 @@ async def test_a_vietnamese_browser_gets_the_page_and_the_replies_in_vietnamese(
     await expect(card.locator("time")).to_have_text(now)
     item = page.get_by_test_id("conversation-item").first
     await expect(item).to_contain_text(vi["count.messages.other"].replace("{count}", "1"))
+    # How long it took: a Vietnamese decimal comma ("0,4 giây"), from Intl.NumberFormat('vi').
+    took = await card.locator(".card-foot span").first.inner_text()
+    assert re.search(r"\d,\d", took), took
+    assert not re.search(r"\d\.\d", took), took
+
+    # A prompt over the limit: Send is off and the hint says why, in Vietnamese words with
+    # Vietnamese numbers ("2.000").
+    over = 7
+    await page.get_by_test_id("prompt-input").fill("a" * (2000 + over))
+    limit = await page.evaluate("() => new Intl.NumberFormat('vi').format(2000)")
+    assert limit == "2.000"
+    said = vi["composer.over.other"].replace("{count}", str(over)).replace("{limit}", limit)
+    await expect(page.locator("#composer-hint")).to_have_text(said)
+    await expect(page.get_by_test_id("send-button")).to_be_disabled()
+    await expect(page.get_by_test_id("prompt-input")).to_have_attribute("aria-invalid", "true")
 
     # A picture of several views: view names and their grid in Vietnamese.
     await page.get_by_test_id("prompt-input").fill(
@@ -142,6 +176,18 @@ async def test_a_vietnamese_browser_gets_the_page_and_the_replies_in_vietnamese(
     update = os.environ.get("PHOTOFUN_UPDATE_SCREENSHOTS") == "1"
     shot = SCREENSHOT if update else SHOTS / "page-vi.png"
     await page.screenshot(path=str(shot), animations="disabled")
+
+    # A refusal only the server can make (the page decodes an animated PNG's first frame and
+    # sends it): worded by its reason in Vietnamese, not in the server's English.
+    animated = tmp_path / "song.png"
+    frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "blue")]
+    frames[0].save(animated, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    await page.get_by_test_id("attach-input").set_input_files(str(animated))
+    chip = page.get_by_test_id("attachment")
+    await expect(chip).to_have_attribute("data-state", "failed", timeout=15_000)
+    said = f"{vi['reason.animatedImage']} ({vi['code.invalidArgument']})"
+    await expect(chip.get_by_test_id("attachment-error")).to_have_text(said)
+    await chip.get_by_test_id("attachment-remove").click()
 
 
 async def test_a_ukrainian_browser_gets_ukrainian_and_the_switch_is_remembered(
@@ -178,3 +224,5 @@ async def test_a_ukrainian_browser_gets_ukrainian_and_the_switch_is_remembered(
     await expect(page.locator(".sidebar").get_by_test_id("language-switch")).to_have_value("en")
     stored = await page.evaluate("() => localStorage.getItem('photofun.lang')")
     assert stored == "en"
+    # The boot script follows the choice too, not the browser's Ukrainian.
+    assert await splash(page) == ("en", en["boot.loading"])

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import inspect
+import re
+
 import pytest
 from babel import Locale
 from babel.messages.pofile import read_po
@@ -9,7 +13,10 @@ from babel.messages.pofile import read_po
 from mesh.i18n import Catalogue, language, placeholders, replies, script_language
 from mesh.vocabulary import LANGUAGES
 
-CATALOGUES = [replies, Catalogue("photofun_cli", "cli")]
+CATALOGUES = [replies, Catalogue("photofun_cli", "cli"), Catalogue("photofun_cli", "argparse")]
+ARGPARSE = CATALOGUES[2]
+_FIELD = re.compile(r"\{\w*\}")
+_PERCENT = re.compile(r"%(?:\((\w+)\))?[rsd]")
 IDS = [f"{c.package}:{c.domain}" for c in CATALOGUES]
 
 
@@ -48,6 +55,21 @@ def test_the_files_are_clean_gettext(catalogue: Catalogue, lang: str) -> None:
         if not message.id:
             continue
         assert not message.fuzzy, message.id
+
+
+# What stays as it is in every language (as in tests/web/test_locales.py): names and the term
+# "seed" (the --seed flag, the API's field), with placeholders and punctuation around them.
+_TERMS = re.compile(r"PhotoFun|URL|\bseed\b")
+
+
+@pytest.mark.parametrize("catalogue", CATALOGUES, ids=IDS)
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
+def test_the_translations_are_not_english_left_in_place(catalogue: Catalogue, lang: str) -> None:
+    """A text identical to English is only placeholders, names, terms and punctuation."""
+    english = catalogue.messages("en")
+    same = [k for k, text in catalogue.messages(lang).items() if english.get(k) == text]
+    left = [k for k in same if re.search(r"[^\W\d_]", _TERMS.sub("", _FIELD.sub("", english[k])))]
+    assert left == [], f"{lang}: these are still English"
 
 
 def _extra_plural_form(key: str, english: dict[str, str]) -> bool:
@@ -95,3 +117,29 @@ def test_language_takes_the_first_known_code() -> None:
 )
 def test_script_language(text: str, lang: str) -> None:
     assert script_language(text) == lang
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_argparse_texts_keep_their_percent_fields(lang: str) -> None:
+    """argparse fills its texts with ``%``: a translation has the same fields, and no stray
+    ``%`` that would break it."""
+    for english, text in ARGPARSE.messages(lang).items():
+        assert sorted(_PERCENT.findall(text)) == sorted(_PERCENT.findall(english)), text
+        assert text.count("%") == english.count("%"), text
+
+
+def test_the_argparse_catalogue_words_what_this_pythons_argparse_says() -> None:
+    """Its msgids are argparse's own English texts: each is one this Python's argparse passes
+    to gettext (a text a newer Python rewords shows up here, not as English in the CLI)."""
+    source = inspect.getsource(argparse)
+    for english in ARGPARSE.messages("en"):
+        assert repr(english) in source or f'"{english}"' in source, english
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_help_texts_have_no_percent_sign_for_argparse_to_trip_on(lang: str) -> None:
+    """argparse %-formats each help text: a bare ``%`` in a translation breaks ``--help``."""
+    cli = CATALOGUES[1]
+    helps = {k: v for k, v in cli.messages(lang).items() if k.startswith("help.")}
+    assert helps
+    assert [k for k, v in helps.items() if "%" in v.replace("%%", "")] == []

@@ -22,6 +22,7 @@ from typing import Any
 import grpc
 import pytest
 from aiohttp import web
+from babel.numbers import format_decimal
 from PIL import Image
 from rich.console import Console
 
@@ -36,7 +37,7 @@ from photofun_cli import words
 from photofun_cli.client import SavedImage
 from photofun_cli.main import build_parser, run
 from photofun_cli.render import WatchView, summary
-from photofun_cli.words import catalogue
+from photofun_cli.words import argparse_catalogue, catalogue
 from tests.conftest import StartServer
 from tests.http_servers import serve_app
 
@@ -422,7 +423,7 @@ async def test_a_lost_send_reply_is_retried_with_the_same_key(stack: Stack, tmp_
     assert first
     assert second == first
     assert len(stack.service.messages) == 1
-    assert "send failed (UNAVAILABLE)" in result.out
+    assert "sending the message failed (UNAVAILABLE)" in result.out
 
 
 async def test_a_lost_create_reply_is_retried_with_the_same_request_id(
@@ -437,7 +438,7 @@ async def test_a_lost_create_reply_is_retried_with_the_same_request_id(
     assert len(first) == 32
     assert second == first
     assert len(stack.service.conversations) == 1
-    assert "create failed (UNAVAILABLE)" in result.out
+    assert "creating the conversation failed (UNAVAILABLE)" in result.out
 
 
 async def test_a_failed_message_prints_its_reason_and_exits_1(stack: Stack, tmp_path: Path) -> None:
@@ -463,7 +464,7 @@ async def test_an_image_that_cannot_be_fetched_fails_the_command(
     result = await photofun(*chat(stack, "lost image", tmp_path))
 
     assert result.code == 1
-    assert "not saved: HTTP 404" in result.out
+    assert "not saved: the server answered HTTP 404" in result.out
     assert "2 images saved" in result.out
     assert "1 not saved" in " ".join(result.out.split())  # however the console wrapped it
 
@@ -903,3 +904,171 @@ async def test_an_error_in_ukrainian_keeps_the_status_code(
 )
 def test_language_from_the_environment(env: dict[str, str], lang: str) -> None:
     assert words.from_environment(env) == lang
+
+
+def flat(text: str) -> str:
+    """`text` with its line breaks and runs of spaces as one space (argparse wraps help)."""
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "lang"),
+    [
+        (["--lang", "vi", "chat", "--help"], {}, "vi"),
+        (["chat", "--lang=uk", "--help"], {"LANG": "vi_VN.UTF-8"}, "uk"),  # --lang wins
+        (["chat", "--help"], {"LANG": "uk_UA.UTF-8"}, "uk"),
+        (["chat", "--help"], {}, "en"),
+    ],
+)
+def test_help_is_in_the_language_of_the_command(
+    argv: list[str],
+    env: dict[str, str],
+    lang: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        run(argv)
+    assert exited.value.code == 0
+    out = flat(capsys.readouterr().out)
+    # Our help texts, and argparse's own words around them.
+    for key in ("help.prompt", "help.variation", "help.seed", "help.lang"):
+        assert flat(catalogue.text(key, lang)) in out, key
+    assert out.startswith(argparse_catalogue.text("usage: ", lang) + "photofun chat")
+    for word in ("options", "positional arguments", "show this help message and exit"):
+        assert argparse_catalogue.text(word, lang) + ("" if word.startswith("show") else ":") in out
+    if lang != "en":
+        assert flat(catalogue.text("help.prompt", "en")) not in out
+        assert "options:" not in out
+
+
+def test_the_verbs_are_listed_in_the_language_of_the_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANGUAGE", "vi")
+    with pytest.raises(SystemExit):
+        run(["--help"])
+    out = flat(capsys.readouterr().out)
+    for key in ("help.description", "help.chat", "help.conversations", "help.providers"):
+        assert catalogue.text(key, "vi") in out, key
+
+
+@pytest.mark.parametrize("lang", ["uk", "vi"])
+def test_argparse_errors_are_in_the_language_of_the_command(
+    lang: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", f"{lang}.UTF-8")
+    with pytest.raises(SystemExit) as exited:
+        run(["chat", "a cat", "--format", "gif"])
+    assert exited.value.code == 2  # argparse's status for a bad command line, kept
+    err = flat(capsys.readouterr().err)
+    said = argparse_catalogue.text("%(prog)s: error: %(message)s\n", lang)
+    assert said.split("%(message)s")[0] % {"prog": "photofun chat"} in err
+    argument = argparse_catalogue.text("argument %(argument_name)s: %(message)s", lang)
+    assert argument.split("%(message)s")[0] % {"argument_name": "--format"} in err
+    assert (
+        argparse_catalogue.text("invalid choice: %(value)r (choose from %(choices)s)", lang).split(
+            "%"
+        )[0]
+        in err
+    )
+    assert "error:" not in err
+    assert "invalid choice" not in err
+    with pytest.raises(SystemExit):
+        run(["chat"] + ["--json"] * 2 + ["--out"])  # a value missing
+    assert argparse_catalogue.text("expected one argument", lang) in capsys.readouterr().err
+
+
+def test_a_trace_with_no_spans_says_so_in_the_language_of_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANG", "uk_UA.UTF-8")
+    traces = tmp_path / "traces.jsonl"
+    traces.write_text("")
+    err = StringIO()
+    code = run(["trace", "0" * 32, "--traces", str(traces)], err=Console(file=err, width=300))
+    assert code == 1
+    said = catalogue.text("trace.noSpans", "uk", trace="0" * 32, file=traces)
+    assert err.getvalue().strip() == said
+
+
+async def test_a_picture_over_the_limit_is_noted_in_ukrainian(stack: Stack, tmp_path: Path) -> None:
+    photo = tmp_path / "IMG_0042.png"
+    Image.effect_noise((2600, 1200), 70).convert("RGB").save(photo)
+
+    result = await photofun(
+        *chat(stack, "hello", tmp_path / "out", "--image", str(photo), "--lang", "uk")
+    )
+
+    assert result.code == 0, result.err
+    ((data, _),) = stack.service.uploads
+    note = catalogue.text(
+        "upload.scaled",
+        "uk",
+        name="IMG_0042.png",
+        size=format_decimal(photo.stat().st_size / 2**20, format="0.0", locale="uk"),
+        width=2048,
+        height=945,
+        sent=format_decimal(len(data) / 2**20, format="0.0", locale="uk"),
+        before_width=2600,
+        before_height=1200,
+    )
+    assert "," in note  # Ukrainian writes a decimal comma
+    assert flat(note) in flat(result.out)
+
+
+async def test_a_large_file_that_is_not_a_picture_is_refused_in_vietnamese(
+    stack: Stack, tmp_path: Path
+) -> None:
+    movie = tmp_path / "clip.mov"
+    movie.write_bytes(bytes(4 * 1024 * 1024))
+
+    result = await photofun(*chat(stack, "hello", tmp_path, "--image", str(movie), "--lang", "vi"))
+
+    assert result.code == 1
+    assert flat(catalogue.text("upload.notPicture", "vi", name="clip.mov")) in flat(result.err)
+
+
+async def test_a_failed_download_and_a_retry_are_said_in_vietnamese(
+    stack: Stack, tmp_path: Path
+) -> None:
+    stack.service.lose_first_send_reply = True
+    result = await photofun(*chat(stack, "lost image", tmp_path, "--lang", "vi"))
+
+    assert result.code == 1
+    out = flat(result.out)
+    assert flat(catalogue.text("download.status", "vi", status=404)) in out
+    what = catalogue.text("retry.failed", "vi", what=catalogue.text("call.send", "vi"))
+    assert f"{what} (UNAVAILABLE)" in out
+    assert "HTTP 404" in out
+    assert "not saved" not in out
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "1.7"), ("vi", "1,7"), ("uk", "1,7")])
+def test_decimals_are_written_as_the_language_writes_them(lang: str, said: str) -> None:
+    words.use(lang)
+    try:
+        assert words.number(1.71) == said
+        assert words.number(1234.5) == {"en": "1,234.5", "vi": "1.234,5", "uk": "1\xa0234,5"}[lang]
+    finally:
+        words.use("en")
+
+
+@pytest.mark.parametrize("lang", ["uk", "vi"])
+async def test_a_refused_picture_is_worded_by_its_reason_in_the_language_of_the_command(
+    stack: Stack, tmp_path: Path, lang: str
+) -> None:
+    damaged = tmp_path / "photo.png"
+    damaged.write_text("not a picture")  # the stand-in server refuses it: NOT_AN_IMAGE
+    refused = await photofun(
+        *chat(stack, "hello", tmp_path, "--image", str(damaged), "--lang", lang)
+    )
+
+    assert refused.code == 1
+    err = flat(refused.err)
+    assert err.startswith(catalogue.text("error.prefix", lang) + "INVALID_ARGUMENT (NOT_AN_IMAGE)")
+    assert flat(catalogue.text("reason.NOT_AN_IMAGE", lang)) in err
+    assert "the bytes are not an image" not in err  # the server's English
+    assert not stack.service.messages

@@ -129,3 +129,41 @@ async def test_a_chat_the_local_analyser_has_no_words_for_gets_the_catalogues_an
 
     assert reply.intent == common_pb2.INTENT_CHAT
     assert reply.reply == replies("reply.unknown", "vi")
+
+
+# (prompt, the language Gemini wrongly labels it, Gemini's reply in that language, the key,
+# the prompt's language)
+MISLABELLED = [
+    ("cảm ơn nhé", "en", "You're welcome!", "reply.thanks", "vi"),  # Vietnamese letters
+    ("cam on nhe", "en", "You're welcome!", "reply.thanks", "vi"),  # Vietnamese words, no marks
+    ("дякую", "en", "You're welcome!", "reply.thanks", "uk"),  # Cyrillic
+    ("привіт", "vi", "Chào bạn! Bạn muốn vẽ gì?", "reply.greet", "uk"),
+]
+
+
+async def test_gemini_labelling_the_prompt_in_its_replys_language_does_not_fool_the_check(
+    serve: Callable[..., Any], gemini: FakeGemini
+) -> None:
+    """The reply is checked against the prompt's own language when the local detection is sure
+    of it, not against the ``lang`` Gemini gave (which is wrong along with its reply)."""
+    stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)
+    for prompt, labelled, said, key, lang in MISLABELLED:
+        gemini.script(answer(chat(said, labelled)))
+        reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+
+        assert reply.metadata.provider == "gemini"
+        assert reply.reply == replies(key, lang), prompt
+        assert reply.lang == lang, prompt  # what the pipeline then writes is in it too
+
+
+async def test_an_english_prompt_keeps_geminis_label_and_reply(
+    serve: Callable[..., Any], gemini: FakeGemini
+) -> None:
+    """Plain English text is not proof against a Vietnamese label (Vietnamese is often typed
+    without marks): Gemini's reading stands, and its reply in that language is kept."""
+    said = "Không có gì! Bạn muốn vẽ gì tiếp?"
+    gemini.script(answer(chat(said, "vi")))
+    stub = await serve(gemini_api_key=SecretStr("test-key"), gemini_base_url=gemini.url)
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="thanks"))
+
+    assert (reply.reply, reply.lang) == (said, "vi")

@@ -2,7 +2,7 @@
 
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Key, t } from "./i18n";
+import { type Key, language, t } from "./i18n";
 
 /** A failed call, described for people. */
 export interface Problem {
@@ -34,6 +34,16 @@ const FIELD_WORDS: Record<string, Key> = {
   format: "field.format",
   data: "field.data",
   filename: "field.filename",
+};
+
+// Refusals worded by their reason (google.rpc.ErrorInfo) in a page not in English: the server's
+// details are English. An English page keeps them (they carry the numbers: "9000×9000 pixels").
+const REASON_WORDS: Record<string, Key> = {
+  NOT_AN_IMAGE: "reason.notAnImage",
+  IMAGE_TOO_LARGE: "reason.imageTooLarge",
+  ANIMATED_IMAGE: "reason.animatedImage",
+  UPLOAD_QUOTA_EXCEEDED: "reason.uploadQuotaExceeded",
+  TOO_MANY_PROCESSING: "reason.tooManyProcessing",
 };
 
 const HINTS: Partial<Record<Code, Key>> = {
@@ -74,7 +84,9 @@ export function isNetworkError(err: unknown): boolean {
 /** Describes an error thrown by a call (or anything else that was thrown). */
 export function describe(err: unknown): Problem {
   const error = ConnectError.from(err);
-  let message = sentence(error.rawMessage);
+  const reason = errorReason(error);
+  const worded = language() === "en" ? undefined : REASON_WORDS[reason];
+  let message = worded === undefined ? sentence(error.rawMessage) : t(worded);
   let code = error.code;
   let hint = hintFor(code);
   const http = /^HTTP (\d{3})/.exec(error.rawMessage);
@@ -93,7 +105,7 @@ export function describe(err: unknown): Problem {
     message = t("error.http", { status: http[1] ?? "" });
     hint = t("hint.config");
   }
-  return { message, status: codeWords(code), code, reason: errorReason(error), hint };
+  return { message, status: codeWords(code), code, reason, hint };
 }
 
 /** One line: "The prompt must not be empty (invalid argument)". */

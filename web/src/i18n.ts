@@ -14,6 +14,9 @@
 import en from "./locales/en.json";
 import uk from "./locales/uk.json";
 import vi from "./locales/vi.json";
+import { pickFrom, STORAGE_KEY, storedChoice } from "./pick";
+
+export { STORAGE_KEY };
 
 /** A key of the catalogues; English is the reference every other language must match. */
 export type Key = keyof typeof en;
@@ -31,29 +34,9 @@ export const LOCALES = {
 
 export type Lang = keyof typeof LOCALES;
 
-/** Where the reader's choice is kept. */
-export const STORAGE_KEY = "photofun.lang";
-
-function isLang(code: string): code is Lang {
-  return Object.keys(LOCALES).includes(code);
-}
-
 /** The language to show: `stored` when it is one of ours, else the first browser language. */
 export function pickLanguage(stored: string | null, preferred: readonly string[]): Lang {
-  if (stored !== null && isLang(stored)) return stored;
-  for (const tag of preferred) {
-    const code = tag.toLowerCase().split("-")[0] ?? "";
-    if (isLang(code)) return code;
-  }
-  return "en";
-}
-
-function storedChoice(): string | null {
-  try {
-    return window.localStorage.getItem(STORAGE_KEY);
-  } catch {
-    return null; // storage may be off (private windows, policies): the browser's language rules
-  }
+  return pickFrom(Object.keys(LOCALES) as Lang[], stored, preferred);
 }
 
 let current: Lang = pickLanguage(
@@ -66,7 +49,7 @@ export function language(): Lang {
   return current;
 }
 
-/** Sets `<html lang>` (and the page's title) to the chosen language. */
+/** Sets `<html lang>` to the chosen language (`boot.ts` did so already, before the bundle). */
 export function applyToDocument(): void {
   document.documentElement.lang = current;
 }
