@@ -43,7 +43,7 @@ gen-check: env  ## fail when gen/ is not what protos/ generate
 	$(PY) -m grpc_tools.protoc -I protos --python_out=$$tmp --grpc_python_out=$$tmp \
 	  --mypy_out=$$tmp --mypy_grpc_out=$$tmp $(PROTOS) 2>&1 | { grep -v '^Writing mypy' || true; } && \
 	$(BUF) build -o $$tmp/photofun/v1/descriptors.binpb && \
-	diff -r $$tmp/photofun gen/photofun > /dev/null || \
+	diff -r -x __pycache__ $$tmp/photofun gen/photofun > /dev/null || \
 	{ echo "gen/ is stale: run 'make gen' and commit the result"; exit 1; } && \
 	$(BUF) generate -o $$tmp/ts && diff -r $$tmp/ts/web/src/gen web/src/gen > /dev/null || \
 	{ echo "web/src/gen is stale: run 'make gen' and commit the result"; exit 1; }
