@@ -13,7 +13,8 @@
 Targets (2 cores, default settings): 16 users' p50 at most 1.5 × a lone user's and at least
 6 messages/s; 64 users without errors; telemetry costing under 5 % of the 16 users' messages/s.
 
-    python bench/conversation.py [--messages 40] [--latency 1.0] [--rounds 3] [--pairs 2]
+    python bench/conversation.py [--messages 40] [--latency 1.0] [--rounds 3]
+                                 [--pairs 4] [--pair-rounds 8]
 """
 
 from __future__ import annotations
@@ -272,12 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=1.0, help="mock seconds per view")
     parser.add_argument("--rounds", type=int, default=3, help="messages each user sends in turn")
     parser.add_argument(
-        "--pairs", type=int, default=2, help="ABBA pairs of the telemetry on/off run (0: none)"
+        "--pairs", type=int, default=4, help="ABBA pairs of the telemetry on/off run (0: none)"
+    )
+    parser.add_argument(
+        "--pair-rounds", type=int, default=8, help="messages each user sends in a pair's stacks"
     )
     args = parser.parse_args(argv)
     asyncio.run(run(args.messages, args.latency, args.rounds))
     if args.pairs:
-        asyncio.run(telemetry_cost(args.latency, max(args.rounds, 4), args.pairs))
+        asyncio.run(telemetry_cost(args.latency, args.pair_rounds, args.pairs))
     return 0
 
 

@@ -11,7 +11,9 @@ stack's processes spent per message, for each, and the on/off ratios of each rou
 machine others share, throughput swings with their load; CPU per message much less so. Each
 round runs one stack of each, in the order off-on, then on-off in the next round (ABBA), so a
 machine that slows down during the run favours neither side; the figures are the medians of
-the rounds' ratios. The budget is a cost under 5 % (throughput ratio above 0.95).
+the rounds' ratios. This load is CPU-bound (mock images at full speed), the worst case for
+telemetry; the budget (under 5 % of throughput) is set on the conversation benchmark's load and
+measured there (bench/conversation.py, its telemetry section).
 
     python bench/telemetry.py [--messages 24] [--users 4] [--rounds 3]
 """
@@ -39,7 +41,6 @@ from photofun.v1 import conversation_service_pb2_grpc as rpc
 
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
 SECRET = secrets.token_hex(32)
-BUDGET = 0.05
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def table(rounds: list[tuple[Run, Run]], users: int) -> str:
     cost = 1 - ratio
     lines += [
         f"median throughput ratio on/off {ratio:.3f}: telemetry costs {cost:+.1%} of "
-        f"throughput (budget {BUDGET:.0%}: {'within' if cost < BUDGET else 'OVER'})",
+        "throughput when the CPU is the bottleneck",
         f"median CPU per message on/off {cpu_ratio:.3f}: telemetry adds {cpu_ratio - 1:+.1%} "
         "of the stack's CPU",
     ]

@@ -3,7 +3,8 @@ flight instead of one per process slot (with one per slot, sixteen would wait ~8
 
 The mock waits 4 s a view, as a real model's few seconds, so the ratio shows the concurrency
 design; the CPU each message costs on a 2-core machine is the benchmark's business
-(bench/conversation.py, 1 s a view, where the same ratio is not met yet: docs/celery-workflow.md).
+(bench/conversation.py, 1 s a view, where the ratio holds on a quiet machine with a small
+margin: docs/celery-workflow.md).
 Marked ``alone``: `make pytest` runs it last and by itself, so no other test's load skews it.
 """
 
