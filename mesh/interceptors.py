@@ -323,89 +323,74 @@ async def _handling(
             _finish(method, started, code, request_id)
 
 
-def _wrap_unary(
-    method: str,
-    behavior: Callable[..., Any],
-    translators: Sequence[Translator] = (),
-    admission: Admission | None = None,
-) -> Callable[..., Any]:
-    async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        async with _handling(method, context, translators, admission):
-            _refuse_undecodable(request)
-            result = behavior(request, context)
-            return await result if inspect.isawaitable(result) else result
-
-    return handler
+def _decoded(request: Any) -> Any:
+    """A single request, INVALID_ARGUMENT when it did not decode."""
+    _refuse_undecodable(request)
+    return request
 
 
-def _wrap_stream(
-    method: str,
-    behavior: Callable[..., Any],
-    translators: Sequence[Translator] = (),
-    admission: Admission | None = None,
-) -> Callable[..., AsyncIterator[Any]]:
-    async def handler(
-        request: Any, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
-        async with _handling(method, context, translators, admission):
-            _refuse_undecodable(request)
-            stream = behavior(request, context)
-            if inspect.isawaitable(stream):
-                await stream  # a handler that writes with context.write() (grpc health's Watch)
-            else:
-                async for item in stream:
-                    yield item
-
-    return handler
-
-
-async def _checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _decoded_stream(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
     """A client stream's requests, INVALID_ARGUMENT at the first one that did not decode."""
     async for request in requests:
         _refuse_undecodable(request)
         yield request
 
 
-def _wrap_client_stream(
-    method: str,
-    behavior: Callable[..., Any],
-    translators: Sequence[Translator] = (),
-    admission: Admission | None = None,
-) -> Callable[..., Any]:
-    async def handler(requests: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        async with _handling(method, context, translators, admission):
-            result = behavior(_checked(requests), context)
-            return await result if inspect.isawaitable(result) else result
+def _wrap_one_response(
+    incoming: Callable[[Any], Any],
+) -> Callable[..., Callable[..., Any]]:
+    """A wrapper for calls answered with one message (unary and client-streaming), the requests
+    checked by ``incoming``."""
 
-    return handler
+    def wrap(
+        method: str,
+        behavior: Callable[..., Any],
+        translators: Sequence[Translator] = (),
+        admission: Admission | None = None,
+    ) -> Callable[..., Any]:
+        async def handler(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            async with _handling(method, context, translators, admission):
+                result = behavior(incoming(request), context)
+                return await result if inspect.isawaitable(result) else result
+
+        return handler
+
+    return wrap
 
 
-def _wrap_bidi(
-    method: str,
-    behavior: Callable[..., Any],
-    translators: Sequence[Translator] = (),
-    admission: Admission | None = None,
-) -> Callable[..., AsyncIterator[Any]]:
-    async def handler(
-        requests: Any, context: grpc.aio.ServicerContext[Any, Any]
-    ) -> AsyncIterator[Any]:
-        async with _handling(method, context, translators, admission):
-            stream = behavior(_checked(requests), context)
-            if inspect.isawaitable(stream):
-                await stream
-            else:
-                async for item in stream:
-                    yield item
+def _wrap_responses(
+    incoming: Callable[[Any], Any],
+) -> Callable[..., Callable[..., AsyncIterator[Any]]]:
+    """A wrapper for calls answered with a stream (server- and bidirectional-streaming)."""
 
-    return handler
+    def wrap(
+        method: str,
+        behavior: Callable[..., Any],
+        translators: Sequence[Translator] = (),
+        admission: Admission | None = None,
+    ) -> Callable[..., AsyncIterator[Any]]:
+        async def handler(
+            request: Any, context: grpc.aio.ServicerContext[Any, Any]
+        ) -> AsyncIterator[Any]:
+            async with _handling(method, context, translators, admission):
+                stream = behavior(incoming(request), context)
+                if inspect.isawaitable(stream):
+                    await stream  # a handler that writes with context.write() (health's Watch)
+                else:
+                    async for item in stream:
+                        yield item
+
+        return handler
+
+    return wrap
 
 
 # Each call shape: the handler's attribute, how to make such a handler, how to wrap its behaviour.
 _SHAPES: tuple[
     tuple[str, Callable[..., grpc.RpcMethodHandler[Any, Any]], Callable[..., Any]], ...
 ] = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_unary),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_stream),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_client_stream),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_bidi),
+    ("unary_unary", grpc.unary_unary_rpc_method_handler, _wrap_one_response(_decoded)),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler, _wrap_responses(_decoded)),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler, _wrap_one_response(_decoded_stream)),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler, _wrap_responses(_decoded_stream)),
 )

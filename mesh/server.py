@@ -122,11 +122,17 @@ class GrpcServer:
         if self._settings.grpc_reflection:
             add_reflection(self._server, names)
         where, folder = f"{self._settings.host}:{self._settings.port}", self._settings.mesh_tls_dir
-        if folder is not None:  # mTLS: no client certificate of the mesh CA, no connection
-            name = self._settings.tls_name or program_name()
-            self.port = self._server.add_secure_port(where, server_credentials(folder, name))
-        else:
-            self.port = self._server.add_insecure_port(where)
+        try:
+            if folder is not None:  # mTLS: no client certificate of the mesh CA, no connection
+                name = self._settings.tls_name or program_name()
+                self.port = self._server.add_secure_port(where, server_credentials(folder, name))
+            else:
+                self.port = self._server.add_insecure_port(where)
+        except RuntimeError as exc:  # grpc's "Failed to bind to address …"
+            raise StartupError(
+                f"cannot listen on {where} (in use, or not an address of this machine): "
+                f"set {setting_name(self._settings, 'port')} to another port"
+            ) from exc
         await self._server.start()
         for name in ["", *names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -165,14 +171,26 @@ async def serve(settings: ServerSettings, build: Builder) -> None:
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(shutdown_tracing)
         server = GrpcServer(await build(settings, stack), settings, gate)
-        await server.start()
         if settings.telemetry and settings.metrics_port:
-            port = serve_metrics(settings.metrics_port, settings.host)
+            try:
+                port = serve_metrics(settings.metrics_port, settings.host)
+            except OSError as exc:
+                raise StartupError(
+                    f"cannot serve /metrics on {settings.host}:{settings.metrics_port} "
+                    f"({exc.strerror}): set {setting_name(settings, 'metrics_port')} to another "
+                    "port, or 0 for none"
+                ) from exc
             log.info("metrics", url=f"http://{settings.host}:{port}/metrics")
+        await server.start()
         await stop.wait()
         log.info("shutting down", grace_seconds=settings.grace_period)
         await server.stop()
     log.info("stopped")
+
+
+def setting_name(settings: ServerSettings, field: str) -> str:
+    """The environment variable of a service's setting (``PROMPT_SVC_PORT``)."""
+    return (str(settings.model_config.get("env_prefix", "")) + field).upper()
 
 
 def run(settings: ServerSettings, build: Builder) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -18,6 +19,7 @@ from conversation_svc.settings import Settings as ConversationSettings
 from devstack.processes import free_port
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
+from mesh.errors import StartupError
 from mesh.server import GrpcServer
 from mesh.settings import ServerSettings
 from prompt_svc import app as prompt_app
@@ -85,13 +87,14 @@ async def test_grpcurl_lists_describes_and_health_checks_each_service(
 async def test_a_port_in_use_is_an_error_not_a_silent_share(start_server: StartServer) -> None:
     first = await start_server(prompt_app.build, PromptSettings())
     second = GrpcServer([], PromptSettings(host="127.0.0.1", port=first.port))
-    with pytest.raises(RuntimeError):
+    with pytest.raises(StartupError, match="PROMPT_SVC_PORT"):
         await second.start()
 
 
 async def test_sigterm_turns_health_not_serving_before_the_process_exits() -> None:
     port = free_port()
-    env = {**os.environ, "PROMPT_SVC_GRACE_PERIOD": "1"}
+    # No metrics endpoint: its default port may be taken by a `make run` on this machine.
+    env = {**os.environ, "PROMPT_SVC_GRACE_PERIOD": "1", "PROMPT_SVC_METRICS_PORT": "0"}
     proc = subprocess.Popen(  # noqa: ASYNC220 - the test owns this process for its lifetime
         [sys.executable, "-m", "prompt_svc", "--port", str(port)],
         env=env,
@@ -135,3 +138,26 @@ async def test_sigterm_turns_health_not_serving_before_the_process_exits() -> No
             proc.wait()
         if proc.stderr is not None:
             proc.stderr.close()
+
+
+@pytest.mark.parametrize("taken", ["PROMPT_SVC_PORT", "PROMPT_SVC_METRICS_PORT"])
+def test_a_port_in_use_stops_the_start_in_one_line_naming_its_setting(taken: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        ports = {"PROMPT_SVC_PORT": str(free_port()), "PROMPT_SVC_METRICS_PORT": str(free_port())}
+        ports[taken] = str(holder.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-m", "prompt_svc"],
+            env={**os.environ, "PROMPT_SVC_HOST": "127.0.0.1", **ports},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    ours = [line for line in done.stderr.splitlines() if line.startswith("prompt_svc:")]
+    assert len(ours) == 1, done.stderr
+    assert ports[taken] in ours[0]
+    assert f"set {taken} to another port" in ours[0]
+    assert "Traceback" not in done.stderr
