@@ -7,9 +7,11 @@ while the models think. Around each message this module
 - **claims a lease** in MongoDB (``Store.claim``) before anything else, and renews every lease
   of the process in one write every ``ttl / 3`` seconds. A second delivery of a task whose
   message another live worker runs waits until that lease is released or runs out, so one
-  message never runs twice at the same time; a process that cannot renew a lease (it was
-  paused past ``ttl`` and someone else took over) stops that message. When a worker dies its
-  leases run out and the sweeper queues the messages again (``Store.abandoned``);
+  message never runs twice at the same time; a second delivery to the process that runs the
+  message (the lease is already its own) waits for that run to end. A process that cannot renew
+  a lease (it was paused past ``ttl`` and someone else took over) stops that message. When a
+  worker dies its leases run out and the sweeper queues the messages again
+  (``Store.abandoned``);
 - **limits each user** to ``per_user`` messages at once in this process; the user's other
   messages wait (holding their lease) so one user's large sets cannot take every slot.
 """
@@ -87,6 +89,7 @@ class InFlight:
         self.holder = holder or holder_name()
         self._users = PerKeyLimit(limits.per_user)
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, asyncio.Event] = {}  # claiming or running here; set when ended
         self._lost: set[str] = set()
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -102,6 +105,14 @@ class InFlight:
         oid = ObjectId(message_id)
         task = asyncio.current_task()
         assert task is not None
+        # Another delivery of this message in this process (Redis re-delivers a task still
+        # running past its visibility timeout; the sweeper re-queues one whose lease this
+        # process, paused, failed to renew): the lease is this process's either way, so only
+        # this waits for the first run to end. Then it claims as any delivery does.
+        while (other := self._held.get(message_id)) is not None:
+            log.info("this process runs the message already; waiting for that run", id=message_id)
+            await other.wait()
+        ended = self._held[message_id] = asyncio.Event()
         try:
             message = await self._claim(oid)
             if message is None:
@@ -117,8 +128,12 @@ class InFlight:
         finally:
             self._running.pop(message_id, None)
             self._lost.discard(message_id)
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._store.release(oid, self.holder))
+            try:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self._store.release(oid, self.holder))
+            finally:
+                del self._held[message_id]
+                ended.set()
 
     async def _claim(self, oid: ObjectId) -> Message | None:
         """The message, read once its lease is ours; None when it is gone or terminal (its

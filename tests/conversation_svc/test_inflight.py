@@ -52,6 +52,36 @@ async def test_one_message_never_runs_in_two_workers_at_once(store: Store) -> No
     assert await store.leases.count_documents({}) == 0
 
 
+async def test_a_second_delivery_to_the_process_running_the_message_waits_for_that_run(
+    store: Store,
+) -> None:
+    # The lease is this process's already, so claiming cannot keep the second delivery out
+    # (Redis re-delivers a task still running past its visibility timeout).
+    message_id = await _message(store)
+    inflight = InFlight(store, InFlightLimits(lease_ttl=1.0))
+    running: list[str] = []
+    overlaps: list[int] = []
+
+    async def work(name: str, finish: bool) -> None:
+        running.append(name)
+        overlaps.append(len(running))
+        await asyncio.sleep(1.5)  # longer than the lease: the heartbeat keeps it
+        running.remove(name)
+        if finish:
+            await store.finish(ObjectId(message_id), Status.DONE)
+
+    # The first run ends without finishing the message (its task failed, say): the second
+    # delivery then runs it, after the first, never beside it; a third finds it DONE.
+    a = asyncio.create_task(inflight.run(message_id, lambda _: work("first", False)))
+    await asyncio.sleep(0.2)
+    b = asyncio.create_task(inflight.run(message_id, lambda _: work("second", True)))
+    await asyncio.sleep(0.2)
+    c = asyncio.create_task(inflight.run(message_id, lambda _: work("third", True)))
+    await asyncio.gather(a, b, c)
+    assert overlaps == [1, 1]
+    assert await store.leases.count_documents({}) == 0
+
+
 async def test_a_worker_that_lost_its_lease_stops_that_message(store: Store) -> None:
     message_id = await _message(store)
     inflight = InFlight(store, InFlightLimits(lease_ttl=1.0))
