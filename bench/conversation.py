@@ -2,10 +2,12 @@
 
 - SendMessage latency (p50 / p99): it stores and queues, never waits for a model;
 - with the mock taking ``--latency`` seconds per view (1 s, as a real model does): 1, 4, 16
-  and 64 users at once, each sending 3-view messages one after another: messages per second
-  to DONE, time to DONE p50 / p99, and how many failed;
+  and 64 users at once (64 twice, so memory that grows with the messages served shows), each
+  sending 3-view messages one after another: messages per second to DONE, time to DONE
+  p50 / p99, and how many failed;
 - the same with 8-view messages (16 users);
-- peak RSS and CPU seconds of every process of the stack;
+- resident memory of the worker, conversation_svc, image_svc and the database after each
+  load, and peak RSS and CPU seconds of every process of the stack;
 - what tracing and metrics cost this load: 16 users on fresh stacks with telemetry on and off
   (``TELEMETRY=false``), in pairs ordered off-on then on-off (ABBA, so a machine that slows
   down during the run favours neither side); the budget is under 5 % of the throughput.
@@ -161,6 +163,23 @@ def processes(stack: RunningStack) -> dict[str, list[int]]:
     return out
 
 
+def resident(pids: list[int]) -> float:
+    """Resident memory now (VmRSS) in MiB of the tree's processes together."""
+    total = 0.0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+MEMORY_OF = ("celery worker", "conversation_svc", "image_svc", "mongodb (secantusdb)")
+
+
 def usage(pids: list[int]) -> tuple[float, float]:
     """Peak RSS in MiB of the largest process of the tree, and CPU seconds of all of it."""
     peak, cpu = 0.0, 0.0
@@ -238,9 +257,21 @@ async def run(messages: int, latency: float, rounds: int) -> None:
             await load(stub, 1, 1, THREE, 3)  # warm-up: the first views load fonts and codecs
             # The lone user's time is the reference of every ratio: at least five samples.
             runs.append(await load(stub, 1, max(rounds, 5), THREE, 3))
+            memory: list[tuple[str, dict[str, float]]] = []
+
+            def remember(after: str) -> None:
+                trees = processes(stack)
+                memory.append((after, {n: resident(trees.get(n, [])) for n in MEMORY_OF}))
+
+            remember("1 user")
             for users in (4, 16, 64):
                 runs.append(await load(stub, users, rounds, THREE, 3))
+                remember(f"{users} users")
+            # 64 users again: memory that grows with the messages served shows here.
+            runs.append(await load(stub, 64, rounds, THREE, 3))
+            remember("64 users, again")
             runs.append(await load(stub, 16, max(1, rounds - 1), EIGHT, 8))
+            remember("16 users, 8 views")
             used = {name: usage(pids) for name, pids in processes(stack).items()}
     lone = statistics.median(runs[0].times) if runs[0].times else float("nan")
     print(f"\nConversation path on the embedded stack, mock {latency:g} s per view\n")
@@ -260,6 +291,10 @@ async def run(messages: int, latency: float, rounds: int) -> None:
     for r in runs:
         for error in sorted(set(r.errors))[:3]:
             print(f"  {r.users} users, {r.views} views: {error}")
+    print("\nResident memory (MiB, each process with its children) after each load")
+    print(f"{'after':<18}" + "".join(f"{n.split()[0][:16]:>17}" for n in MEMORY_OF))
+    for after, sizes in memory:
+        print(f"{after:<18}" + "".join(f"{sizes[n]:>17.0f}" for n in MEMORY_OF))
     print(f"\n{'process':<44} {'peak RSS MiB':>12} {'CPU s':>8}")
     for name, (peak, cpu) in used.items():
         print(f"{name:<44} {peak:>12.0f} {cpu:>8.1f}")
