@@ -553,14 +553,16 @@ class Pipeline:
                     )
                     if not isinstance(exc, MediaUnavailable):  # refused: trying again won't help
                         raise failure from exc
+                    asked = exc.retry_after
                 else:
                     UPSTREAM_CALLS.labels("MEDIA_SERVICE", "OK").inc()
                     break
-            # Down or 5xx after the client's own quick retries: wait within the budget.
+            # Down, 5xx or busy after the client's own quick retries: wait within the budget
+            # (as long as the Media Service asked, when it said).
             await self._pause(
                 attempt,
                 started,
-                None,
+                asked,
                 failure,
                 what="media upload failed",
                 upstream="MEDIA_SERVICE",

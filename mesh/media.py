@@ -23,10 +23,10 @@ import hashlib
 from urllib.parse import urlsplit
 
 import aiohttp
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound, ServiceError, Unavailable
-from mesh.retry import Backoff
+from mesh.retry import Backoff, retry_after_headers
 
 UPLOAD_PATH = "/api/v1/file/uploads"
 # The longest image URL any service takes: the Media Service's own URLs are far shorter, and
@@ -53,22 +53,36 @@ def _origin(url: str) -> tuple[str, str, int]:
 
 
 class HTTPStatusError(Exception):
-    """The Media Service answered with a status that is not a success."""
+    """The Media Service answered with a status that is not a success; ``retry_after``: the
+    wait it asked for (``Retry-After`` / ``retry-after-ms``), if any."""
 
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
+        self.retry_after = retry_after
+
+    @property
+    def transient(self) -> bool:
+        """5xx, 408 Request Timeout and 429 Too Many Requests: the same request may pass later."""
+        return self.status >= 500 or self.status in _BUSY
 
 
 # Refused or broken connections, timeouts, bodies cut short: a later attempt may pass.
 _TRANSIENT = (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_BUSY = frozenset({408, 429})
 
 
 def _retryable(exc: BaseException) -> bool:
+    """Worth one of the client's quick tries: a transient failure whose server did not ask
+    for a longer wait than the quick tries make (that wait is the pipeline's, in its budget)."""
     if isinstance(exc, _TRANSIENT):
         return True
-    return isinstance(exc, HTTPStatusError) and exc.status >= 500
+    return isinstance(exc, HTTPStatusError) and exc.transient and not (exc.retry_after or 0) > 5.0
+
+
+def _status_error(response: aiohttp.ClientResponse) -> HTTPStatusError:
+    return HTTPStatusError(response.status, retry_after_headers(response.headers))
 
 
 def check_media_url(
@@ -163,7 +177,7 @@ class MediaClient:
                 allow_redirects=False,
             ) as response:
                 if response.status >= 300:
-                    raise HTTPStatusError(response.status)
+                    raise _status_error(response)
                 answer = await response.json(content_type=None)
             url = answer.get("file_url") if isinstance(answer, dict) else None
             if not isinstance(url, str) or not url:
@@ -173,7 +187,7 @@ class MediaClient:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(self._retry.attempts),
-                wait=lambda state: self._retry.delay(state.attempt_number),
+                wait=lambda state: self._retry.delay(state.attempt_number, hint=_asked(state)),
                 retry=retry_if_exception(_retryable),
                 reraise=True,
             ):
@@ -182,11 +196,14 @@ class MediaClient:
         except ServiceError:
             raise
         except HTTPStatusError as exc:
-            if exc.status < 500:
+            if not exc.transient:
                 raise MediaRefused(
                     f"the Media Service refused the upload ({_describe(exc)})"
                 ) from exc
-            raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
+            raise MediaUnavailable(
+                f"upload to the Media Service failed: {_describe(exc)}",
+                retry_after=exc.retry_after,
+            ) from exc
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise MediaUnavailable(f"upload to the Media Service failed: {_describe(exc)}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -205,7 +222,7 @@ class MediaClient:
                         field, "redirects are not followed", reason="URL_NOT_ALLOWED"
                     )
                 if response.status >= 300:
-                    raise HTTPStatusError(response.status)
+                    raise _status_error(response)
                 declared = response.content_length or 0
                 if declared > max_bytes:
                     raise _too_large(field, max_bytes)
@@ -219,13 +236,21 @@ class MediaClient:
         except ServiceError:
             raise
         except HTTPStatusError as exc:
-            if exc.status < 500:
+            if not exc.transient:
                 raise InvalidArgument(
                     field, f"the Media Service refused it ({exc.status})"
                 ) from exc
-            raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
+            raise MediaUnavailable(
+                f"download failed: {_describe(exc)}", retry_after=exc.retry_after
+            ) from exc
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise MediaUnavailable(f"download failed: {_describe(exc)}") from exc
+
+
+def _asked(state: RetryCallState) -> float | None:
+    """The wait the Media Service asked for with its last answer, if it asked."""
+    exc = state.outcome.exception() if state.outcome is not None else None
+    return exc.retry_after if isinstance(exc, HTTPStatusError) else None
 
 
 def _too_large(field: str, max_bytes: int) -> FailedPrecondition:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,7 +110,10 @@ async def test_uploads_retry_5xx_with_one_idempotency_key() -> None:
     ("status", "error", "calls", "words"),
     [
         (500, MediaUnavailable, 3, "HTTP 500"),  # may pass: bounded retries
+        (429, MediaUnavailable, 3, "HTTP 429"),  # busy: may pass later
+        (408, MediaUnavailable, 3, "HTTP 408"),
         (413, MediaRefused, 1, "refused the upload (HTTP 413)"),  # cannot pass: no retry
+        (404, MediaRefused, 1, "refused the upload (HTTP 404)"),
     ],
 )
 async def test_failed_uploads_are_retried_only_when_a_retry_can_help(
@@ -133,6 +137,42 @@ async def test_failed_uploads_are_retried_only_when_a_retry_can_help(
     assert seen == calls
     assert words in caught.value.message
     assert caught.value.reason == error.default_reason  # MEDIA_UNAVAILABLE / MEDIA_REFUSED
+
+
+@pytest.mark.parametrize("header", ["Retry-After", "retry-after-ms"])
+async def test_a_busy_media_service_is_waited_for_as_long_as_it_asks(header: str) -> None:
+    seen: list[float] = []
+
+    async def busy_once(request: web.Request) -> web.StreamResponse:
+        seen.append(time.monotonic())
+        if len(seen) == 1:
+            value = "1" if header == "Retry-After" else "1000"
+            return web.Response(status=429, headers={header: value})
+        return await _answer_like_the_stand_in(request)
+
+    app = web.Application()
+    app.router.add_post("/api/v1/file/uploads", busy_once)
+    async with serve_app(app) as url, MediaClient(url, retry=FAST) as client:
+        await client.upload(PNG, filename="a.png", mime_type="image/png")
+    assert len(seen) == 2
+    assert seen[1] - seen[0] >= 0.95  # the 1 s it asked for, not FAST's milliseconds
+
+
+async def test_a_wait_longer_than_the_quick_tries_is_left_to_the_caller() -> None:
+    seen = 0
+
+    async def busy(_: web.Request) -> web.Response:
+        nonlocal seen
+        seen += 1
+        return web.Response(status=429, headers={"Retry-After": "30"})
+
+    app = web.Application()
+    app.router.add_post("/api/v1/file/uploads", busy)
+    async with serve_app(app) as url, MediaClient(url, retry=FAST) as client:
+        with pytest.raises(MediaUnavailable) as caught:
+            await client.upload(PNG, filename="a.png", mime_type="image/png")
+    assert seen == 1  # no quick try can wait 30 s
+    assert caught.value.retry_after == 30.0  # the pipeline waits it, within its budget
 
 
 async def test_an_unreachable_media_service_is_unavailable() -> None:
