@@ -6,8 +6,9 @@ while the models think. Around each message this module
 
 - **claims a lease** in MongoDB (``Store.claim``) before anything else, and renews every lease
   of the process in one write every ``ttl / 3`` seconds. A second delivery of a task whose
-  message another live worker runs waits until that lease is released or runs out, so one
-  message never runs twice at the same time; a second delivery to the process that runs the
+  message another live worker runs ends at once (that worker runs it; should it die, the
+  sweeper queues the message again), so one message never runs twice at the same time and
+  duplicates hold no thread; a second delivery to the process that runs the
   message (the lease is already its own) waits for that run to end. A process that cannot renew
   a lease (it was paused past ``ttl`` and someone else took over) stops that message. When a
   worker dies its leases run out and the sweeper queues the messages again
@@ -136,17 +137,13 @@ class InFlight:
                 ended.set()
 
     async def _claim(self, oid: ObjectId) -> Message | None:
-        """The message, read once its lease is ours; None when it is gone or terminal (its
-        other run finished it, or the sweeper did at its deadline)."""
-        waited = False
-        while not await self._store.claim(oid, self.holder, self._limits.lease_ttl):
-            if not waited:
-                log.info("another worker runs the message; waiting for its lease", id=str(oid))
-                waited = True
-            await asyncio.sleep(self._limits.lease_ttl / 3)
-            current = await self._store.message_by_id(oid)
-            if current is None or current.terminal:
-                return None
+        """The message, read once its lease is ours; None when it is gone or terminal, or
+        when another live worker holds its lease: that worker runs it, and should it die, its
+        lease runs out and the sweeper queues the message again. So a duplicate delivery ends
+        at once instead of holding one of this process's threads while it waits."""
+        if not await self._store.claim(oid, self.holder, self._limits.lease_ttl):
+            log.info("another worker runs the message; this delivery ends", id=str(oid))
+            return None
         message = await self._store.message_by_id(oid)
         return None if message is None or message.terminal else message
 
