@@ -9,7 +9,7 @@ from typing import Literal
 import pytest
 
 from devstack import stack
-from devstack.__main__ import edge_words
+from devstack.__main__ import banner, edge_words
 from devstack.stack import StackConfig, dev_token, jwt_secret, plan
 from mesh.auth import Authenticator
 
@@ -68,3 +68,37 @@ def test_the_banner_says_which_edge_runs_and_why(
     assert words in said, said
     # The words name the edge the page is given.
     assert env["GRPC_WEB_URL"].endswith(f":{cfg.ports.edge}") == said.startswith("Envoy")
+
+
+def test_the_banner_gives_each_process_metrics_url_and_the_traces_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The metrics URLs `make run` prints are the ports each process is told to serve on."""
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    ports = stack.Ports(
+        prompt_metrics=19101, image_metrics=19102, conversation_metrics=19103, worker_metrics=19104
+    )
+    cfg = StackConfig(root=tmp_path / "var", memory=True, ports=ports)
+    _, env = plan(cfg)
+    lines = banner(cfg, env).splitlines()
+    served_on = {
+        "prompt_svc": "PROMPT_SVC_METRICS_PORT",
+        "image_svc": "IMAGE_SVC_METRICS_PORT",
+        "conversation_svc": "CONVERSATION_SVC_METRICS_PORT",
+        "worker": "CONVERSATION_SVC_WORKER_METRICS_PORT",
+    }
+    metrics = [line.split() for line in lines if line.strip().startswith("metrics")]
+    assert metrics == [
+        ["metrics", f"http://{cfg.host}:{env[setting]}/metrics", f"({name})"]
+        for name, setting in served_on.items()
+    ]
+    assert {int(env[s]) for s in served_on.values()} == {19101, 19102, 19103, 19104}
+    (traces,) = [line.split() for line in lines if line.strip().startswith("traces")]
+    assert traces == [
+        "traces",
+        str(tmp_path / "var" / "traces.jsonl"),
+        "(photofun",
+        "trace",
+        "MESSAGE_ID)",
+    ]
+    assert env["TRACES_FILE"] == traces[1]

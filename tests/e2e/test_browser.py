@@ -1360,3 +1360,25 @@ async def test_a_seed_only_the_renderer_reproduces_is_labelled_as_a_hint(
         await expect(kept).to_have_text(re.compile(r"^seed \d+$"))
         assert await kept.evaluate("el => el.hasAttribute('data-reproducible')")
         await expect(kept).to_have_attribute("title", "Same seed, same image")
+
+
+async def test_the_page_starts_a_trace_that_the_message_keeps(
+    page: Page, stack: RunningStack
+) -> None:
+    """web/src/api.ts sends a sampled W3C ``traceparent`` of its own on SendMessage, and the
+    message stores that trace's id (docs/operations.md, Observability)."""
+    sent: list[Request] = []
+    page.on(
+        "request",
+        lambda r: sent.append(r) if r.url.endswith("/SendMessage") and r.method == "POST" else None,
+    )
+    await _start_conversation(page, "a lighthouse at dusk")
+    assert len(sent) == 1, [r.url for r in sent]
+    traceparent = (await sent[0].all_headers()).get("traceparent", "")
+    match = re.fullmatch(r"00-([0-9a-f]{32})-([0-9a-f]{16})-01", traceparent)
+    assert match, traceparent
+    assert set(match[1]) != {"0"}  # W3C: an all-zero trace or parent id is invalid
+    assert set(match[2]) != {"0"}
+    card = page.get_by_test_id("message-card").last
+    message_id = await card.get_attribute("data-message-id") or ""
+    assert (await _server_message(stack, message_id)).trace_id == match[1]

@@ -277,12 +277,14 @@ async def watched(stack: RunningStack, sent: Sent, prometheus: str) -> str:
     because the Media Service is down (its uploads retried until the budget is spent), so
     every rate and quantile of the dashboard has something to show. Prometheus' URL."""
     metadata = (("authorization", f"Bearer {sent.token}"),)
+    worker = stack.ports.metrics()["worker"]
     async with grpc.aio.insecure_channel(stack.conversation) as channel:
         stub = rpc.ConversationServiceStub(channel)
         conversation = (
             await stub.CreateConversation(pb.CreateConversationRequest(), metadata=metadata)
         ).conversation.conversation_id
         request = pb.SendMessageRequest(conversation_id=conversation, prompt=CLIO)
+        before = scrape(worker)
         done = (await stub.SendMessage(request, metadata=metadata)).message
         assert (await until_ended(stub, done, metadata)).status == pb.MESSAGE_STATUS_DONE
         stack.kill("media stand-in")
@@ -292,6 +294,16 @@ async def watched(stack: RunningStack, sent: Sent, prometheus: str) -> str:
         finally:
             await stack.restart("media stand-in")
     assert failed.status == pb.MESSAGE_STATUS_FAILED, failed
+    # The worker settled it: counted once, under the reason the message carries (counted
+    # just after the store's update, which GetMessage may see first: poll a little).
+    failure = {"outcome": "FAILED", "reason": failed.failure.reason}
+    assert failure["reason"]
+    was, deadline = total(before, "photofun_messages_total", **failure), time.monotonic() + 5
+    while (counted := total(scrape(worker), "photofun_messages_total", **failure) - was) < 1:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert counted == 1, failure
     await asyncio.sleep(3)  # a few more scrapes (every second) after both
     # The failed message's own span (the worker's task) says it failed, and why.
     task = [
