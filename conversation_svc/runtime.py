@@ -27,6 +27,7 @@ from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from mesh.access import service_credentials
 from mesh.media import MediaClient
+from mesh.metrics import client_timers
 from mesh.pki import channel_credentials
 from mesh.settings import MiB, ServerSettings
 from mesh.tracing import client_interceptors
@@ -62,6 +63,7 @@ def mesh_channel(address: str, settings: ServerSettings) -> grpc.aio.Channel:
     folder = settings.mesh_tls_dir
     interceptors = [
         *client_interceptors(settings),  # outermost: the call's span carries traceparent
+        *client_timers(),  # photofun_rpc_client_handling_seconds
         *service_credentials(settings, WORKER_IDENTITY, tls=folder is not None),
     ]
     if folder is not None:

@@ -10,10 +10,14 @@ say how processes combine (``multiprocess_mode``); outside that mode the argumen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
+import time
 from pathlib import Path
+from typing import Any
 
+import grpc
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -35,6 +39,13 @@ RPC_SECONDS = Histogram(
     "photofun_rpc_server_handling_seconds",
     "Time a server took to answer a gRPC call, by service, method and status code "
     "(its _count is the number of calls).",
+    ["grpc_service", "grpc_method", "grpc_code"],
+    buckets=_RPC_BUCKETS,
+)
+RPC_CLIENT_SECONDS = Histogram(
+    "photofun_rpc_client_handling_seconds",
+    "Time a gRPC call the worker made took until its status, by service, method and status "
+    "code (a stream: until its last message).",
     ["grpc_service", "grpc_method", "grpc_code"],
     buckets=_RPC_BUCKETS,
 )
@@ -102,6 +113,54 @@ WORKER_MEMORY = Gauge(
 )
 
 _BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2}
+
+
+def _timed(details: grpc.aio.ClientCallDetails, call: Any, started: float) -> Any:
+    """Observe ``RPC_CLIENT_SECONDS`` when ``call`` ends; the call is returned as it is."""
+    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    service, _, name = method.lstrip("/").rpartition("/")
+
+    async def observe(done: Any) -> None:
+        code = await done.code()  # the call has ended: this does not wait
+        RPC_CLIENT_SECONDS.labels(service, name, code.name).observe(time.perf_counter() - started)
+
+    def ended(done: Any) -> None:
+        task = asyncio.ensure_future(observe(done))
+        _observing.add(task)
+        task.add_done_callback(_observing.discard)
+
+    call.add_done_callback(ended)
+    return call
+
+
+class _UnaryTimer(grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        started = time.perf_counter()
+        return _timed(
+            client_call_details, await continuation(client_call_details, request), started
+        )
+
+
+class _StreamTimer(grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(
+        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        started = time.perf_counter()
+        return _timed(
+            client_call_details, await continuation(client_call_details, request), started
+        )
+
+
+def client_timers() -> list[Any]:
+    """Interceptors that observe ``RPC_CLIENT_SECONDS`` for a channel's unary and
+    server-streaming calls, from the start to the status. Two objects: a grpc.aio channel files
+    an interceptor under the first call shape it implements only."""
+    return [_UnaryTimer(), _StreamTimer()]
+
+
+_observing: set[asyncio.Future[None]] = set()  # kept until they ran (the loop holds weak refs)
 
 
 def watch_breaker(provider: str, breaker: CircuitBreaker) -> None:

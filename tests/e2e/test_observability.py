@@ -116,7 +116,18 @@ async def sent(stack: RunningStack) -> Sent:
             stack, token, conversation.conversation_id, f"00-{trace_id}-{parent}-01"
         )
         message = await until_ended(stub, message, metadata)
-    after = {name: scrape(port) for name, port in ports.items()}
+    # The views' stream reports its status to the worker just after the write that ended the
+    # message DONE: scrape until the worker has counted it (a few milliseconds).
+    angles = {"grpc_method": "GenerateAngles"}
+    client_calls, deadline = "photofun_rpc_client_handling_seconds_count", time.monotonic() + 5
+    while True:
+        after = {name: scrape(port) for name, port in ports.items()}
+        counted = total(after["worker"], client_calls, **angles)
+        if counted > total(before["worker"], client_calls, **angles):
+            break
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     return Sent(message, trace_id, token, before, after)
 
 
@@ -208,6 +219,10 @@ async def test_metrics_move_as_documented(sent: Sent) -> None:
     assert moved("conversation_svc", "photofun_rpc_server_handling_seconds_count", **send) == 1
     refine = {"grpc_method": "Refine", "grpc_code": "OK"}
     assert moved("prompt_svc", "photofun_rpc_server_handling_seconds_count", **refine) == 1
+    # The worker's side of the same calls: one Refine, one stream of the three views.
+    assert moved("worker", "photofun_rpc_client_handling_seconds_count", **refine) == 1
+    angles = {"grpc_service": "photofun.v1.ImageService", "grpc_method": "GenerateAngles"}
+    assert moved("worker", "photofun_rpc_client_handling_seconds_count", **angles) == 1
     assert moved("image_svc", "photofun_render_seconds_count") == 3
     assert moved("image_svc", "photofun_encode_seconds_count", format="png") == 3
     assert moved("image_svc", "photofun_upstream_calls_total", upstream="mock", outcome="OK") == 3
