@@ -73,6 +73,11 @@ class Stop(Exception):
     """The message is no longer PROCESSING (cancelled or settled elsewhere): stop quietly."""
 
 
+# ErrorInfo reasons an upstream gives when the user's input is what is wrong (image_svc's
+# INPUT_IMAGE_NOT_FOUND, INPUT_IMAGE_UNREADABLE): a message that fails so keeps that reason.
+INPUT_REASON_PREFIX = "INPUT_"
+
+
 class Failed(Exception):
     """End the message FAILED with this reason, in the words of the catalogue's `key`.
     ``upstream`` is what the failing service said, in its own (English) words: for the logs
@@ -794,11 +799,16 @@ def _upstream_failure(upstream: str, exc: grpc.aio.AioRpcError) -> Failed:
             service=Key(f"service.{upstream}"),
             code=code.name,
         )
+    reason = error_info(exc).reason
+    if reason.startswith(INPUT_REASON_PREFIX):
+        # The user's own input is at fault (the attached picture is gone or is no picture):
+        # the failure says so by that reason, not as a refusal of the service.
+        return Failed(reason, reason_key(reason, code.name), upstream=exc.details() or code.name)
     return Failed(
         f"{upstream}_{code.name}",
         "failure.refused",
         service=Key(f"service.{upstream}"),
-        detail=reason_key(error_info(exc).reason, code.name),
+        detail=reason_key(reason, code.name),
         upstream=exc.details() or code.name,
     )
 

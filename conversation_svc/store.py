@@ -77,6 +77,7 @@ from mesh.errors import (
     ServiceError,
     Unavailable,
 )
+from mesh.limits import title_of
 from mesh.logs import get_logger
 from mesh.vocabulary import FollowUp, Intent
 
@@ -443,7 +444,7 @@ class Store:
             if first is None:  # deleted between the two calls
                 raise
             return first, False
-        title = conversation.title or new.prompt[:60]
+        title = conversation.title or title_of(new.prompt)
         at = now()
         # The conversation's count and both live-sync events (ordered: the message, then its
         # conversation) at once: they do not depend on each other.

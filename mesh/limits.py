@@ -25,6 +25,7 @@ MAX_SUBJECT_CHARS = 500  # each text field of a Subject, in image_svc
 MAX_REPLY_CHARS = 2000  # the reply shown to the user
 MAX_KEYWORDS, MAX_KEYWORD_CHARS = 32, 100
 MIN_YEAR, MAX_YEAR = 1886, 2100  # a plausible model year (the first car: 1886)
+MAX_DERIVED_TITLE_CHARS = 60  # a conversation title taken from its first prompt, "…" included
 _SUBJECT_TEXTS = ("text", "category", "brand", "model", "color", "body_type")
 
 
@@ -58,6 +59,39 @@ def cut(text: str, limit: int) -> str:
     head = text[:limit]
     space = head.rfind(" ")
     return (head[:space] if space >= limit * 3 // 4 else head).rstrip()
+
+
+_ZWJ = "\u200d"
+
+
+def _joined(text: str, at: int) -> bool:
+    """Whether ``text[at - 1]`` and ``text[at]`` belong to one grapheme cluster as far as a
+    title cares: a combining mark (Vietnamese tones written decomposed, "a" + U+0301), an
+    enclosing mark, an emoji skin-tone modifier or a zero-width joiner never starts a cluster."""
+    after = text[at]
+    return (
+        unicodedata.category(after) in {"Mn", "Mc", "Me"}
+        or after == _ZWJ
+        or text[at - 1] == _ZWJ
+        or 0x1F3FB <= ord(after) <= 0x1F3FF
+    )
+
+
+def title_of(prompt: str, limit: int = MAX_DERIVED_TITLE_CHARS) -> str:
+    """A conversation title from a prompt: its whitespace folded, and when longer than
+    ``limit`` characters, cut after its last whole word that fits and ended with "…" (which
+    counts in ``limit``). A prompt with no space to cut at (one long word, or a script written
+    without spaces) is cut between two grapheme clusters, never inside one."""
+    text = " ".join(prompt.split())
+    if len(text) <= limit:
+        return text
+    room = max(limit - 1, 1)
+    end = room if text[room] == " " else text.rfind(" ", 0, room)
+    if end <= 0:  # no word boundary: the last cluster boundary that fits
+        end = room
+        while end > 1 and _joined(text, end):
+            end -= 1
+    return (text[:end].rstrip(" ,;:") or text[:end]) + "…"
 
 
 def fit_subject(subject: common_pb2.Subject, fallback: str = "") -> common_pb2.Subject:

@@ -100,7 +100,7 @@ class RateLimiter:
         if int(allowed) != 1:
             seconds = max(float(wait), 0.001)
             raise ResourceExhausted(
-                f"too many {bucket} requests: the limit is {limit}; "
+                f"too many requests: the limit for {bucket} is {limit}; "
                 f"try again in {math.ceil(seconds)} s",
                 reason="RATE_LIMITED",
                 metadata={"bucket": bucket, "limit_per_minute": f"{limit.per_minute:g}"},

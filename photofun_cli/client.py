@@ -31,7 +31,6 @@ TERMINAL = frozenset(
 # Words grpc-core uses when a stream dies under a call rather than being refused by the server.
 _RESET_WORDS = ("rst_stream", "stream removed", "connection reset", "socket closed")
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-_MAX_TITLE = 60
 UPLOAD_LIMIT = 3 * 1024 * 1024  # UploadImageRequest.data's documented limit
 FIT_SIDE = 2048  # what a picture over the limit is scaled to, as the web page does
 
@@ -111,15 +110,6 @@ def fit_for_upload(data: bytes, filename: str) -> Fitted:
                 )
                 return Fitted(out.getvalue(), f"{stem}.jpg", note)
         side = side * 3 // 4
-
-
-def title_of(prompt: str) -> str:
-    """A conversation title: the prompt's start, cut at a word boundary."""
-    text = " ".join(prompt.split())
-    if len(text) <= _MAX_TITLE:
-        return text
-    cut = text[:_MAX_TITLE].rsplit(" ", 1)[0] or text[:_MAX_TITLE]
-    return cut + "…"
 
 
 class ConversationClient:

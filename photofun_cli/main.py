@@ -36,6 +36,7 @@ from rich.text import Text
 
 from mesh.auth import AUDIENCE, DEV_SECRET_FILE, ISSUER, dev_secret, mint_token
 from mesh.errors import error_info
+from mesh.limits import title_of
 from mesh.settings import shared
 from mesh.vocabulary import LANGUAGES
 from photofun.v1 import common_pb2
@@ -47,7 +48,6 @@ from photofun_cli.client import (
     Fitted,
     download_images,
     fit_for_upload,
-    title_of,
 )
 from photofun_cli.render import (
     WatchView,

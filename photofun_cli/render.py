@@ -7,6 +7,7 @@ it can be rendered into a string console and read.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 
 import grpc
@@ -351,10 +352,13 @@ def error_text(code: grpc.StatusCode, details: str, info: ErrorInfo, server: str
     if info.reason and info.reason != code.name:
         text.append(f" ({info.reason})", style="red")
     # The server's details are English: another language gets the refusal worded by its reason
-    # when the catalogue has words for it (an English reader keeps the server's, with numbers).
+    # when the catalogue has words for it, with the wait RetryInfo asks for (an English reader
+    # keeps the server's words, which carry the numbers).
     key = f"reason.{info.reason}"
     if current() != "en" and info.reason and key in catalogue.messages("en"):
         text.append(f": {say(key)}")
+        if info.retry_delay is not None:
+            text.append(say("error.retryIn", seconds=math.ceil(info.retry_delay)))
     else:
         text.append(f": {details or say('error.noDetails')}")
     if info.field:

@@ -18,7 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from image_svc.edit import operations
 from image_svc.encoding import MIME_TYPES, encode
 from image_svc.render import MAX_SIZE, MIN_SIZE, RenderPool, RenderSubject, render
-from mesh.errors import FailedPrecondition, InvalidArgument
+from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from mesh.media import MediaClient
 
 MODEL = "MockEditor v1"
@@ -129,14 +129,26 @@ class ImageEditor:
         self._max_pixels = max_pixels
 
     async def edit(self, image_url: str, op: EditOp, fmt: str) -> Edited:
-        """The edited image; INVALID_ARGUMENT when the input is not an image."""
+        """The edited image. What is wrong with the input picture has a reason of its own, so
+        the pipeline can tell the user it is their picture: NOT_FOUND ``INPUT_IMAGE_NOT_FOUND``
+        when the Media Service has no such file, INVALID_ARGUMENT ``INPUT_IMAGE_UNREADABLE``
+        when it is not an image, FAILED_PRECONDITION ``IMAGE_TOO_LARGE`` over the pixel limit."""
         started = time.perf_counter()
-        data = await self._media.download(image_url, max_bytes=self._max_bytes)
+        try:
+            data = await self._media.download(image_url, max_bytes=self._max_bytes)
+        except NotFound as exc:
+            raise NotFound(
+                "image_url: the attached picture does not exist in the Media Service",
+                reason="INPUT_IMAGE_NOT_FOUND",
+                metadata={"field": "image_url"},
+            ) from exc
         try:
             out, width, height = await self._pool.run(apply_edit, data, op, fmt, self._max_pixels)
         except (UnidentifiedImageError, _Unreadable) as exc:
             raise InvalidArgument(
-                "image_url", "the file is not a complete image Pillow can read"
+                "image_url",
+                "the file is not a complete image Pillow can read",
+                reason="INPUT_IMAGE_UNREADABLE",
             ) from exc
         except _TooManyPixels as exc:
             raise FailedPrecondition(

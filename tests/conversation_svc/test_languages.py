@@ -368,3 +368,42 @@ async def test_a_cancelled_message_says_so_in_its_language(
     assert cancelled.message.failure.reason == "CANCELLED_BY_USER"
     assert cancelled.message.failure.message == replies("failure.cancelled", lang)
     assert cancelled.message.failure.message != replies("failure.cancelled", "en")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "lang"),
+    [
+        ("make it anime", "en"),
+        ("biến ảnh này thành phong cách anime", "vi"),
+        ("зроби це фото в стилі аніме", "uk"),
+    ],
+)
+async def test_an_attached_picture_that_is_gone_or_no_picture_is_said_to_be_the_users(
+    pipeline: Pipeline,
+    store: Store,
+    conversation: Conversation,
+    media_url: str,
+    prompt: str,
+    lang: str,
+) -> None:
+    """The real image service fetches the attachment from the Media stand-in: a file it does
+    not have, or one that is not a picture, fails the message by that reason (not as the image
+    service refusing), in the language of the message."""
+    async with MediaClient(media_url) as media:
+        text = await media.upload(b"not a picture", filename="note.txt", mime_type="text/plain")
+    cases = {
+        "INPUT_IMAGE_NOT_FOUND": f"{media_url}/api/v1/files/{'d' * 64}.png",
+        "INPUT_IMAGE_UNREADABLE": text,
+    }
+    for reason, url in cases.items():
+        sent, _ = await store.insert_message(
+            conversation, new(prompt, lang=lang, input_image_url=url)
+        )
+        await pipeline.run(str(sent.id))
+
+        failed = await store.message_by_id(sent.id)
+        assert failed is not None
+        assert failed.status is Status.FAILED
+        assert failed.failure is not None
+        assert failed.failure.reason == reason
+        assert failed.failure.message == replies(f"failure.reason.{reason}", lang)

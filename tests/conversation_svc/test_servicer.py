@@ -479,3 +479,21 @@ async def test_a_picked_result_must_be_in_the_callers_conversation(stub: Stub) -
     assert [m.message_id for m in listed.messages] == [here_id]  # nothing stored on refusal
     picked = await send(pb.ResultReference(message_id=here_id))
     assert picked.message.status == pb.MESSAGE_STATUS_PROCESSING
+
+
+async def test_a_title_taken_from_a_long_prompt_ends_at_a_whole_word_with_an_ellipsis(
+    stub: Stub,
+) -> None:
+    """The page sends no title: the first prompt names the conversation, cut as the CLI cuts."""
+    conversation_id = await new_conversation(stub)
+    prompt = "vẽ cho tôi chiếc xe Toyota Camry màu đỏ, góc trước và góc sau"
+    await stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt=prompt),
+        metadata=auth("alice"),
+    )
+    conversation = await stub.GetConversation(
+        pb.GetConversationRequest(conversation_id=conversation_id), metadata=auth("alice")
+    )
+    assert conversation.conversation.title == (
+        "vẽ cho tôi chiếc xe Toyota Camry màu đỏ, góc trước và góc…"
+    )

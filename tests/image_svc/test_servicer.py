@@ -322,13 +322,17 @@ async def test_edit_inputs_are_guarded(stub: Stub, media_url: str) -> None:
         got = details_of(await edit(url))
         assert (got.code, got.field) == (grpc.StatusCode.INVALID_ARGUMENT, "image_url")
     missing = details_of(await edit(media_url + "/api/v1/files/" + "a" * 64 + ".png"))
-    assert missing.code == grpc.StatusCode.NOT_FOUND
+    assert (missing.code, missing.reason) == (grpc.StatusCode.NOT_FOUND, "INPUT_IMAGE_NOT_FOUND")
     async with MediaClient(media_url) as media:
         text = await media.upload(b"not an image at all", filename="x.txt", mime_type="text/plain")
         big = await media.upload(
             _png((1200, 1200)) + b"\0" * 400_000, filename="b.png", mime_type="image/png"
         )
-    assert details_of(await edit(text)).code == grpc.StatusCode.INVALID_ARGUMENT
+    unreadable = details_of(await edit(text))
+    assert (unreadable.code, unreadable.reason) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INPUT_IMAGE_UNREADABLE",
+    )
     too_big = details_of(await edit(big))
     assert (too_big.code, too_big.reason) == (
         grpc.StatusCode.FAILED_PRECONDITION,

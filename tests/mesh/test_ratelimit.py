@@ -106,7 +106,7 @@ async def test_the_bucket_refills_at_the_configured_rate(
     edit = image_service_pb2.EditImageRequest(image_url=f"{MEDIA}/media/x.png")
     got = details_of(await _exhausted(stub.EditImage(edit, metadata=bob)))
     assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
-    assert "too many images requests" in got.message
+    assert "too many requests: the limit for images is" in got.message
 
 
 async def _drain(stream: object) -> None:
@@ -143,7 +143,7 @@ async def test_refine_and_detect_intent_are_limited_when_gemini_is_set(
         for name, call in calls.items():
             got = details_of(await _exhausted(call))
             assert (got.code, got.reason) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED")
-            assert "too many gemini requests" in got.message, name
+            assert "too many requests: the limit for gemini is" in got.message, name
         assert len(gemini.received) == 1  # refused before the handler: no Gemini money spent
 
 

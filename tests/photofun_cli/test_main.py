@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -29,6 +30,7 @@ from rich.console import Console
 from mesh.auth import Authenticator, mint_token
 from mesh.errors import FailedPrecondition, InvalidArgument, NotFound
 from mesh.limits import MAX_PROMPT_CHARS
+from mesh.ratelimit import Limit, RateLimiter
 from mesh.server import ServiceBinding, bind
 from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, conversation_service_pb2_grpc
@@ -139,6 +141,9 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
     sending: asyncio.Event = field(default_factory=asyncio.Event)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     uploads: list[tuple[bytes, str]] = field(default_factory=list)
+    # When set, SendMessage takes a token of the sender's "messages" bucket first, as the real
+    # service's interceptor does (mesh.ratelimit on a real Redis).
+    limiter: RateLimiter | None = None
 
     def add_conversation(self, owner: str, title: str) -> pb.Conversation:
         number = len(self.conversations) + 1
@@ -210,6 +215,8 @@ class FakeConversations(conversation_service_pb2_grpc.ConversationServiceService
         self, request: pb.SendMessageRequest, context: Any
     ) -> pb.SendMessageResponse:
         conversation = self._own(context, request.conversation_id)
+        if self.limiter is not None:
+            await self.limiter.take("messages", self.auth.user_of(context.invocation_metadata()))
         if len(request.prompt) > MAX_PROMPT_CHARS:  # as the real service refuses it
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "prompt: must be at most 2000")
         self.requests.append(request)
@@ -1072,3 +1079,44 @@ async def test_a_refused_picture_is_worded_by_its_reason_in_the_language_of_the_
     assert flat(catalogue.text("reason.NOT_AN_IMAGE", lang)) in err
     assert "the bytes are not an image" not in err  # the server's English
     assert not stack.service.messages
+
+
+@pytest.mark.parametrize("lang", ["en", "uk", "vi"])
+async def test_a_rate_limited_message_is_worded_with_its_wait_in_the_language_of_the_command(
+    stack: Stack, tmp_path: Path, redis_url: str, lang: str
+) -> None:
+    """The real limiter (mesh.ratelimit, on a real Redis) refuses the second message of a
+    bucket of one a minute: RESOURCE_EXHAUSTED RATE_LIMITED with a RetryInfo of about 60 s."""
+    limiter = RateLimiter(
+        redis_url, {"messages": Limit(per_minute=1, burst=1)}, prefix=f"cli-test:{lang}"
+    )
+    stack.service.limiter = limiter
+    try:
+        first = await photofun(*chat(stack, "hello", tmp_path, "--lang", lang))
+        refused = await photofun(*chat(stack, "hello again", tmp_path, "--lang", lang))
+    finally:
+        stack.service.limiter = None
+        await limiter.aclose()
+
+    assert first.code == 0, first.err
+    assert refused.code == 1
+    err = flat(refused.err)
+    prefix = catalogue.text("error.prefix", lang) + "RESOURCE_EXHAUSTED (RATE_LIMITED): "
+    assert err.startswith(prefix)
+    said = err.removeprefix(prefix)
+    if lang == "en":  # the server's own words, which name the limit and the wait
+        wait = re.match(
+            r"too many requests: the limit for messages is 1 a minute .*"
+            r"; try again in (\d+) s",
+            said,
+        )
+        assert wait is not None
+        assert 55 <= int(wait.group(1)) <= 60  # one token a minute, just taken
+    else:
+        words = catalogue.text("reason.RATE_LIMITED", lang)
+        worded = [
+            flat(words + catalogue.text("error.retryIn", lang, seconds=seconds))
+            for seconds in range(55, 61)
+        ]
+        assert any(said.startswith(w) for w in worded), said
+        assert "too many" not in said

@@ -2,7 +2,7 @@
 
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { type Key, language, t } from "./i18n";
+import { formatNumber, type Key, language, t } from "./i18n";
 
 /** A failed call, described for people. */
 export interface Problem {
@@ -38,12 +38,27 @@ const FIELD_WORDS: Record<string, Key> = {
 
 // Refusals worded by their reason (google.rpc.ErrorInfo) in a page not in English: the server's
 // details are English. An English page keeps them (they carry the numbers: "9000×9000 pixels").
-const REASON_WORDS: Record<string, Key> = {
+// The wait a google.rpc.RetryInfo asks for is added to the words ("; try again in 42 s").
+export const REASON_WORDS: Record<string, Key> = {
   NOT_AN_IMAGE: "reason.notAnImage",
   IMAGE_TOO_LARGE: "reason.imageTooLarge",
   ANIMATED_IMAGE: "reason.animatedImage",
   UPLOAD_QUOTA_EXCEEDED: "reason.uploadQuotaExceeded",
   TOO_MANY_PROCESSING: "reason.tooManyProcessing",
+  RATE_LIMITED: "reason.rateLimited",
+  MISSING_CREDENTIALS: "reason.missingCredentials",
+  TOKEN_EXPIRED: "reason.tokenExpired",
+  INVALID_TOKEN: "reason.invalidToken",
+  JWKS_UNAVAILABLE: "reason.jwksUnavailable",
+  CONVERSATION_NOT_EMPTY: "reason.conversationNotEmpty",
+  MESSAGE_FINISHED: "reason.messageFinished",
+  RESUME_TOKEN_EXPIRED: "reason.resumeTokenExpired",
+  WATCH_INTERRUPTED: "reason.watchInterrupted",
+  DATABASE_UNAVAILABLE: "reason.databaseUnavailable",
+  QUEUE_UNAVAILABLE: "reason.queueUnavailable",
+  URL_NOT_ALLOWED: "reason.urlNotAllowed",
+  MEDIA_UNAVAILABLE: "reason.mediaUnavailable",
+  MEDIA_REFUSED: "reason.mediaRefused",
 };
 
 const HINTS: Partial<Record<Code, Key>> = {
@@ -87,8 +102,13 @@ export function describe(err: unknown): Problem {
   const reason = errorReason(error);
   const worded = language() === "en" ? undefined : REASON_WORDS[reason];
   let message = worded === undefined ? sentence(error.rawMessage) : t(worded);
+  const wait = retryDelay(error);
+  if (worded !== undefined && wait !== undefined) {
+    message += t("reason.retryIn", { seconds: formatNumber(Math.ceil(wait)) });
+  }
   let code = error.code;
-  let hint = hintFor(code);
+  // A refusal that says how long to wait needs no other advice (the server's English says it too).
+  let hint = wait === undefined ? hintFor(code) : "";
   const http = /^HTTP (\d{3})/.exec(error.rawMessage);
   if (isNetworkError(error)) {
     // fetch() rejected: nothing answered at all.
@@ -163,22 +183,66 @@ function sentence(raw: string): string {
 }
 
 const ERROR_INFO = "google.rpc.ErrorInfo";
+const RETRY_INFO = "google.rpc.RetryInfo";
+
+/** The bytes of the first detail of type `type`; details parsed from the wire are
+ * {type, value: bytes} (ours to send would be {desc, value}). */
+function detailBytes(error: ConnectError, type: string): Uint8Array | undefined {
+  for (const detail of error.details) {
+    if ("type" in detail && detail.type === type) return detail.value;
+  }
+  return undefined;
+}
+
+/** The first length-delimited field `number` of a message, as a reader over it. */
+function field(bytes: Uint8Array, number: number): BinaryReader | undefined {
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const [found, wireType] = reader.tag();
+    if (found === number && wireType === WireType.LengthDelimited) {
+      return new BinaryReader(reader.bytes());
+    }
+    reader.skip(wireType);
+  }
+  return undefined;
+}
 
 /** The `reason` of the google.rpc.ErrorInfo detail, decoded by hand (field 1, a string). */
 function errorReason(error: ConnectError): string {
-  for (const detail of error.details) {
-    // Details parsed from the wire are {type, value: bytes}; ours to send would be {desc, value}.
-    if (!("type" in detail) || detail.type !== ERROR_INFO) continue;
-    try {
-      const reader = new BinaryReader(detail.value);
-      while (reader.pos < reader.len) {
-        const [field, wireType] = reader.tag();
-        if (field === 1 && wireType === WireType.LengthDelimited) return reader.string();
-        reader.skip(wireType);
-      }
-    } catch {
-      // A malformed detail is no reason to hide the error itself.
+  const bytes = detailBytes(error, ERROR_INFO);
+  if (bytes === undefined) return "";
+  try {
+    const reader = new BinaryReader(bytes);
+    while (reader.pos < reader.len) {
+      const [number, wireType] = reader.tag();
+      if (number === 1 && wireType === WireType.LengthDelimited) return reader.string();
+      reader.skip(wireType);
     }
+  } catch {
+    // A malformed detail is no reason to hide the error itself.
   }
   return "";
+}
+
+/**
+ * Seconds a google.rpc.RetryInfo asks to wait (its `retry_delay`, field 1, a Duration of
+ * seconds, field 1, and nanos, field 2), decoded by hand; undefined when there is none.
+ */
+export function retryDelay(error: ConnectError): number | undefined {
+  const bytes = detailBytes(error, RETRY_INFO);
+  if (bytes === undefined) return undefined;
+  try {
+    const duration = field(bytes, 1);
+    if (duration === undefined) return undefined;
+    let seconds = 0;
+    while (duration.pos < duration.len) {
+      const [number, wireType] = duration.tag();
+      if (number === 1 && wireType === WireType.Varint) seconds += Number(duration.int64());
+      else if (number === 2 && wireType === WireType.Varint) seconds += duration.int32() / 1e9;
+      else duration.skip(wireType);
+    }
+    return seconds > 0 ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
 }
