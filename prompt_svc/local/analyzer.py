@@ -24,6 +24,10 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
    view; anything else that names something to draw → generateImage; nothing recognisable →
    chat. Changing the sky or scene of a photo ("swap the sky for a starry night") is a
    background edit (rule 3).
+6. A new image (or views) with no subject at all ("draw something", "vẽ đi", "намалюй", "show
+   me more views" with no earlier result to continue) is never drawn as a generic scene: the
+   answer is chat, and the reply (the catalogue's "reply.unknown", in the prompt's language)
+   asks what to draw. A style alone ("anime style") is a subject here.
 
 With a conversation context, `followup.resolve` first reads the message as a follow-up of an
 earlier turn (edit it, more views, a changed subject, another take); see that module.
@@ -39,7 +43,7 @@ from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subj
 from prompt_svc.local import followup
 from prompt_svc.local.features import Features, detect_language, extract
 from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
-from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS
+from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS, EXTRA_VIEWS
 from prompt_svc.local.text import normalize
 
 __all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "NO_SOURCE_REPLY", "analyze", "detect_language"]
@@ -57,12 +61,11 @@ _ATTACH = {
     Intent.ENHANCE_IMAGE: "reply.attach.enhanceImage",
 }
 _TASK_TAGS = ("gen", "make", "want")
-# The views added after all sides when more than five are asked for, in this order.
-_MORE_VIEWS = ("top", "side_right", "front_three_quarter_right", "rear_three_quarter_right")
 # Content that names a thing to draw, as opposed to describing it ("гарне", "beautiful").
 _NAMING_TAGS = frozenset(
     {"noun:person", "noun:animal", "noun:scene", "noun:object", "vehicle", "brand", "unk"}
 )
+_DRAWING = frozenset({Intent.GENERATE_IMAGE, Intent.GENERATE_ANGLES})
 _PLEASANTRIES = ("complain", "dismiss", "greet", "thanks", "bye")
 # Points per cue; a noun-like cue ("background", "upscale") outweighs a style word.
 _STRONG = 3
@@ -75,6 +78,9 @@ class _Decision:
     confidence: float
     reply: str = ""  # a key of the message catalogue, or "" for no reply
     stands_in: bool = False  # a new image instead of the edit that needed one
+
+
+_NOTHING_TO_DRAW = _Decision(Intent.CHAT, 0.5, "reply.unknown")
 
 
 def analyze(
@@ -108,6 +114,9 @@ def analyze(
     intent = decision.intent
     own_words = lang == "en" and intent is Intent.GENERATE_IMAGE and not decision.stands_in
     subject = build_subject(features, own_words=own_words)
+    if intent in _DRAWING and not subject.text:
+        # "draw something", "show me more views" with nothing to continue: ask, never guess.
+        decision, intent = _NOTHING_TO_DRAW, Intent.CHAT
     refined: str = text
     kept: tuple[str, ...] = ()
     if intent is not Intent.CHAT:
@@ -198,7 +207,7 @@ def views(count: int) -> tuple[str, ...]:
         return DEFAULT_VIEWS
     if count == 4:
         return ("front", "side", "rear", "side_right")
-    wanted = set(ALL_SIDES) | set(_MORE_VIEWS[: count - len(ALL_SIDES)])
+    wanted = set(ALL_SIDES) | set(EXTRA_VIEWS[: count - len(ALL_SIDES)])
     return tuple(a for a in ANGLES if a in wanted)
 
 
