@@ -24,6 +24,15 @@ case, Vietnamese diacritics and Ukrainian apostrophes. In order:
    view; anything else that names something to draw → generateImage; nothing recognisable →
    chat. Changing the sky or scene of a photo ("swap the sky for a starry night") is a
    background edit (rule 3).
+6. A new image (or views) with no subject at all ("draw something", "vẽ đi", "намалюй", "show
+   me more views" with no earlier result to continue) is never drawn as a generic scene: the
+   answer is chat, and the reply (the catalogue's "reply.unknown", in the reply language)
+   asks what to draw. A style alone ("anime style") is a subject here.
+
+The language: the text is read in the language it is unmistakably in (Cyrillic, Vietnamese
+letters, or words only Vietnamese or only English has), whatever the caller's `lang` says; the
+caller's `lang` picks the language of the reply (and `Analysis.lang`), and is the language the
+text is read in only when the text itself does not tell ("hello", "Toyota Camry 2020").
 
 With a conversation context, `followup.resolve` first reads the message as a follow-up of an
 earlier turn (edit it, more views, a changed subject, another take); see that module.
@@ -37,9 +46,9 @@ from mesh.i18n import replies
 from mesh.vocabulary import LANGUAGES
 from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject
 from prompt_svc.local import followup
-from prompt_svc.local.features import Features, detect_language, extract
+from prompt_svc.local.features import Features, decisive_language, detect_language, extract
 from prompt_svc.local.prompt import build_subject, keywords, refine, untranslated
-from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS
+from prompt_svc.local.subject import ALL_SIDES, DEFAULT_VIEWS, EXTRA_VIEWS
 from prompt_svc.local.text import normalize
 
 __all__ = ["MODEL_NAME", "NO_IMAGE_REPLY", "NO_SOURCE_REPLY", "analyze", "detect_language"]
@@ -49,7 +58,8 @@ NO_SOURCE_REPLY = followup.NO_SOURCE_REPLY
 MODEL_NAME = "local-rules v1"
 
 # Replies are keys of the message catalogue (mesh/locale/*/LC_MESSAGES/photofun.po), written
-# in the language the prompt was read in; these two are the English texts, for callers' tests.
+# in the caller's `lang`, else the language the prompt was read in; these two are the English
+# texts, for callers' tests.
 NO_IMAGE_REPLY = replies("reply.no_image", "en")
 _ATTACH = {
     Intent.STYLE_TRANSFER: "reply.attach.styleTransfer",
@@ -57,12 +67,11 @@ _ATTACH = {
     Intent.ENHANCE_IMAGE: "reply.attach.enhanceImage",
 }
 _TASK_TAGS = ("gen", "make", "want")
-# The views added after all sides when more than five are asked for, in this order.
-_MORE_VIEWS = ("top", "side_right", "front_three_quarter_right", "rear_three_quarter_right")
 # Content that names a thing to draw, as opposed to describing it ("гарне", "beautiful").
 _NAMING_TAGS = frozenset(
     {"noun:person", "noun:animal", "noun:scene", "noun:object", "vehicle", "brand", "unk"}
 )
+_DRAWING = frozenset({Intent.GENERATE_IMAGE, Intent.GENERATE_ANGLES})
 _PLEASANTRIES = ("complain", "dismiss", "greet", "thanks", "bye")
 # Points per cue; a noun-like cue ("background", "upscale") outweighs a style word.
 _STRONG = 3
@@ -77,6 +86,9 @@ class _Decision:
     stands_in: bool = False  # a new image instead of the edit that needed one
 
 
+_NOTHING_TO_DRAW = _Decision(Intent.CHAT, 0.5, "reply.unknown")
+
+
 def analyze(
     prompt: str,
     *,
@@ -88,16 +100,21 @@ def analyze(
 ) -> Analysis:
     """Detect the intent of `prompt` and build an English prompt for the image model.
 
-    `lang` is "en", "vi" or "uk"; anything else (or "") is detected from the text. `style`
-    and `topic` enrich the refined prompt; `has_image` says whether an input image came
-    with the message. `context` holds the recent turns of the conversation; without it
-    (None) no message is read as a follow-up.
+    `lang` is the caller's hint, "en", "vi" or "uk" (anything else, or "", is no hint): the
+    language of the reply and of `Analysis.lang`. The text is read in the language it is
+    unmistakably in (`decisive_language`: its script, or words only one language has), so a
+    Vietnamese prompt sent with "uk" is still read as Vietnamese and answered in Ukrainian;
+    when the text does not tell ("hello", "Toyota Camry 2020"), it is read in the hint's
+    language, else in English. `style` and `topic` enrich the refined prompt; `has_image`
+    says whether an input image came with the message. `context` holds the recent turns of
+    the conversation; without it (None) no message is read as a follow-up.
     """
     text = normalize(prompt)
-    lang = lang.strip().lower()
-    if lang not in LANGUAGES:
-        lang = detect_language(text)
-    features = extract(text, lang)
+    hint = lang.strip().lower()
+    hint = hint if hint in LANGUAGES else ""
+    read = decisive_language(text) or hint or "en"  # the language the text is read in
+    lang = hint or read  # the language of the reply
+    features = extract(text, read)
     if context is not None:
         plan = followup.resolve(
             features, context, has_image=has_image, edit=lambda: _edit_decision(features)
@@ -106,8 +123,11 @@ def analyze(
             return _follow_up(plan, features, lang, style, topic)
     decision = _decide(features, has_image)
     intent = decision.intent
-    own_words = lang == "en" and intent is Intent.GENERATE_IMAGE and not decision.stands_in
+    own_words = read == "en" and intent is Intent.GENERATE_IMAGE and not decision.stands_in
     subject = build_subject(features, own_words=own_words)
+    if intent in _DRAWING and not subject.text:
+        # "draw something", "show me more views" with nothing to continue: ask, never guess.
+        decision, intent = _NOTHING_TO_DRAW, Intent.CHAT
     refined: str = text
     kept: tuple[str, ...] = ()
     if intent is not Intent.CHAT:
@@ -198,7 +218,7 @@ def views(count: int) -> tuple[str, ...]:
         return DEFAULT_VIEWS
     if count == 4:
         return ("front", "side", "rear", "side_right")
-    wanted = set(ALL_SIDES) | set(_MORE_VIEWS[: count - len(ALL_SIDES)])
+    wanted = set(ALL_SIDES) | set(EXTRA_VIEWS[: count - len(ALL_SIDES)])
     return tuple(a for a in ANGLES if a in wanted)
 
 

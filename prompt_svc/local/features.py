@@ -107,12 +107,22 @@ def extract(text: str, lang: str) -> Features:
 def detect_language(text: str) -> str:
     """Guess the language of `text`: "uk", "vi" or "en" (the default).
 
+    `decisive_language` when it decides, else English.
+    """
+    return decisive_language(text) or "en"
+
+
+def decisive_language(text: str) -> str:
+    """The language `text` is unmistakably in: "uk", "vi", "en", or "" when it does not tell.
+
     The script decides when it can (Cyrillic, Vietnamese letters). Plain ASCII is Vietnamese
     typed without diacritics when more of its words are Vietnamese-only (known to the
     Vietnamese lexicon, unknown to the English one: "tang chat luong anh") than English-only
-    (known only to the English lexicon, or not even shaped like a Vietnamese syllable).
-    Words both know ("a", "cat" / "cắt", "on" / "ổn") count for neither, and neither do car
-    makes and models ("Xpander", "Corolla").
+    (known only to the English lexicon, or not even shaped like a Vietnamese syllable), and
+    English when it has English-only words and no Vietnamese-only one. Words both know ("a",
+    "cat" / "cắt", "on" / "ổn", "hello") count for neither, and neither do car makes and models
+    ("Xpander", "Corolla") or numbers, so "hello", "Toyota Camry 2020", a mix with fewer
+    Vietnamese-only words ("ve anime girl") or an empty text do not tell ("").
     """
     text = normalize(text)
     by_script = script_language(text)
@@ -130,7 +140,9 @@ def detect_language(text: str) -> str:
             vi_only += 1
         elif i not in vi_known and (i in en_known or not _VI_SYLLABLE.fullmatch(token.folded)):
             en_only += 1
-    return "vi" if vi_only > en_only else "en"
+    if vi_only > en_only:
+        return "vi"
+    return "en" if en_only and not vi_only else ""
 
 
 def _known(tokens: list[Token], lang: str) -> set[int]:

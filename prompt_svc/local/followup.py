@@ -6,8 +6,9 @@ Only when the caller sent a context. The rules, in order (the first that applies
    it?"), is never a follow-up: the ordinary rules answer.
 2. EDIT: words that work on an image (restyle with a named style, background, enhance) with no
    image attached act on the most recent turn with result images.
-3. MORE_VIEWS: views ("from the top", "three-quarter rear", "the other sides") with no new
-   subject: the new views of the most recent turn with a subject.
+3. MORE_VIEWS: views ("from the top", "three-quarter rear", "the other sides", "more views",
+   "thêm góc nhìn", "ще ракурси") with no new subject: the new views of the most recent turn
+   with a subject; views not named are the ones not drawn yet ("two more views": two of them).
 4. CHANGE_SUBJECT: a colour, body type, make or year with no new subject ("make it red", "as a
    convertible", "đổi sang màu đỏ", "зроби його червоним"): the most recent turn that drew
    something, redrawn with the changed subject and the same framing.
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from mesh.i18n import replies
 from prompt_svc.intents import ANGLES, MAX_TURNS, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local.features import Features
-from prompt_svc.local.subject import ALL_SIDES
+from prompt_svc.local.subject import ALL_SIDES, EXTRA_VIEWS
 
 NO_SOURCE = "reply.no_source"  # a catalogue key: worded in the prompt's language
 NO_SOURCE_REPLY = replies(NO_SOURCE, "en")
@@ -133,10 +134,17 @@ def _views(f: Features, window: _Window) -> Plan | None:
         return None
     angles = f.angles
     if not angles:
-        # "the other sides", "з інших боків": the views not drawn yet.
+        # "the other sides", "more views", "з інших боків": the views not drawn yet; "two
+        # more views" that many of them (all sides first, then top and the right-hand views).
         drawn = set(turn.angles)
-        angles = tuple(a for a in ALL_SIDES if a not in drawn)
-        angles = angles or tuple(a for a in ANGLES if a not in drawn) or ALL_SIDES
+        order = dict.fromkeys((*ALL_SIDES, *EXTRA_VIEWS, *ANGLES))
+        undrawn = tuple(a for a in order if a not in drawn)
+        count = int(f.multiview[1:]) if f.multiview.startswith("n") else 0
+        if count:
+            angles = undrawn[:count]
+        else:
+            angles = tuple(a for a in ALL_SIDES if a not in drawn) or undrawn
+        angles = angles or ALL_SIDES
     return Plan(
         FollowUp.MORE_VIEWS, Intent.GENERATE_ANGLES, 0.85, index, turn.subject, angles, turn=turn
     )

@@ -29,6 +29,13 @@ _NOT_MODEL = frozenset({"color", "body", "angle", "stop", "vehicle", "brand", "v
 
 DEFAULT_VIEWS: tuple[str, ...] = ("front", "side", "rear")
 ALL_SIDES: tuple[str, ...] = ("front", "front_three_quarter", "side", "rear_three_quarter", "rear")
+# The views that come after all sides when more are asked for, in this order.
+EXTRA_VIEWS: tuple[str, ...] = (
+    "top",
+    "side_right",
+    "front_three_quarter_right",
+    "rear_three_quarter_right",
+)
 _MULTI_WINDOW = 3
 _KIND_RANK = {"a": 3, "n": 2, "s": 1}
 _QUARTER_OF = {"rear": "rear_three_quarter", "front": "front_three_quarter"}
@@ -222,11 +229,13 @@ def find_angles(
 ) -> tuple[tuple[str, ...], str]:
     """Angles named in order (deduplicated) and the multi-view kind.
 
-    The kind is "" (none), "some", "all", or "n2".."n9" for a number of views ("six views",
+    The kind is "" (none), "some", "all", or "n1".."n9" for a number of views ("six views",
     "6 góc", "шість ракурсів"). A bare three-quarter ("3/4 view", "ba phần tư", "три чверті")
     followed by a rear or front word with no list separator between them is that
     three-quarter view ("three-quarter view from behind" is the rear one). Weak views (bare
     Vietnamese "trước", "sau", "bên") count only when the prompt names two views or more.
+    "More" before a view noun ("more angles", "thêm góc nhìn", "ще ракурси", "більше видів")
+    asks for "some" views, unless a number or "all" already did ("three more views").
     """
     mentions: list[tuple[int, str, bool]] = []  # (match index, angle, weak)
     multiview = ""
@@ -242,6 +251,8 @@ def find_angles(
             multiview = _stronger(multiview, match.gloss)
         elif "multi" in tags:
             pending, distance = match.gloss, 0
+        elif "more" in tags and not pending:
+            pending, distance = "some", 0  # "more views", "thêm góc nhìn", "ще ракурси"
         elif "view" in tags and pending:
             multiview = _stronger(multiview, pending)
             pending = ""

@@ -281,3 +281,80 @@ async def test_without_a_context_nothing_is_a_follow_up(
     assert reply.intent == intent
     assert reply.follow_up == common_pb2.FOLLOW_UP_UNSPECIFIED
     assert reply.reply != NO_SOURCE_REPLY
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "more views",
+        "more angles please",
+        "show me more views",
+        "give me more views of it",
+        "some extra angles of the car",
+        "add a few more views",
+        "thêm góc nhìn",
+        "cho mình xem thêm vài góc nữa",
+        "them goc chup khac",
+        "ще ракурси",
+        "більше ракурсів",
+        "покажи ще з інших боків",
+        "додай кілька видів",
+    ],
+)
+async def test_more_views_adds_the_views_not_drawn_yet(stub: Stub, prompt: str) -> None:
+    reply = await refine(stub, prompt, context(CAT, CAR_VIEWS, THANKS))
+
+    assert (reply.intent, reply.follow_up, reply.source_turn) == (
+        common_pb2.INTENT_GENERATE_ANGLES,
+        common_pb2.FOLLOW_UP_MORE_VIEWS,
+        1,
+    )
+    assert list(reply.angles) == [S3, R3]  # front, side and rear are drawn already
+    assert reply.subject == CLIO
+    assert reply.reply == ""
+
+
+@pytest.mark.parametrize(
+    ("prompt", "angles"),
+    [
+        ("three more views", [S3, R3, TOP]),
+        ("one more angle", [S3]),
+        ("ще один ракурс", [S3]),
+        ("thêm một góc nữa", [S3]),
+        ("thêm bốn góc nữa", [S3, R3, TOP, RIGHT]),
+    ],
+)
+async def test_a_number_of_more_views_is_that_many_new_ones(
+    stub: Stub, prompt: str, angles: list[common_pb2.Angle.ValueType]
+) -> None:
+    reply = await refine(stub, prompt, context(CAR_VIEWS))
+
+    assert reply.follow_up == common_pb2.FOLLOW_UP_MORE_VIEWS
+    assert list(reply.angles) == angles
+
+
+@pytest.mark.parametrize(
+    ("prompt", "lang"),
+    [
+        ("show me more views", "en"),
+        ("draw something", "en"),
+        ("generate an image", "en"),
+        ("front and rear", "en"),
+        ("vẽ cho mình đi", "vi"),
+        ("thêm góc nhìn", "vi"),
+        ("намалюй щось", "uk"),
+        ("більше ракурсів", "uk"),
+    ],
+)
+async def test_nothing_to_draw_asks_what_to_draw(stub: Stub, prompt: str, lang: str) -> None:
+    # No context (a caller that sends none) and nothing named: never a generic scene.
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+
+    assert reply.intent == common_pb2.INTENT_CHAT
+    assert (reply.lang, reply.reply) == (lang, replies("reply.unknown", lang))
+    assert list(reply.angles) == []
+    assert "imaginative" not in reply.refined_prompt
+    # With a context that has no picture yet, the follow-up's own answer says so.
+    empty = await refine(stub, prompt, context(HELLO))
+    assert empty.intent == common_pb2.INTENT_CHAT
+    assert empty.reply in {replies("reply.unknown", lang), replies("reply.no_source", lang)}

@@ -75,6 +75,103 @@ async def test_the_language_the_caller_set_wins(serve: Callable[..., Any]) -> No
     assert reply.reply == replies("reply.thanks", "uk")
 
 
+F, REAR = common_pb2.ANGLE_FRONT, common_pb2.ANGLE_REAR
+# (prompt, the caller's lang, what the prompt must be read as): the text's own language wins
+# when it is unmistakable, whatever the hint says; the hint only picks the reply language.
+READ_IN_ITS_OWN_LANGUAGE = [
+    ("vẽ cho tôi chiếc xe Toyota Camry màu đỏ, góc trước và góc sau", "uk"),
+    ("ve cho toi chiec xe Toyota Camry mau do, goc truoc va goc sau", "uk"),
+    ("vẽ chiếc Toyota Camry đỏ từ phía trước và phía sau", "en"),
+    ("намалюй червону Toyota Camry спереду і ззаду", "vi"),
+    ("намалюй червону Toyota Camry спереду і ззаду", "en"),
+    ("a red Toyota Camry, front and rear", "vi"),
+    ("a red Toyota Camry, front and rear", "uk"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "hint"), READ_IN_ITS_OWN_LANGUAGE)
+async def test_the_hint_does_not_change_how_an_unmistakable_prompt_is_read(
+    serve: Callable[..., Any], prompt: str, hint: str
+) -> None:
+    stub = await serve()
+    plain = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+    hinted = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt, lang=hint))
+    detected = await stub.DetectIntent(
+        prompt_service_pb2.DetectIntentRequest(prompt=prompt, lang=hint)
+    )
+
+    assert (hinted.intent, list(hinted.angles)) == (common_pb2.INTENT_GENERATE_ANGLES, [F, REAR])
+    assert (hinted.subject.brand, hinted.subject.model, hinted.subject.color) == (
+        "Toyota",
+        "Camry",
+        "red",
+    )
+    # Read exactly as without the hint: same prompt for the image model, same keywords.
+    assert hinted.refined_prompt == plain.refined_prompt
+    assert list(hinted.keywords) == list(plain.keywords)
+    assert not {"vẽ", "tôi", "намалюй"} & set(hinted.keywords)
+    # The hint is the language of the answer.
+    assert hinted.lang == detected.lang == hint
+    assert detected.intent == common_pb2.INTENT_GENERATE_ANGLES
+
+
+@pytest.mark.parametrize(
+    ("prompt", "hint", "key"),
+    [
+        ("cảm ơn nhé", "uk", "reply.thanks"),
+        ("дякую!", "vi", "reply.thanks"),
+        ("xóa phông nền", "en", "reply.attach.editBackground"),
+        ("прибери фон", "vi", "reply.attach.editBackground"),
+        ("remove the background", "uk", "reply.attach.editBackground"),
+        ("vẽ đi", "uk", "reply.unknown"),
+    ],
+)
+async def test_a_prompt_read_in_its_language_is_answered_in_the_hint(
+    serve: Callable[..., Any], prompt: str, hint: str, key: str
+) -> None:
+    stub = await serve()
+    reply = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt, lang=hint))
+
+    assert reply.intent == common_pb2.INTENT_CHAT
+    assert (reply.lang, reply.reply) == (hint, replies(key, hint))
+
+
+@pytest.mark.parametrize("hint", ["en", "vi", "uk"])
+async def test_a_prompt_that_does_not_tell_its_language_is_read_in_the_hint(
+    serve: Callable[..., Any], hint: str
+) -> None:
+    # "hello" and "ok" are words of both English and Vietnamese; a make and a model name
+    # no language: the hint decides, for the reading and the reply.
+    stub = await serve()
+    hello = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="hello", lang=hint))
+    car = await stub.Refine(prompt_service_pb2.RefineRequest(prompt="Toyota Camry", lang=hint))
+
+    assert (hello.intent, hello.lang) == (common_pb2.INTENT_CHAT, hint)
+    assert hello.reply == replies("reply.greet", hint)
+    assert (car.intent, car.lang, car.subject.model) == (
+        common_pb2.INTENT_GENERATE_IMAGE,
+        hint,
+        "Camry",
+    )
+
+
+async def test_english_words_with_a_vietnamese_hint_are_read_as_english(
+    serve: Callable[..., Any],
+) -> None:
+    # Read with the Vietnamese lexicon first, "make a watercolor painting of a cat" lost its
+    # request (chat). English-only words with no Vietnamese-only one are English whatever the
+    # hint; a text whose words both languages have ("upscale to 4k": "to" is "tô") is read
+    # in the hint's language, as documented.
+    stub = await serve()
+    prompt = "make a watercolor painting of a cat"
+    plain = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt))
+    hinted = await stub.Refine(prompt_service_pb2.RefineRequest(prompt=prompt, lang="vi"))
+
+    assert hinted.intent == plain.intent == common_pb2.INTENT_GENERATE_IMAGE
+    assert hinted.refined_prompt == plain.refined_prompt
+    assert (plain.lang, hinted.lang) == ("en", "vi")
+
+
 def chat(reply: str, lang: str) -> dict[str, Any]:
     """Gemini's answer to a chat message, with this reply."""
     return {**GOOD, "intent": "chat", "lang": lang, "reply": reply, "refined_prompt": "hello"}

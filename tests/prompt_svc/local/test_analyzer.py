@@ -14,6 +14,7 @@ import pytest
 from mesh.i18n import replies
 from prompt_svc.intents import ANGLES, Analysis, Context, FollowUp, Intent, Subject, Turn
 from prompt_svc.local import MODEL_NAME, NO_IMAGE_REPLY, NO_SOURCE_REPLY, analyze, detect_language
+from prompt_svc.local.features import decisive_language
 from prompt_svc.local.followup import changed
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -281,6 +282,30 @@ def test_one_place_word_is_not_a_request_for_views() -> None:
 def test_detect_language(prompt: str, lang: str) -> None:
     assert detect_language(prompt) == lang
     assert analyze(prompt).lang == lang
+
+
+@pytest.mark.parametrize(
+    ("prompt", "decided"),
+    [
+        ("a red car on the beach", "en"),
+        ("ve con meo", "vi"),
+        ("vẽ cho tôi chiếc xe", "vi"),
+        ("намалюй кота", "uk"),
+        ("hello", ""),  # a word of both tables
+        ("Toyota Camry 2020", ""),  # names and numbers tell nothing
+        ("ve anime girl", ""),  # fewer Vietnamese-only words than English-only ones
+        ("", ""),
+    ],
+)
+def test_decisive_language(prompt: str, decided: str) -> None:
+    assert decisive_language(prompt) == decided
+    assert detect_language(prompt) == (decided or "en")
+    for hint in ("en", "vi", "uk"):
+        # The text's own language reads it, the hint answers; an undecided text takes the hint.
+        hinted = analyze(prompt or "?", lang=hint)
+        assert hinted.lang == hint
+        read = analyze(prompt or "?", lang=decided or hint)
+        assert (hinted.intent, hinted.refined_prompt) == (read.intent, read.refined_prompt)
 
 
 def test_given_language_is_used_and_unknown_one_is_detected() -> None:
