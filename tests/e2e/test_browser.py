@@ -60,6 +60,10 @@ CLIO = "2019 Renault Clio blue hatchback, front side rear"
 LATENCY = 0.6  # seconds per view, one view at a time: arrivals are visibly apart
 RPC = "**/photofun.v1.ConversationService/"
 UPLOAD = RPC + "UploadImage"
+# An <img> once it has loaded and decoded (decode() waits for that, and fails for a broken
+# picture): reading .complete at once races the download of a picture that just appeared.
+LOADED = "el => el.decode().then(() => el.naturalWidth > 0, () => false)"
+LOADED_SIZE = "el => el.decode().then(() => [el.naturalWidth, el.naturalHeight], () => null)"
 EXIF_ORIENTATION = 0x0112
 # What the probe of this machine found Chromium needs here (closed network, root, no GPU).
 CHROMIUM_FLAGS = [
@@ -235,7 +239,7 @@ async def test_a_person_gets_three_views_of_the_clio_one_by_one(page: Page, site
     for img in await images.all():
         assert (await img.get_attribute("data-seed") or "").isdigit()
         # The picture itself came from the Media stand-in and decoded.
-        assert await img.evaluate("el => el.complete && el.naturalWidth > 0")
+        assert await img.evaluate(LOADED)
     await expect(card.get_by_test_id("intent")).not_to_be_empty()
     await expect(card.get_by_test_id("refined-prompt")).to_contain_text("Clio")
 
@@ -529,10 +533,10 @@ async def test_a_person_restyles_a_picture_they_attach(
     await expect(card.get_by_test_id("angle-image")).to_have_count(1, timeout=60_000)
     await expect(card).to_have_attribute("data-status", "DONE", timeout=30_000)
     # The picture itself came back from the Media stand-in, at the size it was sent.
-    size = await sent.evaluate("el => el.complete ? [el.naturalWidth, el.naturalHeight] : null")
+    size = await sent.evaluate(LOADED_SIZE)
     assert size == [640, 480], size
     result = card.get_by_test_id("angle-image")
-    assert await result.evaluate("el => el.complete && el.naturalWidth > 0")
+    assert await result.evaluate(LOADED)
     assert len(uploads) == 1, uploads
     # Labelled by what was done: an edit has no seed, and the provider is the viewer's detail.
     await expect(card.locator("figure figcaption")).to_have_text("Restyled")
