@@ -91,6 +91,13 @@ class LoopThread:
         """Run ``coro`` on the loop and wait for its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the loop, wait for its thread and close it."""
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self.loop.close()
+
 
 class WorkerRuntime:
     """Per-process state of the worker: the loop and the pipeline built on it."""

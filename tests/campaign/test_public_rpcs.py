@@ -144,6 +144,7 @@ async def start_world(mongo_uri: str, root: Path) -> World:
     stack.push_async_callback(client.close)
     store = Store(client, f"campaign_{os.getpid()}", token_key=derive_key(SECRET.encode()))
     await store.ensure_indexes()
+    stack.push_async_callback(store.close)  # its message feed (WatchMessage), before the client
     media = MediaClient(media_url)
     stack.push_async_callback(media.aclose)
     channels = {
@@ -233,7 +234,7 @@ def world(mongo_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     built = loop.run(start_world(mongo_uri, tmp_path_factory.mktemp("campaign")), timeout=120)
     yield Runner(loop, built)
     loop.run(built.stack.aclose(), timeout=60)
-    loop.loop.call_soon_threadsafe(loop.loop.stop)
+    loop.stop()
 
 
 @dataclass
