@@ -12,20 +12,16 @@ from pymongo import AsyncMongoClient
 
 from conversation_svc import app
 from conversation_svc.pipeline import Pipeline
-from conversation_svc.runtime import mesh_channel
 from conversation_svc.settings import Settings
 from conversation_svc.store import Store
 from devstack.media_server import create_app as media_app
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
-from mesh.media import MediaClient
 from photofun.v1 import conversation_service_pb2_grpc as rpc
-from photofun.v1 import image_service_pb2_grpc
-from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import ChannelTo, StartServer
-from tests.conversation_svc.service import MEDIA, SECRET, StartStub
+from tests.conversation_svc.service import MEDIA, SECRET, StartStub, worker_pipeline
 from tests.http_servers import serve_app
 
 if TYPE_CHECKING:
@@ -91,15 +87,5 @@ async def pipeline(
         ImageSettings(render_mode="thread", media_service_url=media_url, mock_latency=0.0),
     )
     async with contextlib.AsyncExitStack() as stack:
-        media = MediaClient(media_url)
-        stack.push_async_callback(media.aclose)
         # As the worker calls them: for each message's owner, as a trusted mesh service.
-        channels = [mesh_channel(s.address, PromptSettings()) for s in (prompt, image)]
-        for channel in channels:
-            stack.push_async_callback(channel.close)
-        yield Pipeline(
-            store,
-            prompt_grpc.PromptServiceStub(channels[0]),
-            image_service_pb2_grpc.ImageServiceStub(channels[1]),
-            media,
-        )
+        yield await worker_pipeline(stack, store, prompt, image, media_url)

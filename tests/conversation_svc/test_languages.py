@@ -40,7 +40,7 @@ from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
-from tests.conversation_svc.service import auth
+from tests.conversation_svc.service import auth, scripted_image_service, worker_pipeline
 
 if TYPE_CHECKING:
     from tests.conversation_svc.service import Stub
@@ -200,27 +200,12 @@ async def scripted_pipeline(
 ) -> AsyncIterator[Pipeline]:
     """The pipeline with the real prompt service and Media stand-in, the scripted images."""
 
-    async def build_image(settings: object, stack: object) -> list[ServiceBinding]:
-        del settings, stack
-        add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
-        return [bind(scripted, add, "photofun.v1.ImageService")]
-
     prompt = await start_server(
         prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url=media_url)
     )
-    image = await start_server(build_image, ServerSettings())
+    image = await scripted_image_service(start_server, scripted)
     async with contextlib.AsyncExitStack() as stack:
-        media = MediaClient(media_url)
-        stack.push_async_callback(media.aclose)
-        channels = [mesh_channel(s.address, ServerSettings()) for s in (prompt, image)]
-        for channel in channels:
-            stack.push_async_callback(channel.close)
-        yield Pipeline(
-            store,
-            prompt_grpc.PromptServiceStub(channels[0]),
-            image_service_pb2_grpc.ImageServiceStub(channels[1]),
-            media,
-        )
+        yield await worker_pipeline(stack, store, prompt, image, media_url)
 
 
 @pytest.mark.parametrize("lang", ["vi", "uk", "en"])

@@ -20,18 +20,14 @@ from PIL import Image
 from conversation_svc import convert
 from conversation_svc.model import NewMessage, Status
 from conversation_svc.pipeline import Pipeline
-from conversation_svc.runtime import mesh_channel
 from conversation_svc.store import Store, now
 from devstack.media_server import create_app as media_app
 from mesh.i18n import replies
-from mesh.media import MediaClient
-from mesh.server import ServiceBinding, bind
-from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
-from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
+from tests.conversation_svc.service import scripted_image_service, worker_pipeline
 from tests.http_servers import serve_app
 
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
@@ -83,28 +79,13 @@ def scripted() -> SideFails:
 async def pipeline(
     start_server: StartServer, store: Store, tmp_path: Any, scripted: SideFails
 ) -> AsyncIterator[Pipeline]:
-    async def build_image(settings: object, stack: object) -> list[ServiceBinding]:
-        del settings, stack
-        add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
-        return [bind(scripted, add, "photofun.v1.ImageService")]
-
     prompt = await start_server(
         prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url="http://m")
     )
-    image = await start_server(build_image, ServerSettings())
+    image = await scripted_image_service(start_server, scripted)
     async with contextlib.AsyncExitStack() as stack:
         media_url = await stack.enter_async_context(serve_app(media_app(tmp_path / "media")))
-        media = MediaClient(media_url)
-        stack.push_async_callback(media.aclose)
-        channels = [mesh_channel(s.address, ServerSettings()) for s in (prompt, image)]
-        for channel in channels:
-            stack.push_async_callback(channel.close)
-        yield Pipeline(
-            store,
-            prompt_grpc.PromptServiceStub(channels[0]),
-            image_service_pb2_grpc.ImageServiceStub(channels[1]),
-            media,
-        )
+        yield await worker_pipeline(stack, store, prompt, image, media_url)
 
 
 @pytest.mark.parametrize(("gap", "writes"), [(0.0, range(1, 3)), (0.3, range(3, 4))])

@@ -22,18 +22,14 @@ from PIL import Image
 
 from conversation_svc.model import NewMessage, Status
 from conversation_svc.pipeline import Pipeline
-from conversation_svc.runtime import mesh_channel
 from conversation_svc.store import Store, now
 from devstack.media_server import create_app as media_app
 from mesh.errors import ResourceExhausted
-from mesh.media import MediaClient
-from mesh.server import ServiceBinding, bind
-from mesh.settings import ServerSettings
 from photofun.v1 import common_pb2, image_service_pb2, image_service_pb2_grpc
-from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
+from tests.conversation_svc.service import scripted_image_service, worker_pipeline
 from tests.http_servers import serve_app
 
 CLIO = "2019 Renault Clio blue hatchback, front side rear"
@@ -106,26 +102,11 @@ async def _pipeline(
     image: BusyOnce,
     media_url: str,
 ) -> Pipeline:
-    async def build_image(settings: object, _: object) -> list[ServiceBinding]:
-        del settings
-        add = image_service_pb2_grpc.add_ImageServiceServicer_to_server
-        return [bind(image, add, "photofun.v1.ImageService")]
-
     prompt = await start_server(
         prompt_app.build, PromptSettings(gemini_api_key=None, media_service_url="http://m")
     )
-    image_server = await start_server(build_image, ServerSettings())
-    media = MediaClient(media_url)
-    stack.push_async_callback(media.aclose)
-    channels = [mesh_channel(s.address, ServerSettings()) for s in (prompt, image_server)]
-    for channel in channels:
-        stack.push_async_callback(channel.close)
-    return Pipeline(
-        store,
-        prompt_grpc.PromptServiceStub(channels[0]),
-        image_service_pb2_grpc.ImageServiceStub(channels[1]),
-        media,
-    )
+    image_server = await scripted_image_service(start_server, image)
+    return await worker_pipeline(stack, store, prompt, image_server, media_url)
 
 
 async def _message(store: Store) -> str:

@@ -16,19 +16,14 @@ import pytest
 from pydantic import SecretStr
 
 from conversation_svc.model import Message, NewMessage, Status
-from conversation_svc.pipeline import Pipeline
-from conversation_svc.runtime import mesh_channel
 from conversation_svc.store import Store, now
 from image_svc import app as image_app
 from image_svc.settings import Settings as ImageSettings
-from mesh.media import MediaClient
 from photofun.v1 import conversation_service_pb2 as pb
-from photofun.v1 import image_service_pb2_grpc
-from photofun.v1 import prompt_service_pb2_grpc as prompt_grpc
 from prompt_svc import app as prompt_app
 from prompt_svc.settings import Settings as PromptSettings
 from tests.conftest import StartServer
-from tests.conversation_svc.service import StartStub, auth
+from tests.conversation_svc.service import StartStub, auth, worker_pipeline
 from tests.image_svc.providers.fakes import FakeGemini
 
 GEMINI_KEY = "AIza-seed-test"
@@ -62,17 +57,7 @@ async def draw(
         ),
     )
     async with contextlib.AsyncExitStack() as stack:
-        media = MediaClient(media_url)
-        stack.push_async_callback(media.aclose)
-        channels = [mesh_channel(s.address, PromptSettings()) for s in (prompt, image)]
-        for channel in channels:
-            stack.push_async_callback(channel.close)
-        pipeline = Pipeline(
-            store,
-            prompt_grpc.PromptServiceStub(channels[0]),
-            image_service_pb2_grpc.ImageServiceStub(channels[1]),
-            media,
-        )
+        pipeline = await worker_pipeline(stack, store, prompt, image, media_url)
         conversation = await store.create_conversation("alice", "")
         new = NewMessage(
             prompt="a lighthouse on a cliff at dusk",
