@@ -115,8 +115,11 @@ WORKER_MEMORY = Gauge(
 _BREAKER_CODES = {"closed": 0, "half_open": 1, "open": 2}
 
 
-def _timed(details: grpc.aio.ClientCallDetails, call: Any, started: float) -> Any:
-    """Observe ``RPC_CLIENT_SECONDS`` when ``call`` ends; the call is returned as it is."""
+async def _timed(continuation: Any, details: grpc.aio.ClientCallDetails, request: Any) -> Any:
+    """Start the call and observe ``RPC_CLIENT_SECONDS`` when it ends; the call is returned
+    as it is, never wrapped."""
+    started = time.perf_counter()
+    call = await continuation(details, request)
     method = details.method.decode() if isinstance(details.method, bytes) else details.method
     service, _, name = method.lstrip("/").rpartition("/")
 
@@ -134,23 +137,13 @@ def _timed(details: grpc.aio.ClientCallDetails, call: Any, started: float) -> An
 
 
 class _UnaryTimer(grpc.aio.UnaryUnaryClientInterceptor):
-    async def intercept_unary_unary(
-        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
-    ) -> Any:
-        started = time.perf_counter()
-        return _timed(
-            client_call_details, await continuation(client_call_details, request), started
-        )
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await _timed(continuation, details, request)
 
 
 class _StreamTimer(grpc.aio.UnaryStreamClientInterceptor):
-    async def intercept_unary_stream(
-        self, continuation: Any, client_call_details: grpc.aio.ClientCallDetails, request: Any
-    ) -> Any:
-        started = time.perf_counter()
-        return _timed(
-            client_call_details, await continuation(client_call_details, request), started
-        )
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await _timed(continuation, details, request)
 
 
 def client_timers() -> list[Any]:
