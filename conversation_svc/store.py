@@ -391,7 +391,7 @@ class Store:
         """Delete the conversation and its messages; returns the request ids still running.
         With ``only_if_empty`` a conversation with messages is kept (FAILED_PRECONDITION): the
         conversation goes first, guarded by ``message_count: 0`` in one atomic delete; a message
-        stored in the instant before (counted just after) then goes with it."""
+        is counted before it is stored, so one being sent keeps the conversation."""
         conv = await self.conversation(owner, conversation_id)
         if only_if_empty:
             gone = await self.conversations.delete_one({"_id": conv.id, "message_count": 0})
@@ -404,15 +404,24 @@ class Store:
                     "the conversation has messages; only_if_empty deletes only an empty one",
                     reason="CONVERSATION_NOT_EMPTY",
                 )
-        running = await self.messages.find(
-            {"conversation_id": conv.id, "status": PROCESSING}, {"request_id": 1}
-        ).to_list()
-        await self.messages.delete_many({"conversation_id": conv.id})
+        running = await self._delete_messages(conv.id)
         await self.conversations.delete_one({"_id": conv.id})
+        # Once more: a message stored while the first sweep ran (SendMessage counted it on the
+        # conversation before the delete, and stored it after the sweep) goes too.
+        running += await self._delete_messages(conv.id)
         for m in running:  # releasing is idempotent: one that finished meanwhile is no harm
             await self.release_processing(owner, m["_id"])
         await self._emit(owner, conv.id, "conversation", "DELETED")
         return [m["request_id"] for m in running]
+
+    async def _delete_messages(self, conversation_id: ObjectId) -> list[Doc]:
+        """Delete a conversation's messages; returns the ids and request ids of those that
+        were PROCESSING."""
+        running = await self.messages.find(
+            {"conversation_id": conversation_id, "status": PROCESSING}, {"request_id": 1}
+        ).to_list()
+        await self.messages.delete_many({"conversation_id": conversation_id})
+        return running
 
     # -- messages ------------------------------------------------------------------------
 
@@ -435,24 +444,36 @@ class Store:
             "create_time": t,
             "update_time": t,
         }
+        title = conversation.title or title_of(new.prompt)
+        # Counted on its conversation first, in one write that finds the conversation or not:
+        # a delete that came first makes this NOT_FOUND, and a delete with only_if_empty that
+        # comes after finds the conversation not empty.
+        counted = await self.conversations.update_one(
+            {"_id": conversation.id},
+            {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
+        )
+        if counted.matched_count == 0:
+            raise NotFound(f"conversation {conversation.id} does not exist")
+        uncount = {"$inc": {"message_count": -1}}
         try:
             result = await self.messages.insert_one(doc)
         except DuplicateKeyError:
+            await self.conversations.update_one({"_id": conversation.id}, uncount)
             if not new.idempotency_key:
                 raise
             first = await self.message_by_key(conversation.id, new.idempotency_key)
             if first is None:  # deleted between the two calls
                 raise
             return first, False
-        title = conversation.title or title_of(new.prompt)
+        except BaseException:
+            await asyncio.shield(self.conversations.update_one({"_id": conversation.id}, uncount))
+            raise
         at = now()
-        # The conversation's count and both live-sync events (ordered: the message, then its
-        # conversation) at once: they do not depend on each other.
-        await asyncio.gather(
-            self.conversations.update_one(
-                {"_id": conversation.id},
-                {"$set": {"update_time": t, "title": title}, "$inc": {"message_count": 1}},
-            ),
+        # The conversation was deleted while the message was stored: take it back, so no
+        # message outlives its conversation (the delete sweeps its messages once more too).
+        alive, _ = await asyncio.gather(
+            self.conversations.count_documents({"_id": conversation.id}, limit=1),
+            # Both live-sync events (ordered: the message, then its conversation) at once.
             self.events.insert_many(
                 [
                     _event(conversation, "message", "CREATED", result.inserted_id, at),
@@ -460,6 +481,9 @@ class Store:
                 ]
             ),
         )
+        if not alive:
+            await self.messages.delete_one({"_id": result.inserted_id})
+            raise NotFound(f"conversation {conversation.id} was deleted")
         return Message.from_doc({**doc, "_id": result.inserted_id}), True
 
     async def message_by_key(self, conversation_id: ObjectId, key: str) -> Message | None:

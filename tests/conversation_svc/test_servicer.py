@@ -374,6 +374,59 @@ async def test_only_if_empty_deletes_an_empty_conversation_and_keeps_one_with_me
     assert [c.conversation_id for c in listed.conversations] == [used]
 
 
+async def _send_and_delete(stub: Stub, user: str, only_if_empty: bool) -> tuple[Any, Any, str]:
+    """SendMessage and DeleteConversation on one conversation at the same moment; each one's
+    reply or error."""
+    conversation_id = await new_conversation(stub, user)
+    send = stub.SendMessage(
+        pb.SendMessageRequest(conversation_id=conversation_id, prompt="a boat"),
+        metadata=auth(user),
+    )
+    delete = stub.DeleteConversation(
+        pb.DeleteConversationRequest(conversation_id=conversation_id, only_if_empty=only_if_empty),
+        metadata=auth(user),
+    )
+    sent, deleted = await asyncio.gather(send, delete, return_exceptions=True)
+    return sent, deleted, conversation_id
+
+
+async def test_a_message_sent_while_its_conversation_is_deleted_never_outlives_it(
+    stub: Stub,
+) -> None:
+    # One user for every round: a slot left taken by a message deleted with its conversation
+    # would soon refuse the next (at most 3 PROCESSING here).
+    for _ in range(12):
+        sent, deleted, _ = await _send_and_delete(stub, "racer", only_if_empty=False)
+        assert isinstance(deleted, pb.DeleteConversationResponse), deleted
+        if isinstance(sent, grpc.aio.AioRpcError):
+            assert sent.code() == grpc.StatusCode.NOT_FOUND, sent
+            continue
+        await expect(
+            stub.GetMessage(
+                pb.GetMessageRequest(message_id=sent.message.message_id), metadata=auth("racer")
+            ),
+            grpc.StatusCode.NOT_FOUND,
+        )
+
+
+async def test_only_if_empty_never_takes_a_message_being_sent_with_it(stub: Stub) -> None:
+    for round_ in range(12):
+        user = f"careful-{round_}"
+        sent, deleted, conversation_id = await _send_and_delete(stub, user, only_if_empty=True)
+        if isinstance(deleted, grpc.aio.AioRpcError):
+            # The message was counted first: it and its conversation stay.
+            assert deleted.code() == grpc.StatusCode.FAILED_PRECONDITION, deleted
+            assert isinstance(sent, pb.SendMessageResponse), sent
+            kept = await stub.GetMessage(
+                pb.GetMessageRequest(message_id=sent.message.message_id), metadata=auth(user)
+            )
+            assert kept.message.conversation_id == conversation_id
+        else:
+            # The delete came first: the message was refused, not accepted and then lost.
+            assert isinstance(sent, grpc.aio.AioRpcError), sent
+            assert sent.code() == grpc.StatusCode.NOT_FOUND, sent
+
+
 async def test_a_watch_of_a_deleted_message_ends_with_not_found(stub: Stub) -> None:
     conversation_id = await new_conversation(stub)
     sent = await stub.SendMessage(
