@@ -802,11 +802,15 @@ class Store:
 
     async def reserve_upload(self, owner: str, since: dt.datetime) -> tuple[ObjectId, int]:
         """Record an upload as STORING; returns its id and how many uploads the owner has made
-        since ``since``, this one included (so two racing uploads both see each other)."""
+        since ``since`` up to this one, by the order of their ids (this one included). Racing
+        uploads all agree on that order, so of them exactly those within the limit pass: an
+        upload refused later in the order never counts against an earlier one."""
         result = await self.uploads.insert_one(
             {"owner": owner, "create_time": now(), "status": "STORING"}
         )
-        count = await self.uploads.count_documents({"owner": owner, "create_time": {"$gte": since}})
+        count = await self.uploads.count_documents(
+            {"owner": owner, "create_time": {"$gte": since}, "_id": {"$lte": result.inserted_id}}
+        )
         return result.inserted_id, count
 
     async def stored_upload(self, upload_id: ObjectId, fields: Doc) -> None:

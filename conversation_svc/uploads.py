@@ -222,8 +222,8 @@ class Uploader:
         try:
             if count > self.per_hour:
                 raise ResourceExhausted(
-                    f"you have stored {self.per_hour} pictures in the last hour, the most "
-                    "allowed; try again later",
+                    f"you have reached the limit of {self.per_hour} pictures an hour; "
+                    "try again later",
                     reason="UPLOAD_QUOTA_EXCEEDED",
                 )
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import random
 from collections.abc import AsyncIterator
@@ -338,6 +339,19 @@ async def upload_records(mongo_uri: str, database: str) -> list[dict[str, Any]]:
 )
 def test_file_names_keep_only_their_last_plain_part(name: str, expected: str) -> None:
     assert safe_filename(name, "jpg") == expected
+
+
+async def test_racing_uploads_get_exactly_the_hour_s_allowance(
+    start_stub: StartStub, media: Media
+) -> None:
+    stub = await start_stub(media_service_url=media.url, max_uploads_per_hour=4)
+    pictures = [encode(drawing((8 + i, 8)), "PNG") for i in range(12)]
+    answers = await asyncio.gather(*(upload(stub, p) for p in pictures), return_exceptions=True)
+    refused = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+    # Not fewer (a refused upload's record never counts against one before it), not more.
+    assert len(answers) - len(refused) == 4
+    assert {a.code() for a in refused} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    assert len(media.files()) == 4
 
 
 async def test_each_user_may_store_so_many_pictures_an_hour(

@@ -915,7 +915,7 @@ async def test_the_upload_quota_is_explained_without_retry_and_announced(
     live = page.get_by_test_id("attachment-live")
     # In the page before anything is attached, so the first state is announced.
     await expect(live).to_have_count(1)
-    quota = "you have stored 60 pictures in the last hour, the most allowed; try again later"
+    quota = "you have reached the limit of 60 pictures an hour; try again later"
     refuse, refused = _failing(8, quota, "UPLOAD_QUOTA_EXCEEDED")
     await page.route(UPLOAD, refuse)
     try:
@@ -926,7 +926,7 @@ async def test_the_upload_quota_is_explained_without_retry_and_announced(
         await page.unroute(UPLOAD)
     assert len(refused) == 1, refused
     await expect(chip.get_by_test_id("attachment-error")).to_have_text(
-        "You have stored 60 pictures in the last hour, the most allowed; try again later"
+        "You have reached the limit of 60 pictures an hour; try again later"
         " (resource exhausted)"
     )
     await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
