@@ -53,6 +53,12 @@ SMALL_TALK = [
     ("дякую!", "uk", "reply.thanks"),
     ("xin chào", "vi", "reply.greet"),
     ("thanks!", "en", "reply.thanks"),
+    # Who the assistant is: a question, not a picture of "AI" (Vietnamese "ai" is "who").
+    ("bạn là ai?", "vi", "reply.question"),
+    ("ban la ai vay", "vi", "reply.question"),
+    ("cậu là ai thế?", "vi", "reply.question"),
+    ("хто ти?", "uk", "reply.question"),
+    ("who are you?", "en", "reply.question"),
 ]
 
 
