@@ -926,8 +926,7 @@ async def test_the_upload_quota_is_explained_without_retry_and_announced(
         await page.unroute(UPLOAD)
     assert len(refused) == 1, refused
     await expect(chip.get_by_test_id("attachment-error")).to_have_text(
-        "You have reached the limit of 60 pictures an hour; try again later"
-        " (resource exhausted)"
+        "You have reached the limit of 60 pictures an hour; try again later (resource exhausted)"
     )
     await expect(chip.get_by_test_id("attachment-retry")).to_have_count(0)
     await expect(live).to_contain_text("dog.png could not be uploaded")
