@@ -800,26 +800,42 @@ class Store:
 
     # -- uploads ---------------------------------------------------------------------------
 
-    async def reserve_upload(self, owner: str, since: dt.datetime) -> tuple[ObjectId, int]:
-        """Record an upload as STORING; returns its id and how many uploads the owner has made
-        since ``since`` up to this one, by the order of their ids (this one included). Racing
-        uploads all agree on that order, so of them exactly those within the limit pass: an
-        upload refused later in the order never counts against an earlier one."""
-        result = await self.uploads.insert_one(
-            {"owner": owner, "create_time": now(), "status": "STORING"}
+    async def reserve_upload(self, owner: str, since: dt.datetime, limit: int) -> ObjectId | None:
+        """Take one of the owner's ``limit`` upload places of the hour and record the upload as
+        STORING; None when all are taken. Atomic as ``reserve_processing`` is: one conditional
+        push on the owner's quota document (``uploads.<limit-1>`` must not exist), after the
+        places taken before ``since`` are given back, so racing uploads get exactly the
+        places left."""
+        await self.quotas.update_one(
+            {"_id": owner}, {"$pull": {"uploads": {"time": {"$lt": since}}}}
         )
-        count = await self.uploads.count_documents(
-            {"owner": owner, "create_time": {"$gte": since}, "_id": {"$lte": result.inserted_id}}
+        upload_id, at = ObjectId(), now()
+        place = {"upload_id": upload_id, "time": at}
+        full = {"_id": owner, f"uploads.{limit - 1}": {"$exists": False}}
+        for _ in range(2):
+            try:
+                await self.quotas.update_one(full, {"$push": {"uploads": place}}, upsert=True)
+            except DuplicateKeyError:  # full, or a racing first place created the document
+                continue
+            break
+        else:
+            return None
+        await self.uploads.insert_one(
+            {"_id": upload_id, "owner": owner, "create_time": at, "status": "STORING"}
         )
-        return result.inserted_id, count
+        return upload_id
 
     async def stored_upload(self, upload_id: ObjectId, fields: Doc) -> None:
         """Mark a reserved upload STORED, with where it went and what it is."""
         await self.uploads.update_one({"_id": upload_id}, {"$set": {**fields, "status": "STORED"}})
 
     async def forget_upload(self, upload_id: ObjectId) -> None:
-        """Remove the record of an upload that was refused or failed."""
+        """Remove the record of an upload that was refused or failed, and give its place of
+        the hour back (a picture that was not stored does not count)."""
         await self.uploads.delete_one({"_id": upload_id})
+        await self.quotas.update_one(
+            {"uploads.upload_id": upload_id}, {"$pull": {"uploads": {"upload_id": upload_id}}}
+        )
 
     # -- leases: which worker runs a message -------------------------------------------------
 

@@ -218,14 +218,14 @@ class Uploader:
                 "scale it down first",
                 reason="IMAGE_TOO_LARGE",
             )
-        upload_id, count = await self._store.reserve_upload(owner, now() - dt.timedelta(hours=1))
+        since = now() - dt.timedelta(hours=1)
+        upload_id = await self._store.reserve_upload(owner, since, self.per_hour)
+        if upload_id is None:
+            raise ResourceExhausted(
+                f"you have reached the limit of {self.per_hour} pictures an hour; try again later",
+                reason="UPLOAD_QUOTA_EXCEEDED",
+            )
         try:
-            if count > self.per_hour:
-                raise ResourceExhausted(
-                    f"you have reached the limit of {self.per_hour} pictures an hour; "
-                    "try again later",
-                    reason="UPLOAD_QUOTA_EXCEEDED",
-                )
             try:
                 async with self._decoding:
                     checked = await asyncio.to_thread(check_image, data, self.max_pixels)
