@@ -833,8 +833,20 @@ class Store:
         """Remove the record of an upload that was refused or failed, and give its place of
         the hour back (a picture that was not stored does not count)."""
         await self.uploads.delete_one({"_id": upload_id})
+        quota = await self.quotas.find_one_and_update(
+            {"uploads.upload_id": upload_id},
+            {"$pull": {"uploads": {"upload_id": upload_id}}},
+            projection={"_id": 1},
+        )
+        if quota is None:
+            return
+        # As it was before: no empty list left behind, nor a document the reservation made.
+        owner = quota["_id"]
         await self.quotas.update_one(
-            {"uploads.upload_id": upload_id}, {"$pull": {"uploads": {"upload_id": upload_id}}}
+            {"_id": owner, "uploads": {"$size": 0}}, {"$unset": {"uploads": ""}}
+        )
+        await self.quotas.delete_one(
+            {"_id": owner, "uploads": {"$exists": False}, "slots": {"$exists": False}}
         )
 
     # -- leases: which worker runs a message -------------------------------------------------
