@@ -49,7 +49,7 @@ class Described(TypedDict):
 def _bundle() -> tuple[str, Path]:
     node, esbuild = shutil.which("node"), REPO / "node_modules" / ".bin" / "esbuild"
     if node is None or not esbuild.exists():
-        pytest.skip("node or esbuild is not installed (make env)")
+        pytest.fail("node or esbuild is missing: Node.js is a requirement, run make env")
     out = Path(tempfile.mkdtemp(prefix="photofun-errors-")) / "describe.mjs"
     subprocess.run(
         [

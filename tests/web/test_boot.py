@@ -24,7 +24,7 @@ LOCALES = sorted(p.stem for p in (WEB / "src" / "locales").glob("*.json"))
 def page(tmp_path_factory: pytest.TempPathFactory) -> str:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed")
+        pytest.fail("node is missing: Node.js is a requirement (README), run make env")
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([node, str(WEB / "build.mjs"), "--outdir", str(out)], check=True)
     assert (out / "boot.js").is_file()
